@@ -1,0 +1,29 @@
+# Rosenblatt: `make run` launches the app, `make test` runs the whole suite offscreen.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench clean
+
+install: $(STAMP)
+
+# pip + venv only; constraints.txt pins torch 2.13.0 (the CPU build on disk) and PySide6 6.11.3.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+run: install
+	$(VENV)/bin/rosenblatt
+
+test: install
+	QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/validation_scaling.py
+	$(PY) bench/compile_overhead.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,152 @@
+"""The ``rosenblatt`` command line.
+
+Exit status everywhere: 0 success, 1 the graph has errors, 2 a file could not be read
+or written. Messages are one line on stderr; no tracebacks for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from graph_engine import (
+    DEFAULT_TEMPLATE, Analysis, CompileError, Graph, GraphFileError, analyze, field_text,
+    generate_code, list_templates, load_graph, load_template, shape_text,
+)
+from graph_engine.serialization import write_text_atomic
+
+EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
+
+
+def _load(path: str | None) -> Graph:
+    """A graph file, ``template:KEY`` for a shipped template, or the default template."""
+    if path is None:
+        return load_template(DEFAULT_TEMPLATE)
+    if path.startswith("template:"):
+        try:
+            return load_template(path.split(":", 1)[1])
+        except KeyError as error:
+            raise GraphFileError(path, error.args[0]) from None
+    return load_graph(path)
+
+
+def summary_table(graph: Graph, analysis: Analysis) -> str:
+    """Node, type, output shape, parameters, MACs and receptive field, with totals."""
+    header = ("node", "type", "output", "params", "MACs", "receptive field")
+    rows = []
+    for node in graph:
+        info = analysis.info(node.id)
+        shape = shape_text(info.out_shape) if info.out_shape is not None else "?"
+        rows.append((node.id, node.type, shape, f"{info.params:,}", f"{info.macs:,}",
+                     field_text(info.field)))
+    rows.append(("total", "", "", f"{analysis.total_params:,}", f"{analysis.total_macs:,}", ""))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    right = {3, 4}
+
+    def line(row: Sequence[str]) -> str:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
+        return "  ".join(cells).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    body = [line(r) for r in rows[:-1]]
+    return "\n".join([f"{graph.name}", line(header), rule, *body, rule, line(rows[-1])])
+
+
+def summary_json(graph: Graph, analysis: Analysis) -> dict:
+    nodes = []
+    for node in graph:
+        info = analysis.info(node.id)
+        field = None
+        if info.field:
+            field = {"size": [a.size for a in info.field], "jump": [a.jump for a in info.field],
+                     "start": [a.start for a in info.field]}
+        nodes.append({"id": node.id, "type": node.type,
+                      "output_shape": list(info.out_shape) if info.out_shape is not None else None,
+                      "params": info.params, "macs": info.macs, "receptive_field": field})
+
+    def entries(diagnostics):
+        return [{"node": d.node, "message": d.message, "fix": d.fix.label if d.fix else None}
+                for d in diagnostics]
+
+    return {"name": graph.name, "nodes": nodes, "total_params": analysis.total_params,
+            "total_macs": analysis.total_macs, "errors": entries(analysis.errors),
+            "warnings": entries(analysis.warnings)}
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    graph = _load(args.file)
+    analysis = analyze(graph)
+    if args.json:
+        print(json.dumps(summary_json(graph, analysis), indent=2, ensure_ascii=False))
+    else:
+        print(summary_table(graph, analysis))
+        for diagnostic in analysis.diagnostics:
+            print(f"{diagnostic.severity}: {diagnostic}")
+    return EXIT_GRAPH_ERRORS if analysis.errors else EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    graph = _load(args.file)
+    try:
+        source = generate_code(graph)
+    except CompileError as error:
+        for diagnostic in analyze(graph).errors:
+            print(f"{diagnostic.node or 'graph'}: {diagnostic.message}", file=sys.stderr)
+        print(f"rosenblatt export: {error}", file=sys.stderr)
+        return EXIT_GRAPH_ERRORS
+    try:
+        write_text_atomic(args.output, source)
+    except OSError as error:
+        print(f"rosenblatt export: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    for template in list_templates():
+        default = " (default)" if template.key == DEFAULT_TEMPLATE else ""
+        print(f"{template.key:16} {template.name}{default}: {template.description}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rosenblatt", description="Design, train and understand neural networks visually.")
+    sub = parser.add_subparsers(dest="command")
+    file_help = "graph file (.json), or template:KEY for a shipped template; default: the digits CNN"
+
+    summary = sub.add_parser("summary", help="per-node shapes, parameters, MACs, receptive fields, "
+                                             "and diagnostics")
+    summary.add_argument("file", nargs="?", help=file_help)
+    summary.add_argument("--json", action="store_true", help="machine-readable output")
+    summary.set_defaults(run=cmd_summary)
+
+    export = sub.add_parser("export", help="write the graph as standalone code")
+    export.add_argument("file", help=file_help)
+    export.add_argument("--to", choices=["python"], default="python", help="output format")
+    export.add_argument("-o", "--output", required=True, help="file to write")
+    export.set_defaults(run=cmd_export)
+
+    templates = sub.add_parser("templates", help="list the shipped templates")
+    templates.set_defaults(run=cmd_templates)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        # Until the editor lands, the app's front door shows the default template's summary.
+        args = parser.parse_args(["summary"])
+    try:
+        return args.run(args)
+    except GraphFileError as error:
+        print(f"rosenblatt {args.command}: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Graph -> torch.fx.GraphModule, built directly (no tracing).
+
+Each node with a module becomes a submodule named by its id (parameters are
+``"{node_id}.{name}"``); the fx graph is straight-line code that ``recompile()``
+turns into Python, so running the network costs what a hand-written module costs.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, Sequence
+
+import torch
+from torch import fx, nn
+
+from graph_engine.lowering import checked_analysis, class_name, live_nodes
+from graph_engine.model import Graph
+
+
+class _FxBuilder:
+    """Emits fx nodes for a layer's forward rule, named after the graph node."""
+
+    def __init__(self, graph: fx.Graph):
+        self.graph = graph
+        self.node_id = ""
+
+    def _node(self, op: str, target: Any, args: tuple, kwargs: dict | None = None) -> fx.Node:
+        return self.graph.create_node(op, target, args, kwargs or {}, name=self.node_id)
+
+    def module(self, *inputs: fx.Node) -> fx.Node:
+        return self._node("call_module", self.node_id, inputs)
+
+    def method(self, value: fx.Node, name: str, *args: Any) -> fx.Node:
+        return self._node("call_method", name, (value, *args))
+
+    def add(self, left: fx.Node, right: fx.Node) -> fx.Node:
+        return self._node("call_function", operator.add, (left, right))
+
+    def cat(self, values: Sequence[fx.Node], dim: int) -> fx.Node:
+        return self._node("call_function", torch.cat, (list(values),), {"dim": dim})
+
+    def getitem(self, value: fx.Node, index: Any) -> fx.Node:
+        return self._node("call_function", operator.getitem, (value, index))
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """"auto" picks CUDA when available, then Apple's MPS, then the CPU."""
+    if str(device) != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def compile_graph(graph: Graph, device: str | torch.device = "auto") -> fx.GraphModule:
+    """Build the network as an ``fx.GraphModule`` on ``device``.
+
+    Raises CompileError (from ``graph_engine.lowering``) when the graph has errors.
+    """
+    analysis = checked_analysis(graph)
+    fx_graph = fx.Graph()
+    builder = _FxBuilder(fx_graph)
+    modules: dict[str, nn.Module] = {}
+    values: dict[str, Any] = {}
+    for live in live_nodes(graph, analysis):
+        builder.node_id = live.id
+        if live.spec.role == "input":
+            values[live.id] = fx_graph.placeholder(live.id)
+            continue
+        if live.spec.module is not None:
+            modules[live.id] = live.spec.module(live.params, live.in_shapes).build()
+        inputs = [values[source] for source in live.inputs]
+        values[live.id] = live.spec.forward(builder, inputs, live.params, live.in_shapes)
+        if live.spec.role == "output":
+            fx_graph.output(values[live.id])
+    module = fx.GraphModule(modules, fx_graph, class_name=class_name(graph.name))
+    return module.to(resolve_device(device))

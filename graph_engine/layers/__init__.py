@@ -1,0 +1,13 @@
+"""Layer declarations, one module per family. Importing this package registers them."""
+
+from graph_engine.layers import (  # noqa: F401  (imported for their registrations)
+    io,
+    conv,
+    pool,
+    dense,
+    recurrent,
+    merge,
+    activation,
+    norm,
+    reshape,
+)

@@ -1,0 +1,72 @@
+"""Activations: ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax and Maxout."""
+
+from __future__ import annotations
+
+from graph_engine.layers._common import float_param, int_param, shape_text
+from graph_engine.registry import LayerSpec, ShapeError, call, register
+
+
+def _same(params, in_shapes):
+    return in_shapes[0]
+
+
+for _layer, _help in (
+    ("ReLU", "max(0, x): cheap, does not saturate for x > 0; units can die when always negative."),
+    ("Sigmoid", "1 / (1 + e^-x): squashes to (0, 1); saturates and can make gradients vanish."),
+    ("Tanh", "Hyperbolic tangent: squashes to (-1, 1), zero-centred; saturates at both ends."),
+    ("GELU", "Gaussian error linear unit: a smooth ReLU used by transformers."),
+):
+    register(LayerSpec(type=_layer, category="Activation", help=_help, shape=_same,
+                       module=lambda p, s, _c=_layer: call(_c)))
+
+register(LayerSpec(
+    type="LeakyReLU", category="Activation",
+    help="ReLU with a small slope for x < 0, so units never die completely.",
+    params=(float_param("negative_slope", 0.01, "Slope for negative inputs.", minimum=0.0, maximum=1.0),),
+    shape=_same, module=lambda p, s: call("LeakyReLU", p["negative_slope"]),
+    key_params=("negative_slope",),
+))
+
+
+def _softmax_shape(params, in_shapes):
+    rank, dim = len(in_shapes[0]), params["dim"]
+    if not -rank <= dim < rank:
+        raise ShapeError(f"Softmax: dim {dim} is out of range for a {shape_text(in_shapes[0])} input "
+                         "(the batch dimension is not counted)")
+    return in_shapes[0]
+
+
+register(LayerSpec(
+    type="Softmax", category="Activation",
+    help="Normalises along dim into probabilities that sum to 1 (leave it out before a "
+         "cross-entropy loss, which applies it itself).",
+    params=(int_param("dim", 0, "Dimension to normalise, without the batch dimension.",
+                      minimum=-8, maximum=7),),
+    shape=_softmax_shape,
+    module=lambda p, s: call("Softmax", dim=p["dim"] + 1 if p["dim"] >= 0 else p["dim"]),
+    key_params=("dim",),
+))
+
+
+def _maxout_shape(params, in_shapes):
+    source, pieces = in_shapes[0], params["pieces"]
+    if source[0] % pieces:
+        raise ShapeError(f"Maxout: {source[0]} channels do not split into groups of {pieces}")
+    return (source[0] // pieces, *source[1:])
+
+
+def _maxout_forward(b, inputs, params, in_shapes):
+    """Max over consecutive groups of ``pieces`` channels (Goodfellow et al. 2013)."""
+    channels, pieces = in_shapes[0][0], params["pieces"]
+    grouped = b.method(inputs[0], "unflatten", 1, (channels // pieces, pieces))
+    return b.method(grouped, "amax", 2)
+
+
+register(LayerSpec(
+    type="Maxout", category="Activation",
+    help="Maximum over groups of `pieces` consecutive channels: a learned piecewise-linear "
+         "activation (Goodfellow et al. 2013).",
+    params=(int_param("pieces", 2, "Channels per group; the output has channels / pieces.",
+                      minimum=2, maximum=64),),
+    shape=_maxout_shape, forward=_maxout_forward, key_params=("pieces",),
+))

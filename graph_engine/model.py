@@ -1,0 +1,247 @@
+"""The graph model: nodes, edges and the mutators that emit events.
+
+The model is the single source of truth for the editor: views draw what these
+events say, and undo commands call one mutator and its inverse. Nodes and edges are
+immutable values; a mutator replaces them, so an old value is a free undo record.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Iterator
+
+from graph_engine.events import Signal
+from graph_engine.params import ParamError, check_params
+from graph_engine.registry import get_spec
+
+Position = tuple[float, float]
+_ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: Names that would shadow torch.nn.Module attributes or generated-code names.
+_RESERVED = frozenset({"self", "torch", "nn"})
+
+
+class GraphError(ValueError):
+    """A mutation that would make the graph malformed (duplicate id, dangling edge...)."""
+
+
+def check_node_id(node_id: Any) -> str:
+    """Return ``node_id`` if it can name a module attribute and a Python local; raise otherwise.
+
+    Ids become attribute and variable names in compiled and exported code, so only
+    identifiers are allowed: this is what keeps a graph file from injecting code.
+    """
+    if not isinstance(node_id, str) or not _ID_PATTERN.match(node_id):
+        raise GraphError(f"invalid node id {node_id!r}: use letters, digits and _, not starting "
+                         "with a digit")
+    if keyword.iskeyword(node_id) or keyword.issoftkeyword(node_id):
+        raise GraphError(f"invalid node id {node_id!r}: it is a Python keyword")
+    if node_id in _RESERVED or node_id in _module_attributes():
+        raise GraphError(f"invalid node id {node_id!r}: the name is reserved by torch.nn.Module "
+                         "or the generated code")
+    return node_id
+
+
+_MODULE_ATTRS: frozenset[str] | None = None
+
+
+def _module_attributes() -> frozenset[str]:
+    global _MODULE_ATTRS
+    if _MODULE_ATTRS is None:
+        from torch import nn
+
+        _MODULE_ATTRS = frozenset(dir(nn.Module)) | {"code", "graph", "meta", "recompile"}
+    return _MODULE_ATTRS
+
+
+def resolve_params(type_name: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """Fill defaults and check values for a known type; keep an unknown type's params as given."""
+    spec = get_spec(type_name)
+    if spec is None:
+        return dict(params or {})
+    return check_params(spec.params, dict(params or {}))
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer instance. ``params`` is complete (defaults filled in) for known types."""
+
+    id: str
+    type: str
+    params: dict[str, Any] = field(default_factory=dict)
+    position: Position | None = None
+    label: str | None = None
+    #: keys of this node's file entry that the format does not define, kept for round trips
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, order=True)
+class Edge:
+    """Data flows from ``source``'s output into input ``port`` of ``target``."""
+
+    source: str
+    target: str
+    port: int = 0
+
+
+class Graph:
+    """A network as a DAG of layer nodes. Mutate only through the methods below."""
+
+    def __init__(self, name: str = "Untitled"):
+        self._name = name
+        self._nodes: dict[str, Node] = {}
+        self._edges: list[Edge] = []
+        #: the trainer's settings section of the file, kept as given
+        self.training: dict[str, Any] = {}
+        #: unknown top-level keys of the file, kept for round trips
+        self.extra: dict[str, Any] = {}
+        self.node_added = Signal("node_added")          # (node)
+        self.node_removed = Signal("node_removed")      # (node)
+        self.node_changed = Signal("node_changed")      # (old_node, new_node)
+        self.edge_added = Signal("edge_added")          # (edge)
+        self.edge_removed = Signal("edge_removed")      # (edge)
+        self.name_changed = Signal("name_changed")      # (name)
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def nodes(self) -> dict[str, Node]:
+        """Nodes by id, in insertion order (a read-only view by convention)."""
+        return self._nodes
+
+    @property
+    def edges(self) -> list[Edge]:
+        return list(self._edges)
+
+    def node(self, node_id: str) -> Node:
+        try:
+            return self._nodes[node_id]
+        except KeyError:
+            raise GraphError(f"no node {node_id!r}") from None
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._nodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self._nodes.values())
+
+    def in_edges(self, node_id: str) -> list[Edge]:
+        return [e for e in self._edges if e.target == node_id]
+
+    def out_edges(self, node_id: str) -> list[Edge]:
+        return [e for e in self._edges if e.source == node_id]
+
+    def unique_id(self, stem: str) -> str:
+        """A fresh id like ``conv2d_3`` for a new node of type ``stem``."""
+        base = re.sub(r"\W", "_", stem.lower()) or "node"
+        if base[0].isdigit():
+            base = "n_" + base
+        index = 1
+        while f"{base}_{index}" in self._nodes:
+            index += 1
+        return f"{base}_{index}"
+
+    # -- mutating -----------------------------------------------------------------------
+    def set_name(self, name: str) -> None:
+        self._name = name
+        self.name_changed.emit(name)
+
+    def add_node(self, node: Node) -> Node:
+        """Insert ``node`` (its id must be free and valid; params are checked and completed)."""
+        check_node_id(node.id)
+        if node.id in self._nodes:
+            raise GraphError(f"duplicate node id {node.id!r}")
+        try:
+            params = resolve_params(node.type, node.params)
+        except ParamError as error:
+            raise GraphError(f"node {node.id!r} ({node.type}): {error}") from None
+        node = replace(node, params=params)
+        self._nodes[node.id] = node
+        self.node_added.emit(node)
+        return node
+
+    def create_node(self, type_name: str, params: dict[str, Any] | None = None,
+                    position: Position | None = None, node_id: str | None = None) -> Node:
+        """Add a node of ``type_name`` with a fresh id unless one is given."""
+        return self.add_node(Node(node_id or self.unique_id(type_name), type_name, params or {},
+                                  position))
+
+    def remove_node(self, node_id: str) -> tuple[Node, list[Edge]]:
+        """Remove a node and its edges; returns both so an undo can restore them."""
+        node = self.node(node_id)
+        removed = [e for e in self._edges if node_id in (e.source, e.target)]
+        for edge in removed:
+            self.remove_edge(edge)
+        del self._nodes[node_id]
+        self.node_removed.emit(node)
+        return node, removed
+
+    def add_edge(self, edge: Edge) -> Edge:
+        """Connect two existing nodes. Cycles and crowded ports are left to validation."""
+        for end in (edge.source, edge.target):
+            if end not in self._nodes:
+                raise GraphError(f"edge {edge.source} -> {edge.target}: no node {end!r}")
+        if not isinstance(edge.port, int) or isinstance(edge.port, bool) or edge.port < 0:
+            raise GraphError(f"edge {edge.source} -> {edge.target}: port must be an integer ≥ 0")
+        if edge in self._edges:
+            raise GraphError(f"duplicate edge {edge.source} -> {edge.target} (port {edge.port})")
+        self._edges.append(edge)
+        self.edge_added.emit(edge)
+        return edge
+
+    def connect(self, source: str, target: str, port: int = 0) -> Edge:
+        return self.add_edge(Edge(source, target, port))
+
+    def remove_edge(self, edge: Edge) -> None:
+        try:
+            self._edges.remove(edge)
+        except ValueError:
+            raise GraphError(f"no edge {edge.source} -> {edge.target} (port {edge.port})") from None
+        self.edge_removed.emit(edge)
+
+    def _replace_node(self, new: Node) -> Node:
+        old = self.node(new.id)
+        self._nodes[new.id] = new
+        self.node_changed.emit(old, new)
+        return old
+
+    def set_params(self, node_id: str, params: dict[str, Any]) -> Node:
+        """Update some params (checked); returns the node as it was, for undo."""
+        node = self.node(node_id)
+        merged = {**node.params, **params}
+        try:
+            checked = resolve_params(node.type, merged)
+        except ParamError as error:
+            raise GraphError(f"node {node_id!r} ({node.type}): {error}") from None
+        return self._replace_node(replace(node, params=checked))
+
+    def move_node(self, node_id: str, position: Position) -> Node:
+        return self._replace_node(replace(self.node(node_id), position=(float(position[0]),
+                                                                          float(position[1]))))
+
+    def set_label(self, node_id: str, label: str | None) -> Node:
+        return self._replace_node(replace(self.node(node_id), label=label or None))
+
+    def restore_node(self, node: Node) -> Node:
+        """Put back a node value captured earlier (undo of set_params/move/label)."""
+        return self._replace_node(node)
+
+    # -- helpers ------------------------------------------------------------------------
+    def copy(self) -> "Graph":
+        """An independent graph with the same content and no listeners."""
+        from graph_engine.serialization import graph_from_dict, graph_to_dict
+
+        return graph_from_dict(graph_to_dict(self))
+
+    def add_all(self, nodes: Iterable[Node], edges: Iterable[Edge]) -> None:
+        for node in nodes:
+            self.add_node(node)
+        for edge in edges:
+            self.add_edge(edge)

@@ -1,0 +1,230 @@
+"""Graph files: format v1 (JSON, UTF-8), loading with clear errors, atomic saving.
+
+Older versions are upgraded through one ordered chain of migrations, so a v2 only
+adds an entry to ``MIGRATIONS``; callers always get the current version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+from graph_engine.model import Edge, Graph, GraphError, Node
+
+FORMAT = "rosenblatt-graph"
+FORMAT_VERSION = 1
+#: version n -> function upgrading a version-n dict to version n+1
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+_NODE_KEYS = ("id", "type", "params", "position", "label")
+_TOP_KEYS = ("format", "version", "name", "nodes", "edges", "training")
+
+
+class GraphFileError(Exception):
+    """A graph file (or dict) that cannot be loaded; ``str()`` is one line naming where."""
+
+    def __init__(self, source: str, message: str):
+        super().__init__(f"{source}: {message}")
+        self.source = source
+        self.message = message
+
+
+def graph_to_dict(graph: Graph) -> dict[str, Any]:
+    """The file form of ``graph`` (current version)."""
+    nodes = []
+    for node in graph:
+        entry: dict[str, Any] = {"id": node.id, "type": node.type, "params": dict(node.params)}
+        if node.position is not None:
+            entry["position"] = [node.position[0], node.position[1]]
+        if node.label is not None:
+            entry["label"] = node.label
+        entry.update(node.extra)
+        nodes.append(entry)
+    edges = []
+    for edge in graph.edges:
+        entry = {"source": edge.source, "target": edge.target}
+        if edge.port:
+            entry["port"] = edge.port
+        edges.append(entry)
+    data: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "name": graph.name,
+                            "nodes": nodes, "edges": edges, "training": graph.training}
+    data.update(graph.extra)
+    return data
+
+
+def dumps(graph: Graph) -> str:
+    """Deterministic JSON text of ``graph``: the same graph always gives the same bytes.
+
+    Small objects and arrays (a node's params, a position) stay on one line so that
+    files read well and diff well; everything else is indented.
+    """
+    return _format(graph_to_dict(graph), "") + "\n"
+
+
+_INLINE_WIDTH = 100
+
+
+def _format(value: Any, indent: str) -> str:
+    inline = json.dumps(value, ensure_ascii=False)
+    if not isinstance(value, (dict, list)) or not value:
+        return inline
+    nested = value.values() if isinstance(value, dict) else value
+    flat = all(not isinstance(v, (dict, list)) or not any(isinstance(w, (dict, list)) for w in
+               (v.values() if isinstance(v, dict) else v)) for v in nested)
+    if flat and len(inline) + len(indent) <= _INLINE_WIDTH:
+        return inline
+    inner = indent + "  "
+    if isinstance(value, dict):
+        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_format(v, inner)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    items = [inner + _format(v, inner) for v in value]
+    return "[\n" + ",\n".join(items) + "\n" + indent + "]"
+
+
+def migrate(data: dict[str, Any], source: str = "<graph>") -> dict[str, Any]:
+    """Upgrade a file dict to FORMAT_VERSION through the migration chain."""
+    version = data.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise GraphFileError(source, f"'version' must be a positive integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise GraphFileError(source, f"format version {version} is newer than this Rosenblatt "
+                                     f"reads (up to {FORMAT_VERSION}); update Rosenblatt")
+    while version < FORMAT_VERSION:
+        step = MIGRATIONS.get(version)
+        if step is None:
+            raise GraphFileError(source, f"format version {version} is not supported")
+        data = step(dict(data))
+        version += 1
+        data["version"] = version
+    return data
+
+
+def graph_from_dict(data: Any, source: str = "<graph>") -> Graph:
+    """Build a Graph from its file dict; raises GraphFileError with a one-line reason."""
+    if not isinstance(data, dict):
+        raise GraphFileError(source, "the top level must be a JSON object")
+    if data.get("format") != FORMAT:
+        raise GraphFileError(source, f"not a Rosenblatt graph: 'format' is {data.get('format')!r}, "
+                                     f"expected {FORMAT!r}")
+    data = migrate(data, source)
+    name = data.get("name", "Untitled")
+    if not isinstance(name, str):
+        raise GraphFileError(source, "'name' must be a string")
+    graph = Graph(name)
+    graph.training = _expect(data.get("training", {}), dict, "'training'", source)
+    graph.extra = {k: v for k, v in data.items() if k not in _TOP_KEYS}
+    for index, entry in enumerate(_expect(data.get("nodes", []), list, "'nodes'", source)):
+        _add_node(graph, entry, index, source)
+    for index, entry in enumerate(_expect(data.get("edges", []), list, "'edges'", source)):
+        _add_edge(graph, entry, index, source)
+    return graph
+
+
+def _expect(value: Any, kind: type, what: str, source: str) -> Any:
+    if not isinstance(value, kind):
+        raise GraphFileError(source, f"{what} must be a JSON {'object' if kind is dict else 'array'}")
+    return value
+
+
+def _add_node(graph: Graph, entry: Any, index: int, source: str) -> None:
+    where = f"nodes[{index}]"
+    if not isinstance(entry, dict):
+        raise GraphFileError(source, f"{where} must be an object")
+    for key in ("id", "type"):
+        if key not in entry:
+            raise GraphFileError(source, f"{where} has no {key!r}")
+    if isinstance(entry["id"], str):
+        where = f"node {entry['id']!r}"
+    if not isinstance(entry["type"], str):
+        raise GraphFileError(source, f"{where}: 'type' must be a string")
+    params = _expect(entry.get("params", {}), dict, f"{where}: 'params'", source)
+    position = entry.get("position")
+    if position is not None:
+        if (not isinstance(position, list) or len(position) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in position)):
+            raise GraphFileError(source, f"{where}: 'position' must be [x, y]")
+        position = (float(position[0]), float(position[1]))
+    label = entry.get("label")
+    if label is not None and not isinstance(label, str):
+        raise GraphFileError(source, f"{where}: 'label' must be a string")
+    extra = {k: v for k, v in entry.items() if k not in _NODE_KEYS}
+    try:
+        graph.add_node(Node(entry["id"], entry["type"], params, position, label, extra))
+    except GraphError as error:
+        raise GraphFileError(source, f"{where}: {error}") from None
+
+
+def _add_edge(graph: Graph, entry: Any, index: int, source: str) -> None:
+    where = f"edges[{index}]"
+    if not isinstance(entry, dict) or "source" not in entry or "target" not in entry:
+        raise GraphFileError(source, f"{where} must be an object with 'source' and 'target'")
+    ends = entry["source"], entry["target"]
+    for end in ends:
+        if end not in graph:
+            raise GraphFileError(source, f"{where} ({ends[0]} -> {ends[1]}) refers to a missing "
+                                         f"node {end!r}")
+    try:
+        graph.add_edge(Edge(entry["source"], entry["target"], entry.get("port", 0)))
+    except GraphError as error:
+        raise GraphFileError(source, f"{where}: {error}") from None
+
+
+def loads(text: str, source: str = "<graph>") -> Graph:
+    """Parse JSON text into a Graph; invalid JSON is reported with line and column."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise GraphFileError(source, f"invalid JSON at line {error.lineno}, column {error.colno}: "
+                                     f"{error.msg}") from None
+    return graph_from_dict(data, source)
+
+
+def load_graph(path: str | os.PathLike[str]) -> Graph:
+    """Read a graph file. Every failure is a GraphFileError naming the file."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as error:
+        raise GraphFileError(source, error.strerror or str(error)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise GraphFileError(source, f"not UTF-8 text (byte {error.start})") from None
+    return loads(text, source)
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write beside the target, flush to disk, then rename over it: never a half-written file."""
+    target = Path(path)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temp, _file_mode(target))
+        os.replace(temp, target)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _file_mode(target: Path) -> int:
+    """Keep an existing file's permissions; a new file gets the usual umask-based mode."""
+    try:
+        return target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def save_graph(graph: Graph, path: str | os.PathLike[str]) -> None:
+    """Save ``graph`` atomically as format v1."""
+    write_text_atomic(path, dumps(graph))
