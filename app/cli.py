@@ -13,7 +13,7 @@ from typing import Sequence
 
 from graph_engine import (
     DEFAULT_TEMPLATE, Analysis, CompileError, Graph, GraphFileError, analyze, field_text,
-    generate_code, list_templates, load_graph, load_template, shape_text,
+    generate_code, layer_types, list_templates, load_graph, load_template, shape_text,
 )
 from graph_engine.serialization import write_text_atomic
 
@@ -112,6 +112,20 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def layer_table() -> str:
+    """The registry as a Markdown table: what the palette offers and what each type takes."""
+    lines = ["| category | layer | parameters (default) | what it does |", "|---|---|---|---|"]
+    for spec in layer_types():
+        params = ", ".join(f"`{p.name}`={json.dumps(p.default)}" for p in spec.params) or "-"
+        lines.append(f"| {spec.category} | {spec.type} | {params} | {spec.help} |")
+    return "\n".join(lines)
+
+
+def cmd_layers(args: argparse.Namespace) -> int:
+    print(layer_table())
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rosenblatt", description="Design, train and understand neural networks visually.")
@@ -132,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     templates = sub.add_parser("templates", help="list the shipped templates")
     templates.set_defaults(run=cmd_templates)
+
+    layers = sub.add_parser("layers", help="the layer types and their parameters (Markdown)")
+    layers.set_defaults(run=cmd_layers)
     return parser
 
 

@@ -35,7 +35,7 @@ def check_node_id(node_id: Any) -> str:
     if not isinstance(node_id, str) or not _ID_PATTERN.match(node_id):
         raise GraphError(f"invalid node id {node_id!r}: use letters, digits and _, not starting "
                          "with a digit")
-    if keyword.iskeyword(node_id) or keyword.issoftkeyword(node_id):
+    if keyword.iskeyword(node_id):
         raise GraphError(f"invalid node id {node_id!r}: it is a Python keyword")
     if node_id in _RESERVED or node_id in _module_attributes():
         raise GraphError(f"invalid node id {node_id!r}: the name is reserved by torch.nn.Module "
@@ -49,9 +49,9 @@ _MODULE_ATTRS: frozenset[str] | None = None
 def _module_attributes() -> frozenset[str]:
     global _MODULE_ATTRS
     if _MODULE_ATTRS is None:
-        from torch import nn
+        from torch import fx, nn
 
-        _MODULE_ATTRS = frozenset(dir(nn.Module)) | {"code", "graph", "meta", "recompile"}
+        _MODULE_ATTRS = frozenset(dir(fx.GraphModule(nn.Module(), fx.Graph())))
     return _MODULE_ATTRS
 
 
