@@ -7,6 +7,7 @@ immutable values; a mutator replaces them, so an old value is a free undo record
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 from dataclasses import dataclass, field, replace
@@ -43,16 +44,12 @@ def check_node_id(node_id: Any) -> str:
     return node_id
 
 
-_MODULE_ATTRS: frozenset[str] | None = None
-
-
+@functools.cache
 def _module_attributes() -> frozenset[str]:
-    global _MODULE_ATTRS
-    if _MODULE_ATTRS is None:
-        from torch import fx, nn
+    """Every attribute of a compiled module: a node id must not shadow one."""
+    from torch import fx, nn
 
-        _MODULE_ATTRS = frozenset(dir(fx.GraphModule(nn.Module(), fx.Graph())))
-    return _MODULE_ATTRS
+    return frozenset(dir(fx.GraphModule(nn.Module(), fx.Graph())))
 
 
 def resolve_params(type_name: str, params: dict[str, Any] | None) -> dict[str, Any]:

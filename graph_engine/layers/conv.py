@@ -69,6 +69,18 @@ def _conv_rule(layer: str, spatial: int):
     return shape
 
 
+def _conv_warnings(params, in_shapes):
+    """torch pads an even dilated kernel unevenly for "same" and warns that it is slower."""
+    if params["padding"] != "same":
+        return []
+    spatial = len(in_shapes[0]) - 1
+    kernels, dilations = _axes(params, spatial, "kernel_size"), _axes(params, spatial, "dilation")
+    if any(d * (k - 1) % 2 for k, d in zip(kernels, dilations)):
+        return ['padding "same" with an even kernel pads one side more than the other (and runs '
+                "slower); an odd kernel keeps the output centred"]
+    return []
+
+
 def _conv_param_count(params, in_shapes, out_shape):
     kernel = numel(_axes(params, len(in_shapes[0]) - 1, "kernel_size"))
     per_filter = in_shapes[0][0] // params["groups"] * kernel
@@ -107,6 +119,7 @@ for _layer, _spatial, _help in (
         type=_layer, category="Convolution", help=_help, params=_specs,
         shape=_conv_rule(_layer, _spatial), param_count=_conv_param_count, macs=_conv_macs,
         field=window_field(_conv_windows(_spatial)), module=_conv_module(_layer),
+        warnings=_conv_warnings,
         key_params=("out_channels", "kernel_size", "stride", "padding"),
     ))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from graph_engine.layers._common import check_window, require_rank, shape_text, torch_kwargs, window_out
+from graph_engine.layers._common import check_window, require_rank, torch_kwargs, window_out
 from graph_engine.params import ParamSpec, pair
 from graph_engine.registry import LayerSpec, ShapeError, call, register, window_field
 
@@ -73,8 +73,7 @@ def _adaptive_windows(params, in_shapes):
 
 def _adaptive_shape(params, in_shapes):
     (source,) = in_shapes
-    if len(source) != 3:
-        raise ShapeError(f"AdaptiveAvgPool2d needs a (C, H, W) input, got {shape_text(source)}")
+    require_rank("AdaptiveAvgPool2d", source, 3)
     return (source[0], *pair(params["output_size"]))
 
 
