@@ -15,6 +15,7 @@ from torch import fx, nn
 
 from graph_engine.lowering import checked_analysis, class_name, live_nodes
 from graph_engine.model import Graph
+from graph_engine.registry import resolve_function
 
 
 class _FxBuilder:
@@ -29,6 +30,9 @@ class _FxBuilder:
 
     def module(self, *inputs: fx.Node) -> fx.Node:
         return self._node("call_module", self.node_id, inputs)
+
+    def function(self, path: str, *args: Any, **kwargs: Any) -> fx.Node:
+        return self._node("call_function", resolve_function(path), args, kwargs)
 
     def method(self, value: fx.Node, name: str, *args: Any) -> fx.Node:
         return self._node("call_method", name, (value, *args))

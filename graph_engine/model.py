@@ -20,7 +20,7 @@ from graph_engine.registry import get_spec
 Position = tuple[float, float]
 _ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 #: Names that would shadow torch.nn.Module attributes or generated-code names.
-_RESERVED = frozenset({"self", "torch", "nn"})
+_RESERVED = frozenset({"self", "torch", "nn", "F"})
 
 
 class GraphError(ValueError):
@@ -89,6 +89,7 @@ class Graph:
         self._name = name
         self._nodes: dict[str, Node] = {}
         self._edges: list[Edge] = []
+        self._edge_set: set[Edge] = set()  # for O(1) duplicate checks; the list keeps order
         #: the trainer's settings section of the file, kept as given
         self.training: dict[str, Any] = {}
         #: unknown top-level keys of the file, kept for round trips
@@ -183,13 +184,14 @@ class Graph:
     def add_edge(self, edge: Edge) -> Edge:
         """Connect two existing nodes. Cycles and crowded ports are left to validation."""
         for end in (edge.source, edge.target):
-            if end not in self._nodes:
+            if not isinstance(end, str) or end not in self._nodes:
                 raise GraphError(f"edge {edge.source} -> {edge.target}: no node {end!r}")
         if not isinstance(edge.port, int) or isinstance(edge.port, bool) or edge.port < 0:
             raise GraphError(f"edge {edge.source} -> {edge.target}: port must be an integer ≥ 0")
-        if edge in self._edges:
+        if edge in self._edge_set:
             raise GraphError(f"duplicate edge {edge.source} -> {edge.target} (port {edge.port})")
         self._edges.append(edge)
+        self._edge_set.add(edge)
         self.edge_added.emit(edge)
         return edge
 
@@ -197,10 +199,10 @@ class Graph:
         return self.add_edge(Edge(source, target, port))
 
     def remove_edge(self, edge: Edge) -> None:
-        try:
-            self._edges.remove(edge)
-        except ValueError:
-            raise GraphError(f"no edge {edge.source} -> {edge.target} (port {edge.port})") from None
+        if edge not in self._edge_set:
+            raise GraphError(f"no edge {edge.source} -> {edge.target} (port {edge.port})")
+        self._edges.remove(edge)
+        self._edge_set.discard(edge)
         self.edge_removed.emit(edge)
 
     def _replace_node(self, new: Node) -> Node:

@@ -91,6 +91,7 @@ class Builder(Protocol):
     nodes, the code exporter's makes Python source; one rule serves both."""
 
     def module(self, *inputs: Any) -> Any: ...
+    def function(self, path: str, *args: Any, **kwargs: Any) -> Any: ...
     def method(self, value: Any, name: str, *args: Any) -> Any: ...
     def add(self, left: Any, right: Any) -> Any: ...
     def cat(self, values: Sequence[Any], dim: int) -> Any: ...
@@ -103,6 +104,28 @@ ForwardRule = Callable[[Builder, list[Any], Params, list[Shape]], Any]
 def module_forward(b: Builder, inputs: list[Any], params: Params, in_shapes: list[Shape]) -> Any:
     """The usual forward: call this node's module on its inputs."""
     return b.module(*inputs)
+
+
+def function_forward(path: str, extra: Callable[[Params, list[Shape]], dict[str, Any]] | None = None
+                     ) -> ForwardRule:
+    """Forward of a parameter-free layer: one call of a torch function, e.g.
+    ``torch.nn.functional.relu``. No module means no per-call module overhead; the
+    keyword arguments come from the params (``extra``)."""
+
+    def forward(b: Builder, inputs: list[Any], params: Params, in_shapes: list[Shape]) -> Any:
+        return b.function(path, *inputs, **(extra(params, in_shapes) if extra else {}))
+
+    return forward
+
+
+def resolve_function(path: str) -> Callable[..., Any]:
+    """``"torch.nn.functional.relu"`` -> the function (only torch's own are allowed)."""
+    import importlib
+
+    module_path, _, name = path.rpartition(".")
+    if not (module_path == "torch" or module_path.startswith("torch.")):
+        raise ValueError(f"not a torch function: {path}")
+    return getattr(importlib.import_module(module_path), name)
 
 
 def identity_forward(b: Builder, inputs: list[Any], params: Params, in_shapes: list[Shape]) -> Any:

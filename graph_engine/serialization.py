@@ -163,6 +163,8 @@ def _add_edge(graph: Graph, entry: Any, index: int, source: str) -> None:
         raise GraphFileError(source, f"{where} must be an object with 'source' and 'target'")
     ends = entry["source"], entry["target"]
     for end in ends:
+        if not isinstance(end, str):
+            raise GraphFileError(source, f"{where}: 'source' and 'target' must be node ids (strings)")
         if end not in graph:
             raise GraphFileError(source, f"{where} ({ends[0]} -> {ends[1]}) refers to a missing "
                                          f"node {end!r}")

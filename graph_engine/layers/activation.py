@@ -3,27 +3,33 @@
 from __future__ import annotations
 
 from graph_engine.layers._common import float_param, int_param, shape_text
-from graph_engine.registry import LayerSpec, ShapeError, call, register
+from graph_engine.registry import LayerSpec, ShapeError, function_forward, register
 
 
 def _same(params, in_shapes):
     return in_shapes[0]
 
 
-for _layer, _help in (
-    ("ReLU", "max(0, x): cheap, does not saturate for x > 0; units can die when always negative."),
-    ("Sigmoid", "1 / (1 + e^-x): squashes to (0, 1); saturates and can make gradients vanish."),
-    ("Tanh", "Hyperbolic tangent: squashes to (-1, 1), zero-centred; saturates at both ends."),
-    ("GELU", "Gaussian error linear unit: a smooth ReLU used by transformers."),
+for _layer, _function, _help in (
+    ("ReLU", "torch.relu",
+     "max(0, x): cheap, does not saturate for x > 0; units can die when always negative."),
+    ("Sigmoid", "torch.sigmoid",
+     "1 / (1 + e^-x): squashes to (0, 1); saturates and can make gradients vanish."),
+    ("Tanh", "torch.tanh",
+     "Hyperbolic tangent: squashes to (-1, 1), zero-centred; saturates at both ends."),
+    ("GELU", "torch.nn.functional.gelu",
+     "Gaussian error linear unit: a smooth ReLU used by transformers."),
 ):
     register(LayerSpec(type=_layer, category="Activation", help=_help, shape=_same,
-                       module=lambda p, s, _c=_layer: call(_c)))
+                       forward=function_forward(_function)))
 
 register(LayerSpec(
     type="LeakyReLU", category="Activation",
     help="ReLU with a small slope for x < 0, so units never die completely.",
     params=(float_param("negative_slope", 0.01, "Slope for negative inputs.", minimum=0.0, maximum=1.0),),
-    shape=_same, module=lambda p, s: call("LeakyReLU", p["negative_slope"]),
+    shape=_same,
+    forward=function_forward("torch.nn.functional.leaky_relu",
+                             lambda p, s: {"negative_slope": p["negative_slope"]}),
     key_params=("negative_slope",),
 ))
 
@@ -43,7 +49,8 @@ register(LayerSpec(
     params=(int_param("dim", 0, "Dimension to normalise, without the batch dimension.",
                       minimum=-8, maximum=7),),
     shape=_softmax_shape,
-    module=lambda p, s: call("Softmax", dim=p["dim"] + 1 if p["dim"] >= 0 else p["dim"]),
+    forward=function_forward("torch.softmax",
+                             lambda p, s: {"dim": p["dim"] + 1 if p["dim"] >= 0 else p["dim"]}),
     key_params=("dim",),
 ))
 

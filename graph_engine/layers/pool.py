@@ -6,7 +6,7 @@ import math
 
 from graph_engine.layers._common import check_window, require_rank, torch_kwargs, window_out
 from graph_engine.params import ParamSpec, pair
-from graph_engine.registry import LayerSpec, ShapeError, call, register, window_field
+from graph_engine.registry import LayerSpec, ShapeError, function_forward, register, window_field
 
 
 def _pool_params(spatial: int) -> tuple[ParamSpec, ...]:
@@ -45,23 +45,22 @@ def _pool_rule(layer: str, spatial: int):
     return shape
 
 
-def _pool_module(cls: str):
-    def module(params, in_shapes):
-        return call(cls, params["kernel_size"], **torch_kwargs(params, {"stride": None, "padding": 0}))
-
-    return module
+def _pool_arguments(params, in_shapes):
+    return {"kernel_size": params["kernel_size"],
+            **torch_kwargs(params, {"stride": None, "padding": 0})}
 
 
-for _layer, _spatial, _help in (
-    ("MaxPool1d", 1, "Max over sliding windows of (C, L)."),
-    ("MaxPool2d", 2, "Max over sliding windows of (C, H, W): keeps the strongest response."),
-    ("AvgPool2d", 2, "Average over sliding windows of (C, H, W)."),
+for _layer, _spatial, _function, _help in (
+    ("MaxPool1d", 1, "max_pool1d", "Max over sliding windows of (C, L)."),
+    ("MaxPool2d", 2, "max_pool2d", "Max over sliding windows of (C, H, W): keeps the strongest response."),
+    ("AvgPool2d", 2, "avg_pool2d", "Average over sliding windows of (C, H, W)."),
 ):
     register(LayerSpec(
         type=_layer, category="Pooling", help=_help, params=_pool_params(_spatial),
         shape=_pool_rule(_layer, _spatial),
         field=window_field(lambda p, s, n=_spatial: _axes(p, n)),
-        module=_pool_module(_layer), key_params=("kernel_size", "stride"),
+        forward=function_forward(f"torch.nn.functional.{_function}", _pool_arguments),
+        key_params=("kernel_size", "stride"),
     ))
 
 
@@ -83,6 +82,7 @@ register(LayerSpec(
     params=(ParamSpec("output_size", "int_or_pair", 1, "Output height and width.",
                       minimum=1, maximum=4096),),
     shape=_adaptive_shape, field=window_field(_adaptive_windows),
-    module=lambda params, in_shapes: call("AdaptiveAvgPool2d", params["output_size"]),
+    forward=function_forward("torch.nn.functional.adaptive_avg_pool2d",
+                             lambda p, s: {"output_size": p["output_size"]}),
     key_params=("output_size",),
 ))

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from graph_engine.layers._common import int_param, numel, shape_text
 from graph_engine.params import ParamSpec
-from graph_engine.registry import LayerSpec, ShapeError, call, no_field, register, upsampling_field
+from graph_engine.registry import (
+    LayerSpec, ShapeError, function_forward, no_field, register, upsampling_field,
+)
 
 register(LayerSpec(
     type="Flatten", category="Reshape",
     help="Flattens each sample to a vector, e.g. 16×4×4 -> 256 (before a Linear).",
     shape=lambda p, s: (numel(s[0]),), field=no_field,
-    module=lambda p, s: call("Flatten"), input_dtype="any", output_dtype=None,
+    forward=function_forward("torch.flatten", lambda p, s: {"start_dim": 1}),
+    input_dtype="any", output_dtype=None,
 ))
 
 
@@ -55,6 +58,7 @@ register(LayerSpec(
     params=(int_param("scale_factor", 2, "Integer enlargement factor.", maximum=64),
             ParamSpec("mode", "choice", "nearest", "Interpolation.", choices=("nearest", "bilinear"))),
     shape=_upsample_shape, field=upsampling_field(_upsample_taps),
-    module=lambda p, s: call("Upsample", scale_factor=p["scale_factor"], mode=p["mode"]),
+    forward=function_forward("torch.nn.functional.interpolate",
+                             lambda p, s: {"scale_factor": p["scale_factor"], "mode": p["mode"]}),
     key_params=("scale_factor", "mode"),
 ))

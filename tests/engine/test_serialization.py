@@ -63,6 +63,8 @@ def _valid_dict():
     (lambda d: d["nodes"][1].update(id="x); import os; os.system('rm -rf /')#"), "invalid node id"),
     (lambda d: d["nodes"][1].update(id="forward"), "reserved"),
     (lambda d: d["edges"].append({"source": "c1", "target": "ghost"}), "missing node 'ghost'"),
+    (lambda d: d["edges"].append({"source": ["c1"], "target": "out"}), "must be node ids"),
+    (lambda d: d["edges"].append({"source": "merge", "target": "act"}), "duplicate edge merge -> act"),
     (lambda d: d["nodes"][1]["params"].update(kernel_size=-3), "kernel_size must be ≥ 1, got -3"),
     (lambda d: d["nodes"][1]["params"].update(kernel_size="big"), "kernel_size must be an integer"),
     (lambda d: d["nodes"][1]["params"].update(kernal_size=3), "unknown parameter 'kernal_size'"),

@@ -194,6 +194,9 @@ class EagerBuilder:
         assert self._module is not None, "forward rule calls a module the layer does not build"
         return self._module(*inputs)
 
+    def function(self, path, *args, **kwargs):
+        return registry.resolve_function(path)(*args, **kwargs)
+
     def method(self, value, name, *args):
         return getattr(value, name)(*args)
 
