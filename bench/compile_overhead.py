@@ -15,8 +15,8 @@ load_state_dict(strict=True)) and checked to give the same outputs before timing
             stateless ops functional (torch.tanh, F.relu, F.avg_pool2d, ...), and for
             ResNet a BasicBlock class. THE TARGET IS compiled / hand.
   exported  the source from generate_code(graph), exec'd: a plain nn.Module with the
-            very same module-per-node structure, so compiled / exported isolates the
-            cost of fx itself (secondary, informational).
+            very same structure as the compiled graph, so compiled / exported isolates
+            the cost of fx itself (secondary, informational).
 
 One step = zero_grad(set_to_none) + forward + cross-entropy + backward (train mode).
 Each round times every contender once for ``iters`` steps, in rotating order, so
