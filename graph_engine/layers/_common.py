@@ -29,7 +29,7 @@ def require_rank(layer: str, shape: Shape, rank: int, *, what: str | None = None
         raise ShapeError(f"{layer} needs a {wanted} input, got {shape_text(shape)}", fix)
 
 
-def flatten_fix(layer: str) -> Fix:
+def flatten_fix() -> Fix:
     return Fix(label="Insert a Flatten", layer_type="Flatten")
 
 

@@ -10,7 +10,7 @@ def _linear_shape(params, in_shapes):
     (source,) = in_shapes
     if len(source) > 2:
         raise ShapeError(f"Linear needs flat (features) input, got {shape_text(source)}; "
-                         "insert a Flatten", flatten_fix("Linear"))
+                         "insert a Flatten", flatten_fix())
     return (*source[:-1], params["out_features"])
 
 
