@@ -18,6 +18,10 @@ from graph_engine.model import Graph
 from graph_engine.registry import resolve_function
 
 
+#: key in GraphModule.meta of {graph node id: name of the fx node holding its output}
+NODE_KEY = "rosenblatt_nodes"
+
+
 class _FxBuilder:
     """Emits fx nodes for a layer's forward rule, named after the graph node."""
 
@@ -81,4 +85,33 @@ def compile_graph(graph: Graph, device: str | torch.device = "auto") -> fx.Graph
         if live.spec.role == "output":
             fx_graph.output(values[live.id])
     module = fx.GraphModule(modules, fx_graph, class_name=class_name(graph.name))
+    module.meta[NODE_KEY] = {node_id: value.name for node_id, value in values.items()}
     return module.to(resolve_device(device))
+
+
+def node_values(module: fx.GraphModule) -> dict[str, fx.Node]:
+    """The fx node holding each graph node's output value, by graph node id."""
+    by_name = {n.name: n for n in module.graph.nodes}
+    return {node_id: by_name[name] for node_id, name in module.meta[NODE_KEY].items()}
+
+
+def tap(module: fx.GraphModule, node_ids: Sequence[str]) -> fx.GraphModule:
+    """A module sharing ``module``'s layers whose forward returns ``{node_id: output}``.
+
+    Only what the tapped outputs need is computed (the rest is dead code), so tapping an
+    early convolution costs less than a full forward pass. This is how probes read
+    activations without hooks in the training module.
+    """
+    graph = fx.Graph()
+    mapping: dict[fx.Node, fx.Node] = {}
+    graph.graph_copy(module.graph, mapping)
+    copied = {node_id: mapping[node] for node_id, node in node_values(module).items()}
+    missing = [n for n in node_ids if n not in copied]
+    if missing:
+        raise KeyError(f"no compiled output for node(s): {', '.join(missing)}")
+    graph.output({node_id: copied[node_id] for node_id in node_ids})
+    tapped = fx.GraphModule(module, graph, class_name=f"{type(module).__name__}Tap")
+    tapped.graph.eliminate_dead_code()
+    tapped.delete_all_unused_submodules()
+    tapped.recompile()
+    return tapped

@@ -248,6 +248,10 @@ class LayerSpec:
     role: str | None = None
     #: extra advice on valid but doubtful settings: (params, in_shapes) -> messages
     warnings: Callable[[Params, list[Shape]], list[str]] | None = None
+    #: for the health probes: a rectifier's exact zeros are dead units ...
+    rectifier: bool = False
+    #: ... and a squashing activation saturates near these bounds
+    saturates: tuple[float, float] | None = None
 
     def out_dtype(self, params: Params, in_dtypes: list[str]) -> str:
         """The dtype this node outputs ("float" or "int64")."""

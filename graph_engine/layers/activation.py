@@ -10,18 +10,18 @@ def _same(params, in_shapes):
     return in_shapes[0]
 
 
-for _layer, _function, _help in (
-    ("ReLU", "torch.relu",
+for _layer, _function, _health, _help in (
+    ("ReLU", "torch.relu", {"rectifier": True},
      "max(0, x): cheap, does not saturate for x > 0; units can die when always negative."),
-    ("Sigmoid", "torch.sigmoid",
+    ("Sigmoid", "torch.sigmoid", {"saturates": (0.0, 1.0)},
      "1 / (1 + e^-x): squashes to (0, 1); saturates and can make gradients vanish."),
-    ("Tanh", "torch.tanh",
+    ("Tanh", "torch.tanh", {"saturates": (-1.0, 1.0)},
      "Hyperbolic tangent: squashes to (-1, 1), zero-centred; saturates at both ends."),
-    ("GELU", "torch.nn.functional.gelu",
+    ("GELU", "torch.nn.functional.gelu", {},
      "Gaussian error linear unit: a smooth ReLU used by transformers."),
 ):
     register(LayerSpec(type=_layer, category="Activation", help=_help, shape=_same,
-                       forward=function_forward(_function)))
+                       forward=function_forward(_function), **_health))
 
 register(LayerSpec(
     type="LeakyReLU", category="Activation",

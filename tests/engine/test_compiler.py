@@ -62,3 +62,18 @@ def test_model_runs_on_cuda():
     model = compile_graph(load_template("digits_cnn"), device="auto")
     assert next(model.parameters()).is_cuda
     assert model(torch.randn(4, 1, 8, 8, device="cuda")).shape == (4, 10)
+
+
+def test_tap_returns_intermediate_outputs_and_computes_only_what_they_need():
+    from graph_engine.compiler import tap
+    graph = load_template("digits_cnn")
+    model = compile_graph(graph, device="cpu").eval()
+    x = torch.randn(3, 1, 8, 8)
+    early = tap(model, ["relu1"])
+    assert early.conv1 is model.conv1                    # shares the live weights
+    assert not hasattr(early, "fc1")                     # nothing past relu1 is kept
+    torch.testing.assert_close(early(x)["relu1"], torch.relu(model.conv1(x)))
+    both = tap(model, ["conv3", "scores"])(x)
+    torch.testing.assert_close(both["scores"], model(x))
+    with pytest.raises(KeyError, match="nope"):
+        tap(model, ["nope"])
