@@ -252,6 +252,8 @@ class LayerSpec:
     rectifier: bool = False
     #: ... and a squashing activation saturates near these bounds
     saturates: tuple[float, float] | None = None
+    #: layers fed token indices: the number of distinct indices they accept
+    token_limit: Callable[[Params], int] | None = None
 
     def out_dtype(self, params: Params, in_dtypes: list[str]) -> str:
         """The dtype this node outputs ("float" or "int64")."""

@@ -40,7 +40,7 @@ register(LayerSpec(
             int_param("embedding_dim", 32, "Length of each token's vector.")),
     shape=_embedding_shape,
     param_count=lambda p, s, o: p["num_embeddings"] * p["embedding_dim"],
-    field=no_field, input_dtype="int64",
+    field=no_field, input_dtype="int64", token_limit=lambda p: p["num_embeddings"],
     module=lambda p, s: call("Embedding", p["num_embeddings"], p["embedding_dim"]),
     key_params=("num_embeddings", "embedding_dim"),
 ))
