@@ -15,6 +15,7 @@ from graph_engine import (
     DEFAULT_TEMPLATE, Analysis, CompileError, Graph, GraphFileError, analyze, field_text,
     generate_code, layer_types, list_templates, load_graph, load_template, shape_text,
 )
+from app import train_cli
 from graph_engine.serialization import write_text_atomic
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
@@ -149,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     layers = sub.add_parser("layers", help="the layer types and their parameters (Markdown)")
     layers.set_defaults(run=cmd_layers)
+
+    train_cli.register(sub, file_help)
     return parser
 
 
@@ -156,8 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        # Until the editor lands, the app's front door shows the default template's summary.
-        args = parser.parse_args(["summary"])
+        # Until the editor lands, the app's front door trains the default template headless.
+        args = parser.parse_args(["train"])
     try:
         return args.run(args)
     except GraphFileError as error:

@@ -71,9 +71,13 @@ def test_export_python(capsys, tmp_path, lenet_file):
     assert "class LeNet5(nn.Module)" in target.read_text(encoding="utf-8")
 
 
-def test_no_arguments_shows_the_default_template(capsys):
-    assert main([]) == 0
-    assert capsys.readouterr().out.startswith("Digits CNN\n")
+def test_no_arguments_trains_the_default_template(monkeypatch):
+    from app import train_cli
+    seen = []
+    monkeypatch.setattr(train_cli, "cmd_train", lambda args: seen.append(args) or 0)
+    train_cli_parser_default = main([])
+    assert train_cli_parser_default == 0
+    assert len(seen) == 1 and seen[0].file is None and seen[0].command == "train"
 
 
 def test_templates_listing_and_template_paths(capsys):

@@ -1,0 +1,160 @@
+"""``rosenblatt train``, ``patches`` and ``sample``: training and its pictures, headless."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from typing import Any
+
+from tqdm import tqdm
+
+from graph_engine.data.base import DataError
+
+EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
+
+
+class ProgressSink:
+    """Draws a tqdm bar from trainer events: loss, last validation metric, steps/s."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+        self.postfix: dict[str, str] = {}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event["type"]
+        if kind == "started":
+            print(f"training on {event['dataset']} ({event['device']}, {event['task']}) -> "
+                  f"{event['run_dir']}", file=sys.stderr)
+            self.bar = tqdm(total=event["total_steps"], initial=event["step"], unit="step",
+                            dynamic_ncols=True, file=sys.stderr)
+        elif kind == "step" and self.bar is not None:
+            self.bar.update(event["step"] - self.bar.n)
+            self.postfix["loss"] = f"{event['loss']:.4f}"
+            self.postfix["epoch"] = str(event["epoch"])
+            self.bar.set_postfix(self.postfix, refresh=False)
+        elif kind == "epoch":
+            for name in ("accuracy", "bits_per_char", "mean_iou", "mse"):
+                if name in event["val"]:
+                    self.postfix[f"val_{name}"] = f"{event['val'][name]:.4f}"
+        elif kind == "probe" and event["kind"] == "samples" and self.bar is not None:
+            self.bar.write(f"--- sample after epoch {event['step']} steps ---\n{event['data']['text']}")
+        elif kind in ("finished", "failed") and self.bar is not None:
+            self.bar.close()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from app.cli import _load
+    from graph_engine.training import (
+        FitError, Trainer, TrainingControl, load_dataset_for, settings_from_dict,
+    )
+
+    control = TrainingControl()
+    previous = signal.signal(signal.SIGINT, lambda *_: (control.stop(),
+                                                       signal.signal(signal.SIGINT, previous)))
+    sink = ProgressSink()
+    try:
+        if args.resume:
+            trainer = Trainer.resume(args.resume, lambda g, s: load_dataset_for(g, s), sink, control,
+                                     epochs=args.epochs)
+        else:
+            graph = _load(args.file)
+            try:
+                settings = settings_from_dict(
+                    graph.training, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+                    learning_rate=args.lr, optimizer=args.optimizer, device=args.device, seed=args.seed)
+            except ValueError as error:
+                print(f"rosenblatt train: {error}", file=sys.stderr)
+                return EXIT_UNREADABLE
+            trainer = Trainer(graph, load_dataset_for(graph, settings), settings, sink, args.out, control)
+        result = trainer.run()
+    except (DataError, FitError) as error:
+        print(f"rosenblatt train: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if result.status == "failed":
+        print(f"rosenblatt train: failed: {result.message}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{result.status} after {result.epoch} epochs ({result.step} steps); run folder {result.run_dir}",
+          file=sys.stderr)
+    for name, value in result.metrics.items():
+        print(f"{name} {value:.6g}")
+    return EXIT_OK
+
+
+def cmd_patches(args: argparse.Namespace) -> int:
+    from graph_engine.analysis import analyze
+    from graph_engine.probes import patch_grid_image, save_png, top_patches
+    from graph_engine.training.replay import dataset_tensors, open_run
+
+    try:
+        opened = open_run(args.run_dir)
+        analysis = analyze(opened.graph)
+        x = dataset_tensors(opened)
+        top = top_patches(opened.model, opened.graph, analysis, x, args.node, k=args.k,
+                          step=opened.checkpoint["step"])
+        save_png(patch_grid_image(top), args.output)
+    except (DataError, ValueError, KeyError) as error:
+        print(f"rosenblatt patches: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    print(f"wrote {args.output}: top {args.k} patches of {len(top.values)} channels of "
+          f"'{args.node}' at step {top.step}")
+    return EXIT_OK
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from graph_engine.probes import beam_search, sample_text
+    from graph_engine.training.replay import open_run
+
+    try:
+        opened = open_run(args.run_dir)
+    except (DataError, ValueError) as error:
+        print(f"rosenblatt sample: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    vocabulary = opened.dataset.get("vocabulary")
+    if not vocabulary:
+        print(f"rosenblatt sample: {args.run_dir} is not a character model's run", file=sys.stderr)
+        return EXIT_UNREADABLE
+    window = opened.dataset["sample_shape"][0]
+    if args.beam:
+        text = beam_search(opened.model, vocabulary, args.prompt, args.length, beam_width=args.beam,
+                           window=window)
+    else:
+        text = sample_text(opened.model, vocabulary, args.prompt, args.length,
+                           temperature=args.temperature, window=window, seed=args.seed)
+    print(text)
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction, file_help: str) -> None:
+    """Add the training commands to the main parser."""
+    train = sub.add_parser("train", help="train a graph headless (default: the digits CNN on digits)")
+    train.add_argument("file", nargs="?", help=file_help)
+    train.add_argument("--dataset", help="built-in name (digits, shapes, shapes-segmentation, "
+                                         "python-docs, python-source) or a path")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--lr", type=float, help="learning rate")
+    train.add_argument("--optimizer", choices=["sgd", "adam", "adamw", "rmsprop"])
+    train.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    train.add_argument("--seed", type=int)
+    train.add_argument("--out", help="run folder (default runs/<graph name>-<date-time>)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    train.set_defaults(run=cmd_train)
+
+    patches = sub.add_parser("patches", help="top-activating dataset patches of a conv node, as PNG")
+    patches.add_argument("run_dir")
+    patches.add_argument("--node", required=True, help="node id of a convolution (or its activation)")
+    patches.add_argument("-k", type=int, default=9, help="patches per channel")
+    patches.add_argument("-o", "--output", required=True, help="PNG file to write")
+    patches.set_defaults(run=cmd_patches)
+
+    sample = sub.add_parser("sample", help="generate text from a character model's run")
+    sample.add_argument("run_dir")
+    sample.add_argument("--length", type=int, default=400)
+    sample.add_argument("--temperature", type=float, default=0.8)
+    sample.add_argument("--beam", type=int, default=0, help="beam width K (1 = greedy; 0 = sample)")
+    sample.add_argument("--prompt", default="The ")
+    sample.add_argument("--seed", type=int, default=None)
+    sample.set_defaults(run=cmd_sample)

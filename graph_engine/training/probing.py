@@ -1,0 +1,108 @@
+"""Which probes run when during a training run, and how their results become events.
+
+Probes 1-3 (activation statistics, gradient health, feature maps and filters) run at
+the settings' interval on a fixed probe batch; the confusion matrix, segmentation
+sample and text samples run at each epoch's end. All of it is measured on the
+training device and sent as ``{"type": "probe", "kind": ..., "step": ..., "data": ...}``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from graph_engine import probes
+from graph_engine.data.base import CLASSIFICATION, LANGUAGE_MODEL, SEGMENTATION
+
+if TYPE_CHECKING:
+    from graph_engine.training.trainer import Trainer
+
+#: samples in the fixed batch that activation statistics are measured on
+PROBE_BATCH = 128
+#: characters generated for the text sample at each epoch's end
+SAMPLE_LENGTH = 240
+
+
+class ProbeSchedule:
+    """Says whether the interval probes are due: every N steps, or every N milliseconds."""
+
+    def __init__(self, every: int, unit: str):
+        self.every = every
+        self.unit = unit
+        self._last = -float("inf")
+
+    def due(self, step: int) -> bool:
+        if self.every <= 0:
+            return False
+        if self.unit == "steps":
+            return step % self.every == 0
+        now = time.monotonic() * 1000.0
+        if now - self._last >= self.every:
+            self._last = now
+            return True
+        return False
+
+
+class RunProbes:
+    """The probes of one run, bound to its model and data."""
+
+    def __init__(self, trainer: "Trainer"):
+        self.trainer = trainer
+        self.batch = trainer.x_val[:PROBE_BATCH]
+        self.sample = trainer.x_val[:1]
+        self.monitor = probes.GradientMonitor(trainer.model)
+        self.ranges: dict[str, tuple[float, float]] = {}
+        live = trainer.model.meta["rosenblatt_nodes"]
+        chosen = [n for n in trainer.settings.feature_map_nodes if n in live]
+        if not chosen:
+            chosen = [n for n in trainer.analysis.order
+                      if trainer.graph.node(n).type == "Conv2d" and n in live][:4]
+        self.feature_nodes = chosen
+        self._grad_norms: dict[str, float] = {}
+
+    def before_update(self) -> None:
+        """After backward, before the optimizer step: gradients exist, weights are old."""
+        self._grad_norms = self.monitor.grad_norms()
+        self.monitor.before_step()
+
+    def after_update(self, step: int) -> None:
+        trainer = self.trainer
+        ratios = self.monitor.update_ratios()
+        self._emit("gradients", step, {"norms": self._grad_norms, "update_ratios": ratios})
+        stats = probes.activation_stats(trainer.model, trainer.graph, self.batch, ranges=self.ranges)
+        for node_id, entry in stats.items():
+            self.ranges.setdefault(node_id, tuple(entry["range"]))
+        self._emit("activations", step, stats)
+        if self.feature_nodes:
+            maps = probes.feature_maps(trainer.model, self.sample, self.feature_nodes)
+            self._emit("feature_maps", step, maps)
+        filters = probes.first_layer_filters(trainer.model, trainer.graph)
+        if filters is not None:
+            self._emit("filters", step, {"filters": filters})
+
+    def at_epoch_end(self, step: int, extras: dict[str, torch.Tensor]) -> None:
+        trainer = self.trainer
+        task = trainer.task
+        if task == CLASSIFICATION:
+            matrix = probes.confusion_matrix(extras["predictions"], trainer.y_val,
+                                             trainer.ends.output_shape[0])
+            self._emit("confusion", step, {"matrix": matrix,
+                                           "per_class_accuracy": probes.per_class_accuracy(matrix),
+                                           "class_names": trainer.dataset.class_names})
+        elif task == SEGMENTATION:
+            self._emit("segmentation", step, {
+                "image": trainer.x_val[0].detach().cpu().numpy(),
+                "predicted": extras["predictions"][0].cpu().numpy(),
+                "true": trainer.y_val[0].cpu().numpy()})
+        elif task == LANGUAGE_MODEL and trainer.dataset.vocabulary:
+            vocabulary = trainer.dataset.vocabulary
+            prompt = "".join(vocabulary[i] for i in trainer.dataset.x_val[0, :16].tolist())
+            text = probes.sample_text(trainer.model, vocabulary, prompt, SAMPLE_LENGTH,
+                                      temperature=0.8, window=trainer.ends.input_shape[0],
+                                      seed=trainer.settings.seed + step)
+            self._emit("samples", step, {"prompt": prompt, "text": text, "temperature": 0.8})
+
+    def _emit(self, kind: str, step: int, data: Any) -> None:
+        self.trainer._emit({"type": "probe", "kind": kind, "step": step, "data": data})

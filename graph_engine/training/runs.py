@@ -1,0 +1,136 @@
+"""Run folders: graph snapshot, settings, metrics.jsonl and safetensors checkpoints.
+
+Layout of ``runs/<graph name>-<date-time>/``::
+
+    graph.json          the graph as it was when the run started
+    settings.json       the resolved TrainingSettings
+    dataset.json        what was trained on (name, task, classes, vocabulary)
+    metrics.jsonl       one JSON object per line: {"type": "step"|"epoch"|..., ...}, flushed
+    checkpoints/last.safetensors + last.json     newest good state (weights, optimizer, RNG)
+    checkpoints/best.safetensors + best.json     best validation state (keep_best)
+
+No pickle anywhere: tensors go to safetensors, everything else to JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any, TextIO
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from graph_engine.serialization import write_text_atomic
+
+
+def default_run_dir(graph_name: str, root: str | os.PathLike[str] = "runs") -> Path:
+    """``runs/<graph name>-<YYYYmmdd-HHMMSS>``, made unique if it exists."""
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", graph_name).strip("-") or "graph"
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = Path(root) / f"{slug}-{stamp}"
+    suffix = 1
+    while path.exists():
+        suffix += 1
+        path = Path(root) / f"{slug}-{stamp}-{suffix}"
+    return path
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+class MetricsLog:
+    """Appends one JSON line per record and flushes, so a crash loses at most one line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._stream: TextIO = open(path, "a", encoding="utf-8")
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._stream.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every complete line of a metrics file (a torn last line is skipped)."""
+    records = []
+    with open(path, encoding="utf-8") as stream:
+        for line in stream:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records
+
+
+def truncate_metrics(path: Path, step: int) -> None:
+    """Drop records after ``step`` (resuming from a checkpoint taken at that step)."""
+    kept = [r for r in read_metrics(path) if r.get("step", 0) <= step]
+    write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
+
+
+# -- checkpoints ----------------------------------------------------------------------
+def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for index, values in state["state"].items():
+        for name, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optimizer.{index}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                scalars.setdefault(str(index), {})[name] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    for index, values in meta["scalars"].items():
+        state.setdefault(int(index), {}).update(values)
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_checkpoint(stem: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    meta: dict[str, Any], rng: dict[str, torch.Tensor]) -> None:
+    """Write ``stem.safetensors`` (weights, optimizer tensors, RNG) and ``stem.json`` atomically."""
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    optimizer_tensors, optimizer_meta = _flatten_optimizer(optimizer.state_dict())
+    tensors.update(optimizer_tensors)
+    tensors.update({f"rng.{k}": v for k, v in rng.items()})
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{stem.name}.", suffix=".tmp", dir=stem.parent)
+    os.close(handle)
+    try:
+        save_file(tensors, temp)
+        os.replace(temp, stem.with_suffix(".safetensors"))
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+    write_json(stem.with_suffix(".json"), {**meta, "optimizer": optimizer_meta})
+
+
+def load_checkpoint(stem: Path, device: torch.device | str = "cpu"
+                    ) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, torch.Tensor], dict]:
+    """(model state_dict, optimizer state_dict, RNG tensors, metadata) of a checkpoint."""
+    tensors = load_file(str(stem.with_suffix(".safetensors")), device=str(device))
+    meta = read_json(stem.with_suffix(".json"))
+    model = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    rng = {k[len("rng."):]: v.cpu() for k, v in tensors.items() if k.startswith("rng.")}
+    optimizer = _unflatten_optimizer(tensors, meta["optimizer"])
+    return model, optimizer, rng, meta

@@ -1,0 +1,116 @@
+"""Training settings: the ``training`` section of a graph file, with defaults and checks.
+
+Stored in the graph file so a network and how it is trained travel together; a run
+folder keeps its own copy. Unknown keys are kept (another tool's settings) but ignored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from graph_engine.params import ParamError, ParamSpec
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+SCHEDULES = ("constant", "step", "cosine")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+TASK_CHOICES = ("auto", "classification", "regression", "language_model", "segmentation")
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """How to train: optimizer, schedule, batching, regularisation, stopping, probes."""
+
+    dataset: str = "digits"
+    task: str = "auto"
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    momentum: float = 0.9
+    nesterov: bool = False
+    schedule: str = "constant"
+    #: step schedule: multiply the rate by ``gamma`` every ``step_epochs`` epochs
+    step_epochs: int = 10
+    gamma: float = 0.1
+    #: linear warm-up from 0 over this many steps, before the schedule
+    warmup_steps: int = 0
+    batch_size: int = 64
+    epochs: int = 20
+    weight_decay: float = 0.0
+    #: clip the gradients' global L2 norm to this (0 = off)
+    grad_clip: float = 0.0
+    seed: int = 0
+    device: str = "auto"
+    #: stop after this many epochs without a better validation loss (0 = never)
+    early_stopping_patience: int = 0
+    #: keep the best-on-validation weights as checkpoints/best and restore them at the end
+    keep_best: bool = True
+    validation_fraction: float = 0.2
+    #: probes 1-3 (activations, gradients, feature maps) every N steps, or every N ms
+    probe_every: int = 50
+    probe_unit: str = "steps"
+    #: write a step line to metrics.jsonl every N steps (0 = 1 on the CPU, 10 on a GPU)
+    log_every: int = 0
+    #: nodes whose feature maps are probed ([] = the graph's Conv2d nodes, up to 4)
+    feature_map_nodes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["feature_map_nodes"] = list(self.feature_map_nodes)
+        return data
+
+
+_SPECS = {
+    "dataset": None,
+    "task": ParamSpec("task", "choice", "auto", "", choices=TASK_CHOICES),
+    "optimizer": ParamSpec("optimizer", "choice", "adam", "", choices=OPTIMIZERS),
+    "learning_rate": ParamSpec("learning_rate", "float", 1e-3, "", minimum=0.0, maximum=100.0),
+    "momentum": ParamSpec("momentum", "float", 0.9, "", minimum=0.0, maximum=1.0),
+    "nesterov": ParamSpec("nesterov", "bool", False, ""),
+    "schedule": ParamSpec("schedule", "choice", "constant", "", choices=SCHEDULES),
+    "step_epochs": ParamSpec("step_epochs", "int", 10, "", minimum=1, maximum=10**6),
+    "gamma": ParamSpec("gamma", "float", 0.1, "", minimum=0.0, maximum=1.0),
+    "warmup_steps": ParamSpec("warmup_steps", "int", 0, "", minimum=0, maximum=10**9),
+    "batch_size": ParamSpec("batch_size", "int", 64, "", minimum=1, maximum=1 << 20),
+    "epochs": ParamSpec("epochs", "int", 20, "", minimum=1, maximum=10**6),
+    "weight_decay": ParamSpec("weight_decay", "float", 0.0, "", minimum=0.0, maximum=10.0),
+    "grad_clip": ParamSpec("grad_clip", "float", 0.0, "", minimum=0.0, maximum=1e9),
+    "seed": ParamSpec("seed", "int", 0, "", minimum=0, maximum=2**63 - 1),
+    "device": ParamSpec("device", "choice", "auto", "", choices=DEVICES),
+    "early_stopping_patience": ParamSpec("early_stopping_patience", "int", 0, "", minimum=0,
+                                         maximum=10**6),
+    "keep_best": ParamSpec("keep_best", "bool", True, ""),
+    "validation_fraction": ParamSpec("validation_fraction", "float", 0.2, "", minimum=0.01,
+                                     maximum=0.9),
+    "probe_every": ParamSpec("probe_every", "int", 50, "", minimum=0, maximum=10**9),
+    "probe_unit": ParamSpec("probe_unit", "choice", "steps", "", choices=("steps", "ms")),
+    "log_every": ParamSpec("log_every", "int", 0, "", minimum=0, maximum=10**6),
+    "feature_map_nodes": None,
+}
+
+
+def settings_from_dict(data: dict[str, Any], **overrides: Any) -> TrainingSettings:
+    """Settings from a file's ``training`` section plus overrides (None = not given).
+
+    Raises ValueError with the offending key named, e.g. "training.batch_size must be ≥ 1".
+    """
+    merged = {**data, **{k: v for k, v in overrides.items() if v is not None}}
+    known = {f.name for f in fields(TrainingSettings)}
+    values: dict[str, Any] = {}
+    for key, value in merged.items():
+        if key not in known:
+            continue
+        spec = _SPECS[key]
+        try:
+            if key == "dataset":
+                if not isinstance(value, str) or not value:
+                    raise ParamError("dataset must be a dataset name or a path")
+            elif key == "feature_map_nodes":
+                if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+                    raise ParamError("feature_map_nodes must be a list of node ids")
+                value = tuple(value)
+            else:
+                value = spec.check(value)
+        except ParamError as error:
+            raise ValueError(f"training.{error}") from None
+        values[key] = value
+    return TrainingSettings(**values)

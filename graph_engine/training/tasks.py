@@ -1,0 +1,180 @@
+"""What is being learned: the loss and the validation metrics of each task.
+
+The task comes from the data (the readers set it) unless the settings override it,
+and the graph must fit it; :func:`fit_problems` says what does not, before any step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from graph_engine.analysis import Analysis
+from graph_engine.data.base import (
+    CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, SEGMENTATION, Dataset, InputFit,
+)
+from graph_engine.layers._common import shape_text
+from graph_engine.model import Graph
+from graph_engine.registry import get_spec
+
+
+@dataclass(frozen=True)
+class GraphEnds:
+    """The Input and Output of a graph as training sees them."""
+
+    input_id: str
+    output_id: str
+    input_shape: tuple[int, ...]
+    input_dtype: str
+    output_shape: tuple[int, ...]
+    last_layer: str
+    #: (node id, limit) of every layer fed token indices: indices must stay below the limit
+    embeddings: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def fit(self) -> InputFit:
+        return InputFit(self.input_shape, self.input_dtype, self.output_shape)
+
+
+def graph_ends(graph: Graph, analysis: Analysis) -> GraphEnds:
+    """Find the Input and Output (the graph must be valid)."""
+    roles = {get_spec(n.type).role: n.id for n in graph if get_spec(n.type) and get_spec(n.type).role}
+    input_id, output_id = roles["input"], roles["output"]
+    last = analysis.input_values(output_id)[0]
+    return GraphEnds(input_id, output_id, tuple(analysis.info(input_id).out_shape),
+                     analysis.info(input_id).dtype, tuple(analysis.info(output_id).out_shape),
+                     graph.node(last).type,
+                     tuple((n.id, get_spec(n.type).token_limit(n.params)) for n in graph
+                           if get_spec(n.type).token_limit))
+
+
+def fit_problems(task: str, dataset: Dataset, ends: GraphEnds) -> list[str]:
+    """Why this dataset cannot train this graph for this task (empty when it can)."""
+    problems = []
+    name = dataset.name
+    if dataset.sample_shape != ends.input_shape:
+        problems.append(f"{name} samples are {shape_text(dataset.sample_shape)} but the Input "
+                        f"'{ends.input_id}' is {shape_text(ends.input_shape)}; set the Input's shape "
+                        f"to {list(dataset.sample_shape)}")
+    wants_int = dataset.x_train.dtype == torch.int64
+    if wants_int != (ends.input_dtype == "int64"):
+        dtype = "int64" if wants_int else "float32"
+        problems.append(f"{name} gives {dtype} inputs but the Input '{ends.input_id}' is "
+                        f"{'int64' if ends.input_dtype == 'int64' else 'float32'}; set its dtype to {dtype}")
+    out = ends.output_shape
+    classes = dataset.num_classes or 0
+    if task == CLASSIFICATION:
+        if len(out) != 1:
+            problems.append(f"classification needs an Output of shape (classes,), got "
+                            f"{shape_text(out)}; end with Flatten and Linear({classes})")
+        elif out[0] < classes:
+            problems.append(f"{name} has {classes} classes but the Output has {out[0]} units; set the "
+                            f"last layer's out_features to {classes}")
+    elif task == LANGUAGE_MODEL:
+        seq = dataset.sample_shape[0] if dataset.sample_shape else 0
+        if len(out) != 2 or out[0] != seq:
+            problems.append(f"a character model needs an Output of shape ({seq}, vocabulary), got "
+                            f"{shape_text(out)}")
+        elif out[1] < classes:
+            problems.append(f"{name} has {classes} distinct characters but the Output predicts "
+                            f"{out[1]}; set the last layer's out_features to at least {classes}")
+    elif task == SEGMENTATION:
+        mask = tuple(dataset.y_train.shape[1:])
+        if len(out) != 3 or tuple(out[1:]) != mask:
+            problems.append(f"segmentation needs an Output of shape (classes, {mask[0]}, {mask[1]}), "
+                            f"got {shape_text(out)}")
+        elif out[0] < classes:
+            problems.append(f"{name} has {classes} pixel classes but the Output has {out[0]} channels")
+    elif task == REGRESSION:
+        target = tuple(dataset.y_train.shape[1:])
+        if tuple(out) != target:
+            problems.append(f"{name} targets are {shape_text(target) or 'scalars'} but the Output is "
+                            f"{shape_text(out)}")
+    if wants_int and len(dataset.x_train):
+        largest = int(max(dataset.x_train.max(), dataset.x_val.max() if len(dataset.x_val) else 0))
+        for node_id, size in ends.embeddings:
+            if largest >= size:
+                problems.append(f"{name} has token indices up to {largest} but '{node_id}' accepts "
+                                f"{size} (num_embeddings); set it to at least {largest + 1}")
+    if task in (CLASSIFICATION, LANGUAGE_MODEL, SEGMENTATION) and ends.last_layer == "Softmax":
+        problems.append("the last layer is a Softmax, but the cross-entropy loss applies it itself; "
+                        "remove the Softmax before the Output")
+    return problems
+
+
+def prepare_targets(task: str, y: torch.Tensor) -> torch.Tensor:
+    return y.float() if task == REGRESSION and y.dtype != torch.float32 else y
+
+
+def loss_fn(task: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy for class-like tasks (over the class dimension), MSE for regression."""
+    if task == REGRESSION:
+        return F.mse_loss(output, target.reshape(output.shape))
+    if task == LANGUAGE_MODEL:
+        return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1))
+    return F.cross_entropy(output, target)
+
+
+class MetricAccumulator:
+    """Sums a validation pass batch by batch on the device; one transfer at the end."""
+
+    def __init__(self, task: str, num_classes: int | None):
+        self.task = task
+        self.num_classes = num_classes or 0
+        self.loss_sum = None
+        self.count = 0
+        self.correct = None
+        self.elements = 0
+        self.intersection = None
+        self.union = None
+
+    def add(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
+        n = target.shape[0]
+        weighted = loss.detach() * n
+        self.loss_sum = weighted if self.loss_sum is None else self.loss_sum + weighted
+        self.count += n
+        if self.task == REGRESSION:
+            error = (output - target.reshape(output.shape)).abs().sum()
+            self.correct = error if self.correct is None else self.correct + error
+            self.elements += target.numel()
+            return
+        predicted = output.argmax(dim=1 if self.task == SEGMENTATION else -1)
+        hits = (predicted == target).sum()
+        self.correct = hits if self.correct is None else self.correct + hits
+        self.elements += target.numel()
+        if self.task == SEGMENTATION:
+            k = output.shape[1]
+            pred = F.one_hot(predicted.reshape(-1), k).bool()
+            true = F.one_hot(target.reshape(-1), k).bool()
+            inter = (pred & true).sum(0)
+            union = (pred | true).sum(0)
+            self.intersection = inter if self.intersection is None else self.intersection + inter
+            self.union = union if self.union is None else self.union + union
+
+    def result(self) -> dict[str, float]:
+        if not self.count:
+            return {}
+        loss = float(self.loss_sum) / self.count
+        metrics = {"loss": loss}
+        if self.task == REGRESSION:
+            metrics["mae"] = float(self.correct) / self.elements
+            metrics["mse"] = loss
+        elif self.task == LANGUAGE_MODEL:
+            metrics["accuracy"] = float(self.correct) / self.elements
+            metrics["bits_per_char"] = loss / math.log(2)
+        elif self.task == SEGMENTATION:
+            metrics["pixel_accuracy"] = float(self.correct) / self.elements
+            present = self.union > 0
+            iou = self.intersection[present].double() / self.union[present].double()
+            metrics["mean_iou"] = float(iou.mean()) if present.any() else 0.0
+        else:
+            metrics["accuracy"] = float(self.correct) / self.elements
+        return metrics
+
+
+#: the metric that "better" means for each task, and whether higher is better
+HEADLINE = {CLASSIFICATION: ("accuracy", True), LANGUAGE_MODEL: ("bits_per_char", False),
+            SEGMENTATION: ("mean_iou", True), REGRESSION: ("mse", False)}

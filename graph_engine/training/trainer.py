@@ -1,0 +1,349 @@
+"""The training loop: one job from (graph, dataset, settings), reporting plain-data events.
+
+The same loop serves the CLI, the GUI's child process and the tests: it talks only
+through ``sink(event: dict)``, writes its run folder as it goes, and polls a
+:class:`TrainingControl` once per step for pause, resume and stop.
+
+Events (``event["type"]``): started, step, epoch, probe, checkpoint, paused, resumed,
+finished, failed. Every event is a dict of plain values (numbers, strings, lists,
+numpy arrays), so it can cross a process queue.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+
+from graph_engine.compiler import compile_graph, resolve_device, tap
+from graph_engine.data.base import DataError, Dataset
+from graph_engine.lowering import checked_analysis
+from graph_engine.model import Graph
+from graph_engine.serialization import load_graph, save_graph
+from graph_engine.training import runs
+from graph_engine.training.control import TrainingControl
+from graph_engine.training.optimizers import build_optimizer
+from graph_engine.training.probing import ProbeSchedule, RunProbes
+from graph_engine.training.schedule import lr_factor
+from graph_engine.training.settings import TrainingSettings, settings_from_dict
+from graph_engine.training.tasks import (
+    HEADLINE, MetricAccumulator, fit_problems, graph_ends, loss_fn, prepare_targets,
+)
+
+Sink = Callable[[dict[str, Any]], None]
+
+
+class FitError(DataError):
+    """The dataset and the graph do not fit each other (said before any step)."""
+
+
+class NonFiniteError(RuntimeError):
+    def __init__(self, message: str, node: str | None):
+        super().__init__(message)
+        self.node = node
+
+
+@dataclass
+class RunResult:
+    """How a run ended."""
+
+    status: str  # completed | early_stopping | stopped | failed
+    run_dir: Path
+    step: int
+    epoch: int
+    metrics: dict[str, float] = field(default_factory=dict)
+    message: str = ""
+    node: str | None = None
+
+
+def _ignore(event: dict[str, Any]) -> None:
+    pass
+
+
+class Trainer:
+    """Trains a graph on a dataset; see the module docstring for the protocol."""
+
+    def __init__(self, graph: Graph, dataset: Dataset, settings: TrainingSettings | None = None,
+                 sink: Sink | None = None, run_dir: str | Path | None = None,
+                 control: TrainingControl | None = None, probes: bool = True):
+        self.graph = graph.copy()  # a snapshot: edits to the live document do not reach the run
+        self.settings = settings or settings_from_dict(graph.training)
+        self.dataset = dataset
+        self.sink = sink or _ignore
+        self.control = control or TrainingControl()
+        self.analysis = checked_analysis(self.graph)
+        self.ends = graph_ends(self.graph, self.analysis)
+        self.task = dataset.task if self.settings.task == "auto" else self.settings.task
+        problems = fit_problems(self.task, dataset, self.ends)
+        if problems:
+            raise FitError(f"{dataset.name} does not fit {self.graph.name!r}: " + "; ".join(problems))
+        self.device = resolve_device(self.settings.device)
+        torch.manual_seed(self.settings.seed)
+        self.model = compile_graph(self.graph, self.device)
+        self.optimizer = build_optimizer(self.settings, self.model.parameters())
+        self.x_train = dataset.x_train.to(self.device)
+        self.y_train = prepare_targets(self.task, dataset.y_train).to(self.device)
+        self.x_val = dataset.x_val.to(self.device)
+        self.y_val = prepare_targets(self.task, dataset.y_val).to(self.device)
+        self.steps_per_epoch = max(1, math.ceil(len(self.x_train) / self.settings.batch_size))
+        self.log_every = self.settings.log_every or (1 if self.device.type == "cpu" else 10)
+        self.run_dir = Path(run_dir) if run_dir else runs.default_run_dir(self.graph.name)
+        self.step = 0
+        self.epoch = 0
+        self.batch_index = 0
+        self.best: dict[str, Any] = {"loss": math.inf, "epoch": None, "metrics": {}}
+        self.stale_epochs = 0
+        self.probes = RunProbes(self) if probes else None
+        self.probe_schedule = ProbeSchedule(self.settings.probe_every, self.settings.probe_unit)
+        self._resumed = False
+
+    # -- resuming ---------------------------------------------------------------------
+    @classmethod
+    def resume(cls, run_dir: str | Path, dataset_loader: Callable[[Graph, TrainingSettings], Dataset],
+               sink: Sink | None = None, control: TrainingControl | None = None,
+               epochs: int | None = None, probes: bool = True) -> "Trainer":
+        """Continue a run from its last checkpoint: same folder, step count, optimizer and curves."""
+        run_dir = Path(run_dir)
+        stem = run_dir / "checkpoints" / "last"
+        if not stem.with_suffix(".safetensors").exists():
+            raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.safetensors)")
+        graph = load_graph(run_dir / "graph.json")
+        settings = settings_from_dict(runs.read_json(run_dir / "settings.json"), epochs=epochs)
+        trainer = cls(graph, dataset_loader(graph, settings), settings, sink, run_dir, control, probes)
+        state, optimizer_state, rng, meta = runs.load_checkpoint(stem, trainer.device)
+        trainer.model.load_state_dict(state)
+        trainer.optimizer.load_state_dict(optimizer_state)
+        torch.set_rng_state(rng["cpu"])
+        if "cuda" in rng and torch.cuda.is_available():
+            torch.cuda.set_rng_state(rng["cuda"])
+        trainer.step, trainer.epoch, trainer.batch_index = meta["step"], meta["epoch"], meta["batch_index"]
+        trainer.best = meta["best"]
+        trainer.best["loss"] = math.inf if trainer.best["loss"] is None else trainer.best["loss"]
+        trainer.stale_epochs = meta["stale_epochs"]
+        runs.truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
+        trainer._resumed = True
+        return trainer
+
+    # -- the loop ---------------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Train until the epochs are done, early stopping, a stop request or a failure."""
+        self._prepare_folder()
+        self.metrics_log = runs.MetricsLog(self.run_dir / "metrics.jsonl")
+        try:
+            return self._run()
+        except KeyboardInterrupt:
+            self._save("last")
+            return self._finish("stopped", "interrupted")
+        finally:
+            self.metrics_log.close()
+
+    def _run(self) -> RunResult:
+        settings = self.settings
+        self._emit({"type": "started", "run_dir": str(self.run_dir), "task": self.task,
+                    "dataset": self.dataset.describe(), "device": str(self.device),
+                    "steps_per_epoch": self.steps_per_epoch,
+                    "total_steps": self.steps_per_epoch * settings.epochs, "resumed": self._resumed,
+                    "step": self.step, "epoch": self.epoch,
+                    "parameters": self.analysis.total_params})
+        pending: list[tuple[int, int, float, torch.Tensor]] = []
+        started = time.perf_counter()
+        try:
+            while self.epoch < settings.epochs:
+                order = self._order(self.epoch)
+                while self.batch_index < self.steps_per_epoch:
+                    if self._should_stop():
+                        self._flush(pending, started)
+                        self._save("last")
+                        return self._finish("stopped", "stopped by request")
+                    loss = self._train_step(order)
+                    pending.append((self.step, self.epoch, self._lr(), loss))
+                    if len(pending) >= self.log_every:
+                        self._flush(pending, started)
+                self._flush(pending, started)
+                self.batch_index = 0
+                self.epoch += 1
+                if self._end_epoch(started):
+                    return self._finish("early_stopping",
+                                        f"no better validation loss for {self.stale_epochs} epochs")
+        except NonFiniteError as failure:
+            self._emit({"type": "failed", "message": str(failure), "node": failure.node,
+                        "step": self.step, "epoch": self.epoch})
+            return RunResult("failed", self.run_dir, self.step, self.epoch, dict(self.best["metrics"]),
+                             str(failure), failure.node)
+        return self._finish("completed", "done")
+
+    def _train_step(self, order: torch.Tensor) -> torch.Tensor:
+        size = self.settings.batch_size
+        index = order[self.batch_index * size:(self.batch_index + 1) * size]
+        x, y = self.x_train[index], self.y_train[index]
+        self._set_lr(self.step)
+        self.model.train()
+        output = self.model(x)
+        loss = loss_fn(self.task, output, y)
+        if self.device.type == "cpu" and not torch.isfinite(loss):
+            raise NonFiniteError(*self._diagnose(x, loss))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        probing = self.probes is not None and self.probe_schedule.due(self.step)
+        if probing:
+            self.probes.before_update()
+        if self.settings.grad_clip > 0:
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+            if self.device.type == "cpu" and not torch.isfinite(norm):
+                raise NonFiniteError(*self._diagnose_gradients())
+        self.optimizer.step()
+        self.step += 1
+        self.batch_index += 1
+        if probing:
+            self.probes.after_update(self.step)
+        return loss.detach()
+
+    def _flush(self, pending: list, started: float) -> None:
+        """Emit buffered step records: one device→host transfer for the lot."""
+        if not pending:
+            return
+        values = torch.stack([p[3] for p in pending]).tolist()
+        elapsed = time.perf_counter() - started
+        for (step, epoch, lr, _), loss in zip(pending, values):
+            if not math.isfinite(loss):
+                pending.clear()
+                raise NonFiniteError(f"the loss became {loss} at step {step}", None)
+            record = {"type": "step", "step": step, "epoch": epoch + 1, "loss": loss, "lr": lr,
+                      "time": elapsed}
+            self.metrics_log.write(record)
+            self._emit(record)
+        pending.clear()
+
+    def _end_epoch(self, started: float) -> bool:
+        """Validate, checkpoint, probe; True when early stopping says stop."""
+        metrics, extras = self.evaluate()
+        headline, _ = HEADLINE[self.task]
+        improved = metrics["loss"] < self.best["loss"]
+        if improved:
+            self.best = {"loss": metrics["loss"], "epoch": self.epoch, "metrics": metrics}
+            self.stale_epochs = 0
+        else:
+            self.stale_epochs += 1
+        record = {"type": "epoch", "step": self.step, "epoch": self.epoch, "val": metrics,
+                  "best": improved, "time": time.perf_counter() - started, "lr": self._lr()}
+        self.metrics_log.write(record)
+        self._emit(record)
+        if self.probes is not None:
+            self.probes.at_epoch_end(self.step, extras)
+        if improved and self.settings.keep_best:
+            self._save("best")
+        self._save("last")
+        patience = self.settings.early_stopping_patience
+        return bool(patience) and self.stale_epochs >= patience and self.epoch < self.settings.epochs
+
+    def evaluate(self) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
+        """Validation loss and metrics (eval mode, batched); extras keep the predictions."""
+        accumulator = MetricAccumulator(self.task, self.dataset.num_classes)
+        predictions = []
+        was_training = self.model.training
+        self.model.eval()
+        size = max(self.settings.batch_size, 256)
+        with torch.no_grad():
+            for start in range(0, len(self.x_val), size):
+                x, y = self.x_val[start:start + size], self.y_val[start:start + size]
+                output = self.model(x)
+                accumulator.add(output, y, loss_fn(self.task, output, y))
+                predictions.append(output.argmax(dim=1 if self.task == "segmentation" else -1))
+        self.model.train(was_training)
+        extras = {"predictions": torch.cat(predictions) if predictions else torch.empty(0)}
+        return accumulator.result(), extras
+
+    # -- helpers ----------------------------------------------------------------------
+    def _order(self, epoch: int) -> torch.Tensor:
+        """The epoch's sample order: a function of (seed, epoch) alone, so resuming repeats it."""
+        generator = torch.Generator().manual_seed(self.settings.seed * 1_000_003 + epoch)
+        return torch.randperm(len(self.x_train), generator=generator).to(self.device)
+
+    def _lr(self) -> float:
+        return self.optimizer.param_groups[0]["lr"]
+
+    def _set_lr(self, step: int) -> None:
+        rate = self.settings.learning_rate * lr_factor(self.settings, step, self.steps_per_epoch)
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate
+
+    def _should_stop(self) -> bool:
+        if self.control.paused:
+            self._emit({"type": "paused", "step": self.step})
+            self.control.wait_while_paused()
+            if not self.control.stop_requested:
+                self._emit({"type": "resumed", "step": self.step})
+        return self.control.stop_requested
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        self.sink(event)
+
+    def _prepare_folder(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self._resumed:
+            return
+        save_graph(self.graph, self.run_dir / "graph.json")
+        runs.write_json(self.run_dir / "settings.json", self.settings.to_dict())
+        runs.write_json(self.run_dir / "dataset.json", {
+            "name": self.dataset.name, "source": self.dataset.source, "task": self.task,
+            "num_classes": self.dataset.num_classes, "class_names": self.dataset.class_names,
+            "vocabulary": self.dataset.vocabulary, "sample_shape": list(self.dataset.sample_shape),
+            "train": len(self.x_train), "validation": len(self.x_val)})
+
+    def _save(self, which: str) -> None:
+        rng = {"cpu": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        best = dict(self.best)
+        best["loss"] = None if math.isinf(best["loss"]) else best["loss"]
+        meta = {"step": self.step, "epoch": self.epoch, "batch_index": self.batch_index,
+                "best": best, "stale_epochs": self.stale_epochs, "task": self.task}
+        stem = self.run_dir / "checkpoints" / which
+        runs.save_checkpoint(stem, self.model, self.optimizer, meta, rng)
+        self._emit({"type": "checkpoint", "path": str(stem.with_suffix(".safetensors")),
+                    "which": which, "step": self.step, "epoch": self.epoch})
+
+    def _finish(self, status: str, message: str) -> RunResult:
+        metrics = dict(self.best["metrics"])
+        best_file = self.run_dir / "checkpoints" / "best.safetensors"
+        if self.settings.keep_best and best_file.exists() and status != "stopped":
+            state, _, _, _ = runs.load_checkpoint(best_file.with_suffix(""), self.device)
+            self.model.load_state_dict(state)
+        elif not metrics:
+            metrics, _ = self.evaluate()
+        record = {"type": "finished", "status": status, "message": message, "step": self.step,
+                  "epoch": self.epoch, "metrics": metrics, "best_epoch": self.best["epoch"]}
+        self.metrics_log.write(record)
+        self._emit(record)
+        return RunResult(status, self.run_dir, self.step, self.epoch, metrics, message)
+
+    # -- non-finite diagnosis ---------------------------------------------------------
+    def _diagnose(self, x: torch.Tensor, loss: torch.Tensor) -> tuple[str, str | None]:
+        """Name the first node (in topological order) whose output is not finite."""
+        order = [n for n in self.analysis.order if n in self.model.meta["rosenblatt_nodes"]]
+        with torch.no_grad():
+            outputs = tap(self.model, order)(x)
+        for node_id in order:
+            value = outputs[node_id]
+            if value.is_floating_point() and not torch.isfinite(value).all():
+                kind = "NaN" if torch.isnan(value).any() else "Inf"
+                return (f"non-finite values ({kind}) first appear in the output of '{node_id}' "
+                        f"({self.graph.node(node_id).type}) at step {self.step + 1}", node_id)
+        return (f"the loss became {float(loss.detach())} at step {self.step + 1} although every node's "
+                "output is finite: check the targets and the learning rate", None)
+
+    def _diagnose_gradients(self) -> tuple[str, str | None]:
+        """Name the node nearest the output whose parameter gradient is not finite."""
+        for node_id in reversed(self.analysis.order):
+            module = getattr(self.model, node_id, None)
+            if module is None:
+                continue
+            for parameter in module.parameters():
+                if parameter.grad is not None and not torch.isfinite(parameter.grad).all():
+                    return (f"non-finite gradient in '{node_id}' ({self.graph.node(node_id).type}) "
+                            f"at step {self.step + 1}", node_id)
+        return f"the gradient norm became non-finite at step {self.step + 1}", None
