@@ -38,7 +38,7 @@ class ProgressSink:
                 if name in event["val"]:
                     self.postfix[f"val_{name}"] = f"{event['val'][name]:.4f}"
         elif kind == "probe" and event["kind"] == "samples" and self.bar is not None:
-            self.bar.write(f"--- sample after epoch {event['step']} steps ---\n{event['data']['text']}")
+            self.bar.write(f"--- sample after {event['step']} steps ---\n{event['data']['text']}")
         elif kind in ("finished", "failed") and self.bar is not None:
             self.bar.close()
 

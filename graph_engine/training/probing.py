@@ -51,7 +51,7 @@ class RunProbes:
     def __init__(self, trainer: "Trainer"):
         self.trainer = trainer
         self.batch = trainer.x_val[:PROBE_BATCH]
-        self.sample = trainer.x_val[:1]
+        self.sample = trainer.x_val[0]
         self.monitor = probes.GradientMonitor(trainer.model)
         self.ranges: dict[str, tuple[float, float]] = {}
         live = trainer.model.meta["rosenblatt_nodes"]

@@ -1,0 +1,28 @@
+"""Probes: what the trainer measures inside a model and the GUI plots.
+
+Each probe runs on the model's device with torch and returns plain data (floats,
+lists, numpy arrays) that can cross a process queue. Probes that run the model do
+so in eval mode under ``torch.no_grad`` and restore every training flag after.
+
+- :func:`activation_stats`: mean, std, histogram, dead and saturated units per node
+- :class:`GradientMonitor`: gradient norms and update/weight ratios per node
+- :func:`feature_maps`, :func:`first_layer_filters`: uint8 images of one sample's
+  maps and of the first convolution's filters
+- :func:`top_patches` (-> :class:`TopPatches`), :func:`patch_grid_image`,
+  :func:`save_png`: the input patches that excite each channel most
+- :func:`confusion_matrix`, :func:`per_class_accuracy`, :func:`segmentation_metrics`
+- :func:`sample_text`, :func:`beam_search`: text from a character model
+"""
+
+from graph_engine.probes.activations import activation_stats, nice_range
+from graph_engine.probes.evaluation import confusion_matrix, per_class_accuracy, segmentation_metrics
+from graph_engine.probes.feature_maps import feature_maps, first_layer_filters
+from graph_engine.probes.gradients import GradientMonitor
+from graph_engine.probes.patches import TopPatches, patch_grid_image, save_png, top_patches
+from graph_engine.probes.sampling import beam_search, sample_text
+
+__all__ = [
+    "GradientMonitor", "TopPatches", "activation_stats", "beam_search", "confusion_matrix",
+    "feature_maps", "first_layer_filters", "nice_range", "patch_grid_image", "per_class_accuracy",
+    "sample_text", "save_png", "segmentation_metrics", "top_patches",
+]

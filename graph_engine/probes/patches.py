@@ -1,0 +1,254 @@
+"""Top-activating input patches per channel (Zeiler & Fergus 2014).
+
+For each channel of a convolutional node, the k units over a whole dataset that
+respond most strongly, and the piece of input each of them sees: its receptive
+field. Streaming keeps a running top-k per channel on the device: one batch of
+activations at a time plus at most about MERGE_ENTRIES per-sample maxima (12 MB)
+and k per channel, however large the dataset; only the winners travel to the host.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import fx
+
+from graph_engine.analysis import Analysis
+from graph_engine.model import Graph
+from graph_engine.probes._common import evaluating, live_ids, model_device, tapped, to_uint8
+from graph_engine.registry import AxisField
+
+#: per-sample channel maxima buffered on the device between two top-k merges (12 bytes each)
+MERGE_ENTRIES = 1 << 20
+#: smallest side of a patch in the grid image, in screen pixels
+MIN_PATCH_PIXELS = 24
+#: space between patches in the grid image
+GAP_PIXELS = 2
+#: colour of the gaps and of empty slots (dark blue-grey, distinct from black patches)
+BACKGROUND = (40, 44, 52)
+
+
+@dataclass
+class TopPatches:
+    """The k strongest units of each channel of ``node_id`` and what they see.
+
+    Rank 0 is the strongest; ties are broken arbitrarily. ``boxes`` are input pixel
+    rows/columns ``[y0, y1) × [x0, x1)`` and may reach past the image, where
+    ``patches`` is zero-filled before scaling. Each patch is min-max scaled to
+    0..255 on its own (an input with other than 1 or 3 channels is averaged to 1).
+    """
+
+    node_id: str
+    step: int
+    #: (C, k) float32, each channel's maxima in descending order
+    values: np.ndarray
+    #: (C, k) int64, index into the dataset
+    sample_indices: np.ndarray
+    #: (C, k, 2) int64, output (row, col) of the unit
+    positions: np.ndarray
+    #: (C, k, 4) int64, (y0, x0, y1, x1) in input pixels
+    boxes: np.ndarray
+    #: (C, k, C_in, ph, pw) uint8 display images
+    patches: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return int(self.values.shape[1])
+
+
+def top_patches(model: fx.GraphModule, graph: Graph, analysis: Analysis, x_all: torch.Tensor,
+                node_id: str, k: int = 9, batch_size: int = 256, step: int = 0) -> TopPatches:
+    """Top-``k`` activating units of every channel of ``node_id`` over ``x_all``.
+
+    ``x_all`` is (N, C_in, H, W), on the CPU or the device; batches move to the
+    model's device one at a time. ``node_id`` must output (C, H, W) and have a
+    receptive field. ``k`` larger than N gives N per channel. ``step`` is carried
+    along for the caller (the training step the patches belong to).
+    """
+    field = _check(model, graph, analysis, x_all, node_id, k, batch_size)
+    channels, height, width = analysis.info(node_id).out_shape
+    count = int(x_all.shape[0])
+    k = min(k, count)
+    module = tapped(model, [node_id])
+    with evaluating(model):
+        values, keys = _stream_top_k(module, node_id, x_all, k, min(batch_size, count),
+                                     channels, height * width, model_device(model))
+    samples, unit = np.divmod(keys, height * width)
+    positions = np.stack(np.divmod(unit, width), axis=-1)
+    boxes, (ph, pw) = _boxes(positions, field)
+    crops = crop_boxes(x_all, samples.reshape(-1), boxes.reshape(-1, 4), ph, pw)
+    if crops.shape[1] not in (1, 3):
+        crops = crops.mean(dim=1, keepdim=True)
+    images = to_uint8(crops.reshape(crops.shape[0], -1)).reshape(crops.shape).cpu().numpy()
+    return TopPatches(node_id=node_id, step=int(step), values=values, sample_indices=samples,
+                      positions=positions, boxes=boxes,
+                      patches=images.reshape(channels, k, *images.shape[1:]))
+
+
+def _stream_top_k(module: fx.GraphModule, node_id: str, x_all: torch.Tensor, k: int, batch: int,
+                  channels: int, units: int, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's k largest per-sample maxima and their keys (sample · units + unit).
+
+    Every batch adds one kernel: ``max`` over positions, written with ``out=`` into a
+    buffer of per-sample maxima below the running top-k. When the buffer is full (or
+    the data ends) one ``topk`` over running + buffered rows merges them. On a GPU
+    each launch costs far more than this work, so merging once per
+    :data:`MERGE_ENTRIES` maxima instead of once per batch keeps the whole scan near
+    the cost of the forward pass. Returns (C, k) arrays on the host.
+    """
+    count = int(x_all.shape[0])
+    batches = -(-count // batch)
+    per_merge = min(batches, max(1, MERGE_ENTRIES // (channels * batch), -(-k // batch)))
+    rows = per_merge * batch  # >= k, so the first merge has k real rows to choose from
+    values = torch.empty((k + rows, channels), device=device)
+    keys = torch.empty((k + rows, channels), dtype=torch.int64, device=device)
+    row_keys = torch.arange(rows, device=device).mul_(units).unsqueeze(1)
+    filled, first_sample, merged = 0, 0, False
+    best = best_keys = None
+    for start in range(0, count, batch):
+        output = module(x_all[start:start + batch].to(device, non_blocking=True))[node_id]
+        size = output.shape[0]
+        low, high = k + filled, k + filled + size
+        torch.max(output.flatten(2).float(), dim=2, out=(values[low:high], keys[low:high]))
+        filled += size
+        if filled < rows and first_sample + filled < count:
+            continue
+        keys[k:k + filled].add_(row_keys[:filled]).add_(first_sample * units)
+        top = 0 if merged else k  # before the first merge rows 0..k-1 hold nothing
+        best, rank = torch.topk(values[top:k + filled], k, dim=0)
+        best_keys = keys[top:k + filled].gather(0, rank)
+        first_sample, filled, merged = start + size, 0, True
+        if first_sample < count:
+            values[:k].copy_(best)
+            keys[:k].copy_(best_keys)
+    return best.t().cpu().numpy(), best_keys.t().cpu().numpy()
+
+
+def _check(model: fx.GraphModule, graph: Graph, analysis: Analysis, x_all: torch.Tensor,
+           node_id: str, k: int, batch_size: int) -> tuple[AxisField, AxisField]:
+    """The node's two-axis receptive field, or ValueError saying what does not fit."""
+    if node_id not in graph.nodes:
+        raise ValueError(f"top_patches: no node {node_id!r} in graph {graph.name!r}")
+    info = analysis.info(node_id)
+    shape = info.out_shape
+    if shape is None or len(shape) != 3:
+        shown = "unknown" if shape is None else "×".join(map(str, shape))
+        raise ValueError(f"top_patches: {node_id!r} must output (C, H, W) feature maps, "
+                         f"but its output is {shown}")
+    if info.field is None or len(info.field) != 2:
+        raise ValueError(f"top_patches: {node_id!r} has no 2-d receptive field in the input "
+                         "(a Flatten, Reshape, Linear or recurrent layer lies between them)")
+    if node_id not in live_ids(model):
+        raise ValueError(f"top_patches: {node_id!r} is not compiled into the model "
+                         "(it is not on a path to the Output)")
+    if x_all.dim() != 4 or x_all.shape[0] == 0:
+        raise ValueError(f"top_patches: x_all must be a non-empty (N, C, H, W) batch, "
+                         f"got shape {tuple(x_all.shape)}")
+    if k < 1 or batch_size < 1:
+        raise ValueError(f"top_patches: k and batch_size must be at least 1 (got {k}, {batch_size})")
+    return info.field  # type: ignore[return-value]
+
+
+def patch_size(axis: AxisField) -> int:
+    """The field's size in whole pixels (halves round up), at least 1."""
+    return max(1, math.floor(axis.size + 0.5))
+
+
+def _boxes(positions: np.ndarray, field: tuple[AxisField, AxisField]
+           ) -> tuple[np.ndarray, tuple[int, int]]:
+    """Input boxes of units at ``positions`` (..., 2): centre start + i·jump, fixed size."""
+    sizes = tuple(patch_size(axis) for axis in field)
+    corners = []
+    for axis_index, (axis, size) in enumerate(zip(field, sizes)):
+        centre = axis.start + positions[..., axis_index].astype(np.float64) * axis.jump
+        corners.append(np.floor(centre - size / 2 + 0.5).astype(np.int64))
+    y0, x0 = corners
+    return np.stack([y0, x0, y0 + sizes[0], x0 + sizes[1]], axis=-1), sizes
+
+
+def crop_boxes(images: torch.Tensor, samples: np.ndarray, boxes: np.ndarray,
+               height: int, width: int) -> torch.Tensor:
+    """``images[samples[i], :, y0:y1, x0:x1]`` for each box, zero past the borders.
+
+    images (N, C, H, W); samples (n,); boxes (n, 4) of (y0, x0, y1, x1) with
+    y1 − y0 = ``height`` and x1 − x0 = ``width``. Returns (n, C, height, width) on
+    the images' device. The indices are worked out on the host and gathered in one
+    indexing operation, so nothing but the crops is made on the device.
+    """
+    samples, boxes = np.asarray(samples, dtype=np.int64), np.asarray(boxes, dtype=np.int64)
+    image_h, image_w = images.shape[2], images.shape[3]
+    rows = boxes[:, 0:1] + np.arange(height)
+    cols = boxes[:, 1:2] + np.arange(width)
+    inside = (((rows >= 0) & (rows < image_h))[:, :, None]
+              & ((cols >= 0) & (cols < image_w))[:, None, :])
+    index = torch.from_numpy(np.concatenate(
+        [samples[:, None], rows.clip(0, image_h - 1), cols.clip(0, image_w - 1)], axis=1,
+    )).to(images.device, non_blocking=True)
+    picked = images[index[:, 0:1, None], :, index[:, 1:1 + height, None],
+                    index[:, None, 1 + height:]]  # (n, height, width, C)
+    if not inside.all():
+        picked = torch.where(torch.from_numpy(inside[..., None]).to(images.device), picked, 0)
+    return picked.permute(0, 3, 1, 2)
+
+
+def patch_grid_image(top: TopPatches, max_channels: int = 32) -> np.ndarray:
+    """One row per channel (the first ``max_channels``) of its k patches, (H, W, 3) uint8.
+
+    Patches are enlarged by an integer factor (nearest neighbour) to at least
+    ``MIN_PATCH_PIXELS`` a side, with ``GAP_PIXELS`` between and around them.
+    """
+    channels, k, depth, ph, pw = top.patches.shape
+    channels = min(channels, max_channels)
+    scale = max(1, math.ceil(MIN_PATCH_PIXELS / max(1, min(ph, pw))))
+    tile_h, tile_w = ph * scale, pw * scale
+    image = np.empty((channels * (tile_h + GAP_PIXELS) + GAP_PIXELS,
+                      k * (tile_w + GAP_PIXELS) + GAP_PIXELS, 3), dtype=np.uint8)
+    image[:] = BACKGROUND
+    if channels == 0 or k == 0:
+        return image
+    tiles = top.patches[:channels]
+    if depth == 1:
+        tiles = np.repeat(tiles, 3, axis=2)
+    tiles = tiles.transpose(0, 1, 3, 4, 2).repeat(scale, axis=2).repeat(scale, axis=3)
+    for channel in range(channels):
+        y = GAP_PIXELS + channel * (tile_h + GAP_PIXELS)
+        for rank in range(k):
+            x = GAP_PIXELS + rank * (tile_w + GAP_PIXELS)
+            image[y:y + tile_h, x:x + tile_w] = tiles[channel, rank]
+    return image
+
+
+def save_png(image: np.ndarray, path: str | os.PathLike[str]) -> None:
+    """Write a uint8 (H, W), (H, W, 3) or (H, W, 4) image as PNG, atomically.
+
+    The bytes go to a temporary file beside ``path`` which then replaces it, so a
+    reader (the GUI polling a run folder) never sees half a file. An existing
+    file's permissions are kept; a new one gets the usual umask.
+    """
+    from PIL import Image
+
+    array = np.asarray(image)
+    if array.dtype != np.uint8 or not (array.ndim == 2 or (array.ndim == 3
+                                                           and array.shape[2] in (3, 4))):
+        raise ValueError(f"save_png needs uint8 (H, W), (H, W, 3) or (H, W, 4), "
+                         f"got {array.dtype} {array.shape}")
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            Image.fromarray(np.ascontiguousarray(array)).save(handle, format="PNG")
+            handle.flush()
+            os.fsync(handle.fileno())
+        if target.exists():
+            os.chmod(temporary, target.stat().st_mode & 0o7777)
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
