@@ -19,8 +19,9 @@ import json
 import os
 import re
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -105,13 +106,19 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict[str, Any])
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
-def save_checkpoint(stem: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    meta: dict[str, Any], rng: dict[str, torch.Tensor]) -> None:
-    """Write ``stem.safetensors`` (weights, optimizer tensors, RNG) and ``stem.json`` atomically."""
-    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+def snapshot_checkpoint(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                        rng: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Copies of every tensor a checkpoint holds, safe from later in-place updates."""
+    tensors = {f"model.{k}": v.detach().to("cpu", copy=True).contiguous()
+               for k, v in model.state_dict().items()}
     optimizer_tensors, optimizer_meta = _flatten_optimizer(optimizer.state_dict())
-    tensors.update(optimizer_tensors)
-    tensors.update({f"rng.{k}": v for k, v in rng.items()})
+    tensors.update({k: v.clone() for k, v in optimizer_tensors.items()})
+    tensors.update({f"rng.{k}": v.clone() for k, v in rng.items()})
+    return tensors, optimizer_meta
+
+
+def write_checkpoint(stem: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Write ``stem.safetensors`` and ``stem.json``, each atomically (temp file, then rename)."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{stem.name}.", suffix=".tmp", dir=stem.parent)
     os.close(handle)
@@ -122,7 +129,39 @@ def save_checkpoint(stem: Path, model: torch.nn.Module, optimizer: torch.optim.O
         if os.path.exists(temp):
             os.unlink(temp)
         raise
-    write_json(stem.with_suffix(".json"), {**meta, "optimizer": optimizer_meta})
+    write_json(stem.with_suffix(".json"), meta)
+
+
+class CheckpointWriter:
+    """Writes checkpoints on one background thread so training does not wait for the disk.
+
+    The snapshot is taken at once (copies), the write happens behind; :meth:`flush`
+    waits for every write and re-raises a failure. Writes are atomic either way.
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="checkpoint")
+        self._pending: list[Future] = []
+
+    def submit(self, stem: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+        """Queue a write of a snapshot (from :func:`snapshot_checkpoint`)."""
+        self.call(write_checkpoint, stem, tensors, meta)
+
+    def call(self, write: Callable[..., None], *args: Any) -> None:
+        """Queue any other write (run-folder files), in order with the checkpoints."""
+        self._pending = [f for f in self._pending if not f.done() or f.exception()]
+        self._pending.append(self._executor.submit(write, *args))
+
+    def flush(self) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self._executor.shutdown(wait=True)
 
 
 def load_checkpoint(stem: Path, device: torch.device | str = "cpu"

@@ -44,12 +44,17 @@ class TrainingSettings:
     early_stopping_patience: int = 0
     #: keep the best-on-validation weights as checkpoints/best and restore them at the end
     keep_best: bool = True
+    #: write checkpoints/last at an epoch's end when this many seconds have passed since the
+    #: previous one (0 = every epoch); always after the first epoch and when the run ends
+    checkpoint_every: float = 30.0
     validation_fraction: float = 0.2
-    #: probes 1-3 (activations, gradients, feature maps) every N steps, or every N ms
-    probe_every: int = 50
-    probe_unit: str = "steps"
-    #: write a step line to metrics.jsonl every N steps (0 = 1 on the CPU, 10 on a GPU)
-    log_every: int = 0
+    #: probes 1-3 (activations, gradients, feature maps) every N ms, or every N steps: by
+    #: default once a second, live for a person watching at a cost of about 1% of the time
+    probe_every: int = 1000
+    probe_unit: str = "ms"
+    #: every step gets a line in metrics.jsonl; they are written (and the loss read back from
+    #: the device) in groups of this many steps
+    log_every: int = 10
     #: nodes whose feature maps are probed ([] = the graph's Conv2d nodes, up to 4)
     feature_map_nodes: tuple[str, ...] = ()
 
@@ -79,11 +84,12 @@ _SPECS = {
     "early_stopping_patience": ParamSpec("early_stopping_patience", "int", 0, "", minimum=0,
                                          maximum=10**6),
     "keep_best": ParamSpec("keep_best", "bool", True, ""),
+    "checkpoint_every": ParamSpec("checkpoint_every", "float", 30.0, "", minimum=0.0, maximum=1e9),
     "validation_fraction": ParamSpec("validation_fraction", "float", 0.2, "", minimum=0.01,
                                      maximum=0.9),
-    "probe_every": ParamSpec("probe_every", "int", 50, "", minimum=0, maximum=10**9),
-    "probe_unit": ParamSpec("probe_unit", "choice", "steps", "", choices=("steps", "ms")),
-    "log_every": ParamSpec("log_every", "int", 0, "", minimum=0, maximum=10**6),
+    "probe_every": ParamSpec("probe_every", "int", 1000, "", minimum=0, maximum=10**9),
+    "probe_unit": ParamSpec("probe_unit", "choice", "ms", "", choices=("steps", "ms")),
+    "log_every": ParamSpec("log_every", "int", 10, "", minimum=1, maximum=10**6),
     "feature_map_nodes": None,
 }
 

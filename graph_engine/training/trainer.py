@@ -90,13 +90,20 @@ class Trainer:
         self.x_val = dataset.x_val.to(self.device)
         self.y_val = prepare_targets(self.task, dataset.y_val).to(self.device)
         self.steps_per_epoch = max(1, math.ceil(len(self.x_train) / self.settings.batch_size))
-        self.log_every = self.settings.log_every or (1 if self.device.type == "cpu" else 10)
+        self.log_every = self.settings.log_every
+        #: on the CPU reading the loss costs nothing, so a NaN is caught before the update and
+        #: its node named exactly; on a GPU that would stall the queue, so it is read per group
+        self._check_each_step = self.device.type == "cpu"
+        self._rate: float | None = None
         self.run_dir = Path(run_dir) if run_dir else runs.default_run_dir(self.graph.name)
         self.step = 0
         self.epoch = 0
         self.batch_index = 0
         self.best: dict[str, Any] = {"loss": math.inf, "epoch": None, "metrics": {}}
         self.stale_epochs = 0
+        self._last_saved: float | None = None
+        self._best_snapshot: tuple[dict, dict] | None = None
+        self._best_weights: dict[str, torch.Tensor] | None = None
         self.probes = RunProbes(self) if probes else None
         self.probe_schedule = ProbeSchedule(self.settings.probe_every, self.settings.probe_unit)
         self._resumed = False
@@ -124,6 +131,9 @@ class Trainer:
         trainer.best = meta["best"]
         trainer.best["loss"] = math.inf if trainer.best["loss"] is None else trainer.best["loss"]
         trainer.stale_epochs = meta["stale_epochs"]
+        best_stem = run_dir / "checkpoints" / "best"
+        if best_stem.with_suffix(".safetensors").exists():
+            trainer._best_weights = runs.load_checkpoint(best_stem, trainer.device)[0]
         runs.truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
         trainer._resumed = True
         return trainer
@@ -131,6 +141,7 @@ class Trainer:
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> RunResult:
         """Train until the epochs are done, early stopping, a stop request or a failure."""
+        self.writer = runs.CheckpointWriter()
         self._prepare_folder()
         self.metrics_log = runs.MetricsLog(self.run_dir / "metrics.jsonl")
         try:
@@ -139,6 +150,7 @@ class Trainer:
             self._save("last")
             return self._finish("stopped", "interrupted")
         finally:
+            self.writer.close()
             self.metrics_log.close()
 
     def _run(self) -> RunResult:
@@ -151,6 +163,7 @@ class Trainer:
                     "parameters": self.analysis.total_params})
         pending: list[tuple[int, int, float, torch.Tensor]] = []
         started = time.perf_counter()
+        self.model.train()
         try:
             while self.epoch < settings.epochs:
                 order = self._order(self.epoch)
@@ -170,6 +183,8 @@ class Trainer:
                     return self._finish("early_stopping",
                                         f"no better validation loss for {self.stale_epochs} epochs")
         except NonFiniteError as failure:
+            self._save_best()  # the good weights; "last" keeps the last good state written
+            self.writer.flush()
             self._emit({"type": "failed", "message": str(failure), "node": failure.node,
                         "step": self.step, "epoch": self.epoch})
             return RunResult("failed", self.run_dir, self.step, self.epoch, dict(self.best["metrics"]),
@@ -181,10 +196,9 @@ class Trainer:
         index = order[self.batch_index * size:(self.batch_index + 1) * size]
         x, y = self.x_train[index], self.y_train[index]
         self._set_lr(self.step)
-        self.model.train()
-        output = self.model(x)
+        output = self.model(x)  # in train mode: evaluation and probes restore the mode they found
         loss = loss_fn(self.task, output, y)
-        if self.device.type == "cpu" and not torch.isfinite(loss):
+        if self._check_each_step and not math.isfinite(loss.item()):
             raise NonFiniteError(*self._diagnose(x, loss))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -193,7 +207,7 @@ class Trainer:
             self.probes.before_update()
         if self.settings.grad_clip > 0:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
-            if self.device.type == "cpu" and not torch.isfinite(norm):
+            if self._check_each_step and not math.isfinite(norm.item()):
                 raise NonFiniteError(*self._diagnose_gradients())
         self.optimizer.step()
         self.step += 1
@@ -235,8 +249,13 @@ class Trainer:
         if self.probes is not None:
             self.probes.at_epoch_end(self.step, extras)
         if improved and self.settings.keep_best:
-            self._save("best")
-        self._save("last")
+            self._best_snapshot = self._snapshot()  # in memory; written with the next "last"
+            self._best_weights = {k[len("model."):]: v for k, v in self._best_snapshot[0].items()
+                                  if k.startswith("model.")}
+        every = self.settings.checkpoint_every
+        if self._last_saved is None or time.monotonic() - self._last_saved >= every:
+            self._save("last")
+            self._save_best()
         patience = self.settings.early_stopping_patience
         return bool(patience) and self.stale_epochs >= patience and self.epoch < self.settings.epochs
 
@@ -268,8 +287,10 @@ class Trainer:
 
     def _set_lr(self, step: int) -> None:
         rate = self.settings.learning_rate * lr_factor(self.settings, step, self.steps_per_epoch)
-        for group in self.optimizer.param_groups:
-            group["lr"] = rate
+        if rate != self._rate:
+            self._rate = rate
+            for group in self.optimizer.param_groups:
+                group["lr"] = rate
 
     def _should_stop(self) -> bool:
         if self.control.paused:
@@ -283,18 +304,20 @@ class Trainer:
         self.sink(event)
 
     def _prepare_folder(self) -> None:
+        """Make the run folder; its description files are written in the background."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self._resumed:
             return
-        save_graph(self.graph, self.run_dir / "graph.json")
-        runs.write_json(self.run_dir / "settings.json", self.settings.to_dict())
-        runs.write_json(self.run_dir / "dataset.json", {
+        self.writer.call(save_graph, self.graph.copy(), self.run_dir / "graph.json")
+        self.writer.call(runs.write_json, self.run_dir / "settings.json", self.settings.to_dict())
+        self.writer.call(runs.write_json, self.run_dir / "dataset.json", {
             "name": self.dataset.name, "source": self.dataset.source, "task": self.task,
             "num_classes": self.dataset.num_classes, "class_names": self.dataset.class_names,
             "vocabulary": self.dataset.vocabulary, "sample_shape": list(self.dataset.sample_shape),
             "train": len(self.x_train), "validation": len(self.x_val)})
 
-    def _save(self, which: str) -> None:
+    def _snapshot(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Copies of everything a checkpoint holds, as of now."""
         rng = {"cpu": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
@@ -302,17 +325,33 @@ class Trainer:
         best["loss"] = None if math.isinf(best["loss"]) else best["loss"]
         meta = {"step": self.step, "epoch": self.epoch, "batch_index": self.batch_index,
                 "best": best, "stale_epochs": self.stale_epochs, "task": self.task}
+        tensors, optimizer_meta = runs.snapshot_checkpoint(self.model, self.optimizer, rng)
+        return tensors, {**meta, "optimizer": optimizer_meta}
+
+    def _save(self, which: str, snapshot: tuple[dict, dict] | None = None) -> None:
+        """Write a checkpoint in the background (atomically); "last" unless told otherwise."""
+        tensors, meta = snapshot or self._snapshot()
         stem = self.run_dir / "checkpoints" / which
-        runs.save_checkpoint(stem, self.model, self.optimizer, meta, rng)
+        self.writer.submit(stem, tensors, meta)
+        if which == "last":
+            self._last_saved = time.monotonic()
         self._emit({"type": "checkpoint", "path": str(stem.with_suffix(".safetensors")),
-                    "which": which, "step": self.step, "epoch": self.epoch})
+                    "which": which, "step": meta["step"], "epoch": meta["epoch"]})
+
+    def _save_best(self) -> None:
+        """Write the best-so-far weights kept in memory, if they changed since the last write."""
+        if self._best_snapshot is not None:
+            self._save("best", self._best_snapshot)
+            self._best_snapshot = None
 
     def _finish(self, status: str, message: str) -> RunResult:
+        if status != "stopped":  # a stop has just saved "last" itself
+            self._save("last")
+        self._save_best()
+        self.writer.flush()
         metrics = dict(self.best["metrics"])
-        best_file = self.run_dir / "checkpoints" / "best.safetensors"
-        if self.settings.keep_best and best_file.exists() and status != "stopped":
-            state, _, _, _ = runs.load_checkpoint(best_file.with_suffix(""), self.device)
-            self.model.load_state_dict(state)
+        if self.settings.keep_best and self._best_weights is not None and status != "stopped":
+            self.model.load_state_dict(self._best_weights)
         elif not metrics:
             metrics, _ = self.evaluate()
         record = {"type": "finished", "status": status, "message": message, "step": self.step,
