@@ -36,7 +36,7 @@ def open_run(run_dir: str | Path, which: str = "best", device: str = "cpu") -> O
         graph = load_graph(run_dir / "graph.json")
     except GraphFileError as error:
         raise DataError(str(error)) from None
-    settings = settings_from_dict(runs.read_json(run_dir / "settings.json"))
+    settings = settings_from_dict(runs.read_json(run_dir / "settings.json"), strict=False)
     dataset = runs.read_json(run_dir / "dataset.json")
     stems = [run_dir / "checkpoints" / name for name in (which, "last")]
     stem = next((s for s in stems if s.with_suffix(".safetensors").exists()), None)

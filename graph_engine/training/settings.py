@@ -94,10 +94,12 @@ _SPECS = {
 }
 
 
-def settings_from_dict(data: dict[str, Any], **overrides: Any) -> TrainingSettings:
+def settings_from_dict(data: dict[str, Any], strict: bool = True, **overrides: Any) -> TrainingSettings:
     """Settings from a file's ``training`` section plus overrides (None = not given).
 
     Raises ValueError with the offending key named, e.g. "training.batch_size must be ≥ 1".
+    With ``strict=False`` (reading an older run folder) a value this version no longer
+    accepts falls back to its default instead.
     """
     merged = {**data, **{k: v for k, v in overrides.items() if v is not None}}
     known = {f.name for f in fields(TrainingSettings)}
@@ -117,6 +119,8 @@ def settings_from_dict(data: dict[str, Any], **overrides: Any) -> TrainingSettin
             else:
                 value = spec.check(value)
         except ParamError as error:
-            raise ValueError(f"training.{error}") from None
+            if strict or key in overrides:
+                raise ValueError(f"training.{error}") from None
+            continue
         values[key] = value
     return TrainingSettings(**values)

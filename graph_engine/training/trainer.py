@@ -119,7 +119,8 @@ class Trainer:
         if not stem.with_suffix(".safetensors").exists():
             raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.safetensors)")
         graph = load_graph(run_dir / "graph.json")
-        settings = settings_from_dict(runs.read_json(run_dir / "settings.json"), epochs=epochs)
+        settings = settings_from_dict(runs.read_json(run_dir / "settings.json"), strict=False,
+                                      epochs=epochs)
         trainer = cls(graph, dataset_loader(graph, settings), settings, sink, run_dir, control, probes)
         state, optimizer_state, rng, meta = runs.load_checkpoint(stem, trainer.device)
         trainer.model.load_state_dict(state)

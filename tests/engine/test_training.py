@@ -44,6 +44,7 @@ def test_settings_defaults_overrides_and_errors():
         settings_from_dict({"batch_size": 0})
     with pytest.raises(ValueError, match=r"training.optimizer must be one of"):
         settings_from_dict({"optimizer": "lbfgs"})
+    assert settings_from_dict({"optimizer": "lbfgs", "epochs": 3}, strict=False).optimizer == "adam"
 
 
 def test_learning_rate_schedules():

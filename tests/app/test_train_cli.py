@@ -1,0 +1,71 @@
+"""rosenblatt train / patches / sample on real data, and their refusals."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app.cli import main
+from graph_engine import load_template, save_graph
+
+
+@pytest.fixture
+def small_cnn(tmp_path):
+    graph = load_template("digits_cnn")
+    for node_id in ("conv1", "conv2", "conv3"):
+        graph.set_params(node_id, {"out_channels": 8})
+    path = tmp_path / "cnn.json"
+    save_graph(graph, path)
+    return path
+
+
+def test_train_prints_final_metrics_and_patches_draws_them(capsys, tmp_path, small_cnn):
+    run_dir = tmp_path / "run"
+    assert main(["train", str(small_cnn), "--epochs", "2", "--out", str(run_dir)]) == 0
+    captured = capsys.readouterr()
+    lines = dict(line.split() for line in captured.out.strip().splitlines())
+    assert set(lines) == {"loss", "accuracy"} and 0.1 < float(lines["accuracy"]) <= 1
+    assert "completed after 2 epochs (46 steps)" in captured.err
+    png = tmp_path / "patches.png"
+    assert main(["patches", str(run_dir), "--node", "conv3", "-o", str(png)]) == 0
+    assert "top 9 patches of 8 channels of 'conv3'" in capsys.readouterr().out
+    image = np.asarray(Image.open(png))
+    assert image.ndim == 3 and image.shape[2] == 3 and image.std() > 0
+    assert main(["patches", str(run_dir), "--node", "fc1", "-o", str(png)]) == 2
+    assert "fc1" in capsys.readouterr().err
+
+
+def test_resume_extends_a_run(capsys, tmp_path, small_cnn):
+    run_dir = tmp_path / "run"
+    assert main(["train", str(small_cnn), "--epochs", "1", "--out", str(run_dir)]) == 0
+    assert main(["train", "--resume", str(run_dir), "--epochs", "2"]) == 0
+    assert "completed after 2 epochs (46 steps)" in capsys.readouterr().err
+
+
+def test_train_refuses_data_that_does_not_fit(capsys, tmp_path):
+    graph = load_template("mlp")
+    graph.set_params("classes", {"out_features": 4})
+    path = tmp_path / "mlp.json"
+    save_graph(graph, path)
+    assert main(["train", str(path), "--epochs", "1", "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == ("rosenblatt train: digits has 10 classes but the graph's Output has 4 "
+                           "units; set the last layer's out_features to 10")
+    assert "Traceback" not in err
+    assert main(["train", str(path), "--dataset", str(tmp_path / "nothing_here")]) == 2
+    assert "nothing_here" in capsys.readouterr().err
+
+
+def test_sample_generates_text_from_a_character_run(capsys, tmp_path):
+    graph = load_template("char_lstm")
+    graph.set_params("lstm", {"hidden_size": 16, "num_layers": 1, "dropout": 0.0})
+    path = tmp_path / "lm.json"
+    save_graph(graph, path)
+    run_dir = tmp_path / "lm"
+    assert main(["train", str(path), "--epochs", "1", "--batch-size", "256", "--out", str(run_dir)]) == 0
+    capsys.readouterr()
+    assert main(["sample", str(run_dir), "--length", "50", "--temperature", "0.5", "--seed", "1"]) == 0
+    sampled = capsys.readouterr().out.rstrip("\n")
+    assert len(sampled) == 50
+    assert main(["sample", str(run_dir), "--length", "30", "--beam", "3"]) == 0
+    assert len(capsys.readouterr().out.rstrip("\n")) == 30
+    assert main(["sample", str(tmp_path)]) == 2
