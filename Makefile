@@ -22,8 +22,10 @@ test: install
 	QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) -m pytest -q
 
 bench: install
-	$(PY) bench/validation_scaling.py
-	$(PY) bench/compile_overhead.py
+	-$(PY) bench/validation_scaling.py
+	-$(PY) bench/compile_overhead.py
+	-$(PY) bench/trainer_overhead.py
+	-$(PY) bench/patches_overhead.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
