@@ -69,3 +69,29 @@ def test_sample_generates_text_from_a_character_run(capsys, tmp_path):
     assert main(["sample", str(run_dir), "--length", "30", "--beam", "3"]) == 0
     assert len(capsys.readouterr().out.rstrip("\n")) == 30
     assert main(["sample", str(tmp_path)]) == 2
+
+
+def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(tmp_path):
+    import json
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = shutil.which("rosenblatt", path=str(Path(sys.executable).parent))
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen([script, "train", "--epochs", "500", "--out", str(run_dir)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (metrics.exists() and metrics.stat().st_size > 0):
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    assert "stopped after" in err and "Traceback" not in err
+    checkpoint = json.loads((run_dir / "checkpoints" / "last.json").read_text())
+    assert checkpoint["step"] > 0
+    assert out.split()[0] == "loss"
