@@ -151,8 +151,10 @@ class Graph:
         self._name = name
         self.name_changed.emit(name)
 
-    def add_node(self, node: Node) -> Node:
-        """Insert ``node`` (its id must be free and valid; params are checked and completed)."""
+    def add_node(self, node: Node, index: int | None = None) -> Node:
+        """Insert ``node`` (its id must be free and valid; params are checked and completed).
+
+        ``index`` puts it at that place in the node order (undo restores files exactly)."""
         check_node_id(node.id)
         if node.id in self._nodes:
             raise GraphError(f"duplicate node id {node.id!r}")
@@ -161,9 +163,20 @@ class Graph:
         except ParamError as error:
             raise GraphError(f"node {node.id!r} ({node.type}): {error}") from None
         node = replace(node, params=params)
-        self._nodes[node.id] = node
+        if index is None or index >= len(self._nodes):
+            self._nodes[node.id] = node
+        else:
+            items = list(self._nodes.items())
+            items.insert(index, (node.id, node))
+            self._nodes = dict(items)
         self.node_added.emit(node)
         return node
+
+    def node_index(self, node_id: str) -> int:
+        return list(self._nodes).index(node_id)
+
+    def edge_index(self, edge: Edge) -> int:
+        return self._edges.index(edge)
 
     def create_node(self, type_name: str, params: dict[str, Any] | None = None,
                     position: Position | None = None, node_id: str | None = None) -> Node:
@@ -181,8 +194,10 @@ class Graph:
         self.node_removed.emit(node)
         return node, removed
 
-    def add_edge(self, edge: Edge) -> Edge:
-        """Connect two existing nodes. Cycles and crowded ports are left to validation."""
+    def add_edge(self, edge: Edge, index: int | None = None) -> Edge:
+        """Connect two existing nodes. Cycles and crowded ports are left to validation.
+
+        ``index`` puts it at that place in the edge order (undo restores files exactly)."""
         for end in (edge.source, edge.target):
             if not isinstance(end, str) or end not in self._nodes:
                 raise GraphError(f"edge {edge.source} -> {edge.target}: no node {end!r}")
@@ -190,7 +205,10 @@ class Graph:
             raise GraphError(f"edge {edge.source} -> {edge.target}: port must be an integer ≥ 0")
         if edge in self._edge_set:
             raise GraphError(f"duplicate edge {edge.source} -> {edge.target} (port {edge.port})")
-        self._edges.append(edge)
+        if index is None:
+            self._edges.append(edge)
+        else:
+            self._edges.insert(index, edge)
         self._edge_set.add(edge)
         self.edge_added.emit(edge)
         return edge
