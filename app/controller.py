@@ -1,0 +1,157 @@
+"""The one place where the views' intents become undo commands.
+
+Views emit what a person asked for (connect these ports, move these nodes, set this
+value); the controller checks it against the model, refuses what must be refused
+with a message, and pushes one command per gesture onto the document's stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import networkx as nx
+from PySide6.QtCore import QObject, Signal
+
+from app import commands
+from app.clipboard import copy_nodes, paste_nodes
+from app.document import Document
+from graph_engine import Edge, GraphError, Node, get_spec
+from graph_engine.layout import layered_layout
+from graph_engine.validation import Diagnostic
+
+#: where a node added "after" another goes, relative to it
+NEXT_OFFSET = (240.0, 0.0)
+
+
+class EditorController(QObject):
+    """Intent handlers; each pushes at most one command."""
+
+    #: a one-line message for the status bar
+    message = Signal(str)
+    #: nodes to highlight (a refused cycle), or [] to clear
+    highlight = Signal(list)
+    #: ask the views to select these nodes (after an add or paste)
+    select = Signal(list)
+
+    def __init__(self, document: Document, parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = document
+
+    @property
+    def graph(self):
+        return self.document.graph
+
+    def _push(self, command) -> None:
+        self.highlight.emit([])
+        self.document.push(command)
+
+    # -- nodes ----------------------------------------------------------------------
+    def add_layer(self, type_name: str, position: tuple[float, float] | None = None,
+                  after: str | None = None) -> str | None:
+        """Add a node of ``type_name``; with ``after``, place it to the right and wire it in."""
+        spec = get_spec(type_name)
+        if spec is None:
+            self.message.emit(f"Unknown layer type {type_name!r}")
+            return None
+        node_id = self.graph.unique_id(type_name)
+        edges: list[Edge] = []
+        if after is not None and after in self.graph:
+            anchor = self.graph.node(after)
+            x, y = anchor.position or (0.0, 0.0)
+            position = (x + NEXT_OFFSET[0], y + NEXT_OFFSET[1])
+            if get_spec(anchor.type) is None or get_spec(anchor.type).has_output:
+                if spec.inputs[1] is None or spec.inputs[1] > 0:
+                    edges.append(Edge(after, node_id, 0))
+        node = Node(node_id, type_name, {}, position or (0.0, 0.0))
+        self._push(commands.add_nodes(self.graph, [node], edges, f"Add {type_name}"))
+        self.select.emit([node_id])
+        return node_id
+
+    def move_nodes(self, moves: Mapping[str, tuple[tuple[float, float], tuple[float, float]]]) -> None:
+        """One drag of one or more nodes: one undo step."""
+        targets = {n: new for n, (old, new) in moves.items() if n in self.graph and tuple(old) != tuple(new)}
+        if targets:
+            self._push(commands.move(self.graph, targets))
+
+    def delete(self, node_ids: Iterable[str], edges: Iterable[Edge] = ()) -> None:
+        node_ids = [n for n in node_ids if n in self.graph]
+        edges = [e for e in edges if e in self.graph.edges]
+        if node_ids or edges:
+            self._push(commands.remove(self.graph, node_ids, edges))
+
+    def edit_params(self, node_id: str, changes: Mapping[str, Any], continuing: bool = False) -> bool:
+        """Apply a parameter edit; a refused value is reported and nothing changes."""
+        try:
+            command = commands.set_params(self.graph, node_id, changes, continuing)
+        except GraphError as error:
+            self.message.emit(str(error))
+            return False
+        self._push(command)
+        return True
+
+    def set_label(self, node_id: str, label: str) -> None:
+        if node_id in self.graph and (self.graph.node(node_id).label or "") != label:
+            self._push(commands.set_label(self.graph, node_id, label))
+
+    # -- edges ----------------------------------------------------------------------
+    def connect_ports(self, source: str, target: str, port: int) -> bool:
+        """Connect, unless it would close a cycle (refused, the cycle highlighted and named)."""
+        graph = self.graph
+        if source not in graph or target not in graph:
+            return False
+        digraph = nx.DiGraph([(e.source, e.target) for e in graph.edges])
+        digraph.add_nodes_from(graph.nodes)
+        if source == target or nx.has_path(digraph, target, source):
+            cycle = [source] if source == target else nx.shortest_path(digraph, target, source)
+            loop = " → ".join([*cycle, cycle[0]])
+            self.highlight.emit(cycle)
+            self.message.emit(f"Refused: connecting {source} → {target} would close the cycle {loop}")
+            return False
+        edge = Edge(source, target, port)
+        if edge in graph.edges:
+            return False
+        occupied = [e for e in graph.edges if e.target == target and e.port == port]
+        if occupied:  # dropping on a used port replaces its connection, in one step
+            command = commands.remove(graph, [], occupied)
+            command.edits.append(commands.AddEdge(edge))
+            command.setText(f"Reconnect {target} input {port}")
+            self._push(command)
+        else:
+            self._push(commands.connect(graph, edge))
+        return True
+
+    # -- fixes, layout, clipboard ---------------------------------------------------
+    def apply_fix(self, diagnostic: Diagnostic) -> None:
+        fix = diagnostic.fix
+        if fix is None or fix.node_id not in self.graph:
+            return
+        target = self.graph.node(fix.node_id)
+        x, y = target.position or (0.0, 0.0)
+        node = Node(self.graph.unique_id(fix.layer_type), fix.layer_type, dict(fix.params),
+                    (x - 120.0, y + 90.0))
+        self._push(commands.insert_on_input(self.graph, fix.node_id, fix.port, node))
+        self.message.emit(f"{fix.label}: inserted {node.id}")
+
+    def auto_layout(self) -> None:
+        self._push(commands.move(self.graph, layered_layout(self.graph), "Auto-layout"))
+
+    def copy(self, node_ids: Iterable[str]) -> str | None:
+        ids = [n for n in node_ids if n in self.graph]
+        return copy_nodes(self.graph, ids) if ids else None
+
+    def paste(self, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> list[str]:
+        try:
+            nodes, edges = paste_nodes(self.graph, text, offset)
+        except ValueError as error:
+            self.message.emit(str(error))
+            return []
+        if not nodes:
+            return []
+        self._push(commands.add_nodes(self.graph, nodes, edges, f"Paste {len(nodes)} nodes"))
+        ids = [n.id for n in nodes]
+        self.select.emit(ids)
+        return ids
+
+    def duplicate(self, node_ids: Iterable[str]) -> list[str]:
+        text = self.copy(node_ids)
+        return self.paste(text) if text else []
