@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from graph_engine.data.base import DataError
+from graph_engine.training.tasks import HEADLINE
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -34,7 +34,7 @@ class ProgressSink:
             self.postfix["epoch"] = str(event["epoch"])
             self.bar.set_postfix(self.postfix, refresh=False)
         elif kind == "epoch":
-            for name in ("accuracy", "bits_per_char", "mean_iou", "mse"):
+            for name, _ in HEADLINE.values():
                 if name in event["val"]:
                     self.postfix[f"val_{name}"] = f"{event['val'][name]:.4f}"
         elif kind == "probe" and event["kind"] == "samples" and self.bar is not None:
@@ -46,7 +46,7 @@ class ProgressSink:
 def cmd_train(args: argparse.Namespace) -> int:
     from app.cli import _load
     from graph_engine.training import (
-        FitError, Trainer, TrainingControl, load_dataset_for, settings_from_dict,
+        Trainer, TrainingControl, load_dataset_for, settings_from_dict,
     )
 
     control = TrainingControl()
@@ -68,7 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 return EXIT_UNREADABLE
             trainer = Trainer(graph, load_dataset_for(graph, settings), settings, sink, args.out, control)
         result = trainer.run()
-    except (DataError, FitError) as error:
+    except (ValueError, OSError) as error:  # data, graph, folder or device problems
         print(f"rosenblatt train: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     finally:
@@ -95,7 +95,7 @@ def cmd_patches(args: argparse.Namespace) -> int:
         top = top_patches(opened.model, opened.graph, analysis, x, args.node, k=args.k,
                           step=opened.checkpoint["step"])
         save_png(patch_grid_image(top), args.output)
-    except (DataError, ValueError, KeyError) as error:
+    except (ValueError, KeyError, OSError) as error:
         print(f"rosenblatt patches: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     print(f"wrote {args.output}: top {args.k} patches of {len(top.values)} channels of "
@@ -107,9 +107,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from graph_engine.probes import beam_search, sample_text
     from graph_engine.training.replay import open_run
 
+    if args.length < 1 or args.temperature < 0 or args.beam < 0:
+        print("rosenblatt sample: --length must be ≥ 1, --temperature ≥ 0 and --beam ≥ 0", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         opened = open_run(args.run_dir)
-    except (DataError, ValueError) as error:
+    except (ValueError, OSError) as error:
         print(f"rosenblatt sample: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     vocabulary = opened.dataset.get("vocabulary")
@@ -117,12 +120,16 @@ def cmd_sample(args: argparse.Namespace) -> int:
         print(f"rosenblatt sample: {args.run_dir} is not a character model's run", file=sys.stderr)
         return EXIT_UNREADABLE
     window = opened.dataset["sample_shape"][0]
-    if args.beam:
-        text = beam_search(opened.model, vocabulary, args.prompt, args.length, beam_width=args.beam,
-                           window=window)
-    else:
-        text = sample_text(opened.model, vocabulary, args.prompt, args.length,
-                           temperature=args.temperature, window=window, seed=args.seed)
+    try:
+        if args.beam:
+            text = beam_search(opened.model, vocabulary, args.prompt, args.length, beam_width=args.beam,
+                               window=window)
+        else:
+            text = sample_text(opened.model, vocabulary, args.prompt, args.length,
+                               temperature=args.temperature, window=window, seed=args.seed)
+    except ValueError as error:
+        print(f"rosenblatt sample: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
     print(text)
     return EXIT_OK
 

@@ -54,7 +54,13 @@ class _FxBuilder:
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """"auto" picks CUDA when available, then Apple's MPS, then the CPU."""
     if str(device) != "auto":
-        return torch.device(device)
+        chosen = torch.device(device)
+        if chosen.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError("CUDA is not available on this machine; use device 'cpu' or 'auto'")
+        mps = getattr(torch.backends, "mps", None)
+        if chosen.type == "mps" and not (mps is not None and mps.is_available()):
+            raise ValueError("Apple MPS is not available on this machine; use device 'cpu' or 'auto'")
+        return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     mps = getattr(torch.backends, "mps", None)

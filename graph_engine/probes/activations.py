@@ -28,7 +28,7 @@ _HISTC_CHUNK = 1 << 24
 def activation_stats(model: fx.GraphModule, graph: Graph, x: torch.Tensor,
                      node_ids: Sequence[str] | None = None, bins: int = 32,
                      ranges: Mapping[str, tuple[float, float]] | None = None,
-                     ) -> dict[str, dict[str, Any]]:
+                     analysis: Analysis | None = None) -> dict[str, dict[str, Any]]:
     """Statistics of each node's output for the batch ``x`` (model in eval mode).
 
     ``node_ids`` defaults to every live node other than Input/Output whose output is
@@ -50,7 +50,7 @@ def activation_stats(model: fx.GraphModule, graph: Graph, x: torch.Tensor,
     """
     if bins < 1:
         raise ValueError(f"bins must be at least 1, got {bins}")
-    analysis = analyze(graph)
+    analysis = analysis or analyze(graph)  # the trainer passes its own: no re-analysis per probe
     if node_ids is None:
         node_ids = _default_nodes(model, graph, analysis)
     node_ids = list(dict.fromkeys(node_ids))

@@ -46,6 +46,21 @@ class ProbeSchedule:
         return False
 
 
+#: share of values outside a node's histogram range that makes the range widen
+OUTSIDE_LIMIT = 0.05
+
+
+def _kept_range(entry: dict[str, Any]) -> tuple[float, float]:
+    """Keep a node's histogram bins fixed over time, widening them (never narrowing) once
+    more than 5 % of the values fall outside, so late histograms stay readable."""
+    low, high = entry["range"]
+    total = sum(entry["counts"]) + entry["below"] + entry["above"]
+    if total and (entry["below"] + entry["above"]) / total > OUTSIDE_LIMIT:
+        new_low, new_high = probes.nice_range(min(low, entry["min"]), max(high, entry["max"]))
+        return (new_low, new_high)
+    return (low, high)
+
+
 class RunProbes:
     """The probes of one run, bound to its model and data."""
 
@@ -72,9 +87,10 @@ class RunProbes:
         trainer = self.trainer
         ratios = self.monitor.update_ratios()
         self._emit("gradients", step, {"norms": self._grad_norms, "update_ratios": ratios})
-        stats = probes.activation_stats(trainer.model, trainer.graph, self.batch, ranges=self.ranges)
+        stats = probes.activation_stats(trainer.model, trainer.graph, self.batch, ranges=self.ranges,
+                                        analysis=trainer.analysis)
         for node_id, entry in stats.items():
-            self.ranges.setdefault(node_id, tuple(entry["range"]))
+            self.ranges[node_id] = _kept_range(entry)
         self._emit("activations", step, stats)
         if self.feature_nodes:
             maps = probes.feature_maps(trainer.model, self.sample, self.feature_nodes)

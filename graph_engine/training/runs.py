@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from graph_engine.serialization import write_text_atomic
@@ -78,7 +79,8 @@ def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 def truncate_metrics(path: Path, step: int) -> None:
     """Drop records after ``step`` (resuming from a checkpoint taken at that step)."""
-    kept = [r for r in read_metrics(path) if r.get("step", 0) <= step]
+    kept = [r for r in read_metrics(path)
+            if r.get("step", 0) <= step and r.get("type") not in ("finished", "failed")]
     write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
 
 
@@ -118,18 +120,29 @@ def snapshot_checkpoint(model: torch.nn.Module, optimizer: torch.optim.Optimizer
 
 
 def write_checkpoint(stem: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
-    """Write ``stem.safetensors`` and ``stem.json``, each atomically (temp file, then rename)."""
+    """Write ``stem.safetensors`` (with ``meta`` in its header, so weights and step can never
+    disagree) durably and atomically, then a readable copy of ``meta`` as ``stem.json``."""
     stem.parent.mkdir(parents=True, exist_ok=True)
+    target = stem.with_suffix(".safetensors")
     handle, temp = tempfile.mkstemp(prefix=f".{stem.name}.", suffix=".tmp", dir=stem.parent)
     os.close(handle)
     try:
-        save_file(tensors, temp)
-        os.replace(temp, stem.with_suffix(".safetensors"))
+        save_file(tensors, temp, metadata={"rosenblatt": json.dumps(meta)})
+        with open(temp, "rb+") as stream:
+            os.fsync(stream.fileno())
+        os.chmod(temp, 0o666 & ~_umask())
+        os.replace(temp, target)
     except BaseException:
         if os.path.exists(temp):
             os.unlink(temp)
         raise
     write_json(stem.with_suffix(".json"), meta)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 class CheckpointWriter:
@@ -148,8 +161,14 @@ class CheckpointWriter:
         self.call(write_checkpoint, stem, tensors, meta)
 
     def call(self, write: Callable[..., None], *args: Any) -> None:
-        """Queue any other write (run-folder files), in order with the checkpoints."""
-        self._pending = [f for f in self._pending if not f.done() or f.exception()]
+        """Queue any other write (run-folder files), in order with the checkpoints.
+
+        A write that failed earlier (a full disk) is raised here, at the next checkpoint,
+        rather than at the end of a long run."""
+        done = [f for f in self._pending if f.done()]
+        self._pending = [f for f in self._pending if not f.done()]
+        for future in done:
+            future.result()
         self._pending.append(self._executor.submit(write, *args))
 
     def flush(self) -> None:
@@ -167,8 +186,11 @@ class CheckpointWriter:
 def load_checkpoint(stem: Path, device: torch.device | str = "cpu"
                     ) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, torch.Tensor], dict]:
     """(model state_dict, optimizer state_dict, RNG tensors, metadata) of a checkpoint."""
-    tensors = load_file(str(stem.with_suffix(".safetensors")), device=str(device))
-    meta = read_json(stem.with_suffix(".json"))
+    path = stem.with_suffix(".safetensors")
+    tensors = load_file(str(path), device=str(device))
+    with safe_open(str(path), framework="pt") as handle:
+        header = (handle.metadata() or {}).get("rosenblatt")
+    meta = json.loads(header) if header else read_json(stem.with_suffix(".json"))
     model = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
     rng = {k[len("rng."):]: v.cpu() for k, v in tensors.items() if k.startswith("rng.")}
     optimizer = _unflatten_optimizer(tensors, meta["optimizer"])

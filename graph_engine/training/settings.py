@@ -79,7 +79,7 @@ _SPECS = {
     "epochs": ParamSpec("epochs", "int", 20, "", minimum=1, maximum=10**6),
     "weight_decay": ParamSpec("weight_decay", "float", 0.0, "", minimum=0.0, maximum=10.0),
     "grad_clip": ParamSpec("grad_clip", "float", 0.0, "", minimum=0.0, maximum=1e9),
-    "seed": ParamSpec("seed", "int", 0, "", minimum=0, maximum=2**63 - 1),
+    "seed": ParamSpec("seed", "int", 0, "", minimum=0, maximum=2**32 - 1),
     "device": ParamSpec("device", "choice", "auto", "", choices=DEVICES),
     "early_stopping_patience": ParamSpec("early_stopping_patience", "int", 0, "", minimum=0,
                                          maximum=10**6),
@@ -119,7 +119,7 @@ def settings_from_dict(data: dict[str, Any], strict: bool = True, **overrides: A
             else:
                 value = spec.check(value)
         except ParamError as error:
-            if strict or key in overrides:
+            if strict or overrides.get(key) is not None:
                 raise ValueError(f"training.{error}") from None
             continue
         values[key] = value

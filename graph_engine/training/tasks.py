@@ -53,8 +53,18 @@ def graph_ends(graph: Graph, analysis: Analysis) -> GraphEnds:
 
 def fit_problems(task: str, dataset: Dataset, ends: GraphEnds) -> list[str]:
     """Why this dataset cannot train this graph for this task (empty when it can)."""
-    problems = []
     name = dataset.name
+    wanted = {CLASSIFICATION: (torch.int64, 1, "integer class labels"),
+              SEGMENTATION: (torch.int64, 3, "a class per pixel"),
+              LANGUAGE_MODEL: (torch.int64, 2, "next-token indices"),
+              REGRESSION: (None, None, "numeric targets")}[task]
+    dtype, rank, what = wanted
+    y = dataset.y_train
+    if (dtype is not None and (y.dtype != dtype or y.dim() != rank)) or (
+            dtype is None and not y.is_floating_point()):
+        return [f"the task {task} needs {what}, but {name}'s targets are {str(y.dtype)[6:]} of shape "
+                f"{tuple(y.shape[1:]) or 'scalar'}; choose the task {dataset.task}"]
+    problems = []
     if dataset.sample_shape != ends.input_shape:
         problems.append(f"{name} samples are {shape_text(dataset.sample_shape)} but the Input "
                         f"'{ends.input_id}' is {shape_text(ends.input_shape)}; set the Input's shape "
@@ -91,7 +101,7 @@ def fit_problems(task: str, dataset: Dataset, ends: GraphEnds) -> list[str]:
     elif task == REGRESSION:
         target = tuple(dataset.y_train.shape[1:])
         if tuple(out) != target:
-            problems.append(f"{name} targets are {shape_text(target) or 'scalars'} but the Output is "
+            problems.append(f"{name} targets are {shape_text(target)} but the Output is "
                             f"{shape_text(out)}")
     if wants_int and len(dataset.x_train):
         largest = int(max(dataset.x_train.max(), dataset.x_val.max() if len(dataset.x_val) else 0))

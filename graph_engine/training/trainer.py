@@ -31,10 +31,17 @@ from graph_engine.training.probing import ProbeSchedule, RunProbes
 from graph_engine.training.schedule import lr_factor
 from graph_engine.training.settings import TrainingSettings, settings_from_dict
 from graph_engine.training.tasks import (
-    HEADLINE, MetricAccumulator, fit_problems, graph_ends, loss_fn, prepare_targets,
+    MetricAccumulator, fit_problems, graph_ends, loss_fn, prepare_targets,
 )
 
 Sink = Callable[[dict[str, Any]], None]
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    if "out of memory" in text.lower():
+        text += " (lower batch_size)"
+    return f"{type(error).__name__}: {text}" if not isinstance(error, (OSError, ValueError)) else text
 
 
 class FitError(DataError):
@@ -89,7 +96,8 @@ class Trainer:
         self.y_train = prepare_targets(self.task, dataset.y_train).to(self.device)
         self.x_val = dataset.x_val.to(self.device)
         self.y_val = prepare_targets(self.task, dataset.y_val).to(self.device)
-        self.steps_per_epoch = max(1, math.ceil(len(self.x_train) / self.settings.batch_size))
+        samples, size = len(self.x_train), self.settings.batch_size
+        self.steps_per_epoch = max(1, math.ceil(samples / size) - (1 if samples % size == 1 and samples > 1 else 0))
         self.log_every = self.settings.log_every
         #: on the CPU reading the loss costs nothing, so a NaN is caught before the update and
         #: its node named exactly; on a GPU that would stall the queue, so it is read per group
@@ -107,6 +115,10 @@ class Trainer:
         self.probes = RunProbes(self) if probes else None
         self.probe_schedule = ProbeSchedule(self.settings.probe_every, self.settings.probe_unit)
         self._resumed = False
+        self._elapsed_before = 0.0
+        self._clock = time.perf_counter()
+        if len(self.x_val) == 0:
+            raise FitError(f"{dataset.name} is too small to hold out a validation set; use more data")
 
     # -- resuming ---------------------------------------------------------------------
     @classmethod
@@ -132,27 +144,44 @@ class Trainer:
         trainer.best = meta["best"]
         trainer.best["loss"] = math.inf if trainer.best["loss"] is None else trainer.best["loss"]
         trainer.stale_epochs = meta["stale_epochs"]
+        trainer._elapsed_before = float(meta.get("elapsed", 0.0))
         best_stem = run_dir / "checkpoints" / "best"
         if best_stem.with_suffix(".safetensors").exists():
             trainer._best_weights = runs.load_checkpoint(best_stem, trainer.device)[0]
         runs.truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
+        runs.write_json(run_dir / "settings.json", settings.to_dict())  # e.g. more epochs
         trainer._resumed = True
         return trainer
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> RunResult:
-        """Train until the epochs are done, early stopping, a stop request or a failure."""
+        """Train until the epochs are done, early stopping, a stop request or a failure.
+
+        Every failure becomes a ``failed`` event and record with a one-line message; only
+        bad arguments found before the first step (the folder, the data) raise."""
         self.writer = runs.CheckpointWriter()
-        self._prepare_folder()
+        try:
+            self._prepare_folder()
+        except BaseException:
+            self.writer.close()
+            raise
         self.metrics_log = runs.MetricsLog(self.run_dir / "metrics.jsonl")
+        self._pending: list[tuple[int, int, float, float, torch.Tensor]] = []
         try:
             return self._run()
         except KeyboardInterrupt:
-            self._save("last")
-            return self._finish("stopped", "interrupted")
+            # it may land mid-step: keep the last consistent checkpoint rather than save now
+            self._flush_quietly()
+            return self._finish("stopped", "interrupted", save=False)
+        except NonFiniteError as failure:
+            return self._fail(str(failure), failure.node)
+        except Exception as error:  # out of memory, a disk that is full, a layer refusing a batch
+            return self._fail(_one_line(error), None)
         finally:
-            self.writer.close()
-            self.metrics_log.close()
+            try:
+                self.writer.close()
+            finally:
+                self.metrics_log.close()
 
     def _run(self) -> RunResult:
         settings = self.settings
@@ -162,39 +191,56 @@ class Trainer:
                     "total_steps": self.steps_per_epoch * settings.epochs, "resumed": self._resumed,
                     "step": self.step, "epoch": self.epoch,
                     "parameters": self.analysis.total_params})
-        pending: list[tuple[int, int, float, torch.Tensor]] = []
-        started = time.perf_counter()
+        self._clock = time.perf_counter() - self._elapsed_before
         self.model.train()
-        try:
-            while self.epoch < settings.epochs:
-                order = self._order(self.epoch)
-                while self.batch_index < self.steps_per_epoch:
-                    if self._should_stop():
-                        self._flush(pending, started)
-                        self._save("last")
-                        return self._finish("stopped", "stopped by request")
-                    loss = self._train_step(order)
-                    pending.append((self.step, self.epoch, self._lr(), loss))
-                    if len(pending) >= self.log_every:
-                        self._flush(pending, started)
-                self._flush(pending, started)
-                self.batch_index = 0
-                self.epoch += 1
-                if self._end_epoch(started):
-                    return self._finish("early_stopping",
-                                        f"no better validation loss for {self.stale_epochs} epochs")
-        except NonFiniteError as failure:
-            self._save_best()  # the good weights; "last" keeps the last good state written
-            self.writer.flush()
-            self._emit({"type": "failed", "message": str(failure), "node": failure.node,
-                        "step": self.step, "epoch": self.epoch})
-            return RunResult("failed", self.run_dir, self.step, self.epoch, dict(self.best["metrics"]),
-                             str(failure), failure.node)
+        while self.epoch < settings.epochs:
+            order = self._order(self.epoch)
+            while self.batch_index < self.steps_per_epoch:
+                if self._should_stop():
+                    self._flush()
+                    return self._finish("stopped", "stopped by request")
+                loss = self._train_step(order)
+                self._pending.append((self.step, self.epoch, self._lr(), self._elapsed(), loss))
+                if len(self._pending) >= self.log_every:
+                    self._flush()
+            self._flush()
+            self.batch_index = 0
+            self.epoch += 1
+            if self._end_epoch():
+                return self._finish("early_stopping",
+                                    f"no better validation loss for {self.stale_epochs} epochs")
         return self._finish("completed", "done")
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._clock
+
+    def _fail(self, message: str, node: str | None) -> RunResult:
+        """Record a failure; the checkpoints keep the last good state."""
+        self._flush_quietly()
+        try:
+            self._save_best()
+            self.writer.flush()
+        except Exception as error:  # noqa: BLE001 (the failure being reported matters more)
+            message = f"{message} (and the best checkpoint could not be written: {_one_line(error)})"
+        record = {"type": "failed", "message": message, "node": node, "step": self.step,
+                  "epoch": self.epoch}
+        self.metrics_log.write(record)
+        self._emit(record)
+        return RunResult("failed", self.run_dir, self.step, self.epoch, dict(self.best["metrics"]),
+                         message, node)
+
+    def _flush_quietly(self) -> None:
+        try:
+            self._flush()
+        except Exception:  # noqa: BLE001 (already failing: keep what can be kept)
+            self._pending.clear()
 
     def _train_step(self, order: torch.Tensor) -> torch.Tensor:
         size = self.settings.batch_size
-        index = order[self.batch_index * size:(self.batch_index + 1) * size]
+        start, end = self.batch_index * size, (self.batch_index + 1) * size
+        if len(order) - end == 1:  # a batch of one sample would break BatchNorm: join it
+            end = len(order)
+        index = order[start:end]
         x, y = self.x_train[index], self.y_train[index]
         self._set_lr(self.step)
         output = self.model(x)  # in train mode: evaluation and probes restore the mode they found
@@ -217,26 +263,28 @@ class Trainer:
             self.probes.after_update(self.step)
         return loss.detach()
 
-    def _flush(self, pending: list, started: float) -> None:
+    def _flush(self) -> None:
         """Emit buffered step records: one device→host transfer for the lot."""
+        pending = self._pending
         if not pending:
             return
-        values = torch.stack([p[3] for p in pending]).tolist()
-        elapsed = time.perf_counter() - started
-        for (step, epoch, lr, _), loss in zip(pending, values):
+        values = torch.stack([p[4] for p in pending]).tolist()
+        for (step, epoch, lr, elapsed, _), loss in zip(pending, values):
             if not math.isfinite(loss):
                 pending.clear()
-                raise NonFiniteError(f"the loss became {loss} at step {step}", None)
+                raise NonFiniteError(*self._diagnose_weights(f"the loss became {loss} at step {step}"))
             record = {"type": "step", "step": step, "epoch": epoch + 1, "loss": loss, "lr": lr,
                       "time": elapsed}
             self.metrics_log.write(record)
             self._emit(record)
         pending.clear()
 
-    def _end_epoch(self, started: float) -> bool:
+    def _end_epoch(self) -> bool:
         """Validate, checkpoint, probe; True when early stopping says stop."""
         metrics, extras = self.evaluate()
-        headline, _ = HEADLINE[self.task]
+        if not math.isfinite(metrics["loss"]):
+            raise NonFiniteError(*self._diagnose_weights(
+                f"the validation loss became {metrics['loss']} after epoch {self.epoch}"))
         improved = metrics["loss"] < self.best["loss"]
         if improved:
             self.best = {"loss": metrics["loss"], "epoch": self.epoch, "metrics": metrics}
@@ -244,7 +292,7 @@ class Trainer:
         else:
             self.stale_epochs += 1
         record = {"type": "epoch", "step": self.step, "epoch": self.epoch, "val": metrics,
-                  "best": improved, "time": time.perf_counter() - started, "lr": self._lr()}
+                  "best": improved, "time": self._elapsed(), "lr": self._lr()}
         self.metrics_log.write(record)
         self._emit(record)
         if self.probes is not None:
@@ -255,8 +303,8 @@ class Trainer:
                                   if k.startswith("model.")}
         every = self.settings.checkpoint_every
         if self._last_saved is None or time.monotonic() - self._last_saved >= every:
+            self._save_best()  # best first: "last" names it, so it must never be the older file
             self._save("last")
-            self._save_best()
         patience = self.settings.early_stopping_patience
         return bool(patience) and self.stale_epochs >= patience and self.epoch < self.settings.epochs
 
@@ -306,16 +354,20 @@ class Trainer:
 
     def _prepare_folder(self) -> None:
         """Make the run folder; its description files are written in the background."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         if self._resumed:
             return
+        if self.run_dir.exists() and any(self.run_dir.iterdir()):
+            raise FitError(f"{self.run_dir} already holds files: choose a new run folder, or resume it")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.writer.call(save_graph, self.graph.copy(), self.run_dir / "graph.json")
         self.writer.call(runs.write_json, self.run_dir / "settings.json", self.settings.to_dict())
         self.writer.call(runs.write_json, self.run_dir / "dataset.json", {
             "name": self.dataset.name, "source": self.dataset.source, "task": self.task,
             "num_classes": self.dataset.num_classes, "class_names": self.dataset.class_names,
             "vocabulary": self.dataset.vocabulary, "sample_shape": list(self.dataset.sample_shape),
-            "train": len(self.x_train), "validation": len(self.x_val)})
+            "train": len(self.x_train), "validation": len(self.x_val),
+            **{k: self.dataset.extra[k].tolist() for k in ("feature_mean", "feature_std")
+               if k in self.dataset.extra}})
 
     def _snapshot(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Copies of everything a checkpoint holds, as of now."""
@@ -325,12 +377,17 @@ class Trainer:
         best = dict(self.best)
         best["loss"] = None if math.isinf(best["loss"]) else best["loss"]
         meta = {"step": self.step, "epoch": self.epoch, "batch_index": self.batch_index,
-                "best": best, "stale_epochs": self.stale_epochs, "task": self.task}
+                "best": best, "stale_epochs": self.stale_epochs, "task": self.task,
+                "elapsed": self._elapsed()}
         tensors, optimizer_meta = runs.snapshot_checkpoint(self.model, self.optimizer, rng)
         return tensors, {**meta, "optimizer": optimizer_meta}
 
     def _save(self, which: str, snapshot: tuple[dict, dict] | None = None) -> None:
         """Write a checkpoint in the background (atomically); "last" unless told otherwise."""
+        if snapshot is None:
+            bad = self._non_finite_weights()
+            if bad is not None:
+                raise NonFiniteError(*self._diagnose_weights(f"not saving step {self.step}"))
         tensors, meta = snapshot or self._snapshot()
         stem = self.run_dir / "checkpoints" / which
         self.writer.submit(stem, tensors, meta)
@@ -345,15 +402,15 @@ class Trainer:
             self._save("best", self._best_snapshot)
             self._best_snapshot = None
 
-    def _finish(self, status: str, message: str) -> RunResult:
-        if status != "stopped":  # a stop has just saved "last" itself
-            self._save("last")
+    def _finish(self, status: str, message: str, save: bool = True) -> RunResult:
         self._save_best()
+        if save:
+            self._save("last")
         self.writer.flush()
         metrics = dict(self.best["metrics"])
         if self.settings.keep_best and self._best_weights is not None and status != "stopped":
             self.model.load_state_dict(self._best_weights)
-        elif not metrics:
+        else:
             metrics, _ = self.evaluate()
         record = {"type": "finished", "status": status, "message": message, "step": self.step,
                   "epoch": self.epoch, "metrics": metrics, "best_epoch": self.best["epoch"]}
@@ -362,8 +419,26 @@ class Trainer:
         return RunResult(status, self.run_dir, self.step, self.epoch, metrics, message)
 
     # -- non-finite diagnosis ---------------------------------------------------------
+    def _non_finite_weights(self) -> str | None:
+        """The first node (in topological order) whose parameters hold NaN or Inf."""
+        for node_id in self.analysis.order:
+            module = getattr(self.model, node_id, None)
+            if isinstance(module, torch.nn.Module) and any(
+                    not torch.isfinite(p).all() for p in module.parameters()):
+                return node_id
+        return None
+
+    def _diagnose_weights(self, what: str) -> tuple[str, str | None]:
+        node_id = self._non_finite_weights()
+        if node_id is None:
+            return what, None
+        return (f"{what}: the weights of '{node_id}' ({self.graph.node(node_id).type}) are no longer "
+                "finite (a gradient overflowed; try a lower learning rate or grad_clip)", node_id)
+
     def _diagnose(self, x: torch.Tensor, loss: torch.Tensor) -> tuple[str, str | None]:
-        """Name the first node (in topological order) whose output is not finite."""
+        """Name the first node (in topological order) whose weights or output are not finite."""
+        if self._non_finite_weights() is not None:
+            return self._diagnose_weights(f"the loss became {float(loss.detach())} at step {self.step + 1}")
         order = [n for n in self.analysis.order if n in self.model.meta["rosenblatt_nodes"]]
         with torch.no_grad():
             outputs = tap(self.model, order)(x)

@@ -195,3 +195,74 @@ def test_the_run_trains_a_snapshot(tmp_path, digits_graph, digits):
     graph.set_params("conv1", {"out_channels": 3})  # an edit in the editor during the run
     assert trainer.run().status == "completed"
     assert trainer.model.conv1.out_channels == 8
+
+
+def test_nan_weights_are_never_saved_as_the_good_checkpoint(tmp_path, digits_graph, digits):
+    settings = quick(digits_graph, epochs=3, checkpoint_every=0)
+    events = []
+
+    def sink(event):
+        events.append(event)
+        if event["type"] == "checkpoint" and event["which"] == "last" and event["epoch"] == 1:
+            with torch.no_grad():
+                trainer.model.fc2.weight[0, 0] = float("nan")  # a gradient that overflowed
+
+    trainer = Trainer(digits_graph, digits, settings, sink, tmp_path / "run")
+    result = trainer.run()
+    assert result.status == "failed" and result.node == "fc2"
+    assert "the weights of 'fc2' (Linear) are no longer finite" in result.message
+    from graph_engine.training.runs import load_checkpoint, read_metrics
+    state, _, _, meta = load_checkpoint(tmp_path / "run" / "checkpoints" / "last")
+    assert meta["epoch"] == 1 and all(torch.isfinite(v).all() for v in state.values())
+    assert read_metrics(tmp_path / "run" / "metrics.jsonl")[-1]["type"] == "failed"
+
+
+def test_a_last_batch_of_one_sample_joins_the_previous_one(tmp_path):
+    graph = load_template("mlp")
+    graph.create_node("BatchNorm1d", node_id="norm")
+    graph.remove_edge(next(e for e in graph.edges if e.target == "relu1"))
+    graph.connect("hidden1", "norm")
+    graph.connect("norm", "relu1")
+    settings = settings_from_dict({"batch_size": 718, "epochs": 1, "probe_every": 0})
+    data = load_dataset_for(graph, settings)
+    assert len(data.x_train) % 718 == 1
+    result = Trainer(graph, data, settings, None, tmp_path / "run").run()
+    assert result.status == "completed" and result.step == 2
+
+
+def test_any_failure_is_a_failed_event_not_a_traceback(tmp_path, digits_graph, digits):
+    events = []
+
+    def sink(event):
+        events.append(event)
+        if event["type"] == "step" and event["step"] == 10:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    result = Trainer(digits_graph, digits, quick(digits_graph), sink, tmp_path / "run").run()
+    assert result.status == "failed"
+    assert result.message == "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB (lower batch_size)"
+
+
+def test_a_used_run_folder_is_refused_and_resume_keeps_one_closing_record(tmp_path, digits_graph, digits):
+    control = TrainingControl()
+    stop = lambda event: event["type"] == "step" and event["step"] >= 20 and control.stop()
+    Trainer(digits_graph, digits, quick(digits_graph), stop, tmp_path / "run", control).run()
+    with pytest.raises(FitError, match="already holds files"):
+        Trainer(digits_graph, digits, quick(digits_graph), None, tmp_path / "run").run()
+    Trainer.resume(tmp_path / "run", lambda g, s: digits).run()
+    records = read_metrics(tmp_path / "run" / "metrics.jsonl")
+    assert [r["type"] for r in records].count("finished") == 1
+    times = [r["time"] for r in records if r["type"] == "step"]
+    assert times == sorted(times)  # the clock carries on across the resume
+
+
+def test_task_override_that_does_not_fit_the_targets(digits_graph, digits):
+    with pytest.raises(FitError, match="the task segmentation needs a class per pixel, but digits's "
+                                       "targets are int64 of shape scalar; choose the task classification"):
+        Trainer(digits_graph, digits, quick(digits_graph, task="segmentation"))
+
+
+def test_unavailable_device_is_one_line(digits_graph, digits, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="CUDA is not available on this machine"):
+        Trainer(digits_graph, digits, quick(digits_graph, device="cuda"))
