@@ -127,6 +127,17 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_gui(args: argparse.Namespace) -> int:
+    from app.gui import run_gui
+
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError:
+        print(f"rosenblatt gui: --size must be WxH, e.g. 1600x1000, got {args.size!r}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    return run_gui(args.file, args.screenshot, (width, height))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rosenblatt", description="Design, train and understand neural networks visually.")
@@ -152,6 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     layers.set_defaults(run=cmd_layers)
 
     train_cli.register(sub, file_help)
+
+    gui = sub.add_parser("gui", help="open the editor (the default command)")
+    gui.add_argument("file", nargs="?", help="graph file to open; default: the digits CNN template")
+    gui.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to a PNG and exit")
+    gui.add_argument("--size", default="1600x1000", help="window size for --screenshot, WxH")
+    gui.set_defaults(run=cmd_gui)
     return parser
 
 
@@ -159,8 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        # Until the editor lands, the app's front door trains the default template headless.
-        args = parser.parse_args(["train"])
+        args = parser.parse_args(["gui"])
     try:
         return args.run(args)
     except GraphFileError as error:

@@ -71,13 +71,12 @@ def test_export_python(capsys, tmp_path, lenet_file):
     assert "class LeNet5(nn.Module)" in target.read_text(encoding="utf-8")
 
 
-def test_no_arguments_trains_the_default_template(monkeypatch):
-    from app import train_cli
+def test_no_arguments_opens_the_editor(monkeypatch):
+    from app import cli
     seen = []
-    monkeypatch.setattr(train_cli, "cmd_train", lambda args: seen.append(args) or 0)
-    train_cli_parser_default = main([])
-    assert train_cli_parser_default == 0
-    assert len(seen) == 1 and seen[0].file is None and seen[0].command == "train"
+    monkeypatch.setattr(cli, "cmd_gui", lambda args: seen.append(args) or 0)
+    assert main([]) == 0
+    assert len(seen) == 1 and seen[0].file is None and seen[0].command == "gui"
 
 
 def test_templates_listing_and_template_paths(capsys):

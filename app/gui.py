@@ -1,0 +1,60 @@
+"""Starting the desktop app, or rendering it offscreen to a PNG (``--screenshot``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_BAD_FILE = 0, 1
+
+
+def run_gui(file: str | None = None, screenshot: str | None = None,
+            size: tuple[int, int] = (1600, 1000)) -> int:
+    """Open the editor on ``file`` (default: the digits CNN template). With ``screenshot``,
+    render the fitted window offscreen to that PNG and exit instead."""
+    os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+    if screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+
+    from app.main_window import MainWindow
+    from graph_engine import GraphFileError, load_graph
+
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("Rosenblatt")
+    app.setOrganizationName("Rosenblatt")
+    graph = path = None
+    if file:
+        try:
+            graph, path = load_graph(file), Path(file)
+        except GraphFileError as error:
+            print(f"rosenblatt gui: {error}", file=sys.stderr)
+            return EXIT_BAD_FILE
+    window = MainWindow(graph, path, autosave=not screenshot)
+    if screenshot:
+        return _screenshot(app, window, Path(screenshot), size)
+    window.show()
+    from PySide6.QtCore import QTimer
+
+    QTimer.singleShot(0, window.offer_recovery)
+    return app.exec()
+
+
+def _screenshot(app, window, target: Path, size: tuple[int, int]) -> int:
+    window.resize(*size)
+    window.show()
+    for _ in range(3):
+        app.processEvents()
+    window.view.fit()
+    app.processEvents()
+    image = window.grab()
+    temp = target.with_name(f".{target.name}.tmp.png")
+    if not image.save(str(temp), "PNG"):
+        print(f"rosenblatt gui: cannot write {target}", file=sys.stderr)
+        return EXIT_BAD_FILE
+    os.replace(temp, target)
+    print(f"wrote {target} ({image.width()}×{image.height()})")
+    window.document.undo_stack.setClean()
+    window.close()
+    return EXIT_OK

@@ -1,0 +1,477 @@
+"""The main window: canvas in the centre, palette, inspector and problems in docks.
+
+It wires views to the document: views emit intents, the controller pushes commands,
+the document re-analyses and every view redraws from the model's events.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
+    QMainWindow, QMessageBox, QVBoxLayout, QWidget,
+)
+
+from app.clipboard import MIME_TYPE
+from app.controller import EditorController
+from app.document import Document
+from app.recovery import Autosaver, discard_recovery, pending_recovery
+from graph_engine import (
+    CompileError, DEFAULT_TEMPLATE, Graph, GraphFileError, field_text, generate_code, list_templates,
+    load_template,
+)
+from graph_engine.serialization import write_text_atomic
+from widgets.canvas import NODE_MIN_HEIGHT, NODE_WIDTH, GraphScene, GraphView
+from widgets.code_view import CodeView
+from widgets.inspector import Inspector
+from widgets.palette import LayerPalette
+from widgets.problems import ProblemsPanel
+from widgets.summary_bar import SummaryBar
+
+FILE_FILTER = "Rosenblatt graphs (*.json);;All files (*)"
+MAX_RECENT = 8
+
+SHORTCUTS = (
+    ("New", "Ctrl+N"), ("Open…", "Ctrl+O"), ("Save", "Ctrl+S"), ("Save As…", "Ctrl+Shift+S"),
+    ("Undo", "Ctrl+Z"), ("Redo", "Ctrl+Shift+Z / Ctrl+Y"), ("Copy", "Ctrl+C"), ("Paste", "Ctrl+V"),
+    ("Duplicate", "Ctrl+D"), ("Select all", "Ctrl+A"), ("Delete", "Delete / Backspace"),
+    ("Fit view", "F"), ("Zoom 100 %", "Ctrl+0"), ("Auto-layout", "L"),
+    ("Zoom", "mouse wheel (around the cursor)"), ("Pan", "middle-drag, or Space + drag"),
+    ("Add selected palette type after the selected node", "Enter or double-click in the palette"),
+    ("View code", "Ctrl+E"),
+)
+
+
+class MainWindow(QMainWindow):
+    """Rosenblatt's editor window for one document."""
+
+    def __init__(self, graph: Graph | None = None, path: Path | None = None, autosave: bool = True):
+        """``autosave`` False (screenshots, tests) also leaves the remembered layout alone."""
+        super().__init__()
+        self.setObjectName("RosenblattMainWindow")
+        self.document = Document(graph or load_template(DEFAULT_TEMPLATE), self)
+        self.document.path = path
+        self.controller = EditorController(self.document, self)
+        self.settings = QSettings("Rosenblatt", "Rosenblatt")
+        self.scene: GraphScene | None = None
+        self.view = GraphView()
+        self.setCentralWidget(self.view)
+        self.palette = LayerPalette()
+        self.inspector = Inspector()
+        self.problems = ProblemsPanel()
+        self.summary = SummaryBar()
+        self._docks = {
+            "palette": self._dock("Layers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea),
+            "inspector": self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
+            "problems": self._dock("Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea),
+        }
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.statusBar().addPermanentWidget(self.summary, 1)
+        self.selected: list[str] = []
+        self._build_actions()
+        self._wire()
+        self._bind_scene(self.document.graph)
+        self._analysis_changed(self.document.analysis)
+        self._update_title()
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+        self.persistent = autosave
+        if self.persistent:
+            self._restore_layout()
+        self.autosaver = Autosaver(self.document, parent=self) if autosave else None
+
+    # -- construction -------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, menu, text: str, slot, shortcut=None, context=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            if isinstance(shortcut, QKeySequence.StandardKey):
+                action.setShortcut(QKeySequence(shortcut))
+            else:
+                action.setShortcut(QKeySequence(shortcut))
+        if context is not None:
+            action.setShortcutContext(context)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self._action(file_menu, "&New", self.new_document, QKeySequence.StandardKey.New)
+        self._action(file_menu, "New from &template…", self.new_from_template, "Ctrl+Shift+N")
+        self._action(file_menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
+        self._action(file_menu, "Save &as…", self.save_as, QKeySequence.StandardKey.SaveAs)
+        self._action(file_menu, "Re&vert", self.revert)
+        file_menu.addSeparator()
+        self._action(file_menu, "View &code…", self.view_code, "Ctrl+E")
+        self._action(file_menu, "&Export to Python…", self.export_python)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence.StandardKey.Undo)
+        redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for action in (undo, redo):
+            edit.addAction(action)
+            self.addAction(action)
+        edit.addSeparator()
+        self._action(edit, "&Copy", self.copy_selection, QKeySequence.StandardKey.Copy)
+        self._action(edit, "&Paste", self.paste, QKeySequence.StandardKey.Paste)
+        self._action(edit, "&Duplicate", self.duplicate_selection, "Ctrl+D")
+        self._action(edit, "De&lete", self.delete_selection)
+        self._action(edit, "Select &all", self.select_all, QKeySequence.StandardKey.SelectAll)
+
+        view = bar.addMenu("&View")
+        self._action(view, "&Fit", self.view.fit, "F")
+        self._action(view, "Zoom &100 %", self.view.reset_zoom, "Ctrl+0")
+        self._action(view, "Auto-&layout", self.controller.auto_layout, "L")
+        self.snap_action = self._action(view, "Snap to &grid", self._toggle_snap)
+        self.snap_action.setCheckable(True)
+        view.addSeparator()
+        for dock in self._docks.values():
+            view.addAction(dock.toggleViewAction())
+
+        help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self._refresh_recent()
+
+    def _wire(self) -> None:
+        document, controller = self.document, self.controller
+        document.analysis_changed.connect(self._analysis_changed)
+        document.graph_replaced.connect(self._bind_scene)
+        document.state_changed.connect(self._update_title)
+        controller.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        controller.highlight.connect(self._highlight)
+        controller.select.connect(self._select_ids)
+        self.palette.add_requested.connect(self._palette_add)
+        self.inspector.params_edited.connect(self._params_edited)
+        self.inspector.label_edited.connect(controller.set_label)
+        self.problems.node_activated.connect(self.focus_node)
+        self.problems.fix_requested.connect(controller.apply_fix)
+
+    def _bind_scene(self, graph: Graph) -> None:
+        """Build a scene for ``graph`` (at start, and after New/Open/Revert)."""
+        if self.scene is not None:
+            self.scene.detach()
+        scene = GraphScene(graph)
+        scene.snap_to_grid = self.snap_action.isChecked()
+        scene.connect_requested.connect(self.controller.connect_ports)
+        scene.nodes_moved.connect(self.controller.move_nodes)
+        scene.delete_requested.connect(self.controller.delete)
+        scene.layer_dropped.connect(self._layer_dropped)
+        scene.selection_changed_ids.connect(self._selection_changed)
+        self.scene = scene
+        self.view.setScene(scene)
+        scene.set_analysis(self.document.analysis)
+        self.selected = []
+        QTimer.singleShot(0, self.view.fit)
+
+    # -- reacting to the model ------------------------------------------------------
+    def _analysis_changed(self, analysis) -> None:
+        if self.scene is not None:
+            self.scene.set_analysis(analysis)
+        self.problems.set_diagnostics(analysis.diagnostics)
+        self._refresh_inspector()
+
+    def _selection_changed(self, ids: list) -> None:
+        self.selected = list(ids)
+        self._refresh_inspector()
+
+    def _refresh_inspector(self) -> None:
+        graph, analysis = self.document.graph, self.document.analysis
+        node_id = self.selected[0] if len(self.selected) == 1 and self.selected[0] in graph else None
+        node = graph.node(node_id) if node_id else None
+        info = analysis.info(node_id) if node_id else None
+        self.inspector.show_node(node, info)
+        self.summary.set_summary(analysis.total_params, analysis.total_macs, node_id,
+                                 field_text(info.field) if info is not None else None)
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self.document.title} — Rosenblatt")
+        self.setWindowModified(self.document.dirty)
+
+    def _highlight(self, ids: list) -> None:
+        if self.scene is not None:
+            if ids:
+                self.scene.highlight_nodes(ids)
+            else:
+                self.scene.clear_highlight()
+
+    def _select_ids(self, ids: list) -> None:
+        if self.scene is not None:
+            self.scene.select_ids(ids)
+
+    # -- intents that need the window's context -----------------------------------
+    def _palette_add(self, type_name: str) -> None:
+        after = self.selected[0] if len(self.selected) == 1 else None
+        position = None
+        if after is None:
+            centre = self.view.mapToScene(self.view.viewport().rect().center())
+            position = (centre.x(), centre.y())
+        self.controller.add_layer(type_name, position, after)
+
+    def _layer_dropped(self, type_name: str, point: QPointF) -> None:
+        """Centre the new node on the drop point (positions are top-left corners)."""
+        self.controller.add_layer(type_name, (point.x() - NODE_WIDTH / 2, point.y() - NODE_MIN_HEIGHT / 2))
+
+    def _params_edited(self, node_id: str, changes: dict, continuing: bool) -> None:
+        if not self.controller.edit_params(node_id, changes, continuing):
+            self._refresh_inspector()
+
+    def _toggle_snap(self) -> None:
+        if self.scene is not None:
+            self.scene.snap_to_grid = self.snap_action.isChecked()
+
+    def focus_node(self, node_id: str) -> None:
+        """Select a node and centre the view on it (from the Problems panel)."""
+        if self.scene is None or node_id not in self.document.graph:
+            return
+        self.scene.select_ids([node_id])
+        item = self.scene.node_item(node_id)
+        if item is not None:
+            self.view.centerOn(item)
+
+    def copy_selection(self) -> None:
+        text = self.controller.copy(self.selected)
+        if text:
+            from PySide6.QtCore import QMimeData
+
+            mime = QMimeData()
+            mime.setData(MIME_TYPE, QByteArray(text.encode("utf-8")))
+            mime.setText(text)
+            QGuiApplication.clipboard().setMimeData(mime)
+
+    def paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        if mime is None:
+            return
+        if mime.hasFormat(MIME_TYPE):
+            text = bytes(mime.data(MIME_TYPE)).decode("utf-8")
+        else:
+            text = mime.text()
+        if text:
+            self.controller.paste(text)
+
+    def duplicate_selection(self) -> None:
+        self.controller.duplicate(self.selected)
+
+    def delete_selection(self) -> None:
+        if self.scene is not None:
+            self.scene.request_delete()
+
+    def select_all(self) -> None:
+        if self.scene is not None:
+            self.scene.select_ids(list(self.document.graph.nodes))
+
+    # -- files ----------------------------------------------------------------------
+    def _confirm_discard(self) -> bool:
+        """Ask before losing unsaved changes; True when it is fine to go on."""
+        if not self.document.dirty:
+            return True
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.document.title.rstrip(' *')}?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_document(self) -> None:
+        if self._confirm_discard():
+            self.document.replace_graph(Graph("Untitled"), None)
+
+    def new_from_template(self) -> None:
+        if not self._confirm_discard():
+            return
+        key = TemplateGallery.choose(self)
+        if key:
+            self.document.replace_graph(load_template(key), None)
+
+    def open_dialog(self) -> None:
+        if not self._confirm_discard():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open graph", str(self._last_folder()), FILE_FILTER)
+        if path:
+            self.open_path(path, confirm=False)
+
+    def open_path(self, path: str | Path, confirm: bool = True) -> bool:
+        """Open a file; a bad file is reported and the current document stays as it was."""
+        if confirm and not self._confirm_discard():
+            return False
+        try:
+            self.document.open(path)
+        except GraphFileError as error:
+            QMessageBox.critical(self, "Cannot open the file", str(error))
+            return False
+        self._remember(Path(path))
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save graph", str(self._last_folder() / "graph.json"),
+                                              FILE_FILTER)
+        return bool(path) and self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except OSError as error:
+            QMessageBox.critical(self, "Cannot save", f"{path}: {error.strerror or error}")
+            return False
+        self._remember(path)
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def revert(self) -> None:
+        path = self.document.path
+        if path is None or not self.document.dirty:
+            return
+        answer = QMessageBox.question(self, "Revert", f"Discard all changes since {path.name} was saved?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.open_path(path, confirm=False)
+
+    def view_code(self) -> None:
+        try:
+            source = generate_code(self.document.graph)
+        except CompileError as error:
+            QMessageBox.warning(self, "No code for a graph with errors", str(error))
+            return
+        self.code_view = CodeView(source, f"PyTorch code — {self.document.graph.name}", self)
+        self.code_view.show()
+
+    def export_python(self) -> None:
+        try:
+            source = generate_code(self.document.graph)
+        except CompileError as error:
+            QMessageBox.warning(self, "Cannot export a graph with errors", str(error))
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export to Python", str(self._last_folder() / "model.py"),
+                                              "Python (*.py)")
+        if path:
+            write_text_atomic(path, source)
+            self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{key}</b></td><td>&nbsp;&nbsp;{what}</td></tr>" for what, key in SHORTCUTS)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+
+    # -- recent files, layout, drops, closing ---------------------------------------
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent_files", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _remember(self, path: Path) -> None:
+        recent = [str(path.resolve())] + [p for p in self._recent() if p != str(path.resolve())]
+        self.settings.setValue("recent_files", recent[:MAX_RECENT])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for entry in self._recent():
+            action = self.recent_menu.addAction(entry)
+            action.triggered.connect(lambda _checked=False, p=entry: self.open_path(p))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    def _last_folder(self) -> Path:
+        recent = self._recent()
+        return Path(recent[0]).parent if recent else Path.cwd()
+
+    def _restore_layout(self) -> None:
+        state = self.settings.value("window_state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not getattr(self, "_sized", False) and not self.settings.contains("window_state"):
+            self._sized = True  # first start: a canvas-first layout
+            self.resizeDocks([self._docks["palette"], self._docks["inspector"]], [230, 320],
+                             Qt.Orientation.Horizontal)
+            self.resizeDocks([self._docks["problems"]], [140], Qt.Orientation.Vertical)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 (Qt override)
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.open_path(urls[0].toLocalFile())
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        if not self._confirm_discard():
+            event.ignore()
+            return
+        if self.persistent:
+            self.settings.setValue("window_state", self.saveState())
+            discard_recovery()
+        event.accept()
+
+    def offer_recovery(self) -> None:
+        """After a crash: offer the autosaved graph (called once the window shows)."""
+        recovery = pending_recovery()
+        if recovery is None:
+            return
+        answer = QMessageBox.question(
+            self, "Restore unsaved work?",
+            f"Rosenblatt did not close normally. Restore the unsaved graph "
+            f"'{recovery.graph.name}'{f' ({recovery.path.name})' if recovery.path else ''}?")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.document.replace_graph(recovery.graph, recovery.path)
+            self.document.undo_stack.resetClean()  # restored work is unsaved work
+            self._update_title()
+        discard_recovery()
+
+
+class TemplateGallery(QDialog):
+    """Pick a shipped template: name and description of each."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("New from template")
+        self.resize(640, 420)
+        self.list = QListWidget()
+        self.list.setWordWrap(True)
+        for template in list_templates():
+            item = QListWidgetItem(f"{template.name}\n{template.description}")
+            item.setData(Qt.ItemDataRole.UserRole, template.key)
+            self.list.addItem(item)
+        self.list.setCurrentRow(0)
+        self.list.itemDoubleClicked.connect(lambda _item: self.accept())
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Start from a classic network:"))
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+
+    def key(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item else None
+
+    @classmethod
+    def choose(cls, parent: QWidget | None = None) -> str | None:
+        dialog = cls(parent)
+        return dialog.key() if dialog.exec() == QDialog.DialogCode.Accepted else None

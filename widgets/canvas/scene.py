@@ -1,0 +1,458 @@
+"""The canvas scene: draws a :class:`graph_engine.Graph` and turns gestures into intents.
+
+The graph is the single source of truth. The scene builds one :class:`NodeItem` per node
+and one :class:`EdgeItem` per edge, keyed by node id and by ``Edge``, and keeps them in
+step with the graph's events. It never mutates the graph: gestures become intent signals
+(``connect_requested``, ``nodes_moved``, ``delete_requested``, ``layer_dropped``) that the
+app turns into undo commands, whose model events then redraw the items.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING, Iterable
+
+from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QPen
+from PySide6.QtWidgets import (
+    QGraphicsPathItem, QGraphicsScene, QGraphicsSceneDragDropEvent, QGraphicsSceneMouseEvent,
+)
+
+from graph_engine import Edge, shape_text
+from widgets.canvas.items import (
+    ERROR, GRID_SIZE, SELECTION_COLOR, WARNING, EdgeItem, NodeItem, bezier_path, param_count_text,
+)
+
+if TYPE_CHECKING:
+    from graph_engine import Analysis, Graph, Node
+
+#: MIME type of a palette drag; the payload is the layer type name in UTF-8
+LAYER_MIME_TYPE = "application/x-rosenblatt-layer"
+#: a drag shorter than this (scene units) is a click, not a move
+_MOVE_EPSILON = 1e-6
+
+
+class GraphScene(QGraphicsScene):
+    """Items for every node and edge of ``graph``, kept in step with its events.
+
+    Signals (intents; the scene itself never changes the graph):
+
+    - ``connect_requested(str source, str target, int port)``
+    - ``nodes_moved(dict)``: ``{node_id: ((old_x, old_y), (new_x, new_y))}``, once per drag
+    - ``delete_requested(list node_ids, list edges)``
+    - ``layer_dropped(str type_name, QPointF scene_pos)``
+    - ``selection_changed_ids(list node_ids)``
+    """
+
+    connect_requested = Signal(str, str, int)
+    nodes_moved = Signal(dict)
+    delete_requested = Signal(list, list)
+    layer_dropped = Signal(str, QPointF)
+    selection_changed_ids = Signal(list)
+
+    def __init__(self, graph: "Graph", parent=None):
+        super().__init__(parent)
+        #: snap dragged nodes (and drop points) to a 20 px grid
+        self.snap_to_grid = False
+        self._graph = graph
+        self._nodes: dict[str, NodeItem] = {}
+        self._edges: dict["Edge", EdgeItem] = {}
+        self._analysis: "Analysis | None" = None
+        self._highlighted: set[str] = set()
+        # connection drag: source item, temporary curve, and the node showing a drop hint
+        self._drag_source: NodeItem | None = None
+        self._drag_curve: QGraphicsPathItem | None = None
+        self._drag_hint: NodeItem | None = None
+        # node move: positions of the selected nodes when the left button went down
+        self._press_positions: dict[str, QPointF] | None = None
+        self._last_selection: list[str] = []
+        self._attached = False
+        self._build()
+        self._attach()
+        self.selectionChanged.connect(self._on_selection_changed)
+
+    # -- reading ------------------------------------------------------------------------
+    @property
+    def graph(self) -> "Graph":
+        return self._graph
+
+    @property
+    def analysis(self) -> "Analysis | None":
+        """The analysis last given to :meth:`set_analysis`."""
+        return self._analysis
+
+    def node_item(self, node_id: str) -> NodeItem | None:
+        return self._nodes.get(node_id)
+
+    def edge_item(self, edge: "Edge") -> EdgeItem | None:
+        return self._edges.get(edge)
+
+    def node_items(self) -> dict[str, NodeItem]:
+        """Node items by id (a copy)."""
+        return dict(self._nodes)
+
+    def edge_items(self) -> dict["Edge", EdgeItem]:
+        """Edge items by edge (a copy)."""
+        return dict(self._edges)
+
+    def selected_node_ids(self) -> list[str]:
+        """Selected node ids, in the graph's order."""
+        return [nid for nid, item in self._nodes.items() if item.isSelected()]
+
+    def selected_edges(self) -> list["Edge"]:
+        return [edge for edge, item in self._edges.items() if item.isSelected()]
+
+    def highlighted_ids(self) -> set[str]:
+        return set(self._highlighted)
+
+    def is_connecting(self) -> bool:
+        """True while the user drags a new connection."""
+        return self._drag_source is not None
+
+    # -- selection (for the app: e.g. select the node a diagnostic names) --------------
+    def select_ids(self, node_ids: Iterable[str]) -> None:
+        """Select exactly these nodes (unknown ids are ignored); one selection signal."""
+        wanted = set(node_ids)
+        self.blockSignals(True)
+        try:
+            self.clearSelection()
+            for nid in wanted:
+                item = self._nodes.get(nid)
+                if item is not None:
+                    item.setSelected(True)
+        finally:
+            self.blockSignals(False)
+        self._on_selection_changed()
+
+    # -- analysis and highlight ---------------------------------------------------------
+    def set_analysis(self, analysis: "Analysis | None") -> None:
+        """Show shapes, parameter counts and diagnostics from ``analysis`` (None clears)."""
+        self._analysis = analysis
+        problems: dict[str, dict[str, list[str]]] = defaultdict(lambda: {ERROR: [], WARNING: []})
+        if analysis is not None:
+            for diagnostic in analysis.diagnostics:
+                for nid in diagnostic.node_ids:
+                    bucket = problems[nid].get(diagnostic.severity)
+                    if bucket is not None and diagnostic.message not in bucket:
+                        bucket.append(diagnostic.message)
+        for nid, item in self._nodes.items():
+            if analysis is None:
+                item.set_analysis("", "", None, [])
+                continue
+            info = analysis.info(nid)
+            shape = shape_text(info.out_shape) if info.out_shape is not None else ""
+            found = problems.get(nid)
+            severity, messages = None, []
+            if found is not None and found[ERROR]:
+                severity, messages = ERROR, found[ERROR] + found[WARNING]
+            elif found is not None and found[WARNING]:
+                severity, messages = WARNING, found[WARNING]
+            item.set_analysis(shape, param_count_text(info.params), severity, messages)
+        for edge, item in self._edges.items():
+            shape = analysis.edge_shape(edge) if analysis is not None else None
+            item.set_label(shape_text(shape) if shape is not None else "")
+
+    def highlight_nodes(self, node_ids: Iterable[str]) -> None:
+        """Draw these nodes highlighted (e.g. a refused cycle) until :meth:`clear_highlight`."""
+        self.clear_highlight()
+        for nid in node_ids:
+            item = self._nodes.get(nid)
+            if item is not None:
+                item.set_highlighted(True)
+                self._highlighted.add(nid)
+
+    def clear_highlight(self) -> None:
+        for nid in self._highlighted:
+            item = self._nodes.get(nid)
+            if item is not None:
+                item.set_highlighted(False)
+        self._highlighted.clear()
+
+    # -- model events -------------------------------------------------------------------
+    def detach(self) -> None:
+        """Stop listening to the graph (call before dropping the scene or the graph)."""
+        if not self._attached:
+            return
+        self._attached = False
+        graph = self._graph
+        graph.node_added.disconnect(self._on_node_added)
+        graph.node_removed.disconnect(self._on_node_removed)
+        graph.node_changed.disconnect(self._on_node_changed)
+        graph.edge_added.disconnect(self._on_edge_added)
+        graph.edge_removed.disconnect(self._on_edge_removed)
+
+    def _attach(self) -> None:
+        graph = self._graph
+        graph.node_added.connect(self._on_node_added)
+        graph.node_removed.connect(self._on_node_removed)
+        graph.node_changed.connect(self._on_node_changed)
+        graph.edge_added.connect(self._on_edge_added)
+        graph.edge_removed.connect(self._on_edge_removed)
+        self._attached = True
+
+    def _build(self) -> None:
+        ports: dict[str, Counter[int]] = defaultdict(Counter)
+        edges = self._graph.edges
+        for edge in edges:
+            ports[edge.target][edge.port] += 1
+        for node in self._graph:
+            item = NodeItem(node, ports.get(node.id))
+            self._nodes[node.id] = item
+            self.addItem(item)
+        for edge in edges:
+            self._add_edge_item(edge)
+
+    def _on_node_added(self, node: "Node") -> None:
+        item = NodeItem(node)
+        self._nodes[node.id] = item
+        self.addItem(item)
+
+    def _on_node_removed(self, node: "Node") -> None:
+        item = self._nodes.pop(node.id, None)
+        if item is None:
+            return
+        for edge_item in list(item.edges):   # the graph removes edges first; be safe anyway
+            self._remove_edge_item(edge_item.edge)
+        self._highlighted.discard(node.id)
+        if item is self._drag_source:
+            self._end_connection()
+        if item is self._drag_hint:
+            self._drag_hint = None
+        if self._press_positions is not None:
+            self._press_positions.pop(node.id, None)
+        self.removeItem(item)
+
+    def _on_node_changed(self, old: "Node", new: "Node") -> None:
+        item = self._nodes.get(new.id)
+        if item is None:
+            return
+        item.set_node(new)
+        for edge_item in item.edges:
+            edge_item.update_path()
+
+    def _on_edge_added(self, edge: "Edge") -> None:
+        target = self._nodes.get(edge.target)
+        if target is None or edge.source not in self._nodes or edge in self._edges:
+            return
+        if target.add_connection(edge.port):
+            self._reroute(target)
+        self._add_edge_item(edge)
+
+    def _on_edge_removed(self, edge: "Edge") -> None:
+        if edge not in self._edges:
+            return
+        self._remove_edge_item(edge)
+        target = self._nodes.get(edge.target)
+        if target is not None and target.remove_connection(edge.port):
+            self._reroute(target)
+
+    def _add_edge_item(self, edge: "Edge") -> EdgeItem:
+        source, target = self._nodes[edge.source], self._nodes[edge.target]
+        item = EdgeItem(edge, source, target)
+        self._edges[edge] = item
+        source.edges.add(item)
+        target.edges.add(item)
+        self.addItem(item)
+        return item
+
+    def _remove_edge_item(self, edge: "Edge") -> None:
+        item = self._edges.pop(edge, None)
+        if item is None:
+            return
+        item.source_item.edges.discard(item)
+        item.target_item.edges.discard(item)
+        self.removeItem(item)
+
+    def _reroute(self, node: NodeItem) -> None:
+        for edge_item in node.edges:
+            edge_item.update_path()
+
+    # -- gestures: connect and move -----------------------------------------------------
+    def _node_at(self, scene_pos: QPointF, exclude: NodeItem | None = None) -> NodeItem | None:
+        for item in self.items(scene_pos):
+            if isinstance(item, NodeItem) and item is not exclude:
+                return item
+        return None
+
+    def _target_port(self, node: NodeItem, scene_pos: QPointF) -> int | None:
+        """The port a connection released at ``scene_pos`` on ``node`` goes to."""
+        port = node.port_at(node.mapFromScene(scene_pos))
+        if port is not None and port >= 0:
+            return port
+        return node.free_port()
+
+    def _start_connection(self, source: NodeItem, scene_pos: QPointF) -> None:
+        self._drag_source = source
+        curve = QGraphicsPathItem()
+        pen = QPen(SELECTION_COLOR, 2.0, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        curve.setPen(pen)
+        curve.setZValue(10)
+        curve.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._drag_curve = curve          # keep the Python reference (PySide deletes otherwise)
+        self.addItem(curve)
+        self._update_connection(scene_pos)
+
+    def _update_connection(self, scene_pos: QPointF) -> None:
+        source, curve = self._drag_source, self._drag_curve
+        if source is None or curve is None:
+            return
+        start = source.output_port_scene_pos()
+        target = self._node_at(scene_pos, exclude=source)
+        port = self._target_port(target, scene_pos) if target is not None else None
+        end = scene_pos
+        if target is not None and port is not None:
+            end = target.input_port_scene_pos(port)
+        curve.setPath(bezier_path(start, end))
+        hint = target if port is not None else None
+        if self._drag_hint is not None and self._drag_hint is not hint:
+            self._drag_hint.set_drop_port(None)
+        if hint is not None:
+            hint.set_drop_port(port)
+        self._drag_hint = hint
+
+    def _end_connection(self) -> None:
+        if self._drag_hint is not None:
+            self._drag_hint.set_drop_port(None)
+            self._drag_hint = None
+        if self._drag_curve is not None:
+            self.removeItem(self._drag_curve)
+            self._drag_curve = None
+        self._drag_source = None
+
+    def _finish_connection(self, scene_pos: QPointF) -> None:
+        source = self._drag_source
+        target = self._node_at(scene_pos, exclude=source) if source is not None else None
+        port = self._target_port(target, scene_pos) if target is not None else None
+        self._end_connection()
+        if source is None or target is None or port is None:
+            return
+        if self._graph_has_edge(source.node_id, target.node_id, port):
+            return
+        self.connect_requested.emit(source.node_id, target.node_id, port)
+
+    def _graph_has_edge(self, source: str, target: str, port: int) -> bool:
+        return Edge(source, target, port) in self._edges
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._drag_source is None:
+            pos = event.scenePos()
+            node = self._node_at(pos)
+            if node is not None and node.port_at(node.mapFromScene(pos)) == NodeItem.OUTPUT:
+                self._start_connection(node, pos)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press_positions = {item.node_id: item.pos() for item in self._nodes.values()
+                                     if item.isSelected()}
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._drag_source is not None:
+            self._update_connection(event.scenePos())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._drag_source is not None:
+            if event.button() == Qt.MouseButton.LeftButton:
+                self._finish_connection(event.scenePos())
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton and self._press_positions is not None:
+            before, self._press_positions = self._press_positions, None
+            self._report_moves(before)
+
+    def _report_moves(self, before: dict[str, QPointF]) -> None:
+        moved = {}
+        for nid, old in before.items():
+            item = self._nodes.get(nid)
+            if item is None:
+                continue
+            new = item.pos()
+            if abs(new.x() - old.x()) > _MOVE_EPSILON or abs(new.y() - old.y()) > _MOVE_EPSILON:
+                moved[nid] = ((old.x(), old.y()), (new.x(), new.y()))
+        if not moved:
+            return
+        self.nodes_moved.emit(moved)
+        # The model decides: after the app's command the items already sit where the
+        # model says; if nothing was done, this puts them back.
+        for nid in moved:
+            item = self._nodes.get(nid)
+            if item is not None and nid in self._graph:
+                item.set_model_position(self._graph.node(nid).position)
+
+    # -- keys ---------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        if key == Qt.Key.Key_Escape and self._drag_source is not None:
+            self._end_connection()
+            event.accept()
+            return
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self._drag_source is None:
+            if self.request_delete():
+                event.accept()
+                return
+        super().keyPressEvent(event)
+
+    def request_delete(self) -> bool:
+        """Emit ``delete_requested`` for the selection; False when nothing is selected.
+
+        Edges into or out of a deleted node are not listed: removing the node removes them.
+        """
+        node_ids = self.selected_node_ids()
+        doomed = set(node_ids)
+        edges = [e for e in self.selected_edges()
+                 if e.source not in doomed and e.target not in doomed]
+        if not node_ids and not edges:
+            return False
+        self.delete_requested.emit(node_ids, edges)
+        return True
+
+    # -- drops from the palette ---------------------------------------------------------
+    def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        self._accept_layer_drag(event)
+
+    def dragMoveEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        self._accept_layer_drag(event)
+
+    def dragLeaveEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        event.accept()
+
+    def dropEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
+        mime = event.mimeData()
+        if mime is None or not mime.hasFormat(LAYER_MIME_TYPE):
+            event.ignore()
+            return
+        type_name = bytes(mime.data(LAYER_MIME_TYPE).data()).decode("utf-8", "replace").strip()
+        if not type_name:
+            event.ignore()
+            return
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+        pos = event.scenePos()
+        if self.snap_to_grid:
+            pos = QPointF(round(pos.x() / GRID_SIZE) * GRID_SIZE,
+                          round(pos.y() / GRID_SIZE) * GRID_SIZE)
+        self.layer_dropped.emit(type_name, pos)
+
+    @staticmethod
+    def _accept_layer_drag(event: QGraphicsSceneDragDropEvent) -> None:
+        mime = event.mimeData()
+        if mime is not None and mime.hasFormat(LAYER_MIME_TYPE):
+            event.setDropAction(Qt.DropAction.CopyAction)
+            event.accept()
+        else:
+            event.ignore()
+
+    # -- selection ----------------------------------------------------------------------
+    def _on_selection_changed(self) -> None:
+        ids = self.selected_node_ids()
+        if ids != self._last_selection:
+            self._last_selection = ids
+            self.selection_changed_ids.emit(ids)
+
+
+__all__ = ["GraphScene", "LAYER_MIME_TYPE"]

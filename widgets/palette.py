@@ -1,0 +1,206 @@
+"""The layer palette: every registered layer type, grouped by category, searchable.
+
+The palette is built from the registry (``layer_types()``), so a new layer type
+appears here without any GUI change. It never touches a graph: dragging an item
+carries the type name in :data:`LAYER_MIME_TYPE`, and a double-click or Enter emits
+:attr:`LayerPalette.add_requested`; the app turns either into an undoable command.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+)
+
+from graph_engine import CATEGORIES, layer_types
+
+#: Mime type of a palette drag; the payload is the layer type name in UTF-8.
+LAYER_MIME_TYPE = "application/x-rosenblatt-layer"
+
+#: Item data role holding a layer item's type name (category rows hold None).
+TYPE_ROLE = Qt.ItemDataRole.UserRole
+
+
+def layer_mime_data(type_name: str) -> QMimeData:
+    """The mime data a palette drag carries for ``type_name``."""
+    data = QMimeData()
+    data.setData(LAYER_MIME_TYPE, type_name.encode("utf-8"))
+    return data
+
+
+def type_from_mime_data(data: QMimeData) -> str | None:
+    """The layer type name a drop carries, or None if it is not a palette drag."""
+    if data is None or not data.hasFormat(LAYER_MIME_TYPE):
+        return None
+    return bytes(data.data(LAYER_MIME_TYPE).data()).decode("utf-8") or None
+
+
+class _LayerTree(QTreeWidget):
+    """The palette's tree: drags carry the layer type; Enter asks for a layer."""
+
+    return_pressed = Signal(QTreeWidgetItem)
+
+    def mimeTypes(self) -> list[str]:  # Qt override
+        return [LAYER_MIME_TYPE]
+
+    def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData | None:  # Qt override
+        names = [item.data(0, TYPE_ROLE) for item in items]
+        names = [name for name in names if name]
+        if not names:
+            return None
+        return layer_mime_data(names[0])
+
+    def supportedDropActions(self) -> Qt.DropAction:  # Qt override
+        return Qt.DropAction.CopyAction
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # Qt override
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem() is not None:
+            self.return_pressed.emit(self.currentItem())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class _SearchField(QLineEdit):
+    """The search line: Down moves into the list."""
+
+    down_pressed = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # Qt override
+        if event.key() == Qt.Key.Key_Down:
+            self.down_pressed.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+class LayerPalette(QWidget):
+    """A search field above the layer types, grouped by category in CATEGORIES order.
+
+    Signals:
+        add_requested(str): the user double-clicked a layer or pressed Enter on it (or
+            pressed Enter in the search field, which picks the current or first match).
+    """
+
+    add_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.search = _SearchField(self)
+        self.search.setPlaceholderText("Search layers…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setToolTip("Filter by name or description; Enter adds the highlighted layer")
+
+        self.tree = _LayerTree(self)
+        self.tree.setHeaderHidden(True)
+        self.tree.setColumnCount(1)
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.tree.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.tree.setUniformRowHeights(True)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.search)
+        layout.addWidget(self.tree)
+
+        #: category name -> its row; type name -> its row
+        self.category_items: dict[str, QTreeWidgetItem] = {}
+        self.type_items: dict[str, QTreeWidgetItem] = {}
+        self._populate()
+
+        self.search.textChanged.connect(self.set_filter)
+        self.search.returnPressed.connect(self._add_current_match)
+        self.search.down_pressed.connect(self._focus_tree)
+        self.tree.itemDoubleClicked.connect(self._item_chosen)
+        self.tree.return_pressed.connect(self._item_returned)
+
+    # -- building ---------------------------------------------------------------------
+    def _populate(self) -> None:
+        specs = layer_types()
+        for category in CATEGORIES:
+            members = [s for s in specs if s.category == category]
+            if not members:
+                continue
+            group = QTreeWidgetItem(self.tree, [category])
+            group.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable, not draggable
+            font = group.font(0)
+            font.setBold(True)
+            group.setFont(0, font)
+            group.setData(0, TYPE_ROLE, None)
+            self.category_items[category] = group
+            for spec in members:
+                item = QTreeWidgetItem(group, [spec.type])
+                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                              | Qt.ItemFlag.ItemIsDragEnabled)
+                item.setData(0, TYPE_ROLE, spec.type)
+                item.setToolTip(0, spec.help)
+                item.setStatusTip(0, spec.help)
+                self.type_items[spec.type] = item
+        self.tree.expandAll()
+
+    # -- filtering --------------------------------------------------------------------
+    def set_filter(self, text: str) -> None:
+        """Show the layers whose name or help contains ``text`` (case-insensitive)."""
+        needle = text.strip().casefold()
+        for group in self.category_items.values():
+            any_shown = False
+            for index in range(group.childCount()):
+                item = group.child(index)
+                name = item.data(0, TYPE_ROLE)
+                help_text = item.toolTip(0)
+                shown = not needle or needle in name.casefold() or needle in help_text.casefold()
+                item.setHidden(not shown)
+                any_shown |= shown
+            group.setHidden(not any_shown)
+            if needle and any_shown:
+                group.setExpanded(True)
+        current = self.tree.currentItem()
+        if current is None or current.isHidden() or not current.data(0, TYPE_ROLE):
+            first = self._visible_types()[:1]
+            self.tree.setCurrentItem(first[0] if first else None)
+
+    def visible_types(self) -> list[str]:
+        """The type names the filter currently shows, in display order."""
+        return [item.data(0, TYPE_ROLE) for item in self._visible_types()]
+
+    def _visible_types(self) -> list[QTreeWidgetItem]:
+        return [item for group in self.category_items.values() if not group.isHidden()
+                for item in (group.child(i) for i in range(group.childCount()))
+                if not item.isHidden()]
+
+    # -- intents ----------------------------------------------------------------------
+    def _item_chosen(self, item: QTreeWidgetItem, column: int = 0) -> None:
+        type_name = item.data(0, TYPE_ROLE) if item is not None else None
+        if type_name:
+            self.add_requested.emit(type_name)
+
+    def _item_returned(self, item: QTreeWidgetItem) -> None:
+        if item.data(0, TYPE_ROLE):
+            self._item_chosen(item)
+        else:  # a category: Enter opens or closes it
+            item.setExpanded(not item.isExpanded())
+
+    def _add_current_match(self) -> None:
+        current = self.tree.currentItem()
+        if current is not None and not current.isHidden() and current.data(0, TYPE_ROLE):
+            self._item_chosen(current)
+            return
+        visible = self._visible_types()
+        if visible:
+            self._item_chosen(visible[0])
+
+    def _focus_tree(self) -> None:
+        current = self.tree.currentItem()
+        if current is None or current.isHidden():
+            visible = self._visible_types()
+            if visible:
+                self.tree.setCurrentItem(visible[0])
+        self.tree.setFocus(Qt.FocusReason.OtherFocusReason)
