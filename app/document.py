@@ -39,9 +39,13 @@ class Document(QObject):
         return not self.undo_stack.isClean()
 
     @property
+    def name(self) -> str:
+        """The file's name, or the graph's for a document never saved."""
+        return self.path.name if self.path else self.graph.name or "Untitled"
+
+    @property
     def title(self) -> str:
-        name = self.path.name if self.path else self.graph.name or "Untitled"
-        return f"{name}{' *' if self.dirty else ''}"
+        return f"{self.name}{' *' if self.dirty else ''}"
 
     # -- editing --------------------------------------------------------------------
     def push(self, command: QUndoCommand) -> None:

@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
                                  field_text(info.field) if info is not None else None)
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{self.document.title} — Rosenblatt")
+        self.setWindowTitle(f"{self.document.name}[*] — Rosenblatt")
         self.setWindowModified(self.document.dirty)
 
     def _highlight(self, ids: list) -> None:
@@ -285,7 +285,7 @@ class MainWindow(QMainWindow):
         if not self.document.dirty:
             return True
         answer = QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {self.document.title.rstrip(' *')}?",
+            self, "Unsaved changes", f"Save the changes to {self.document.name}?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:

@@ -14,6 +14,7 @@ from widgets.canvas import (
     GRID_SIZE, LAYER_MIME_TYPE, NODE_WIDTH, EdgeItem, GraphScene, GraphView, NodeItem,
 )
 from widgets.canvas.items import ERROR_COLOR, HIGHLIGHT_COLOR, WARNING_COLOR
+from tests.qt_helpers import at, body_point, drag  # noqa: E402
 
 
 # -- fixtures and helpers ---------------------------------------------------------------
@@ -48,25 +49,6 @@ def small_graph() -> Graph:
     graph.create_node("Add", position=(240.0, 160.0), node_id="add")
     graph.connect("image", "conv")
     return graph
-
-
-def at(view: GraphView, scene_point: QPointF) -> QPoint:
-    return view.mapFromScene(scene_point)
-
-
-def drag(view: GraphView, start: QPoint, end: QPoint, steps: int = 4,
-         button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier) -> None:
-    """Press at ``start``, move in steps, release at ``end`` (viewport coordinates)."""
-    viewport = view.viewport()
-    QTest.mousePress(viewport, button, modifier, start)
-    for i in range(1, steps + 1):
-        QTest.mouseMove(viewport, start + (end - start) * (i / steps))
-    QTest.mouseRelease(viewport, button, modifier, end)
-
-
-def body_point(item: NodeItem) -> QPointF:
-    """A point on the node's body away from its ports."""
-    return item.mapToScene(QPointF(NODE_WIDTH / 2, item.height / 2))
 
 
 def wheel(view: GraphView, pos: QPoint, delta: int) -> None:
