@@ -26,6 +26,7 @@ bench: install
 	-$(PY) bench/compile_overhead.py
 	-$(PY) bench/trainer_overhead.py
 	-$(PY) bench/patches_overhead.py
+	-QT_QPA_PLATFORM=offscreen $(PY) bench/canvas_scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

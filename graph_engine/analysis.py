@@ -95,8 +95,7 @@ def analyze(graph: Graph) -> Analysis:
             continue
         info, found = _infer(node_id, spec, node.params, inputs)
         diagnostics += found
-        if info is not None:
-            nodes[node_id] = info
+        nodes[node_id] = info
     return Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics)
 
 
@@ -106,17 +105,19 @@ def validate(graph: Graph) -> list[Diagnostic]:
 
 
 def _infer(node_id: str, spec: LayerSpec, params: dict, inputs: Sequence[NodeInfo]
-           ) -> tuple[NodeInfo | None, list[Diagnostic]]:
+           ) -> tuple[NodeInfo, list[Diagnostic]]:
     in_shapes = [i.out_shape for i in inputs]
     in_dtypes = [i.dtype for i in inputs]
+    known_inputs = NodeInfo(in_shapes=tuple(in_shapes), out_shape=None, dtype=None)
     problem = _dtype_problem(node_id, spec, in_dtypes)
     if problem:
-        return None, [problem]
+        return known_inputs, [problem]
     try:
         out_shape = tuple(spec.shape(params, in_shapes))
     except ShapeError as failure:
         fix = replace(failure.fix, node_id=node_id) if failure.fix else None
-        return None, [error("shape", failure.message, node_id, fix=fix)]
+        # the inputs are still worth showing (the inspector); the output stays unknown
+        return known_inputs, [error("shape", failure.message, node_id, fix=fix)]
     found = [warning("advice", text, node_id) for text in (spec.warnings(params, in_shapes)
                                                           if spec.warnings else [])]
     info = NodeInfo(

@@ -208,3 +208,14 @@ def test_unsaved_changes_are_asked_about_before_opening_another_file(window, tmp
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
     assert window.open_path(other)
     assert graph(window).name == "Perceptron" and not window.document.dirty
+
+
+def test_view_code_shows_the_generated_module_and_copies_it(window):
+    QTest.keyClick(window, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    dialog = window.code_view
+    text = dialog.editor.toPlainText()
+    assert "class MLP(nn.Module):" in text and "self.hidden1 = nn.Linear(64, 128)" in text
+    assert dialog.editor.isReadOnly()
+    QTest.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    assert QApplication.clipboard().text() == text
+    dialog.close()
