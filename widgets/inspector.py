@@ -118,22 +118,8 @@ def _num(number: float) -> str:
 
 
 # -- editors ----------------------------------------------------------------------------
-class _SpinBox(QSpinBox):
-    """A spin box that says whether a value change comes from stepping (arrows, wheel,
-    Up/Down keys) and ignores the wheel unless focused (so the form scrolls)."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.stepping = False
-        self.setKeyboardTracking(False)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-
-    def stepBy(self, steps: int) -> None:  # Qt override
-        self.stepping = True
-        try:
-            super().stepBy(steps)
-        finally:
-            self.stepping = False
+class _FocusedWheel:
+    """Mixin: ignore the wheel unless focused, so scrolling the form never edits a value."""
 
     def wheelEvent(self, event: QWheelEvent) -> None:  # Qt override
         if self.hasFocus():
@@ -142,15 +128,15 @@ class _SpinBox(QSpinBox):
             event.ignore()
 
 
-class _DoubleSpinBox(QDoubleSpinBox):
-    """A float spin box like :class:`_SpinBox` that shows no trailing zeros."""
+class _Stepping(_FocusedWheel):
+    """Mixin for spin boxes: ``stepping`` is True while a change comes from stepping (arrows,
+    wheel, Up/Down keys), so those edits can merge into one undo step."""
 
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.stepping = False
+    stepping = False
+
+    def _setup(self) -> None:
         self.setKeyboardTracking(False)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setLocale(QLocale.c())  # "0.5" everywhere, as in the graph files
 
     def stepBy(self, steps: int) -> None:  # Qt override
         self.stepping = True
@@ -158,6 +144,21 @@ class _DoubleSpinBox(QDoubleSpinBox):
             super().stepBy(steps)
         finally:
             self.stepping = False
+
+
+class _SpinBox(_Stepping, QSpinBox):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._setup()
+
+
+class _DoubleSpinBox(_Stepping, QDoubleSpinBox):
+    """A float spin box that shows no trailing zeros."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._setup()
+        self.setLocale(QLocale.c())  # "0.5" everywhere, as in the graph files
 
     def textFromValue(self, value: float) -> str:  # Qt override
         text = f"{value:.{self.decimals()}f}"
@@ -165,25 +166,11 @@ class _DoubleSpinBox(QDoubleSpinBox):
             text = text.rstrip("0").rstrip(".")
         return "0" if text in ("-0", "") else text
 
-    def wheelEvent(self, event: QWheelEvent) -> None:  # Qt override
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
 
-
-class _ComboBox(QComboBox):
-    """A combo box that ignores the wheel unless focused."""
-
+class _ComboBox(_FocusedWheel, QComboBox):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-
-    def wheelEvent(self, event: QWheelEvent) -> None:  # Qt override
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
 
 
 @dataclass
