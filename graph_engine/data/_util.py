@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-
-def shape_text(shape: Sequence[int]) -> str:
-    """``(1, 8, 8)`` -> ``1×8×8``: the way the editor labels edges, so messages read the same."""
-    return "×".join(str(int(d)) for d in shape) if len(shape) else "scalar"
+from graph_engine.layers._common import shape_text  # noqa: F401 (the readers' messages)
 
 
 def tensor(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:

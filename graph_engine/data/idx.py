@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from graph_engine.data.assemble import image_classification
+from graph_engine.data._util import shape_text
 from graph_engine.data.base import DataError, Dataset, InputFit
 
 #: idx type byte -> big-endian numpy dtype
@@ -44,12 +45,8 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     dtype = np.dtype(_TYPES[data[2]])
     need = header + math.prod(dims) * dtype.itemsize
     if len(data) < need:
-        raise DataError(f"{path}: truncated idx file ({len(data)} bytes, {shape_of(dims)} needs {need})")
+        raise DataError(f"{path}: truncated idx file ({len(data)} bytes, {shape_text(dims)} needs {need})")
     return np.frombuffer(data, dtype=dtype, count=math.prod(dims), offset=header).reshape(dims)
-
-
-def shape_of(dims: tuple[int, ...]) -> str:
-    return "×".join(map(str, dims))
 
 
 def find_idx(folder: Path, prefix: str, kind: str) -> Path | None:

@@ -11,7 +11,7 @@ from graph_engine.registry import Fix, Shape, ShapeError
 
 def shape_text(shape: Sequence[int]) -> str:
     """``(6, 28, 28)`` -> ``6×28×28``, the way the editor labels edges."""
-    return "×".join(str(d) for d in shape) if shape else "scalar"
+    return "×".join(str(int(d)) for d in shape) if len(shape) else "scalar"
 
 
 def numel(shape: Sequence[int]) -> int:

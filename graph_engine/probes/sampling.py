@@ -17,7 +17,7 @@ from torch import fx
 from graph_engine.probes._common import evaluating, model_device
 
 #: stands for a prompt character the vocabulary does not have (when it has this one)
-UNKNOWN = "\ufffd"
+from graph_engine.data.text import UNKNOWN  # noqa: E402 (the readers' stand-in character)
 
 
 def sample_text(model: fx.GraphModule, vocabulary: str | Sequence[str], prompt: str, length: int,
