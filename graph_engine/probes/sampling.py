@@ -14,10 +14,8 @@ from typing import Sequence
 import torch
 from torch import fx
 
+from graph_engine.data.text import UNKNOWN  # stands for characters the vocabulary lacks
 from graph_engine.probes._common import evaluating, model_device
-
-#: stands for a prompt character the vocabulary does not have (when it has this one)
-from graph_engine.data.text import UNKNOWN  # noqa: E402 (the readers' stand-in character)
 
 
 def sample_text(model: fx.GraphModule, vocabulary: str | Sequence[str], prompt: str, length: int,
