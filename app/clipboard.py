@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, Iterable
 
 from graph_engine.model import Edge, Graph, Node
-from graph_engine.serialization import graph_from_dict, graph_to_dict
+from graph_engine.serialization import GraphFileError, graph_from_dict, graph_to_dict
 
 MIME_TYPE = "application/x-rosenblatt-nodes"
 
@@ -40,7 +40,7 @@ def paste_nodes(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40
         data: Any = json.loads(text)
         part = graph_from_dict({"format": "rosenblatt-graph", "version": 1, "name": "clipboard",
                                 "nodes": data["nodes"], "edges": data["edges"]}, "clipboard")
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, GraphFileError) as error:
         raise ValueError(f"the clipboard holds no Rosenblatt nodes ({error})") from None
     taken = set(graph.nodes)
     renamed: dict[str, str] = {}

@@ -133,7 +133,10 @@ class EditorController(QObject):
         self.message.emit(f"{fix.label}: inserted {node.id}")
 
     def auto_layout(self) -> None:
-        self._push(commands.move(self.graph, layered_layout(self.graph), "Auto-layout"))
+        """Lay out left to right; nothing to undo when every node is already in place."""
+        moved = {n: p for n, p in layered_layout(self.graph).items() if self.graph.node(n).position != p}
+        if moved:
+            self._push(commands.move(self.graph, moved, "Auto-layout"))
 
     def copy(self, node_ids: Iterable[str]) -> str | None:
         ids = [n for n in node_ids if n in self.graph]

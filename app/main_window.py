@@ -83,6 +83,8 @@ class MainWindow(QMainWindow):
         if self.persistent:
             self._restore_layout()
         self.autosaver = Autosaver(self.document, parent=self) if autosave else None
+        if self.autosaver is not None:
+            self.autosaver.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
 
     # -- construction -------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -168,6 +170,7 @@ class MainWindow(QMainWindow):
     def _bind_scene(self, graph: Graph) -> None:
         """Build a scene for ``graph`` (at start, and after New/Open/Revert)."""
         if self.scene is not None:
+            self.scene.blockSignals(True)  # a late gesture on the old scene must not edit the new graph
             self.scene.detach()
         scene = GraphScene(graph)
         scene.snap_to_grid = self.snap_action.isChecked()
@@ -368,7 +371,11 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Export to Python", str(self._last_folder() / "model.py"),
                                               "Python (*.py)")
         if path:
-            write_text_atomic(path, source)
+            try:
+                write_text_atomic(path, source)
+            except OSError as error:
+                QMessageBox.critical(self, "Cannot export", f"{path}: {error.strerror or error}")
+                return
             self.statusBar().showMessage(f"Exported {path}", 5000)
 
     def show_shortcuts(self) -> None:
@@ -417,7 +424,10 @@ class MainWindow(QMainWindow):
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             event.acceptProposedAction()
-            self.open_path(urls[0].toLocalFile())
+            path = urls[0].toLocalFile()
+            # finish the drop first: asking about unsaved changes inside it would block the
+            # application the file was dragged from
+            QTimer.singleShot(0, lambda: self.open_path(path))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
         if not self._confirm_discard():
@@ -441,7 +451,7 @@ class MainWindow(QMainWindow):
             self.document.replace_graph(recovery.graph, recovery.path)
             self.document.undo_stack.resetClean()  # restored work is unsaved work
             self._update_title()
-        discard_recovery()
+        discard_recovery(recovery)
 
 
 class TemplateGallery(QDialog):

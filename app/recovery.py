@@ -12,14 +12,29 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
 from app.document import Document
 from graph_engine import Graph, GraphFileError, graph_from_dict, graph_to_dict
 from graph_engine.serialization import write_text_atomic
 
 AUTOSAVE_MS = 30_000
-FILE_NAME = "autosave.json"
+#: one file per running process, so two windows never restore or delete each other's work
+PREFIX = "autosave-"
+
+
+def _own_file() -> Path:
+    return recovery_dir() / f"{PREFIX}{os.getpid()}.json"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def recovery_dir() -> Path:
@@ -40,24 +55,37 @@ class Recovery:
 
 
 def pending_recovery() -> Recovery | None:
-    """The recovery file left by a session that did not exit cleanly, if readable."""
-    file = recovery_dir() / FILE_NAME
-    if not file.is_file():
-        return None
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-        graph = graph_from_dict(data["graph"], str(file))
-    except (OSError, ValueError, KeyError, TypeError, GraphFileError):
-        return None
-    return Recovery(graph, Path(data["path"]) if data.get("path") else None, file)
+    """The newest recovery file left by a session that did not exit cleanly (its process is
+    gone), if readable. Files of running sessions are theirs, not ours."""
+    folder = recovery_dir()
+    candidates = []
+    for file in folder.glob(f"{PREFIX}*.json") if folder.is_dir() else ():
+        try:
+            pid = int(file.stem[len(PREFIX):])
+        except ValueError:
+            continue
+        if pid == os.getpid() or not _alive(pid):
+            candidates.append(file)
+    for file in sorted(candidates, key=lambda f: f.stat().st_mtime, reverse=True):
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            graph = graph_from_dict(data["graph"], str(file))
+        except (OSError, ValueError, KeyError, TypeError, RecursionError, GraphFileError):
+            continue
+        return Recovery(graph, Path(data["path"]) if data.get("path") else None, file)
+    return None
 
 
-def discard_recovery() -> None:
-    (recovery_dir() / FILE_NAME).unlink(missing_ok=True)
+def discard_recovery(recovery: Recovery | None = None) -> None:
+    """Remove this session's recovery file (or a restored one)."""
+    (recovery.file if recovery else _own_file()).unlink(missing_ok=True)
 
 
 class Autosaver(QObject):
     """Writes the document to the recovery file while it has unsaved changes."""
+
+    #: a one-line message when the recovery file cannot be written (autosave then stops)
+    failed = Signal(str)
 
     def __init__(self, document: Document, interval_ms: int = AUTOSAVE_MS, parent: QObject | None = None):
         super().__init__(parent)
@@ -71,11 +99,14 @@ class Autosaver(QObject):
     def save_now(self) -> None:
         if not self.document.dirty:
             return
-        folder = recovery_dir()
-        folder.mkdir(parents=True, exist_ok=True)
         data = {"path": str(self.document.path) if self.document.path else None,
                 "graph": graph_to_dict(self.document.graph)}
-        write_text_atomic(folder / FILE_NAME, json.dumps(data, ensure_ascii=False))
+        try:
+            _own_file().parent.mkdir(parents=True, exist_ok=True)
+            write_text_atomic(_own_file(), json.dumps(data, ensure_ascii=False))
+        except OSError as error:
+            self.timer.stop()
+            self.failed.emit(f"Autosave stopped: cannot write {_own_file()}: {error.strerror or error}")
 
     def _state_changed(self) -> None:
         if not self.document.dirty:

@@ -181,6 +181,8 @@ def loads(text: str, source: str = "<graph>") -> Graph:
     except json.JSONDecodeError as error:
         raise GraphFileError(source, f"invalid JSON at line {error.lineno}, column {error.colno}: "
                                      f"{error.msg}") from None
+    except RecursionError:
+        raise GraphFileError(source, "the JSON is nested too deeply to be a graph") from None
     return graph_from_dict(data, source)
 
 

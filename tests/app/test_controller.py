@@ -60,3 +60,16 @@ def test_fix_and_layout_and_duplicate_are_single_steps(qapp):
     new_ids = controller.duplicate(["hidden1", "relu1"])
     assert len(new_ids) == 2 and Edge(new_ids[0], new_ids[1]) in document.graph.edges
     assert document.undo_stack.count() == count + 2
+
+
+def test_pasting_foreign_json_is_a_message_and_layout_twice_is_one_step(qapp):
+    document, controller, messages, _ = make()
+    for text in ('{"nodes": [{}], "edges": []}', '{"nodes": {}, "edges": []}', "[1, 2]", "hello"):
+        assert controller.paste(text) == []
+        assert messages[-1].startswith("the clipboard holds no Rosenblatt nodes")
+    controller.auto_layout()  # the template is laid out already: nothing to undo
+    assert document.undo_stack.count() == 0
+    controller.move_nodes({"relu1": ((0.0, 0.0), (5.0, 900.0))})
+    controller.auto_layout()
+    controller.auto_layout()
+    assert document.undo_stack.count() == 2

@@ -186,3 +186,9 @@ def test_save_then_load_is_identity(tmp_path_factory, graph):
     assert graph_to_dict(loaded) == graph_to_dict(graph)
     assert dumps(loaded) == path.read_text(encoding="utf-8")
     analyze(loaded)  # any graph, however broken, analyses without raising
+
+
+def test_deeply_nested_json_is_refused_not_a_crash(tmp_path):
+    path = _write(tmp_path, "[" * 100000)
+    with pytest.raises(GraphFileError, match="nested too deeply"):
+        load_graph(path)
