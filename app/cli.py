@@ -16,7 +16,7 @@ from graph_engine import (
     generate_code, layer_types, list_templates, load_graph, load_template, shape_text,
 )
 from app import train_cli
-from graph_engine.serialization import write_text_atomic
+from graph_engine.atomic import write_text_atomic
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 

@@ -23,7 +23,7 @@ from graph_engine import (
     CompileError, DEFAULT_TEMPLATE, Graph, GraphFileError, field_text, generate_code, list_templates,
     load_template,
 )
-from graph_engine.serialization import write_text_atomic
+from graph_engine.atomic import write_text_atomic
 from widgets.canvas import NODE_MIN_HEIGHT, NODE_WIDTH, GraphScene, GraphView
 from widgets.code_view import CodeView
 from widgets.inspector import Inspector

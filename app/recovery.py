@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
 from app.document import Document
 from graph_engine import Graph, GraphFileError, graph_from_dict, graph_to_dict
-from graph_engine.serialization import write_text_atomic
+from graph_engine.atomic import write_text_atomic
 
 AUTOSAVE_MS = 30_000
 #: one file per running process, so two windows never restore or delete each other's work

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from graph_engine.atomic import write_text_atomic
 from graph_engine.model import Edge, Graph, GraphError, Node
 
 FORMAT = "rosenblatt-graph"
@@ -198,35 +198,6 @@ def load_graph(path: str | os.PathLike[str]) -> Graph:
     except UnicodeDecodeError as error:
         raise GraphFileError(source, f"not UTF-8 text (byte {error.start})") from None
     return loads(text, source)
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write beside the target, flush to disk, then rename over it: never a half-written file."""
-    target = Path(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp, _file_mode(target))
-        os.replace(temp, target)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def _file_mode(target: Path) -> int:
-    """Keep an existing file's permissions; a new file gets the usual umask-based mode."""
-    try:
-        return target.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
 
 
 def save_graph(graph: Graph, path: str | os.PathLike[str]) -> None:

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import fx
 
 from graph_engine.analysis import Analysis
+from graph_engine.atomic import write_atomic
 from graph_engine.model import Graph
 from graph_engine.probes._common import evaluating, live_ids, model_device, tapped, to_uint8
 from graph_engine.registry import AxisField
@@ -238,17 +237,5 @@ def save_png(image: np.ndarray, path: str | os.PathLike[str]) -> None:
                                                            and array.shape[2] in (3, 4))):
         raise ValueError(f"save_png needs uint8 (H, W), (H, W, 3) or (H, W, 4), "
                          f"got {array.dtype} {array.shape}")
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            Image.fromarray(np.ascontiguousarray(array)).save(handle, format="PNG")
-            handle.flush()
-            os.fsync(handle.fileno())
-        if target.exists():
-            os.chmod(temporary, target.stat().st_mode & 0o7777)
-        os.replace(temporary, target)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    picture = Image.fromarray(np.ascontiguousarray(array))
+    write_atomic(path, lambda stream: picture.save(stream, format="PNG"))

@@ -18,16 +18,15 @@ import datetime as _dt
 import json
 import os
 import re
-import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
-from graph_engine.serialization import write_text_atomic
+from graph_engine.atomic import write_atomic, write_text_atomic
 
 
 def default_run_dir(graph_name: str, root: str | os.PathLike[str] = "runs") -> Path:
@@ -123,26 +122,9 @@ def write_checkpoint(stem: Path, tensors: dict[str, torch.Tensor], meta: dict[st
     """Write ``stem.safetensors`` (with ``meta`` in its header, so weights and step can never
     disagree) durably and atomically, then a readable copy of ``meta`` as ``stem.json``."""
     stem.parent.mkdir(parents=True, exist_ok=True)
-    target = stem.with_suffix(".safetensors")
-    handle, temp = tempfile.mkstemp(prefix=f".{stem.name}.", suffix=".tmp", dir=stem.parent)
-    os.close(handle)
-    try:
-        save_file(tensors, temp, metadata={"rosenblatt": json.dumps(meta)})
-        with open(temp, "rb+") as stream:
-            os.fsync(stream.fileno())
-        os.chmod(temp, 0o666 & ~_umask())
-        os.replace(temp, target)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    data = save(tensors, metadata={"rosenblatt": json.dumps(meta)})
+    write_atomic(stem.with_suffix(".safetensors"), lambda stream: stream.write(data))
     write_json(stem.with_suffix(".json"), meta)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 class CheckpointWriter:
