@@ -48,3 +48,11 @@ def test_wrapped_layout_reads_like_text():
     xs = [x for x, _ in positions.values()]
     ys = [y for _, y in positions.values()]
     assert 0.5 < (max(xs) - min(xs)) / (max(ys) - min(ys)) < 4
+
+
+def test_layout_survives_a_cycle():
+    graph = load_template("mlp")
+    graph.add_edge(Edge("relu2", "hidden1", 1))
+    positions = layered_layout(graph)
+    assert set(positions) == set(graph.nodes)
+    assert analyze(graph).errors

@@ -7,7 +7,6 @@ from hypothesis import strategies as st
 from app import commands
 from app.document import Document
 from graph_engine import Edge, GraphError, Node, dumps, layer_types, load_template
-from graph_engine.params import ParamError
 
 TYPES = [s.type for s in layer_types()]
 

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QApplication
 
 from graph_engine import Edge, Graph, analyze, load_template
 from widgets.canvas import (
-    GRID_SIZE, LAYER_MIME_TYPE, NODE_WIDTH, EdgeItem, GraphScene, GraphView, NodeItem,
+    GRID_SIZE, LAYER_MIME_TYPE, EdgeItem, GraphScene, GraphView, NodeItem,
 )
 from widgets.canvas.items import ERROR_COLOR, HIGHLIGHT_COLOR, WARNING_COLOR
-from tests.qt_helpers import at, body_point, drag  # noqa: E402
+from tests.qt_helpers import at, body_point, drag
 
 
 # -- fixtures and helpers ---------------------------------------------------------------
