@@ -13,10 +13,11 @@ from typing import Sequence
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QLineEdit, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from graph_engine import CATEGORIES, layer_types
+from widgets.trees import EnterTreeWidget
 
 #: Mime type of a palette drag; the payload is the layer type name in UTF-8.
 LAYER_MIME_TYPE = "application/x-rosenblatt-layer"
@@ -39,10 +40,9 @@ def type_from_mime_data(data: QMimeData) -> str | None:
     return bytes(data.data(LAYER_MIME_TYPE).data()).decode("utf-8") or None
 
 
-class _LayerTree(QTreeWidget):
+class _LayerTree(EnterTreeWidget):
     """The palette's tree: drags carry the layer type; Enter asks for a layer."""
 
-    return_pressed = Signal(QTreeWidgetItem)
 
     def mimeTypes(self) -> list[str]:  # Qt override
         return [LAYER_MIME_TYPE]
@@ -57,12 +57,6 @@ class _LayerTree(QTreeWidget):
     def supportedDropActions(self) -> Qt.DropAction:  # Qt override
         return Qt.DropAction.CopyAction
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # Qt override
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem() is not None:
-            self.return_pressed.emit(self.currentItem())
-            event.accept()
-            return
-        super().keyPressEvent(event)
 
 
 class _SearchField(QLineEdit):

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Sequence
 
 from PySide6.QtCore import QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView, QHeaderView, QLabel, QPushButton, QStyle, QStyledItemDelegate,
-    QStyleOptionViewItem, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget,
+    QStyleOptionViewItem, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
 from graph_engine import Diagnostic
+from widgets.trees import EnterTreeWidget
 
 ERROR = "error"
 WARNING = "warning"
@@ -62,20 +62,13 @@ class _WrappingDelegate(QStyledItemDelegate):
         return QSize(base.width(), max(base.height(), bounds.height() + 2 * margin + 2))
 
 
-class _ProblemList(QTreeWidget):
-    return_pressed = Signal(QTreeWidgetItem)
+class _ProblemList(EnterTreeWidget):
     resized = Signal()
 
     def resizeEvent(self, event) -> None:  # Qt override
         super().resizeEvent(event)
         self.resized.emit()
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # Qt override
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentItem() is not None:
-            self.return_pressed.emit(self.currentItem())
-            event.accept()
-            return
-        super().keyPressEvent(event)
 
 
 class ProblemsPanel(QWidget):
