@@ -169,25 +169,24 @@ class GraphScene(QGraphicsScene):
         self._highlighted.clear()
 
     # -- model events -------------------------------------------------------------------
+    def _subscriptions(self):
+        """The graph's signals and the handlers this scene keeps connected to them."""
+        graph = self._graph
+        return ((graph.node_added, self._on_node_added), (graph.node_removed, self._on_node_removed),
+                (graph.node_changed, self._on_node_changed), (graph.edge_added, self._on_edge_added),
+                (graph.edge_removed, self._on_edge_removed))
+
     def detach(self) -> None:
         """Stop listening to the graph (call before dropping the scene or the graph)."""
         if not self._attached:
             return
         self._attached = False
-        graph = self._graph
-        graph.node_added.disconnect(self._on_node_added)
-        graph.node_removed.disconnect(self._on_node_removed)
-        graph.node_changed.disconnect(self._on_node_changed)
-        graph.edge_added.disconnect(self._on_edge_added)
-        graph.edge_removed.disconnect(self._on_edge_removed)
+        for signal, handler in self._subscriptions():
+            signal.disconnect(handler)
 
     def _attach(self) -> None:
-        graph = self._graph
-        graph.node_added.connect(self._on_node_added)
-        graph.node_removed.connect(self._on_node_removed)
-        graph.node_changed.connect(self._on_node_changed)
-        graph.edge_added.connect(self._on_edge_added)
-        graph.edge_removed.connect(self._on_edge_removed)
+        for signal, handler in self._subscriptions():
+            signal.connect(handler)
         self._attached = True
 
     def _build(self) -> None:
