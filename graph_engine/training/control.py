@@ -7,6 +7,8 @@ a thread (CLI, tests) and for the GUI's child training process. Checked once per
 from __future__ import annotations
 
 import multiprocessing
+import queue
+from typing import Any
 
 
 class TrainingControl:
@@ -17,6 +19,22 @@ class TrainingControl:
         self._stop = context.Event()
         self._running = context.Event()
         self._running.set()
+        #: what a viewer wants probed next (e.g. another validation sample); see requests()
+        self._requests = context.Queue()
+
+    def request(self, **changes: Any) -> None:
+        """Ask the running trainer's probes for something else, e.g. ``sample=12`` or
+        ``feature_nodes=["c1"]``; applied at the next probe."""
+        self._requests.put(changes)
+
+    def requests(self) -> dict[str, Any]:
+        """Every request made since the last call, merged (newest wins); never blocks."""
+        merged: dict[str, Any] = {}
+        while True:
+            try:
+                merged.update(self._requests.get_nowait())
+            except queue.Empty:
+                return merged
 
     def stop(self) -> None:
         self._stop.set()

@@ -67,6 +67,7 @@ class RunProbes:
     def __init__(self, trainer: "Trainer"):
         self.trainer = trainer
         self.batch = trainer.x_val[:PROBE_BATCH]
+        self.sample_index = 0
         self.sample = trainer.x_val[0]
         self.monitor = probes.GradientMonitor(trainer.model)
         self.ranges: dict[str, tuple[float, float]] = {}
@@ -83,8 +84,20 @@ class RunProbes:
         self._grad_norms = self.monitor.grad_norms()
         self.monitor.before_step()
 
+    def apply_requests(self, changes: dict[str, Any]) -> None:
+        """Follow a viewer's wishes: another validation sample, other feature-map nodes."""
+        trainer = self.trainer
+        index = changes.get("sample")
+        if isinstance(index, int) and 0 <= index < len(trainer.x_val):
+            self.sample_index, self.sample = index, trainer.x_val[index]
+        nodes = changes.get("feature_nodes")
+        if isinstance(nodes, (list, tuple)):
+            live = trainer.model.meta["rosenblatt_nodes"]
+            self.feature_nodes = [n for n in nodes if n in live]
+
     def after_update(self, step: int) -> None:
         trainer = self.trainer
+        self.apply_requests(trainer.control.requests())
         ratios = self.monitor.update_ratios()
         self._emit("gradients", step, {"norms": self._grad_norms, "update_ratios": ratios})
         stats = probes.activation_stats(trainer.model, trainer.graph, self.batch, ranges=self.ranges,
@@ -95,6 +108,9 @@ class RunProbes:
         if self.feature_nodes:
             maps = probes.feature_maps(trainer.model, self.sample, self.feature_nodes)
             self._emit("feature_maps", step, maps)
+            self._emit("probe_sample", step, {
+                "index": self.sample_index, "input": self.sample.detach().cpu().numpy(),
+                "target": trainer.y_val[self.sample_index].detach().cpu().numpy()})
         filters = probes.first_layer_filters(trainer.model, trainer.graph)
         if filters is not None:
             self._emit("filters", step, {"filters": filters})

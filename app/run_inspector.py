@@ -1,0 +1,179 @@
+"""Pictures computed from a run's checkpoint, off the GUI thread.
+
+Top-activating patches, one sample's feature maps and generated text need the
+trained model and the dataset, which take seconds to compute on a big run. The
+inspector opens a run folder once (model + data, cached until its checkpoint
+changes), runs one job at a time in a worker thread, drops a queued job when a
+newer one with the same key arrives, and hands each result (or a one-line error)
+to its callback on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from PySide6.QtCore import QObject, Signal
+
+from graph_engine.analysis import Analysis, analyze
+from graph_engine.probes import beam_search, feature_maps, sample_text, top_patches
+from graph_engine.probes._common import to_uint8
+from graph_engine.training.replay import OpenedRun, open_run
+
+
+@dataclass
+class LoadedRun:
+    """A run folder opened for inspection: model (eval mode, CPU), data, analysis."""
+
+    opened: OpenedRun
+    analysis: Analysis
+    #: every input of the dataset (train then validation), shaped for the graph
+    x_all: torch.Tensor
+    #: index of the first validation sample in ``x_all``
+    validation_start: int
+    key: tuple
+
+    @property
+    def step(self) -> int:
+        return int(self.opened.checkpoint["step"])
+
+
+@dataclass
+class PatchDetail:
+    """One top patch in its whole image: the image, the box, and the channel's map."""
+
+    image: np.ndarray  # (C, H, W) uint8
+    box: tuple[int, int, int, int]  # y0, x0, y1, x1 in input pixels
+    activation: np.ndarray  # (h, w) uint8: that channel's map for the image
+    sample_index: int
+    channel: int
+    value: float
+
+
+class JobError(Exception):
+    """A job failed; the message is one line for the panel to show."""
+
+
+def _checkpoint_key(run_dir: Path) -> tuple:
+    stamps = []
+    for name in ("best", "last"):
+        path = run_dir / "checkpoints" / f"{name}.safetensors"
+        stamps.append(path.stat().st_mtime_ns if path.exists() else 0)
+    return (str(run_dir.resolve()), *stamps)
+
+
+class RunInspector(QObject):
+    """See the module docstring. Callbacks run on the GUI thread."""
+
+    _delivered = Signal(object, object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rosenblatt-inspect")
+        self._latest: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._counter = 0
+        self._loaded: LoadedRun | None = None
+        self._delivered.connect(self._deliver)
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- the jobs -----------------------------------------------------------------
+    def top_patches(self, run_dir: Path, node_id: str, callback: Callable[[Any], None], k: int = 9) -> None:
+        """TopPatches of every channel of ``node_id`` over the whole dataset."""
+        def job() -> Any:
+            run = self.load(run_dir)
+            return top_patches(run.opened.model, run.opened.graph, run.analysis, run.x_all, node_id, k=k,
+                               step=run.step)
+        self.submit("patches", job, callback)
+
+    def patch_detail(self, run_dir: Path, node_id: str, channel: int, sample_index: int,
+                     box: tuple[int, int, int, int], value: float, callback: Callable[[Any], None]) -> None:
+        """The whole input image of a patch and the channel's activation map over it."""
+        def job() -> Any:
+            run = self.load(run_dir)
+            x = run.x_all[sample_index]
+            maps = feature_maps(run.opened.model, x, [node_id], max_channels=channel + 1)[node_id]
+            image = to_uint8(x.reshape(1, -1).float()).reshape(x.shape).numpy()
+            return PatchDetail(image, tuple(int(v) for v in box), maps[channel], sample_index, channel, value)
+        self.submit("patch_detail", job, callback)
+
+    def feature_maps(self, run_dir: Path, validation_index: int, node_ids: list[str],
+                     callback: Callable[[Any], None]) -> None:
+        """(step, {node: uint8 maps}, input sample) for one validation sample."""
+        def job() -> Any:
+            run = self.load(run_dir)
+            index = run.validation_start + validation_index
+            if not 0 <= index < len(run.x_all):
+                raise JobError(f"there is no validation sample {validation_index}")
+            sample = run.x_all[index]
+            return run.step, feature_maps(run.opened.model, sample, node_ids), sample.numpy()
+        self.submit("feature_maps", job, callback)
+
+    def generate(self, run_dir: Path, prompt: str, length: int, temperature: float, beam: int,
+                 callback: Callable[[Any], None], seed: int | None = None) -> None:
+        """(step, text) from a character model: beam search when ``beam`` ≥ 1, else sampling."""
+        def job() -> Any:
+            run = self.load(run_dir, data=False)
+            vocabulary = run.opened.dataset.get("vocabulary")
+            if not vocabulary:
+                raise JobError("this run is not a character model's (its dataset has no vocabulary)")
+            window = run.opened.dataset["sample_shape"][0]
+            model = run.opened.model
+            if beam >= 1:
+                text = beam_search(model, vocabulary, prompt, length, beam_width=beam, window=window)
+            else:
+                text = sample_text(model, vocabulary, prompt, length, temperature=temperature,
+                                   window=window, seed=seed)
+            return run.step, text
+        self.submit("generate", job, callback)
+
+    # -- machinery ----------------------------------------------------------------
+    def load(self, run_dir: Path, data: bool = True) -> LoadedRun:
+        """The run's model and data (worker thread only); reloaded when a checkpoint changes."""
+        run_dir = Path(run_dir)
+        key = _checkpoint_key(run_dir)
+        loaded = self._loaded
+        if loaded is None or loaded.key != key or (data and loaded.x_all is None):
+            opened = open_run(run_dir)
+            x_all, start = None, 0
+            if data:
+                from graph_engine.training import load_dataset_for
+
+                dataset = load_dataset_for(opened.graph, opened.settings)
+                x_all, start = torch.cat([dataset.x_train, dataset.x_val]), len(dataset.x_train)
+            loaded = LoadedRun(opened, analyze(opened.graph), x_all, start, key)
+            self._loaded = loaded
+        return loaded
+
+    def submit(self, key: str, job: Callable[[], Any], callback: Callable[[Any], None]) -> None:
+        """Run ``job`` in the worker; a newer job with the same key makes this one moot."""
+        with self._lock:
+            self._counter += 1
+            ticket = self._counter
+            self._latest[key] = ticket
+
+        def run() -> None:
+            with self._lock:
+                if self._latest.get(key) != ticket:
+                    return  # superseded before it started
+            try:
+                result: Any = job()
+            except Exception as error:  # noqa: BLE001 (shown in the panel, one line)
+                text = " ".join(str(error).split()) or type(error).__name__
+                result = error if isinstance(error, JobError) else JobError(text)
+            with self._lock:
+                if self._latest.get(key) != ticket:
+                    return
+            self._delivered.emit(callback, result)
+
+        self._executor.submit(run)
+
+    def _deliver(self, callback: Callable[[Any], None], result: Any) -> None:
+        callback(result)

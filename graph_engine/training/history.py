@@ -1,0 +1,277 @@
+"""What a run has said so far, kept for plotting: the one model every training panel reads.
+
+A :class:`RunHistory` is fed the trainer's events (live from the child process, or
+replayed from a run folder's ``metrics.jsonl``) and keeps them in shapes views can
+draw at once: growing float64 arrays for per-step series, a list of epoch records,
+and the latest result of each probe kind plus per-node series over time. It never
+imports Qt; ``version`` and ``changed`` tell a view whether to redraw.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from graph_engine.training import runs
+from graph_engine.training.tasks import HEADLINE
+
+#: status values: idle → starting → running ⇄ paused → finished | failed | crashed | rejected
+ACTIVE = ("starting", "running", "paused")
+
+
+class Series:
+    """Columns of float64 that grow by appending rows; arrays are views, no copies."""
+
+    def __init__(self, columns: Iterable[str], capacity: int = 1024):
+        self.columns = tuple(columns)
+        self._data = np.empty((max(16, capacity), len(self.columns)), dtype=np.float64)
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, *values: float) -> None:
+        if self._size == len(self._data):
+            grown = np.empty((len(self._data) * 2, len(self.columns)), dtype=np.float64)
+            grown[:self._size] = self._data[:self._size]
+            self._data = grown
+        self._data[self._size] = values
+        self._size += 1
+
+    def column(self, name: str) -> np.ndarray:
+        """One column's values so far (a read-only view: valid until the next append)."""
+        view = self._data[:self._size, self.columns.index(name)]
+        view.flags.writeable = False
+        return view
+
+    def last(self, name: str) -> float | None:
+        return float(self._data[self._size - 1, self.columns.index(name)]) if self._size else None
+
+
+@dataclass
+class ProbeResult:
+    """The newest result of one probe kind and the training step it reflects."""
+
+    step: int
+    data: Any
+
+
+@dataclass
+class RunHistory:
+    """Everything the panels show about one run (see the module docstring)."""
+
+    run_dir: Path | None = None
+    status: str = "idle"
+    message: str = ""
+    #: node the trainer named when it stopped on a NaN/Inf (highlighted on the canvas)
+    failed_node: str | None = None
+    task: str = ""
+    dataset: str = ""
+    device: str = ""
+    steps_per_epoch: int = 0
+    total_steps: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)
+    #: per step: step, epoch (1-based, the epoch the step belongs to), loss, lr, time (s)
+    steps: Series = field(default_factory=lambda: Series(("step", "epoch", "loss", "lr", "time")))
+    #: one dict per finished epoch: epoch, step, time, lr, best, val {loss, accuracy, ...}
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int | None = None
+    #: newest result per probe kind: gradients, activations, feature_maps, filters,
+    #: confusion, segmentation, samples
+    probes: dict[str, ProbeResult] = field(default_factory=dict)
+    #: node → Series(step, grad_norm, update_ratio)
+    gradients: dict[str, Series] = field(default_factory=dict)
+    #: node → list of (step, counts, (lo, hi)) histograms over time
+    histograms: dict[str, list[tuple[int, np.ndarray, tuple[float, float]]]] = field(default_factory=dict)
+    #: node → Series(step, mean, std, dead_fraction, saturated_fraction) (NaN where n/a)
+    activation_series: dict[str, Series] = field(default_factory=dict)
+    #: (step, prompt, text) of each text sample generated during training
+    samples: list[tuple[int, str, str]] = field(default_factory=list)
+    #: the final metrics of a run that has finished
+    final_metrics: dict[str, float] = field(default_factory=dict)
+    version: int = 0
+    #: what changed since :meth:`take_changes` was last called ("steps", "epochs", probe kinds,
+    #: "status")
+    changed: set[str] = field(default_factory=set)
+
+    # -- feeding --------------------------------------------------------------------
+    def apply_all(self, events: Iterable[dict[str, Any]]) -> None:
+        for event in events:
+            self.apply(event)
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Take one trainer event (see graph_engine.training.trainer for the protocol)."""
+        kind = event.get("type")
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is not None:
+            handler(event)
+            self.version += 1
+
+    def take_changes(self) -> set[str]:
+        """What changed since the last call (and forget it)."""
+        changed, self.changed = self.changed, set()
+        return changed
+
+    def _status(self, status: str, message: str | None = None) -> None:
+        self.status = status
+        if message is not None:
+            self.message = message
+        self.changed.add("status")
+
+    def _on_started(self, event: dict[str, Any]) -> None:
+        self.run_dir = Path(event["run_dir"])
+        self.task, self.dataset, self.device = event["task"], event["dataset"], event["device"]
+        self.steps_per_epoch, self.total_steps = event["steps_per_epoch"], event["total_steps"]
+        self._status("running", "")
+
+    def _on_step(self, event: dict[str, Any]) -> None:
+        self.steps.append(event["step"], event["epoch"], event["loss"], event["lr"], event["time"])
+        self.changed.add("steps")
+
+    def _on_epoch(self, event: dict[str, Any]) -> None:
+        self.epochs.append(event)
+        if event.get("best"):
+            self.best_epoch = event["epoch"]
+        self.changed.add("epochs")
+
+    def _on_paused(self, event: dict[str, Any]) -> None:
+        self._status("paused", f"paused at step {event['step']}")
+
+    def _on_resumed(self, event: dict[str, Any]) -> None:
+        self._status("running", "")
+
+    def _on_finished(self, event: dict[str, Any]) -> None:
+        self.final_metrics = dict(event.get("metrics") or {})
+        self._status("finished", f"{event['status'].replace('_', ' ')}: {event['message']}")
+
+    def _on_failed(self, event: dict[str, Any]) -> None:
+        self.failed_node = event.get("node")
+        self._status("failed", event["message"])
+
+    def _on_rejected(self, event: dict[str, Any]) -> None:
+        self._status("rejected", event["message"])
+
+    def _on_crashed(self, event: dict[str, Any]) -> None:
+        self._status("crashed", event["message"])
+
+    def _on_checkpoint(self, event: dict[str, Any]) -> None:
+        self.changed.add("checkpoint")
+
+    def _on_probe(self, event: dict[str, Any]) -> None:
+        kind, step, data = event["kind"], event["step"], event["data"]
+        self.probes[kind] = ProbeResult(step, data)
+        self.changed.add(kind)
+        if kind == "gradients":
+            ratios = data.get("update_ratios", {})
+            for node_id, norm in data.get("norms", {}).items():
+                series = self.gradients.setdefault(node_id, Series(("step", "norm", "ratio"), 256))
+                series.append(step, norm, ratios.get(node_id, math.nan))
+        elif kind == "activations":
+            for node_id, entry in data.items():
+                series = self.activation_series.setdefault(
+                    node_id, Series(("step", "mean", "std", "dead_fraction", "saturated_fraction"), 256))
+                series.append(step, _number(entry.get("mean")), _number(entry.get("std")),
+                              _number(entry.get("dead_fraction")), _number(entry.get("saturated_fraction")))
+                counts = np.asarray(entry["counts"], dtype=np.float64)
+                self.histograms.setdefault(node_id, []).append((step, counts, tuple(entry["range"])))
+        elif kind == "samples":
+            self.samples.append((step, data["prompt"], data["text"]))
+
+    # -- reading --------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def step(self) -> int:
+        last = self.steps.last("step")
+        return int(last) if last is not None else 0
+
+    @property
+    def headline(self) -> tuple[str, bool] | None:
+        """(metric name, higher is better) of the task's main validation metric."""
+        return HEADLINE.get(self.task)
+
+    def epoch_series(self, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(epoch, step, value) arrays of one validation metric (epochs that lack it skipped)."""
+        rows = [(e["epoch"], e["step"], e["val"][metric]) for e in self.epochs if metric in e["val"]]
+        if not rows:
+            empty = np.empty(0)
+            return empty, empty, empty
+        epoch, step, value = (np.asarray(column, dtype=np.float64) for column in zip(*rows))
+        return epoch, step, value
+
+    def epoch_times(self) -> np.ndarray:
+        return np.asarray([e["time"] for e in self.epochs], dtype=np.float64)
+
+    def rate(self, window: int = 200) -> float | None:
+        """Training steps per second over the last ``window`` steps (None before two steps)."""
+        n = len(self.steps)
+        if n < 2:
+            return None
+        steps, times = self.steps.column("step"), self.steps.column("time")
+        first = max(0, n - window)
+        elapsed = times[-1] - times[first]
+        return float((steps[-1] - steps[first]) / elapsed) if elapsed > 0 else None
+
+    def time_left(self) -> float | None:
+        """Seconds to the last step at the recent rate (None when unknown)."""
+        rate = self.rate()
+        if not rate or not self.total_steps:
+            return None
+        return max(0.0, (self.total_steps - self.step) / rate)
+
+    # -- replaying a run folder -------------------------------------------------------
+    @classmethod
+    def from_run_dir(cls, run_dir: str | Path) -> "RunHistory":
+        """The history of a finished (or still running) run, from its metrics file.
+
+        Probes are not stored in the folder: a replayed history has curves only."""
+        run_dir = Path(run_dir)
+        history = cls(run_dir=run_dir)
+        try:
+            history.settings = runs.read_json(run_dir / "settings.json")
+            dataset = runs.read_json(run_dir / "dataset.json")
+            history.task, history.dataset = dataset.get("task", ""), dataset.get("name", "")
+        except (OSError, ValueError):
+            pass
+        history.status = "incomplete"  # a finished or failed record below says otherwise
+        metrics = run_dir / "metrics.jsonl"
+        if metrics.exists():
+            history.apply_all(runs.read_metrics(metrics))
+        history.run_dir = run_dir
+        return history
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, (int, float)) and value is not None else math.nan
+
+
+def list_runs(root: str | Path, graph_name: str | None = None) -> list[Path]:
+    """Run folders under ``root`` (newest first), only those of ``graph_name`` when given."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = []
+    for candidate in root.iterdir():
+        if not (candidate / "metrics.jsonl").is_file():
+            continue
+        if graph_name is not None:
+            try:
+                name = runs.read_json(candidate / "graph.json").get("name")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if name != graph_name:
+                continue
+        found.append(candidate)
+    return sorted(found, key=lambda p: (p / "metrics.jsonl").stat().st_mtime, reverse=True)
+
+
+def settings_difference(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Settings that differ between two runs: key → (value in a, value in b)."""
+    keys = sorted(set(a) | set(b))
+    return {k: (a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)}
