@@ -135,7 +135,14 @@ def cmd_gui(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"rosenblatt gui: --size must be WxH, e.g. 1600x1000, got {args.size!r}", file=sys.stderr)
         return EXIT_UNREADABLE
-    return run_gui(args.file, args.screenshot, (width, height))
+    if (args.panel or args.train_epochs) and not args.screenshot:
+        print("rosenblatt gui: --panel and --train-epochs go with --screenshot", file=sys.stderr)
+        return 2
+    if args.train_epochs is not None and args.train_epochs < 1:
+        print("rosenblatt gui: --train-epochs must be at least 1", file=sys.stderr)
+        return 2
+    return run_gui(args.file, args.screenshot, (width, height), panel=args.panel,
+                   train_epochs=args.train_epochs, dataset=args.dataset)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("file", nargs="?", help="graph file to open; default: the digits CNN template")
     gui.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to a PNG and exit")
     gui.add_argument("--size", default="1600x1000", help="window size for --screenshot, WxH")
+    gui.add_argument("--panel", choices=["training", "curves", "activations", "filters", "patches", "health",
+                                         "evaluation", "text"],
+                     help="with --screenshot: bring this panel to the front")
+    gui.add_argument("--train-epochs", type=int, metavar="N",
+                     help="with --screenshot: train N epochs offscreen first, then render")
+    gui.add_argument("--dataset", help="with --train-epochs: dataset to train on (default: the graph's)")
     gui.set_defaults(run=cmd_gui)
     return parser
 
