@@ -12,12 +12,13 @@ from typing import Any, Iterable, Mapping
 
 from PySide6.QtGui import QUndoCommand
 
-from app.edits import AddEdge, AddNode, Edit, ReplaceNode, apply_all, removal_edits
+from app.edits import AddEdge, AddNode, Edit, ReplaceNode, SetTraining, apply_all, removal_edits
 from graph_engine.model import Edge, Graph, GraphError, Node, Position, resolve_params
 from graph_engine.params import ParamError
 
 #: QUndoCommand ids: commands with the same id and merge key fold into one undo step
 MERGE_PARAMS = 1
+MERGE_TRAINING = 2
 
 
 class EditCommand(QUndoCommand):
@@ -103,3 +104,18 @@ def insert_on_input(graph: Graph, target: str, port: int, node: Node) -> EditCom
         edits.append(AddEdge(Edge(edge.source, node.id)))
     edits.append(AddEdge(Edge(node.id, target, port)))
     return EditCommand(graph, f"Insert {node.type} before {target}", edits)
+
+
+def set_training(graph: Graph, changes: Mapping[str, Any], continuing: bool = False) -> EditCommand:
+    """Change training settings; raises GraphError naming the refused key and why."""
+    from graph_engine.training.settings import settings_from_dict
+
+    merged = {**graph.training, **changes}
+    try:
+        settings_from_dict(merged)
+    except ValueError as error:
+        raise GraphError(str(error)) from None
+    names = ", ".join(sorted(changes))
+    key = ("training", tuple(sorted(changes))) if continuing else None
+    return EditCommand(graph, f"Set training {names}", [SetTraining(merged)],
+                       MERGE_TRAINING if continuing else -1, key)

@@ -89,6 +89,18 @@ class EditorController(QObject):
         self._push(command)
         return True
 
+    def edit_training(self, changes: Mapping[str, Any], continuing: bool = False) -> bool:
+        """Change the graph's training settings (undoable); a refused value is reported."""
+        if all(self.graph.training.get(k) == v for k, v in changes.items()):
+            return True
+        try:
+            command = commands.set_training(self.graph, changes, continuing)
+        except GraphError as error:
+            self.message.emit(str(error))
+            return False
+        self._push(command)
+        return True
+
     def set_label(self, node_id: str, label: str) -> None:
         if node_id in self.graph and (self.graph.node(node_id).label or "") != label:
             self._push(commands.set_label(self.graph, node_id, label))

@@ -67,7 +67,19 @@ class ReplaceNode:
         return ReplaceNode(graph.restore_node(self.node))
 
 
-Edit = Union[AddNode, RemoveNode, AddEdge, RemoveEdge, ReplaceNode]
+@dataclass(frozen=True)
+class SetTraining:
+    """Replace the graph's ``training`` section (the settings travel with the file)."""
+
+    training: dict
+
+    def apply(self, graph: Graph) -> "SetTraining":
+        previous = graph.training
+        graph.training = dict(self.training)
+        return SetTraining(previous)
+
+
+Edit = Union[AddNode, RemoveNode, AddEdge, RemoveEdge, ReplaceNode, SetTraining]
 
 
 def apply_all(graph: Graph, edits: Iterable[Edit]) -> list[Edit]:

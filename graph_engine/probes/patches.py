@@ -239,3 +239,19 @@ def save_png(image: np.ndarray, path: str | os.PathLike[str]) -> None:
                          f"got {array.dtype} {array.shape}")
     picture = Image.fromarray(np.ascontiguousarray(array))
     write_atomic(path, lambda stream: picture.save(stream, format="PNG"))
+
+
+def patch_candidates(graph: Graph, analysis: Analysis) -> list[tuple[str, str]]:
+    """(node id, label) of every node whose top patches can be shown: (C, H, W) output with a
+    2-d receptive field, in topological order; convolutions first within that order."""
+    found = []
+    for node_id in analysis.order:
+        info = analysis.info(node_id)
+        node = graph.nodes.get(node_id)
+        if node is None or info is None or info.out_shape is None or len(info.out_shape) != 3:
+            continue
+        if info.field is None or len(info.field) != 2 or node.type == "Input":
+            continue
+        shape = "×".join(str(v) for v in info.out_shape)
+        found.append((node_id, f"{node_id} — {node.type} {shape}"))
+    return found

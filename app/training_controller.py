@@ -1,0 +1,266 @@
+"""Training inside the app: checks before a start, the child process, and every view of the run.
+
+The controller owns the current run's :class:`RunHistory`, feeds it the events the
+:class:`TrainingSession` drains from the child, and redraws the training panels on
+a timer (never per event). Views that need the trained model (patches, feature maps
+of another sample after the run, text generation) go through the
+:class:`RunInspector`, which works off the GUI thread. A crashed child leaves the
+history, and so the curves, as they were; a new run can start at once.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+
+from app.document import Document
+from app.run_inspector import JobError, RunInspector
+from app.training_session import TrainingSession
+from graph_engine import dumps
+from graph_engine.training.history import RunHistory, list_runs
+from graph_engine.training.runs import default_run_dir
+from graph_engine.training.settings import settings_from_dict
+from graph_engine.validation import Diagnostic
+
+#: how often the panels redraw while a run streams events
+REFRESH_MS = 250
+#: the environment variable that overrides where unsaved documents' runs go
+RUNS_DIR_ENV = "ROSENBLATT_RUNS_DIR"
+#: earlier runs offered for comparison
+MAX_COMPARED_RUNS = 12
+
+
+class RunView(Protocol):
+    def set_history(self, history: RunHistory | None) -> None: ...
+    def refresh(self) -> None: ...
+
+
+def runs_root(document_path: Path | None) -> Path:
+    """Where a document's runs go: ``runs/`` beside its file, else the app's data folder."""
+    override = os.environ.get(RUNS_DIR_ENV)
+    if override:
+        return Path(override)
+    if document_path is not None:
+        return document_path.resolve().parent / "runs"
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation)
+    return Path(base or Path.home() / ".rosenblatt") / "runs"
+
+
+class TrainingController(QObject):
+    """See the module docstring."""
+
+    #: a one-line message for the status bar
+    message = Signal(str)
+    #: the run's status changed (the window updates actions and the canvas)
+    run_changed = Signal(object)
+    #: diagnostics that block or stopped a start (shown in the Problems panel beside the graph's)
+    problems_changed = Signal(list)
+    #: the run has ended (finished, failed, crashed or rejected) and its process is gone
+    run_ended = Signal(object)
+
+    def __init__(self, document: Document, parent: QObject | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.session = TrainingSession(self)
+        self.inspector = RunInspector(self)
+        self.history: RunHistory | None = None
+        self.views: list[RunView] = []
+        #: called after the views when probes or the status changed (e.g. the canvas overlays)
+        self.refresh_hooks: list[Callable[[], None]] = []
+        self.problems: list[Diagnostic] = []
+        self._snapshot_text: str | None = None
+        self._shown_status: str | None = None
+        self.session.events_arrived.connect(self._events)
+        self.session.ended.connect(self._ended)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REFRESH_MS)
+        self._timer.timeout.connect(self.refresh_views)
+        document.graph_replaced.connect(lambda _graph: self._clear_problems())
+
+    # -- views ------------------------------------------------------------------------
+    def add_view(self, view: RunView) -> None:
+        self.views.append(view)
+        view.set_history(self.history)
+
+    def refresh_views(self) -> None:
+        """Redraw every view from the history (cheap when nothing changed)."""
+        if self.history is None:
+            return
+        changes = self.history.take_changes()
+        for view in self.views:
+            view.refresh()
+        if changes & {"activations", "gradients", "status"}:
+            for hook in self.refresh_hooks:
+                hook()
+
+    # -- starting and steering ------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.session.running
+
+    def start(self, overrides: dict[str, Any] | None = None) -> bool:
+        """Start training a snapshot of the document's graph, if it can be trained.
+
+        A graph with errors, or settings that are refused, start nothing: the reasons
+        go to the Problems panel. The dataset fit check runs in the child before any
+        step (loading data can take a while) and comes back as a ``rejected`` event."""
+        if self.running:
+            self.message.emit("A run is already in progress: stop it first")
+            return False
+        graph = self.document.graph
+        errors = [d for d in self.document.analysis.diagnostics if d.severity == "error"]
+        if errors:
+            self._set_problems([Diagnostic("error", (), f"Training needs a valid graph: fix the "
+                                           f"{len(errors)} error{'s' if len(errors) != 1 else ''} "
+                                           "below first", "training_blocked")])
+            self.message.emit("Not started: the graph has errors (see Problems)")
+            return False
+        try:
+            settings = settings_from_dict({**graph.training, **(overrides or {})})
+        except ValueError as error:
+            self._set_problems([Diagnostic("error", (), str(error), "training_settings")])
+            self.message.emit(f"Not started: {error}")
+            return False
+        self._clear_problems()
+        root = runs_root(self.document.path)
+        run_dir = default_run_dir(graph.name or "graph", root)
+        self.history = RunHistory(run_dir=run_dir, status="starting", settings=settings.to_dict(),
+                                  dataset=settings.dataset)
+        self.history.changed.add("status")
+        self._snapshot_text = dumps(graph)
+        for view in self.views:
+            view.set_history(self.history)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            self.session.start(graph, settings.to_dict(), run_dir)
+        except OSError as error:
+            self.history.apply({"type": "rejected", "message": f"{root}: {error.strerror or error}"})
+            self.refresh_views()
+            return False
+        self._timer.start()
+        self.refresh_views()
+        self.message.emit(f"Training {graph.name} on {settings.dataset}…")
+        return True
+
+    def pause(self) -> None:
+        if self.running:
+            self.session.pause()
+
+    def resume(self) -> None:
+        if self.running:
+            self.session.resume()
+
+    def stop(self) -> None:
+        if self.running:
+            self.session.stop()
+            self.message.emit("Stopping after the current step…")
+
+    def shutdown(self, wait_s: float = 3.0) -> None:
+        """Closing the window: ask the run to stop, then end the process if it lingers."""
+        if self.running:
+            self.session.stop()
+            process = self.session.process
+            if process is not None:
+                process.join(wait_s)
+            self.session.kill()
+        self.inspector.shutdown()
+
+    def request_probe(self, **changes: Any) -> None:
+        """Ask the running trainer to probe something else (another sample or node)."""
+        self.session.request(**changes)
+
+    # -- the graph versus the run's snapshot ---------------------------------------------
+    def graph_changed_since_start(self) -> bool:
+        return self._snapshot_text is not None and dumps(self.document.graph) != self._snapshot_text
+
+    # -- jobs on the run's checkpoint -------------------------------------------------
+    def run_dir_with_checkpoint(self) -> Path | None:
+        history = self.history
+        if history is None or history.run_dir is None:
+            return None
+        folder = history.run_dir / "checkpoints"
+        if any((folder / f"{name}.safetensors").exists() for name in ("best", "last")):
+            return history.run_dir
+        return None
+
+    def inspect(self, job: Callable[..., None], *args: Any, on_result: Callable[[Any], None],
+                on_error: Callable[[str], None]) -> bool:
+        """Run an inspector job on the current run's checkpoint; False if there is none yet."""
+        run_dir = self.run_dir_with_checkpoint()
+        if run_dir is None:
+            on_error("No checkpoint yet: the first one is written when the first epoch ends"
+                     if self.history is not None and self.history.active else
+                     "No trained run yet: start a run first")
+            return False
+
+        def deliver(result: Any) -> None:
+            if isinstance(result, JobError):
+                on_error(str(result))
+            else:
+                on_result(result)
+
+        job(run_dir, *args, callback=deliver)
+        return True
+
+    # -- earlier runs ---------------------------------------------------------------------
+    def earlier_runs(self) -> list[RunHistory]:
+        """Finished runs of this graph under the document's runs folder (newest first)."""
+        current = self.history.run_dir.resolve() if self.history and self.history.run_dir else None
+        found = []
+        for folder in list_runs(runs_root(self.document.path), self.document.graph.name):
+            if current is not None and folder.resolve() == current:
+                continue
+            found.append(RunHistory.from_run_dir(folder))
+            if len(found) >= MAX_COMPARED_RUNS:
+                break
+        return found
+
+    def open_run(self, run_dir: Path) -> RunHistory:
+        """Show a run folder's curves (a finished run, or one trained elsewhere)."""
+        if self.running:
+            raise RuntimeError("stop the current run before opening another")
+        history = RunHistory.from_run_dir(run_dir)
+        self.history = history
+        self._snapshot_text = None
+        for view in self.views:
+            view.set_history(history)
+        self.refresh_views()
+        self.run_changed.emit(history)
+        return history
+
+    # -- events from the child ------------------------------------------------------------
+    def _events(self, events: list) -> None:
+        history = self.history
+        if history is None:
+            return
+        history.apply_all(events)
+        for event in events:
+            kind = event.get("type")
+            if kind == "rejected":
+                self._set_problems([Diagnostic("error", (), f"Training not started: {event['message']}",
+                                               "training_rejected")])
+            elif kind == "failed" and event.get("node"):
+                self._set_problems([Diagnostic("error", (event["node"],), event["message"],
+                                               "training_failed")])
+        if history.status != self._shown_status:
+            self._shown_status = history.status
+            self.run_changed.emit(history)
+
+    def _ended(self) -> None:
+        self._timer.stop()
+        self.refresh_views()
+        if self.history is not None:
+            self.run_changed.emit(self.history)
+            self.message.emit(self.history.message or self.history.status)
+            self.run_ended.emit(self.history)
+
+    def _set_problems(self, problems: list[Diagnostic]) -> None:
+        self.problems = problems
+        self.problems_changed.emit(problems)
+
+    def _clear_problems(self) -> None:
+        if self.problems:
+            self._set_problems([])

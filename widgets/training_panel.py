@@ -1,0 +1,325 @@
+"""The Training panel: what to train on and how, Start / Pause / Stop, and progress.
+
+It edits the graph's ``training`` section through intents (``settings_edited``), so
+changes are undoable and saved with the file; :meth:`TrainingPanel.show_settings`
+fills the fields without emitting anything. The buttons emit intents too; the app
+starts and steers the training process and reports back through :meth:`show_run`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDoubleValidator
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QProgressBar,
+    QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget,
+)
+
+from graph_engine.data import BUILTIN_DATASETS
+from graph_engine.training.history import RunHistory
+from graph_engine.training.settings import DEVICES, OPTIMIZERS, SCHEDULES, TASK_CHOICES, TrainingSettings
+
+DATA_FILTER = ("Data files (*.csv *.npz *.txt *.idx *-ubyte *.gz *.bin);;CSV (*.csv);;NumPy (*.npz);;"
+               "Text (*.txt);;All files (*)")
+_DEFAULTS = TrainingSettings()
+_BANNER_STYLE = "background: #fff4e5; color: #7a4a00; border: 1px solid #f0c36d; padding: 4px;"
+_ERROR_STYLE = "color: #c62828;"
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class FloatField(QLineEdit):
+    """A float in plain or 1e-3 notation; emits ``value_edited`` when a valid value is entered."""
+
+    value_edited = Signal(float)
+
+    def __init__(self, minimum: float, maximum: float, parent: QWidget | None = None):
+        super().__init__(parent)
+        validator = QDoubleValidator(minimum, maximum, 10, self)
+        validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
+        self.setValidator(validator)
+        self.editingFinished.connect(self._finished)
+
+    def set_value(self, value: float) -> None:
+        self.setText(f"{value:g}")
+
+    def _finished(self) -> None:
+        try:
+            value = float(self.text())
+        except ValueError:
+            return
+        if math.isfinite(value):
+            self.value_edited.emit(value)
+
+
+class TrainingPanel(QWidget):
+    """Settings form, run buttons and a progress line (see the module docstring)."""
+
+    #: (changes, continuing): continuing edits (spin steps) merge into one undo step
+    settings_edited = Signal(dict, bool)
+    start_requested = Signal()
+    pause_requested = Signal()
+    resume_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None, cuda_name: str | None = None):
+        super().__init__(parent)
+        self._filling = False
+        self._history: RunHistory | None = None
+        self._last_version = -1
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+
+        self.dataset = QComboBox()
+        self.dataset.setEditable(False)
+        self.dataset.setToolTip("Built-in datasets, or a file or folder chosen with Open data…")
+        self.dataset.addItems(BUILTIN_DATASETS)
+        self.dataset.currentTextChanged.connect(lambda text: self._edit("dataset", text))
+        self.open_data = QToolButton()
+        self.open_data.setText("Open data…")
+        self.open_data.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.open_data)
+        menu.addAction("File (CSV, NPZ, MNIST idx, CIFAR-10, text)…", self._choose_data_file)
+        menu.addAction("Folder of images (one subfolder per class)…", self._choose_data_folder)
+        self.open_data.setMenu(menu)
+        self._menu = menu
+        row = QHBoxLayout()
+        row.addWidget(self.dataset, 1)
+        row.addWidget(self.open_data)
+        form.addRow("Dataset", row)
+
+        self.task = self._combo("task", TASK_CHOICES)
+        form.addRow("Task", self.task)
+        self.optimizer = self._combo("optimizer", OPTIMIZERS)
+        form.addRow("Optimizer", self.optimizer)
+        self.learning_rate = FloatField(0.0, 100.0)
+        self.learning_rate.value_edited.connect(lambda v: self._edit("learning_rate", v))
+        form.addRow("Learning rate", self.learning_rate)
+        self.schedule = self._combo("schedule", SCHEDULES)
+        form.addRow("Schedule", self.schedule)
+        self.batch_size = self._spin("batch_size", 1, 1 << 20)
+        form.addRow("Batch size", self.batch_size)
+        self.epochs = self._spin("epochs", 1, 10**6)
+        form.addRow("Epochs", self.epochs)
+        self.weight_decay = FloatField(0.0, 10.0)
+        self.weight_decay.value_edited.connect(lambda v: self._edit("weight_decay", v))
+        form.addRow("Weight decay", self.weight_decay)
+        self.grad_clip = FloatField(0.0, 1e9)
+        self.grad_clip.setToolTip("Clip the gradients' global L2 norm to this (0 = off)")
+        self.grad_clip.value_edited.connect(lambda v: self._edit("grad_clip", v))
+        form.addRow("Gradient clipping", self.grad_clip)
+        self.seed = self._spin("seed", 0, 2**31 - 1)
+        form.addRow("Seed", self.seed)
+        self.device = self._combo("device", DEVICES)
+        if cuda_name:
+            self.device.setItemText(DEVICES.index("auto"), f"auto (CUDA: {cuda_name})")
+        else:
+            self.device.setItemText(DEVICES.index("auto"), "auto (CPU: no CUDA device)")
+        form.addRow("Device", self.device)
+
+        self.start_button = QPushButton("Start")
+        self.start_button.setToolTip("Train a snapshot of the graph (Ctrl+T)")
+        self.start_button.clicked.connect(self.start_requested)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.clicked.connect(self._pause_clicked)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current step; the run keeps its last checkpoint")
+        self.stop_button.clicked.connect(self.stop_requested)
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("")
+        self.progress_label = QLabel("No run yet")
+        self.status_label = QLabel("")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.changed_banner = QLabel("The graph has changed since this run started; the run trains "
+                                     "the graph as it was.")
+        self.changed_banner.setWordWrap(True)
+        self.changed_banner.setStyleSheet(_BANNER_STYLE)
+        self.changed_banner.hide()
+        self.run_label = QLabel("")
+        self.run_label.setWordWrap(True)
+        self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.run_label.setStyleSheet("color: palette(mid);")
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        layout.addWidget(line)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.progress_label)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.changed_banner)
+        layout.addWidget(self.run_label)
+        layout.addStretch(1)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.show_settings({})
+        self.show_run(None)
+
+    # -- building -------------------------------------------------------------------
+    def _combo(self, key: str, choices: tuple[str, ...]) -> QComboBox:
+        combo = QComboBox()
+        for choice in choices:
+            combo.addItem(choice.replace("_", " "), choice)
+        combo.currentIndexChanged.connect(lambda _i: self._edit(key, combo.currentData()))
+        return combo
+
+    def _spin(self, key: str, minimum: int, maximum: int) -> QSpinBox:
+        spin = QSpinBox()
+        spin.setRange(minimum, maximum)
+        spin.setKeyboardTracking(False)
+        spin.setGroupSeparatorShown(False)
+        spin.valueChanged.connect(lambda value: self._edit(key, int(value), continuing=True))
+        return spin
+
+    # -- intents --------------------------------------------------------------------
+    def _edit(self, key: str, value: Any, continuing: bool = False) -> None:
+        if not self._filling and value is not None:
+            self.settings_edited.emit({key: value}, continuing)
+
+    def _choose_data_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open data", "", DATA_FILTER)
+        if path:
+            self._edit("dataset", path)
+
+    def _choose_data_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        if path:
+            self._edit("dataset", path)
+
+    def _pause_clicked(self) -> None:
+        if self._history is not None and self._history.status == "paused":
+            self.resume_requested.emit()
+        else:
+            self.pause_requested.emit()
+
+    # -- showing state --------------------------------------------------------------
+    def show_settings(self, training: dict[str, Any]) -> None:
+        """Fill the fields from a graph's ``training`` section (defaults for missing keys)."""
+        self._filling = True
+        try:
+            value = {**_DEFAULTS.to_dict(), **training}
+            dataset = str(value["dataset"])
+            if self.dataset.findText(dataset) < 0:
+                self.dataset.addItem(dataset)
+            self.dataset.setCurrentText(dataset)
+            self.dataset.setToolTip(dataset)
+            for key in ("task", "optimizer", "schedule", "device"):
+                combo: QComboBox = getattr(self, key)
+                index = combo.findData(value[key])
+                combo.setCurrentIndex(max(0, index))
+            for key in ("batch_size", "epochs", "seed"):
+                spin: QSpinBox = getattr(self, key)
+                try:
+                    spin.setValue(int(value[key]))
+                except (TypeError, ValueError):
+                    pass
+            for key in ("learning_rate", "weight_decay", "grad_clip"):
+                field: FloatField = getattr(self, key)
+                try:
+                    field.set_value(float(value[key]))
+                except (TypeError, ValueError):
+                    field.setText(str(value[key]))
+        finally:
+            self._filling = False
+
+    def set_history(self, history: RunHistory | None) -> None:
+        self._last_version = -1
+        self.show_run(history)
+
+    def refresh(self) -> None:
+        """Redraw the progress line when the run has said something new."""
+        history = self._history
+        if history is not None and history.version != self._last_version:
+            self._last_version = history.version
+            self.show_run(history)
+
+    def set_graph_changed(self, changed: bool) -> None:
+        """Say (during or after a run) that the document differs from the run's snapshot."""
+        self.changed_banner.setVisible(changed)
+
+    def show_run(self, history: RunHistory | None) -> None:
+        """Buttons, progress bar and messages for the current run (None: no run yet)."""
+        self._history = history
+        status = history.status if history is not None else "idle"
+        active = status in ("starting", "running", "paused")
+        self.start_button.setEnabled(not active)
+        self.pause_button.setEnabled(status in ("running", "paused"))
+        self.pause_button.setText("Resume" if status == "paused" else "Pause")
+        self.stop_button.setEnabled(active)
+        for widget in (self.dataset, self.open_data):
+            widget.setEnabled(not active)
+        if history is None:
+            self.progress.setValue(0)
+            self.progress.setFormat("")
+            self.progress_label.setText("No run yet: press Start to train a snapshot of the graph")
+            self.status_label.setText("")
+            self.run_label.setText("")
+            return
+        self._show_progress(history)
+        self._show_status(history)
+        self.run_label.setText(f"Run folder: {history.run_dir}" if history.run_dir else "")
+
+    def _show_progress(self, history: RunHistory) -> None:
+        total = history.total_steps
+        step = history.step
+        self.progress.setValue(int(1000 * step / total) if total else 0)
+        self.progress.setFormat(f"{100 * step / total:.0f} %" if total else "")
+        if history.status == "starting":
+            self.progress_label.setText("Starting the training process…")
+            return
+        parts = []
+        epochs = int(history.settings.get("epochs", 0) or 0)
+        if history.steps_per_epoch:
+            epoch = min(epochs or 10**9, step // history.steps_per_epoch + (history.status == "running"))
+            parts.append(f"epoch {max(1, epoch)}/{epochs}" if epochs else f"epoch {epoch}")
+        parts.append(f"step {step:,}/{total:,}" if total else f"step {step:,}")
+        rate = history.rate()
+        if rate:
+            parts.append(f"{rate:,.0f} steps/s" if rate >= 10 else f"{rate:.1f} steps/s")
+        left = history.time_left() if history.status == "running" else None
+        if left is not None:
+            parts.append(f"{_duration(left)} left")
+        if history.device:
+            parts.append(history.device)
+        self.progress_label.setText(" · ".join(parts))
+
+    def _show_status(self, history: RunHistory) -> None:
+        status, message = history.status, history.message
+        headline = history.headline
+        best = ""
+        if headline and history.epochs:
+            name, higher = headline
+            values = [e["val"][name] for e in history.epochs if name in e["val"]]
+            if values:
+                value = max(values) if higher else min(values)
+                shown = f"{100 * value:.1f} %" if name in ("accuracy", "mean_iou") else f"{value:.4g}"
+                best = f"best validation {name.replace('_', ' ')} {shown}"
+        texts = {
+            "starting": "Starting…",
+            "running": f"Training on {history.dataset}" + (f" — {best}" if best else ""),
+            "paused": message or "Paused",
+            "finished": (message[:1].upper() + message[1:]) + (f" — {best}" if best else ""),
+            "failed": f"Failed: {message}",
+            "crashed": f"Crashed: {message}. The curves so far are kept; you can start a new run.",
+            "rejected": f"Not started: {message}",
+        }
+        self.status_label.setText(texts.get(status, message))
+        self.status_label.setStyleSheet(_ERROR_STYLE if status in ("failed", "crashed", "rejected") else "")
