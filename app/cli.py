@@ -12,11 +12,10 @@ import sys
 from typing import Sequence
 
 from graph_engine import (
-    DEFAULT_TEMPLATE, Analysis, CompileError, Graph, GraphFileError, analyze, field_text,
-    generate_code, layer_types, list_templates, load_graph, load_template, shape_text,
+    DEFAULT_TEMPLATE, Analysis, Graph, GraphFileError, analyze, field_text, layer_types,
+    list_templates, load_graph, load_template, shape_text,
 )
-from app import train_cli
-from graph_engine.atomic import write_text_atomic
+from app import interop_cli, train_cli
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 
@@ -88,24 +87,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_GRAPH_ERRORS if analysis.errors else EXIT_OK
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    graph = _load(args.file)
-    try:
-        source = generate_code(graph)
-    except CompileError as error:
-        for diagnostic in analyze(graph).errors:
-            print(f"{diagnostic.node or 'graph'}: {diagnostic.message}", file=sys.stderr)
-        print(f"rosenblatt export: {error}", file=sys.stderr)
-        return EXIT_GRAPH_ERRORS
-    try:
-        write_text_atomic(args.output, source)
-    except OSError as error:
-        print(f"rosenblatt export: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    print(f"wrote {args.output}")
-    return EXIT_OK
-
-
 def cmd_templates(args: argparse.Namespace) -> int:
     for template in list_templates():
         default = " (default)" if template.key == DEFAULT_TEMPLATE else ""
@@ -157,11 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--json", action="store_true", help="machine-readable output")
     summary.set_defaults(run=cmd_summary)
 
-    export = sub.add_parser("export", help="write the graph as standalone code")
-    export.add_argument("file", help=file_help)
-    export.add_argument("--to", choices=["python"], default="python", help="output format")
-    export.add_argument("-o", "--output", required=True, help="file to write")
-    export.set_defaults(run=cmd_export)
+    interop_cli.register(sub, file_help)
 
     templates = sub.add_parser("templates", help="list the shipped templates")
     templates.set_defaults(run=cmd_templates)

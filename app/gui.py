@@ -10,9 +10,12 @@ EXIT_OK, EXIT_BAD_FILE = 0, 1
 
 
 def run_gui(file: str | None = None, screenshot: str | None = None,
-            size: tuple[int, int] = (1600, 1000)) -> int:
+            size: tuple[int, int] = (1600, 1000), panel: str | None = None,
+            train_epochs: int | None = None, dataset: str | None = None) -> int:
     """Open the editor on ``file`` (default: the digits CNN template). With ``screenshot``,
-    render the fitted window offscreen to that PNG and exit instead."""
+    render the fitted window offscreen to that PNG and exit instead: after training
+    ``train_epochs`` epochs in the app's own training process when asked, with
+    ``panel``'s dock in front."""
     os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
     if screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -33,6 +36,17 @@ def run_gui(file: str | None = None, screenshot: str | None = None,
             return EXIT_BAD_FILE
     window = MainWindow(graph, path, autosave=not screenshot)
     if screenshot:
+        from app.screenshots import prepare_panel
+
+        window.resize(*size)
+        window.show()
+        app.processEvents()
+        problem = prepare_panel(app, window, panel, train_epochs, dataset)
+        if problem:
+            print(f"rosenblatt gui: {problem}", file=sys.stderr)
+            window.document.undo_stack.setClean()
+            window.close()
+            return EXIT_BAD_FILE
         return _screenshot(app, window, Path(screenshot), size)
     window.show()
     from PySide6.QtCore import QTimer

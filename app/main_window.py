@@ -19,6 +19,8 @@ from app.clipboard import MIME_TYPE
 from app.controller import EditorController
 from app.document import Document
 from app.recovery import Autosaver, discard_recovery, pending_recovery
+from app.training_controller import TrainingController
+from app.training_docks import TrainingDocks
 from graph_engine import (
     CompileError, DEFAULT_TEMPLATE, Graph, GraphFileError, field_text, generate_code, list_templates,
     load_template,
@@ -42,6 +44,8 @@ SHORTCUTS = (
     ("Zoom", "mouse wheel (around the cursor)"), ("Pan", "middle-drag, or Space + drag"),
     ("Add selected palette type after the selected node", "Enter or double-click in the palette"),
     ("View code", "Ctrl+E"),
+    ("Start training", "Ctrl+T"), ("Pause / resume training", "Ctrl+Shift+P"),
+    ("Stop training", "Ctrl+."),
 )
 
 
@@ -72,6 +76,9 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.statusBar().addPermanentWidget(self.summary, 1)
         self.selected: list[str] = []
+        self.training = TrainingController(self.document, self)
+        self.run_docks = TrainingDocks(self, self.training)
+        self._docks.update(self.run_docks.docks)
         self._build_actions()
         self._wire()
         self._bind_scene(self.document.graph)
@@ -149,6 +156,8 @@ class MainWindow(QMainWindow):
         for dock in self._docks.values():
             view.addAction(dock.toggleViewAction())
 
+        self.run_docks.build_menu(bar.addMenu("&Training"))
+
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
         self._refresh_recent()
@@ -166,6 +175,8 @@ class MainWindow(QMainWindow):
         self.inspector.label_edited.connect(controller.set_label)
         self.problems.node_activated.connect(self.focus_node)
         self.problems.fix_requested.connect(controller.apply_fix)
+        self.training.problems_changed.connect(lambda _p: self._show_problems())
+        self.training.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
     def _bind_scene(self, graph: Graph) -> None:
         """Build a scene for ``graph`` (at start, and after New/Open/Revert)."""
@@ -189,12 +200,21 @@ class MainWindow(QMainWindow):
     def _analysis_changed(self, analysis) -> None:
         if self.scene is not None:
             self.scene.set_analysis(analysis)
-        self.problems.set_diagnostics(analysis.diagnostics)
+        self._show_problems()
         self._refresh_inspector()
+        self.run_docks.graph_edited()
+
+    def _show_problems(self) -> None:
+        """The graph's diagnostics and, first, whatever stopped a training start."""
+        self.problems.set_diagnostics(list(self.training.problems) + list(self.document.analysis.diagnostics))
+        if self.training.problems:
+            self._docks["problems"].raise_()
 
     def _selection_changed(self, ids: list) -> None:
         self.selected = list(ids)
         self._refresh_inspector()
+        if len(self.selected) == 1:
+            self.run_docks.node_selected(self.selected[0])
 
     def _refresh_inspector(self) -> None:
         graph, analysis = self.document.graph, self.document.analysis
@@ -414,7 +434,8 @@ class MainWindow(QMainWindow):
             self._sized = True  # first start: a canvas-first layout
             self.resizeDocks([self._docks["palette"], self._docks["inspector"]], [230, 320],
                              Qt.Orientation.Horizontal)
-            self.resizeDocks([self._docks["problems"]], [140], Qt.Orientation.Vertical)
+            self.run_docks.arrange(self._docks["problems"], self._docks["inspector"])
+            self.resizeDocks([self._docks["problems"]], [300], Qt.Orientation.Vertical)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if event.mimeData().hasUrls():
@@ -430,9 +451,17 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, lambda: self.open_path(path))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        if self.training.running:
+            answer = QMessageBox.question(
+                self, "Training in progress",
+                "A run is in progress. Stop it and close? (Its last checkpoint is kept.)")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
         if not self._confirm_discard():
             event.ignore()
             return
+        self.training.shutdown()
         if self.persistent:
             self.settings.setValue("window_state", self.saveState())
             discard_recovery()

@@ -98,6 +98,8 @@ class RunInspector(QObject):
         """The whole input image of a patch and the channel's activation map over it."""
         def job() -> Any:
             run = self.load(run_dir)
+            if not 0 <= sample_index < len(run.x_all):
+                raise JobError(f"there is no sample {sample_index} in the dataset")
             x = run.x_all[sample_index]
             maps = feature_maps(run.opened.model, x, [node_id], max_channels=channel + 1)[node_id]
             image = to_uint8(x.reshape(1, -1).float()).reshape(x.shape).numpy()
@@ -109,10 +111,9 @@ class RunInspector(QObject):
         """(step, {node: uint8 maps}, input sample) for one validation sample."""
         def job() -> Any:
             run = self.load(run_dir)
-            index = run.validation_start + validation_index
-            if not 0 <= index < len(run.x_all):
+            if not 0 <= validation_index < len(run.x_all) - run.validation_start:
                 raise JobError(f"there is no validation sample {validation_index}")
-            sample = run.x_all[index]
+            sample = run.x_all[run.validation_start + validation_index]
             return run.step, feature_maps(run.opened.model, sample, node_ids), sample.numpy()
         self.submit("feature_maps", job, callback)
 

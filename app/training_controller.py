@@ -141,6 +141,8 @@ class TrainingController(QObject):
             self.refresh_views()
             return False
         self._timer.start()
+        self._shown_status = self.history.status
+        self.run_changed.emit(self.history)
         self.refresh_views()
         self.message.emit(f"Training {graph.name} on {settings.dataset}…")
         return True

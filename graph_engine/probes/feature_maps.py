@@ -47,12 +47,20 @@ def first_layer_filters(model: fx.GraphModule, graph: Graph) -> np.ndarray | Non
     Each filter is scaled symmetrically, w / max|w| → 0..255 with 0 at 128, so the
     sign of a weight reads as darker or lighter than mid-grey. None if no Conv2d.
     """
+    node_id = first_conv_node(model, graph)
+    if node_id is None:
+        return None
+    weight = getattr(model, node_id).weight.detach().float()
+    peak = weight.abs().amax(dim=(1, 2, 3), keepdim=True)
+    unit = torch.where(peak > 0, weight / torch.where(peak > 0, peak, 1.0), 0.0)
+    return (unit * 127.5 + 128.0).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
+
+
+def first_conv_node(model: fx.GraphModule, graph: Graph) -> str | None:
+    """The first compiled Conv2d in topological order (whose filters the Filters view shows)."""
     for node_id in live_ids(model):
         node = graph.nodes.get(node_id)
         if node is not None and node.type == "Conv2d":
-            weight = getattr(model, node_id).weight.detach().float()
-            peak = weight.abs().amax(dim=(1, 2, 3), keepdim=True)
-            unit = torch.where(peak > 0, weight / torch.where(peak > 0, peak, 1.0), 0.0)
-            return (unit * 127.5 + 128.0).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
+            return node_id
     return None
 

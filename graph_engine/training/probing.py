@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 #: samples in the fixed batch that activation statistics are measured on (small: they cost
 #: a forward pass each time, and 32 samples already give stable fractions and histograms)
 PROBE_BATCH = 32
+#: nodes whose feature maps are probed at once (a viewer's choice joins the default ones)
+MAX_FEATURE_NODES = 6
 #: characters generated for the text sample at each epoch's end
 SAMPLE_LENGTH = 240
 
@@ -90,10 +92,14 @@ class RunProbes:
         index = changes.get("sample")
         if isinstance(index, int) and 0 <= index < len(trainer.x_val):
             self.sample_index, self.sample = index, trainer.x_val[index]
+        live = trainer.model.meta["rosenblatt_nodes"]
         nodes = changes.get("feature_nodes")
         if isinstance(nodes, (list, tuple)):
-            live = trainer.model.meta["rosenblatt_nodes"]
             self.feature_nodes = [n for n in nodes if n in live]
+        watched = changes.get("watch_node")
+        if isinstance(watched, str) and watched in live and watched not in self.feature_nodes:
+            # the node a person is looking at joins the probed ones (the oldest such one leaves)
+            self.feature_nodes = (self.feature_nodes + [watched])[-MAX_FEATURE_NODES:]
 
     def after_update(self, step: int) -> None:
         trainer = self.trainer
@@ -108,12 +114,13 @@ class RunProbes:
         if self.feature_nodes:
             maps = probes.feature_maps(trainer.model, self.sample, self.feature_nodes)
             self._emit("feature_maps", step, maps)
-            self._emit("probe_sample", step, {
-                "index": self.sample_index, "input": self.sample.detach().cpu().numpy(),
-                "target": trainer.y_val[self.sample_index].detach().cpu().numpy()})
-        filters = probes.first_layer_filters(trainer.model, trainer.graph)
-        if filters is not None:
-            self._emit("filters", step, {"filters": filters})
+        self._emit("probe_sample", step, {
+            "index": self.sample_index, "input": self.sample.detach().cpu().numpy(),
+            "target": trainer.y_val[self.sample_index].detach().cpu().numpy()})
+        first = probes.first_conv_node(trainer.model, trainer.graph)
+        if first is not None:
+            self._emit("filters", step, {"filters": probes.first_layer_filters(trainer.model, trainer.graph),
+                                         "node": first})
 
     def at_epoch_end(self, step: int, extras: dict[str, torch.Tensor]) -> None:
         trainer = self.trainer
@@ -128,7 +135,7 @@ class RunProbes:
             self._emit("segmentation", step, {
                 "image": trainer.x_val[0].detach().cpu().numpy(),
                 "predicted": extras["predictions"][0].cpu().numpy(),
-                "true": trainer.y_val[0].cpu().numpy()})
+                "true": trainer.y_val[0].cpu().numpy(), "class_names": trainer.dataset.class_names})
         elif task == LANGUAGE_MODEL and trainer.dataset.vocabulary:
             vocabulary = trainer.dataset.vocabulary
             prompt = "".join(vocabulary[i] for i in trainer.dataset.x_val[0, :16].tolist())

@@ -22,6 +22,7 @@ from graph_engine import Edge, shape_text
 from widgets.canvas.items import (
     ERROR, GRID_SIZE, SELECTION_COLOR, WARNING, EdgeItem, NodeItem, bezier_path, param_count_text,
 )
+from widgets.canvas.overlays import NodeBadge, NodeBar, NodeOverlays
 
 if TYPE_CHECKING:
     from graph_engine import Analysis, Graph, Node
@@ -59,6 +60,8 @@ class GraphScene(QGraphicsScene):
         self._edges: dict["Edge", EdgeItem] = {}
         self._analysis: "Analysis | None" = None
         self._highlighted: set[str] = set()
+        # training marks (badges, bars) by node id, re-applied when a node item is rebuilt
+        self._overlays = NodeOverlays()
         # connection drag: source item, temporary curve, and the node showing a drop hint
         self._drag_source: NodeItem | None = None
         self._drag_curve: QGraphicsPathItem | None = None
@@ -168,6 +171,27 @@ class GraphScene(QGraphicsScene):
                 item.set_highlighted(False)
         self._highlighted.clear()
 
+    # -- training overlays ----------------------------------------------------------------
+    def set_node_badges(self, badges: dict[str, tuple[str, str]]) -> None:
+        """Show a warning badge on each node: ``{node_id: (kind, tooltip)}``; replaces the
+        previous badges. Kinds "non_finite" and "exploding" are red, others amber."""
+        self._overlays.set_badges(badges, self._nodes)
+
+    def set_node_bars(self, bars: dict[str, tuple[float, str]]) -> None:
+        """Show a thin bar on each node: ``{node_id: (fraction 0..1, text)}``; replaces the
+        previous bars."""
+        self._overlays.set_bars(bars, self._nodes)
+
+    def clear_overlays(self) -> None:
+        """Remove every badge and bar."""
+        self._overlays.clear()
+
+    def node_badge(self, node_id: str) -> NodeBadge | None:
+        return self._overlays.badge(node_id)
+
+    def node_bar(self, node_id: str) -> NodeBar | None:
+        return self._overlays.bar(node_id)
+
     # -- model events -------------------------------------------------------------------
     def _subscriptions(self):
         """The graph's signals and the handlers this scene keeps connected to them."""
@@ -205,6 +229,7 @@ class GraphScene(QGraphicsScene):
         item = NodeItem(node)
         self._nodes[node.id] = item
         self.addItem(item)
+        self._overlays.node_added(node.id, item)
 
     def _on_node_removed(self, node: "Node") -> None:
         item = self._nodes.pop(node.id, None)
@@ -219,6 +244,7 @@ class GraphScene(QGraphicsScene):
             self._drag_hint = None
         if self._press_positions is not None:
             self._press_positions.pop(node.id, None)
+        self._overlays.node_removed(node.id)
         self.removeItem(item)
 
     def _on_node_changed(self, old: "Node", new: "Node") -> None:
@@ -226,6 +252,7 @@ class GraphScene(QGraphicsScene):
         if item is None:
             return
         item.set_node(new)
+        self._overlays.relayout(new.id)
         for edge_item in item.edges:
             edge_item.update_path()
 
@@ -265,6 +292,7 @@ class GraphScene(QGraphicsScene):
     def _reroute(self, node: NodeItem) -> None:
         for edge_item in node.edges:
             edge_item.update_path()
+        self._overlays.relayout(node.node_id)
 
     # -- gestures: connect and move -----------------------------------------------------
     def _node_at(self, scene_pos: QPointF, exclude: NodeItem | None = None) -> NodeItem | None:

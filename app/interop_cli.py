@@ -1,0 +1,121 @@
+"""``rosenblatt export`` (python, onnx, torchscript) and ``rosenblatt import``: thin wrappers
+over ``graph_engine.interop`` that turn its errors into one-line messages and exit codes.
+
+Exit status: 0 done; 1 the graph has errors (export) or the model has calls with no layer
+type (import); 2 a file, run folder, module or optional package is missing or unreadable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from graph_engine import CompileError, analyze, save_graph
+from graph_engine.interop import (
+    InteropError, UnsupportedModel, export_onnx, export_python, export_torchscript, import_model,
+    save_safetensors,
+)
+
+EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
+FORMATS = ("python", "onnx", "torchscript")
+
+
+def _fail(command: str, message: str, code: int = EXIT_UNREADABLE) -> int:
+    print(f"rosenblatt {command}: {message}", file=sys.stderr)
+    return code
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from app.cli import _load
+
+    if args.with_training and args.to != "python":
+        return _fail("export", "--with-training goes with --to python")
+    graph = _load(args.file)
+    try:
+        if args.to == "onnx":
+            result = export_onnx(graph, args.output, args.weights)
+            done = (f"wrote {result.path} (ONNX, {result.exporter} exporter; input '{result.input_name}' "
+                    f"{result.input_dtype}, output 'output', dynamic batch)")
+        elif args.to == "torchscript":
+            result = export_torchscript(graph, args.output, args.weights)
+            how = ("torch.jit.script" if result.method == "script" else
+                   f"torch.jit.trace, as torch.jit.script refused: {result.script_refusal}")
+            done = f"wrote {result.path} (TorchScript via {how})"
+        else:
+            result = export_python(graph, args.output, args.weights, args.with_training)
+            done = "wrote " + ", ".join(str(p) for p in result.files)
+    except CompileError as error:
+        for diagnostic in analyze(graph).errors:
+            print(f"{diagnostic.node or 'graph'}: {diagnostic.message}", file=sys.stderr)
+        return _fail("export", str(error), EXIT_GRAPH_ERRORS)
+    except InteropError as error:
+        return _fail("export", str(error))
+    except OSError as error:
+        return _fail("export", f"cannot write {args.output}: {error.strerror or error}")
+    print(done)
+    return EXIT_OK
+
+
+def _shape(text: str) -> list[int]:
+    try:
+        shape = [int(part) for part in text.replace("x", ",").replace("×", ",").split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 3,32,32, got {text!r}") from None
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive sizes like 3,32,32, got {text!r}")
+    return shape
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    try:
+        imported = import_model(args.target, args.input_shape, args.input_dtype, args.name)
+    except UnsupportedModel as error:
+        count = len(error.problems)
+        print(f"rosenblatt import: {error.model}: {count} call{'s' if count != 1 else ''} "
+              "cannot become a layer:", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_GRAPH_ERRORS
+    except InteropError as error:
+        return _fail("import", str(error))
+    for path, write in ((args.output, lambda: save_graph(imported.graph, args.output)),
+                        (args.weights, lambda: save_safetensors(args.weights, imported.state,
+                                                                {"graph": imported.graph.name}))):
+        try:
+            if path:
+                write()
+        except OSError as error:
+            return _fail("import", f"cannot write {path}: {error.strerror or error}")
+    graph = imported.graph
+    weights = f" and {args.weights}" if args.weights else ""
+    print(f"wrote {args.output}{weights}: {graph.name}, {len(graph)} nodes; outputs match the model "
+          f"(largest difference {imported.max_difference:.2g} in float64)")
+    return EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction, file_help: str) -> None:
+    """Add ``export`` and ``import`` to the main parser."""
+    export = sub.add_parser("export", help="write the graph as Python, ONNX or TorchScript")
+    export.add_argument("file", help=file_help)
+    export.add_argument("--to", choices=FORMATS, default="python", help="output format (default python)")
+    export.add_argument("-o", "--output", required=True, help="file to write")
+    export.add_argument("--weights", metavar="RUN_DIR",
+                        help="include a run's trained weights (its best checkpoint, else the last)")
+    export.add_argument("--with-training", action="store_true",
+                        help="with --to python: also write a standalone train.py beside it")
+    export.set_defaults(run=cmd_export)
+
+    imports = sub.add_parser("import", help="turn a PyTorch nn.Module into a graph file (torch.fx)")
+    imports.add_argument("target", metavar="module:ClassOrFactory",
+                         help="e.g. mymodels:ResNet or path/to/file.py:make_model "
+                              "(the current folder is on the import path)")
+    imports.add_argument("-o", "--output", required=True, help="graph file to write (.json)")
+    imports.add_argument("--input-shape", required=True, type=_shape, metavar="C,H,W",
+                         help="one sample's shape without the batch, e.g. 3,32,32 or 64")
+    imports.add_argument("--input-dtype", choices=("float32", "int64"), default="float32",
+                         help="int64 for token indices (models starting with an Embedding)")
+    imports.add_argument("--weights", metavar="OUT.safetensors",
+                         help="also write the model's weights, keyed by the graph's node ids")
+    imports.add_argument("--name", help="graph name (default: the class name)")
+    imports.set_defaults(run=cmd_import)
+

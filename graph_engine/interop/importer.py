@@ -1,0 +1,209 @@
+"""Import an existing PyTorch model as a graph: trace it with torch.fx, map every call to a
+layer type, lay the graph out, carry the weights over, and check the outputs agree.
+
+Node ids come from the model's attribute names (``layer1.0.conv1`` -> ``layer1_0_conv1``),
+so the imported graph's compiled module names its weights after the model's own modules.
+The import is refused, with every offending call listed with its file and line, when some
+call has no layer type; and it is refused when the compiled graph does not compute what the
+model computes (in float64, on a random input), so an import never silently changes a model.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import importlib.util
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import fx, nn
+from torch.fx.passes.shape_prop import ShapeProp
+
+from graph_engine.analysis import analyze
+from graph_engine.compiler import compile_graph
+from graph_engine.interop.errors import InteropError, UnsupportedModel, reason
+from graph_engine.interop.fx_walk import FxWalk
+from graph_engine.interop.weights import load_into
+from graph_engine.layout import layered_layout
+from graph_engine.model import Edge, Graph, GraphError, Node
+
+#: the batch size of the traced example: not 1, so reshapes that fold the batch show up
+BATCH = 2
+TOLERANCE = 1e-6
+
+
+@dataclass
+class ImportedModel:
+    graph: Graph
+    #: weights keyed like ``compile_graph(graph).state_dict()``
+    state: dict[str, torch.Tensor]
+    #: largest |difference| between the model's and the graph's outputs (float64, random input)
+    max_difference: float
+
+
+def load_target(spec: str) -> nn.Module:
+    """``module:Class``, ``module:factory`` or ``path/to/file.py:Class`` -> an instance."""
+    module_part, sep, attribute = spec.rpartition(":")
+    if not sep or not module_part or not attribute:
+        raise InteropError(f"{spec}: expected module:ClassOrFactory or path/to/file.py:ClassOrFactory")
+    module = _import(spec, module_part)
+    target: Any = module
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise InteropError(f"{spec}: {module_part} has no attribute {attribute!r}")
+        target = getattr(target, part)
+    if isinstance(target, nn.Module):
+        return target
+    if not callable(target):
+        raise InteropError(f"{spec}: {attribute} is neither an nn.Module class nor a factory function")
+    try:
+        model = target()
+    except Exception as error:  # noqa: BLE001 (the user's code: any failure is reported)
+        raise InteropError(f"{spec}: {attribute}() failed: {type(error).__name__}: {error}") from None
+    if not isinstance(model, nn.Module):
+        raise InteropError(f"{spec}: {attribute}() returned a {type(model).__name__}, not an nn.Module")
+    return model
+
+
+def _import(spec: str, module_part: str):
+    """Import a module by name (the current folder first on the path) or from a .py file."""
+    is_file = module_part.endswith(".py") or "/" in module_part or os.sep in module_part
+    folder = str(Path(module_part).resolve().parent) if is_file else os.getcwd()
+    sys.path.insert(0, folder)
+    try:
+        if not is_file:
+            return importlib.import_module(module_part)
+        path = Path(module_part)
+        if not path.is_file():
+            raise InteropError(f"{spec}: no such file {module_part}")
+        # a private name: a file called json.py must not replace the json module; executed
+        # afresh each time, so an import after editing the file sees the edit
+        name = f"_rosenblatt_import_{path.stem}"
+        loader_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(loader_spec)
+        sys.modules[name] = module  # dataclasses and typing look their module up while it runs
+        loader_spec.loader.exec_module(module)
+        return module
+    except InteropError:
+        raise
+    except Exception as error:  # noqa: BLE001
+        raise InteropError(f"{spec}: importing {module_part} failed: "
+                           f"{type(error).__name__}: {error}") from None
+    finally:
+        sys.path.remove(folder)
+
+
+def _example(model: nn.Module, input_shape: Sequence[int], input_dtype: str, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    shape = (BATCH, *input_shape)
+    if input_dtype == "int64":
+        sizes = [m.num_embeddings for m in model.modules() if isinstance(m, nn.Embedding)]
+        return torch.randint(0, min(sizes, default=2), shape, generator=generator)
+    return torch.randn(shape, generator=generator)
+
+
+def _trace(model: nn.Module, name: str) -> fx.GraphModule:
+    tracer = fx.Tracer()
+    tracer.record_stack_traces = True
+    try:
+        graph = tracer.trace(model)
+    except Exception as error:  # noqa: BLE001 (data-dependent control flow and the like)
+        raise InteropError(f"{name}: torch.fx cannot trace it: {reason(error)}") from None
+    traced = fx.GraphModule(tracer.root, graph, name)
+    traced.graph.eliminate_dead_code()
+    traced.recompile()
+    return traced
+
+
+def _build(walk: FxWalk, name: str) -> Graph:
+    graph = Graph(name)
+    problems = []
+    for pending in walk.pending.values():
+        try:
+            graph.add_node(Node(pending.id, pending.type, pending.params))
+        except GraphError as error:
+            problems.append(str(error))
+    if problems:
+        raise UnsupportedModel(name, problems)
+    for pending in walk.pending.values():
+        for port, source in enumerate(pending.inputs):
+            graph.add_edge(Edge(source, pending.id, port))
+    errors = analyze(graph).errors
+    if errors:
+        raise UnsupportedModel(name, [f"node '{d.node}' ({graph.node(d.node).type}): {d.message}"
+                                      if d.node in graph else d.message for d in errors])
+    for node_id, position in layered_layout(graph).items():
+        graph.move_node(node_id, position)
+    return graph
+
+
+def _difference(model: nn.Module, graph: Graph, state: dict[str, torch.Tensor],
+                example: torch.Tensor) -> float:
+    """Largest |model(x) - graph(x)| in float64 (copies: the caller's model keeps its dtype)."""
+    compiled = compile_graph(graph, device="cpu")
+    load_into(compiled, state, graph.name)
+    try:
+        reference = copy.deepcopy(model)
+    except Exception:  # noqa: BLE001 (an uncopyable model is compared in its own dtype)
+        reference = model
+    else:
+        reference, compiled = reference.double(), compiled.double()
+        if example.is_floating_point():
+            example = example.double()
+    reference.eval()
+    compiled.eval()
+    with torch.no_grad():
+        expected, got = reference(example), compiled(example)
+    if not isinstance(expected, torch.Tensor) or expected.shape != got.shape:
+        return math.inf
+    return float((expected.double() - got.double()).abs().max()) if expected.numel() else 0.0
+
+
+def import_module_object(model: nn.Module, input_shape: Sequence[int], input_dtype: str = "float32",
+                         name: str | None = None) -> ImportedModel:
+    """Import an ``nn.Module`` instance; see :func:`import_model`."""
+    if input_dtype not in ("float32", "int64"):
+        raise InteropError(f"input dtype must be float32 or int64, got {input_dtype!r}")
+    shape = tuple(int(d) for d in input_shape)
+    if not 1 <= len(shape) <= 4 or min(shape) < 1:
+        raise InteropError(f"input shape must be 1 to 4 positive sizes without the batch, got {list(shape)}")
+    name = name or type(model).__name__
+    model.eval()
+    traced = _trace(model, name)
+    example = _example(model, shape, input_dtype)
+    try:
+        with torch.no_grad():
+            ShapeProp(traced).propagate(example)
+    except Exception as error:  # noqa: BLE001 (a shape the model does not accept)
+        raise InteropError(f"{name}: running it on an input of shape {list(shape)} ({input_dtype}) failed: "
+                           f"{reason(error)}") from None
+    walk = FxWalk(model, traced, shape, input_dtype, BATCH)
+    walk.run()
+    if walk.problems:
+        raise UnsupportedModel(name, walk.problems)
+    graph = _build(walk, name)
+    state = {f"{p.id}.{key}": value.detach().to("cpu", copy=True)
+             for p in walk.pending.values() if p.module is not None
+             for key, value in p.module.state_dict().items()}
+    difference = _difference(model, graph, state, example)
+    if not difference <= TOLERANCE:
+        raise InteropError(f"{name}: the imported graph computes something other than the model "
+                           f"(outputs differ by {difference:.3g}); please report this model")
+    return ImportedModel(graph, state, difference)
+
+
+def import_model(spec: str, input_shape: Sequence[int], input_dtype: str = "float32",
+                 name: str | None = None) -> ImportedModel:
+    """Import ``module:ClassOrFactory`` (or ``path/to/file.py:ClassOrFactory``) as a graph.
+
+    The class is instantiated with no arguments (or the factory called), traced with
+    ``torch.fx`` on an input of ``input_shape`` (no batch) and ``input_dtype``, and every call
+    mapped to a layer type. Raises UnsupportedModel listing each call that has none, and
+    InteropError for a target that cannot be loaded, traced or run.
+    """
+    return import_module_object(load_target(spec), input_shape, input_dtype, name)

@@ -1,0 +1,57 @@
+"""The standalone ``train.py`` written beside an exported ``model.py``.
+
+The script is ``train_template.py`` (a real, tested Python file) with its generated block
+replaced by this graph's model file, class, input and output shapes and training settings,
+so what it does can be read in one place and it never imports Rosenblatt.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graph_engine.lowering import checked_analysis, class_name
+from graph_engine.model import Graph
+from graph_engine.registry import get_spec
+from graph_engine.training.settings import settings_from_dict
+
+TEMPLATE = Path(__file__).with_name("train_template.py")
+BEGIN, END = "# -- generated: begin\n", "# -- generated: end\n"
+#: the settings the script honours, in the order it lists them
+KEYS = ("task", "optimizer", "learning_rate", "momentum", "nesterov", "schedule", "step_epochs", "gamma",
+        "warmup_steps", "batch_size", "epochs", "weight_decay", "grad_clip", "seed", "device",
+        "early_stopping_patience", "keep_best", "validation_fraction")
+
+
+def generated_block(graph: Graph, model_file: str, weights_file: str | None) -> str:
+    """The assignments that tie the template to this graph."""
+    analysis = checked_analysis(graph)
+    roles = {get_spec(n.type).role: n.id for n in graph if get_spec(n.type).role}
+    input_id, output_id = roles["input"], roles["output"]
+    settings = settings_from_dict(graph.training, strict=False).to_dict()
+    lines = [
+        f"MODEL_FILE = {model_file!r}",
+        f"MODEL_CLASS = {class_name(graph.name)!r}",
+        f"INIT_WEIGHTS = {weights_file!r}",
+        f"INPUT_SHAPE = {tuple(analysis.info(input_id).out_shape)!r}",
+        f"INPUT_DTYPE = {'int64' if analysis.info(input_id).dtype == 'int64' else 'float32'!r}",
+        f"OUTPUT_SHAPE = {tuple(analysis.info(output_id).out_shape)!r}",
+        "SETTINGS = {",
+        *(f"    {key!r}: {settings[key]!r}," for key in KEYS),
+        "}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def generate_train_script(graph: Graph, model_file: str = "model.py",
+                          weights_file: str | None = None) -> str:
+    """The source of ``train.py`` for ``graph`` exported as ``model_file`` (in the same folder).
+
+    ``weights_file`` (beside it) is where training starts from unless ``--init`` says otherwise.
+    """
+    template = TEMPLATE.read_text(encoding="utf-8")
+    head, rest = template.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return head + BEGIN + generated_block(graph, model_file, weights_file) + END + tail
+
+
+__all__ = ["generate_train_script"]

@@ -1,0 +1,125 @@
+"""Training through the real main window: buttons, docks, problems, crashes, overlays."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from app.main_window import MainWindow
+from graph_engine import load_template
+
+START_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("ROSENBLATT_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    graph = load_template("digits_cnn")
+    graph.training = {**graph.training, "epochs": 2, "probe_every": 1, "probe_unit": "steps"}
+    win = MainWindow(graph, autosave=False)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.training.shutdown(0)
+    win.document.undo_stack.setClean()
+    win.close()
+
+
+def _finish(qtbot, win):
+    with qtbot.waitSignal(win.training.run_ended, timeout=START_TIMEOUT_MS):
+        pass
+    return win.training.history
+
+
+def test_start_button_trains_and_every_view_gets_real_data(qtbot, window):
+    panel = window.run_docks.panel
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert window.training.running
+    assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
+    history = _finish(qtbot, window)
+    assert history.status == "finished", history.message
+    window.training.refresh_views()
+    assert panel.start_button.isEnabled()
+    assert "epoch 2/2" in panel.progress_label.text()
+    views = window.run_docks.views
+    curves = views["curves"]
+    x, y = curves.raw_curve.getData()
+    assert len(y) == len(history.steps)
+    assert views["filters"].grab().width() > 0
+    # the canvas shows a live overlay on the nodes the probes measured
+    scene = window.scene
+    assert scene is not None
+    assert window.run_docks.overlay == "dead"
+
+
+def test_a_graph_with_errors_does_not_start_and_says_why(qtbot, window):
+    flatten = next(n for n in window.document.graph if n.type == "Flatten")
+    window.scene.select_ids([flatten.id])
+    window.delete_selection()
+    assert window.document.analysis.errors
+    qtbot.mouseClick(window.run_docks.panel.start_button, Qt.MouseButton.LeftButton)
+    assert not window.training.running
+    messages = [d.message for d in window.problems.diagnostics]
+    assert any("valid graph" in m for m in messages)
+
+
+def test_a_dataset_fit_error_blocks_the_start(qtbot, window):
+    window.controller.edit_training({"dataset": "python-docs"})
+    assert window.run_docks.panel.dataset.currentText() == "python-docs"
+    qtbot.mouseClick(window.run_docks.panel.start_button, Qt.MouseButton.LeftButton)
+    history = _finish(qtbot, window)
+    assert history.status == "rejected"
+    assert any("python-docs" in d.message for d in window.problems.diagnostics)
+    assert "Not started" in window.run_docks.panel.status_label.text()
+    window.document.undo_stack.undo()
+    assert window.run_docks.panel.dataset.currentText() == "digits"
+
+
+def test_a_killed_training_process_is_reported_and_a_new_run_starts(qtbot, window):
+    window.controller.edit_training({"epochs": 500})
+    window.run_docks.start()
+    qtbot.waitUntil(lambda: window.training.history.step > 10, timeout=START_TIMEOUT_MS)
+    os.kill(window.training.session.process.pid, signal.SIGKILL)
+    history = _finish(qtbot, window)
+    assert history.status == "crashed"
+    panel = window.run_docks.panel
+    assert "SIGKILL" in panel.status_label.text()
+    kept = len(history.steps)
+    x, y = window.run_docks.views["curves"].raw_curve.getData()
+    assert len(y) == kept  # the curves so far stay
+    assert panel.start_button.isEnabled()
+    window.controller.edit_training({"epochs": 1})
+    assert window.run_docks.start()
+    assert _finish(qtbot, window).status == "finished"
+
+
+def test_editing_during_a_run_shows_the_banner(qtbot, window):
+    window.controller.edit_training({"epochs": 200})
+    window.run_docks.start()
+    qtbot.waitUntil(lambda: window.training.history.step > 0, timeout=START_TIMEOUT_MS)
+    assert window.run_docks.panel.changed_banner.isHidden()
+    window.controller.add_layer("ReLU", (10.0, 10.0))
+    assert not window.run_docks.panel.changed_banner.isHidden()
+    qtbot.mouseClick(window.run_docks.panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.training.history.status == "paused", timeout=10_000)
+    window.training.refresh_views()
+    assert window.run_docks.panel.pause_button.text() == "Resume"
+    qtbot.mouseClick(window.run_docks.panel.stop_button, Qt.MouseButton.LeftButton)
+    history = _finish(qtbot, window)
+    assert "stopped" in history.message
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_children():
+    yield
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.kill()
+        child.join(5)

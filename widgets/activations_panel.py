@@ -1,0 +1,550 @@
+"""The Activations panel: what one node computes for one validation sample, and how its
+outputs are distributed over training.
+
+Left: the probed validation sample (picked with a spin box) and the node (a combo).
+Right: the node's feature maps as one tiled image, its activation histogram over
+time as an image (x = step, y = value, darker = more values), and the share of dead
+(rectifier) or saturated (squashing) units per node from the newest probe.
+
+The panel only draws a :class:`RunHistory`; picking a sample or a node emits
+``sample_requested`` / ``node_requested`` so the app can ask the trainer (or, after a
+run, the run inspector) for that data, which arrives through the history or through
+:meth:`ActivationsPanel.show_feature_maps`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import (
+    QComboBox, QFormLayout, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QSplitter, QStackedWidget,
+    QVBoxLayout, QWidget,
+)
+import pyqtgraph as pg
+
+from graph_engine.training.health import DEAD_FRACTION, SATURATED_FRACTION
+from widgets.image_grid import (
+    GREY_LUT, MosaicView, grid_columns, lut_with_background, reserve_zero, tile, to_uint8,
+)
+
+if TYPE_CHECKING:
+    from graph_engine.training.history import RunHistory
+
+#: the spin box's upper end while the number of validation samples is unknown
+UNKNOWN_SAMPLE_COUNT = 10_000
+#: the histogram-over-time image has at most this many columns (probes are resampled)
+MAX_HISTOGRAM_COLUMNS = 400
+#: tiles smaller than this (pixels) are enlarged before tiling, so 1-px gaps stay thin
+MIN_TILE = 16
+BACKGROUND = "#ffffff"
+AXIS_COLOR = "#6b7280"
+TEXT_COLOR = "#374151"
+DEAD_COLOR = "#f59e0b"
+SATURATED_COLOR = "#8b5cf6"
+SELECTED_PEN = "#111827"
+PLACEHOLDER_STYLE = "color: #6b7280;"
+
+
+def _lut(colors: list[str]) -> np.ndarray:
+    """A 256-entry uint8 RGB lookup table through ``colors`` (evenly spaced stops)."""
+    stops = np.linspace(0.0, 1.0, len(colors))
+    return pg.ColorMap(stops, [pg.mkColor(c) for c in colors]).getLookupTable(nPts=256, alpha=False)
+
+
+#: feature maps: viridis, gaps white
+FEATURE_LUT = lut_with_background(pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False),
+                                  BACKGROUND)
+#: histograms over time: white (no values) to deep blue (many)
+DENSITY_LUT = _lut(["#ffffff", "#bfdbfe", "#3b82f6", "#1e3a8a"])
+
+
+def _style_plot(plot: pg.PlotItem, left: str = "", bottom: str = "") -> None:
+    """Small dark-grey axes and labels on a white plot, no context menu or auto button."""
+    font = QFont()
+    font.setPointSizeF(8.0)
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        axis.setPen(pg.mkPen(AXIS_COLOR))
+        axis.setTextPen(pg.mkPen(TEXT_COLOR))
+        axis.setTickFont(font)
+        axis.enableAutoSIPrefix(False)  # "(x0.001)" scaled ticks read as wrong values
+    label_style = {"color": TEXT_COLOR, "font-size": "8pt"}
+    if left:
+        plot.setLabel("left", left, **label_style)
+    if bottom:
+        plot.setLabel("bottom", bottom, **label_style)
+    plot.hideButtons()
+    plot.setMenuEnabled(False)
+
+
+def display_image(sample: np.ndarray) -> tuple[np.ndarray | None, str]:
+    """A validation sample as an image for display, or as text where it is no image.
+
+    (1, H, W) -> grey (H, W); (3, H, W) -> colour (H, W, 3); other (C, H, W) -> channel 0;
+    (H, W) -> grey; 1-D (e.g. token ids) -> (None, "[12, 5, 33, … ] (64 values)")."""
+    array = np.asarray(sample)
+    if array.ndim == 3:
+        if array.shape[0] == 3:
+            return to_uint8(np.moveaxis(array, 0, -1)), ""
+        return to_uint8(array[0]), ""
+    if array.ndim == 2:
+        return to_uint8(array), ""
+    flat = array.reshape(-1)
+    shown = ", ".join(_short_number(v) for v in flat[:12])
+    more = ", …" if flat.size > 12 else ""
+    return None, f"[{shown}{more}] ({flat.size} values)"
+
+
+def _short_number(value: Any) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() else f"{number:.3g}"
+
+
+def feature_mosaic(maps: np.ndarray, aspect: float = 4 / 3) -> tuple[np.ndarray, bool]:
+    """(mosaic uint8 with 0 = gap, keep aspect) for one node's uint8 feature maps, laid
+    out for a view of width / height ``aspect``.
+
+    (C, H, W): the channels tiled; (C, L): one row per channel (stretched to fit);
+    (F,): one pixel per unit, tiled into a grid."""
+    array = np.asarray(maps, dtype=np.uint8)
+    if array.ndim == 3:
+        scale = max(1, math.ceil(MIN_TILE / max(1, min(array.shape[1:]))))
+        return tile(reserve_zero(array), gap=1, scale=scale, aspect=aspect), True
+    if array.ndim == 2:
+        return reserve_zero(array), False
+    units = reserve_zero(array.reshape(-1, 1, 1))
+    return tile(units, columns=grid_columns(len(units), 1, 1, aspect), gap=0), True
+
+
+def histogram_image(histograms: list[tuple[int, np.ndarray, tuple[float, float]]],
+                    max_columns: int = MAX_HISTOGRAM_COLUMNS) -> tuple[np.ndarray, QRectF]:
+    """(bins × columns uint8 image, its rectangle in (step, value) coordinates).
+
+    Columns are evenly spaced steps, each showing the nearest probe (at most
+    ``max_columns``, so a long run costs no more than a short one); older histograms
+    are re-binned into the newest range (ranges only ever widen); intensity is
+    log(1 + count) scaled to the image's maximum."""
+    steps = np.array([entry[0] for entry in histograms], dtype=np.float64)
+    picked = np.arange(len(steps))
+    if len(steps) > 1 and steps[-1] > steps[0]:
+        even = np.linspace(steps[0], steps[-1], min(len(steps), max_columns))
+        nearest = np.clip(np.searchsorted(steps, even), 1, len(steps) - 1)
+        picked = nearest - ((even - steps[nearest - 1]) < (steps[nearest] - even))
+    low, high = histograms[-1][2]
+    bins = len(histograms[-1][1])
+    matrix = np.zeros((bins, len(picked)), dtype=np.float64)
+    for column, index in enumerate(picked):
+        _, counts, (lo, hi) = histograms[index]
+        counts = np.asarray(counts, dtype=np.float64)
+        if (lo, hi) == (low, high) and len(counts) == bins:
+            matrix[:, column] = counts
+            continue
+        centres = lo + (np.arange(len(counts)) + 0.5) * (hi - lo) / len(counts)
+        target = np.clip(((centres - low) / (high - low) * bins).astype(int), 0, bins - 1)
+        matrix[:, column] = np.bincount(target, weights=counts, minlength=bins)
+    density = np.log1p(matrix)
+    peak = density.max()
+    image = (density * (255.0 / peak)).round().astype(np.uint8) if peak > 0 else \
+        np.zeros(density.shape, dtype=np.uint8)
+    width = steps[-1] - steps[0] if len(steps) > 1 and steps[-1] > steps[0] else 1.0
+    return image, QRectF(steps[0], low, width, high - low)
+
+
+class ActivationsPanel(QWidget):
+    """Sample and node pickers, feature maps, histograms over time and dead/saturated bars.
+
+    Signals:
+        sample_requested(int): the user picked another validation sample index.
+        node_requested(str): the user picked another node in the combo (the app asks
+            for its feature maps when they are not probed yet).
+    """
+
+    sample_requested = Signal(int)
+    node_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._history: RunHistory | None = None
+        self._seen_version = -1
+        self._seen_steps: dict[str, int | None] = {}
+        self._node: str | None = None
+        #: (step, maps, sample, live feature-map step when it came) from a checkpoint
+        self._override: tuple[int, dict[str, np.ndarray], np.ndarray, int] | None = None
+        self._drawn: dict[str, Any] = {}
+
+        self.sample_spin = QSpinBox()
+        self.sample_spin.setRange(0, UNKNOWN_SAMPLE_COUNT - 1)
+        self.sample_spin.setKeyboardTracking(False)  # typed digits count once, on Enter
+        self.sample_spin.setToolTip("Index of the validation sample whose feature maps are shown")
+        self.sample_spin.valueChanged.connect(self.sample_requested.emit)
+        self.node_combo = QComboBox()
+        self.node_combo.setToolTip("Node whose activations are shown")
+        self.node_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.node_combo.setMinimumContentsLength(8)
+        self.node_combo.currentIndexChanged.connect(self._on_combo)
+        self.sample_view = MosaicView(BACKGROUND)
+        self.sample_view.setMinimumSize(60, 60)
+        self.sample_text = QLabel()
+        self.sample_text.setWordWrap(True)
+        self.sample_text.setStyleSheet(PLACEHOLDER_STYLE)
+        self.sample_caption = QLabel()
+        self.sample_caption.setStyleSheet(PLACEHOLDER_STYLE)
+        self.sample_stack = QStackedWidget()
+        self.sample_stack.addWidget(self.sample_view)
+        self.sample_stack.addWidget(self.sample_text)
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Sample", self.sample_spin)
+        form.addRow("Node", self.node_combo)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 4, 0)
+        left_layout.addLayout(form)
+        left_layout.addWidget(self.sample_stack, 1)
+        left_layout.addWidget(self.sample_caption)
+        left.setMaximumWidth(170)
+
+        self.maps_title = QLabel()
+        self.maps_title.setTextFormat(Qt.TextFormat.PlainText)
+        self.maps_view = MosaicView(BACKGROUND)
+        self.maps_view.resized.connect(self._draw_maps)
+        self.maps_placeholder = QLabel()
+        self.maps_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.maps_placeholder.setWordWrap(True)
+        self.maps_placeholder.setStyleSheet(PLACEHOLDER_STYLE)
+        self.maps_stack = QStackedWidget()
+        self.maps_stack.addWidget(self.maps_view)
+        self.maps_stack.addWidget(self.maps_placeholder)
+        maps = QWidget()
+        maps_layout = QVBoxLayout(maps)
+        maps_layout.setContentsMargins(0, 0, 0, 0)
+        maps_layout.setSpacing(2)
+        maps_layout.addWidget(self.maps_title)
+        maps_layout.addWidget(self.maps_stack, 1)
+        top = QWidget()
+        top_layout = QHBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(left)
+        top_layout.addWidget(maps, 1)
+
+        self.histogram_plot = pg.PlotWidget(background=BACKGROUND)
+        plot = self.histogram_plot.getPlotItem()
+        _style_plot(plot, left="value", bottom="step")
+        plot.setMouseEnabled(x=False, y=False)
+        plot.setTitle("")
+        self.histogram_image = pg.ImageItem(axisOrder="row-major")
+        self.histogram_image.setLookupTable(DENSITY_LUT)
+        plot.addItem(self.histogram_image)
+        self.histogram_title = QLabel()
+        self.histogram_title.setTextFormat(Qt.TextFormat.PlainText)
+        self.histogram_title.setToolTip("Each column is one probe: how many of the node's outputs fell "
+                                        "at each value (darker = more, log scale)")
+
+        self.bars_plot = pg.PlotWidget(background=BACKGROUND)
+        plot = self.bars_plot.getPlotItem()
+        _style_plot(plot, left="share of units")
+        plot.setMouseEnabled(x=False, y=False)
+        plot.setYRange(0.0, 1.0, padding=0.02)
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
+        plot.addItem(self.bars)
+        threshold = pg.InfiniteLine(pos=DEAD_FRACTION, angle=0,
+                                    pen=pg.mkPen(AXIS_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        threshold.setToolTip(f"flagged at {DEAD_FRACTION:.0%} dead or {SATURATED_FRACTION:.0%} saturated")
+        plot.addItem(threshold)
+        self.bars_title = QLabel()
+        self.bars_title.setTextFormat(Qt.TextFormat.RichText)
+        #: node ids of the bars, left to right
+        self.bar_nodes: list[str] = []
+
+        bottom = QWidget()
+        bottom_layout = QHBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        for title, widget in ((self.histogram_title, self.histogram_plot), (self.bars_title, self.bars_plot)):
+            column = QVBoxLayout()
+            column.setSpacing(2)
+            column.addWidget(title)
+            column.addWidget(widget, 1)
+            bottom_layout.addLayout(column, 1)
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(splitter)
+        for widget in (self.histogram_plot, self.bars_plot, self.maps_view):
+            widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+            widget.setMinimumHeight(80)
+        for label in (self.maps_title, self.histogram_title, self.bars_title):
+            # a long title is clipped rather than widening a narrow dock
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.bars_plot.getPlotItem().getViewBox().sigResized.connect(self._update_bar_ticks)
+        self._show_empty()
+
+    # -- reading (the app and tests) --------------------------------------------------
+    @property
+    def current_node(self) -> str | None:
+        return self._node
+
+    def combo_nodes(self) -> list[str]:
+        return [self.node_combo.itemData(i) for i in range(self.node_combo.count())]
+
+    # -- feeding ----------------------------------------------------------------------
+    def set_history(self, history: "RunHistory | None") -> None:
+        """Draw this run (None clears); checkpoint feature maps shown before are dropped."""
+        self._history = history
+        self._seen_version = -1
+        self._seen_steps = {}
+        self._override = None
+        self._drawn = {}
+        self.refresh()
+
+    def set_sample_count(self, count: int | None) -> None:
+        """Limit the sample spin box to the validation set's size (None: unknown)."""
+        top = (count if count and count > 0 else UNKNOWN_SAMPLE_COUNT) - 1
+        with QSignalBlocker(self.sample_spin):
+            self.sample_spin.setMaximum(top)
+
+    def select_node(self, node_id: str) -> None:
+        """Show ``node_id`` (the canvas selection changed); ids not in the combo are ignored.
+        Emits nothing: the caller already knows which node it chose."""
+        index = self.node_combo.findData(node_id)
+        if index < 0 or node_id == self._node:
+            return
+        with QSignalBlocker(self.node_combo):
+            self.node_combo.setCurrentIndex(index)
+        self._node = node_id
+        self._draw()
+
+    def show_feature_maps(self, step: int, maps: dict[str, np.ndarray], sample: np.ndarray) -> None:
+        """Feature maps computed from a checkpoint (after a run): shown instead of the live
+        probe's until a live probe newer than the one shown now arrives."""
+        live = self._history.probes.get("feature_maps") if self._history is not None else None
+        live_step = live.step if live is not None else -1
+        self._override = (int(step), dict(maps), np.asarray(sample), live_step)
+        self._drawn.pop("maps", None)
+        self._drawn.pop("sample", None)
+        self._update_combo()
+        self._draw()
+
+    def refresh(self) -> None:
+        """Redraw what changed since the last call (cheap when nothing did)."""
+        history = self._history
+        if history is None:
+            if self._seen_version != -2:
+                self._seen_version = -2
+                self._show_empty()
+            return
+        if history.version == self._seen_version:
+            return
+        self._seen_version = history.version
+        steps = {kind: (probe.step, id(probe)) if (probe := history.probes.get(kind)) else None
+                 for kind in ("activations", "feature_maps", "probe_sample")}
+        if steps == self._seen_steps:
+            return
+        self._seen_steps = steps
+        override = self._override
+        live = history.probes.get("feature_maps")
+        if override is not None and live is not None and live.step > override[3]:
+            self._override = None
+        self._update_combo()
+        self._draw()
+
+    # -- what to show -----------------------------------------------------------------
+    def _feature_source(self) -> tuple[int, dict[str, np.ndarray], np.ndarray | None, int | None] | None:
+        """(step, maps, sample, sample index) from the checkpoint override or the live probe."""
+        if self._override is not None:
+            step, maps, sample, _ = self._override
+            return step, maps, sample, self.sample_spin.value()
+        history = self._history
+        probe = history.probes.get("feature_maps") if history is not None else None
+        if probe is None:
+            return None
+        sample = history.probes.get("probe_sample")
+        if sample is None:
+            return probe.step, probe.data, None, None
+        return probe.step, probe.data, sample.data.get("input"), sample.data.get("index")
+
+    def _node_ids(self) -> list[str]:
+        ids: list[str] = []
+        history = self._history
+        if history is not None and (probe := history.probes.get("activations")) is not None:
+            ids += list(probe.data)
+        source = self._feature_source()
+        if source is not None:
+            ids += [node_id for node_id in source[1] if node_id not in ids]
+        return ids
+
+    def _update_combo(self) -> None:
+        ids = self._node_ids()
+        if ids != self.combo_nodes():
+            with QSignalBlocker(self.node_combo):
+                self.node_combo.clear()
+                for node_id in ids:
+                    self.node_combo.addItem(node_id, node_id)
+        if self._node not in ids:
+            source = self._feature_source()
+            with_maps = [n for n in ids if source is not None and n in source[1]]
+            self._node = (with_maps or ids or [None])[0]
+        with QSignalBlocker(self.node_combo):
+            self.node_combo.setCurrentIndex(self.node_combo.findData(self._node) if self._node else -1)
+
+    def _on_combo(self, index: int) -> None:
+        node_id = self.node_combo.itemData(index) if index >= 0 else None
+        if node_id is None or node_id == self._node:
+            return
+        self._node = node_id
+        self._draw()
+        self.node_requested.emit(node_id)
+
+    # -- drawing ----------------------------------------------------------------------
+    def _show_empty(self) -> None:
+        with QSignalBlocker(self.node_combo):
+            self.node_combo.clear()
+        self._node = None
+        self._drawn = {}
+        self.maps_title.setText("Feature maps")
+        self.maps_placeholder.setText("Train the network to see what each layer computes.\n"
+                                      "Feature maps, histograms and dead units appear at the first probe.")
+        self.maps_stack.setCurrentWidget(self.maps_placeholder)
+        self.sample_text.setText("no sample yet")
+        self.sample_stack.setCurrentWidget(self.sample_text)
+        self.sample_caption.setText("")
+        self.histogram_image.clear()
+        self.histogram_title.setText("Activation histogram over time")
+        self.bars.setOpts(x=[], height=[])
+        self.bar_nodes = []
+        self.bars_plot.getPlotItem().getAxis("bottom").setTicks([[]])
+        self.bars_title.setText("Dead / saturated units")
+
+    def _draw(self) -> None:
+        self._draw_sample()
+        self._draw_maps()
+        self._draw_histogram()
+        self._draw_bars()
+
+    def _changed(self, part: str, key: Any) -> bool:
+        """True (and remember ``key``) when ``part`` must be redrawn for ``key``."""
+        if self._drawn.get(part) == key:
+            return False
+        self._drawn[part] = key
+        return True
+
+    def _draw_sample(self) -> None:
+        source = self._feature_source()
+        sample, index = (source[2], source[3]) if source is not None else (None, None)
+        if not self._changed("sample", (source[0] if source is not None else None, index, id(sample))):
+            return
+        if sample is None:
+            self.sample_text.setText("no sample yet")
+            self.sample_stack.setCurrentWidget(self.sample_text)
+            self.sample_caption.setText("")
+            return
+        image, text = display_image(sample)
+        if image is None:
+            self.sample_text.setText(text)
+            self.sample_stack.setCurrentWidget(self.sample_text)
+        else:
+            self.sample_view.show_image(image, GREY_LUT if image.ndim == 2 else None)
+            self.sample_stack.setCurrentWidget(self.sample_view)
+        shape = "×".join(str(n) for n in np.shape(sample))
+        self.sample_caption.setText(f"sample {index} · {shape}" if index is not None else shape)
+
+    def _draw_maps(self) -> None:
+        source = self._feature_source()
+        node = self._node
+        maps = source[1].get(node) if source is not None and node is not None else None
+        aspect = self.maps_view.aspect()
+        key = (node, id(maps), source[0] if source is not None else None, aspect)
+        if not self._changed("maps", key):
+            return
+        if maps is None:
+            history = self._history
+            waiting = history is not None and history.active
+            self.maps_title.setText(f"{node} — feature maps" if node else "Feature maps")
+            self.maps_placeholder.setText(
+                "Train the network to see what each layer computes." if node is None else
+                f"No feature maps of {node} yet: they appear at the next probe." if waiting else
+                f"No feature maps of {node} in this run.")
+            self.maps_stack.setCurrentWidget(self.maps_placeholder)
+            return
+        mosaic, keep_aspect = feature_mosaic(maps, aspect)
+        self.maps_view.show_image(mosaic, FEATURE_LUT, keep_aspect)
+        self.maps_stack.setCurrentWidget(self.maps_view)
+        shape = np.shape(maps)
+        units = f"{shape[0]} channels" if len(shape) > 1 else f"{shape[0]} units"
+        origin = "checkpoint" if self._override is not None else "step"
+        self.maps_title.setText(f"{node} — {units} · {origin} {source[0]}")
+
+    def _draw_histogram(self) -> None:
+        history, node = self._history, self._node
+        series = history.histograms.get(node) if history is not None and node else None
+        if not self._changed("histogram", (node, id(series), len(series) if series else 0)):
+            return
+        if not series:
+            self.histogram_image.clear()
+            self.histogram_title.setText(f"{node}: no activation statistics" if node
+                                         else "Activation histogram over time")
+            return
+        image, rect = histogram_image(series)
+        self.histogram_image.setImage(image, autoLevels=False, levels=(0, 255))
+        self.histogram_image.setRect(rect)
+        plot = self.histogram_plot.getPlotItem()
+        plot.setXRange(rect.left(), rect.right(), padding=0)
+        plot.setYRange(rect.top(), rect.bottom(), padding=0)
+        self.histogram_title.setText(f"{node} activations over time")
+
+    def _draw_bars(self) -> None:
+        history = self._history
+        probe = history.probes.get("activations") if history is not None else None
+        if not self._changed("bars", (probe.step if probe is not None else None, id(probe), self._node)):
+            return
+        rows = []
+        for node_id, entry in (probe.data.items() if probe is not None else ()):
+            if entry.get("dead_fraction") is not None:
+                rows.append((node_id, float(entry["dead_fraction"]), DEAD_COLOR))
+            elif entry.get("saturated_fraction") is not None:
+                rows.append((node_id, float(entry["saturated_fraction"]), SATURATED_COLOR))
+        self.bar_nodes = [row[0] for row in rows]
+        plot = self.bars_plot.getPlotItem()
+        if not rows:
+            self.bars.setOpts(x=[], height=[])
+            plot.getAxis("bottom").setTicks([[]])
+            self.bars_title.setText("No rectifier or squashing layers")
+            return
+        x = np.arange(len(rows), dtype=np.float64)
+        heights = np.array([max(row[1], 0.005) for row in rows])  # a zero still shows a sliver
+        brushes = [pg.mkBrush(row[2]) for row in rows]
+        pens = [pg.mkPen(SELECTED_PEN, width=2) if row[0] == self._node else pg.mkPen(row[2])
+                for row in rows]
+        self.bars.setOpts(x=x, height=heights, width=0.7, brushes=brushes, pens=pens)
+        plot.setXRange(-0.6, len(rows) - 0.4, padding=0)
+        kinds = {row[2] for row in rows}
+        parts = []
+        if DEAD_COLOR in kinds:
+            parts.append(f"<span style='color:{DEAD_COLOR}'>■</span> dead")
+        if SATURATED_COLOR in kinds:
+            parts.append(f"<span style='color:{SATURATED_COLOR}'>■</span> saturated")
+        self.bars_title.setText(" / ".join(parts) + f" units · step {probe.step}")
+        self._update_bar_ticks()
+
+    def _update_bar_ticks(self, *_args) -> None:
+        """Label every bar when the names fit under them, else every k-th bar."""
+        axis = self.bars_plot.getPlotItem().getAxis("bottom")
+        names = self.bar_nodes
+        if not names:
+            axis.setTicks([[]])
+            return
+        metrics = QFontMetricsF(axis.style["tickFont"] or axis.font())
+        widest = max(metrics.horizontalAdvance(name) for name in names) + 8
+        per_bar = self.bars_plot.getPlotItem().getViewBox().width() / len(names)
+        every = max(1, math.ceil(widest / per_bar)) if per_bar > 0 else 1
+        axis.setTicks([[(i, name) for i, name in enumerate(names) if i % every == 0]])

@@ -1,0 +1,134 @@
+"""The list of earlier runs to compare with: a check box, a colour and what differs.
+
+Each row names a run folder, its best headline metric and the settings in which it
+differs from the current run (``learning_rate 0.001 → 0.01``: current value, then this
+run's); the tooltip lists all its settings. Checking a row asks for its overlay.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem
+
+from graph_engine.training.history import RunHistory, settings_difference
+from widgets.curves.run_curves import RunCurves
+
+#: settings that say nothing about how a run learns: left out of the differences
+IGNORED_SETTINGS = frozenset({"device", "checkpoint_every", "log_every", "probe_every",
+                              "probe_unit", "feature_map_nodes"})
+
+
+def value_text(value: Any) -> str:
+    """A setting's value as a person writes it (0.001, not 0.0010000000000000002)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(value_text(v) for v in value) + "]"
+    return str(value)
+
+
+def difference_text(current: dict[str, Any], other: dict[str, Any]) -> str:
+    """``learning_rate 0.001 → 0.01, batch_size 64 → 32`` (current → other); empty when
+    the current run's settings are not known."""
+    if not current:
+        return ""
+    changes = settings_difference(current, other)
+    order = {key: index for index, key in enumerate([*current, *other])}  # the file's order
+    return ", ".join(f"{key} {value_text(a)} → {value_text(b)}"
+                     for key, (a, b) in sorted(changes.items(), key=lambda kv: order[kv[0]])
+                     if key not in IGNORED_SETTINGS)
+
+
+def settings_tooltip(name: str, settings: dict[str, Any]) -> str:
+    lines = [f"{key}: {value_text(value)}" for key, value in sorted(settings.items())]
+    return "\n".join([name, *lines]) if lines else f"{name}\n(no settings recorded)"
+
+
+def best_text(curves: RunCurves) -> str:
+    best = curves.best_metric()
+    headline = curves.history.headline
+    if best is None or headline is None:
+        return "—"
+    value, epoch = best
+    return f"{headline[0].replace('_', ' ')} {value:.4g} at epoch {epoch}"
+
+
+def swatch(color: str, size: int = 12) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(color))
+    return QIcon(pixmap)
+
+
+def run_name(history: RunHistory) -> str:
+    return history.run_dir.name if history.run_dir is not None else "(unsaved run)"
+
+
+class EarlierRunsList(QTreeWidget):
+    """Checkable two-line rows: name and best metric, then what differs; emits
+    ``checked_changed(row, checked)`` on a toggle."""
+
+    checked_changed = Signal(int, bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setColumnCount(1)
+        self.setHeaderLabels(["Earlier runs: check one to overlay it"])
+        self.setRootIsDecorated(False)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self._differences: list[str] = []
+        self.itemChanged.connect(self._on_item_changed)
+
+    def set_runs(self, runs: Sequence[tuple[RunCurves, str, bool]],
+                 current_settings: dict[str, Any]) -> None:
+        """Rows for (curves, colour, checked) of each run."""
+        self.blockSignals(True)
+        self.clear()
+        self._names = []
+        for curves, color, checked in runs:
+            name = run_name(curves.history)
+            self._names.append(f"{name}  —  best {best_text(curves)}")
+            item = QTreeWidgetItem([name])
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            item.setIcon(0, swatch(color))
+            item.setToolTip(0, settings_tooltip(name, curves.history.settings))
+            self.addTopLevelItem(item)
+        self.blockSignals(False)
+        self.set_current_settings(current_settings, [curves.history.settings for curves, _, _ in runs])
+
+    def set_current_settings(self, current: dict[str, Any], others: Sequence[dict[str, Any]]) -> None:
+        """Rewrite each row's second line against the current run's settings."""
+        self.blockSignals(True)
+        self._differences = []
+        for index, settings in enumerate(others):
+            text = difference_text(current, settings)
+            text = text if text or not current else "same settings"
+            self._differences.append(text)
+            item = self.topLevelItem(index)
+            item.setText(0, self._names[index] + (f"\n{text}" if text else ""))
+        self.blockSignals(False)
+
+    def difference(self, row: int) -> str:
+        """The settings that differ, as shown on the row's second line."""
+        return self._differences[row]
+
+    def sizeHint(self) -> QSize:  # Qt override
+        """Tall enough for up to three rows: the plots keep the rest."""
+        count = self.topLevelItemCount()
+        rows = max(1, min(3, count))
+        row = self.sizeHintForRow(0) if count else 2 * self.fontMetrics().lineSpacing() + 6
+        height = self.header().sizeHint().height() + rows * row + 2 * self.frameWidth() + 2
+        return QSize(super().sizeHint().width(), height)
+
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        self.checked_changed.emit(self.indexOfTopLevelItem(item),
+                                  item.checkState(0) == Qt.CheckState.Checked)
