@@ -9,7 +9,6 @@ status bar. An imported graph replaces the document (auto-laid-out, valid, unsav
 from __future__ import annotations
 
 import contextlib
-import os
 from pathlib import Path
 from typing import Iterator
 
@@ -19,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QMessageBox, QPushButton, QVBoxLayout, QWidget,
 )
 
+from app.training_controller import runs_root
 from graph_engine import analyze
 from graph_engine.interop import (
     ImportedModel, InteropError, UnsupportedModel, export_onnx, export_python, export_torchscript,
@@ -49,10 +49,6 @@ def _folder(window) -> Path:
     return path.parent if path is not None else Path.cwd()
 
 
-def _runs_folder() -> Path:
-    return Path(os.environ.get("ROSENBLATT_RUNS_DIR", "runs")).resolve()
-
-
 def ask_weights(window) -> tuple[bool, str | None]:
     """(go on, run folder or None): whether to include a training run's weights, and which."""
     answer = QMessageBox.question(
@@ -64,8 +60,9 @@ def ask_weights(window) -> tuple[bool, str | None]:
         return False, None
     if answer != QMessageBox.StandardButton.Yes:
         return True, None
-    runs = _runs_folder()
-    start = runs if runs.is_dir() else Path.cwd()
+    current = window.training.run_dir_with_checkpoint() if hasattr(window, "training") else None
+    runs = runs_root(window.document.path)
+    start = current if current is not None else runs if runs.is_dir() else Path.cwd()
     folder = QFileDialog.getExistingDirectory(window, "Run folder", str(start))
     return bool(folder), folder or None
 

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.clipboard import MIME_TYPE
 from app.controller import EditorController
 from app.document import Document
+from app.interop_actions import export_dialog, import_dialog
 from app.recovery import Autosaver, discard_recovery, pending_recovery
 from app.training_controller import TrainingController
 from app.training_docks import TrainingDocks
@@ -25,7 +26,6 @@ from graph_engine import (
     CompileError, DEFAULT_TEMPLATE, Graph, GraphFileError, field_text, generate_code, list_templates,
     load_template,
 )
-from graph_engine.atomic import write_text_atomic
 from widgets.canvas import NODE_MIN_HEIGHT, NODE_WIDTH, GraphScene, GraphView
 from widgets.code_view import CodeView
 from widgets.inspector import Inspector
@@ -127,7 +127,11 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Re&vert", self.revert)
         file_menu.addSeparator()
         self._action(file_menu, "View &code…", self.view_code, "Ctrl+E")
-        self._action(file_menu, "&Export to Python…", self.export_python)
+        export_menu = file_menu.addMenu("&Export")
+        for fmt, text in (("python", "&Python module…"), ("python-training", "Python with a &training script…"),
+                          ("onnx", "&ONNX…"), ("torchscript", "&TorchScript…")):
+            self._action(export_menu, text, lambda _checked=False, f=fmt: export_dialog(self, f))
+        self._action(file_menu, "&Import PyTorch model…", lambda: import_dialog(self))
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -381,22 +385,6 @@ class MainWindow(QMainWindow):
             return
         self.code_view = CodeView(source, f"PyTorch code — {self.document.graph.name}", self)
         self.code_view.show()
-
-    def export_python(self) -> None:
-        try:
-            source = generate_code(self.document.graph)
-        except CompileError as error:
-            QMessageBox.warning(self, "Cannot export a graph with errors", str(error))
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export to Python", str(self._last_folder() / "model.py"),
-                                              "Python (*.py)")
-        if path:
-            try:
-                write_text_atomic(path, source)
-            except OSError as error:
-                QMessageBox.critical(self, "Cannot export", f"{path}: {error.strerror or error}")
-                return
-            self.statusBar().showMessage(f"Exported {path}", 5000)
 
     def show_shortcuts(self) -> None:
         rows = "".join(f"<tr><td><b>{key}</b></td><td>&nbsp;&nbsp;{what}</td></tr>" for what, key in SHORTCUTS)

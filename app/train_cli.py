@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm import tqdm
 
 from graph_engine.training.tasks import HEADLINE
+
+if TYPE_CHECKING:
+    from graph_engine.training.distributed import Distributed
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -24,7 +27,9 @@ class ProgressSink:
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         if kind == "started":
-            print(f"training on {event['dataset']} ({event['device']}, {event['task']}) -> "
+            processes = event.get("world_size", 1)
+            across = f", {processes} processes" if processes > 1 else ""
+            print(f"training on {event['dataset']} ({event['device']}, {event['task']}{across}) -> "
                   f"{event['run_dir']}", file=sys.stderr)
             self.bar = tqdm(total=event["total_steps"], initial=event["step"], unit="step",
                             dynamic_ncols=True, file=sys.stderr)
@@ -44,38 +49,70 @@ class ProgressSink:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """Train in this process, or as one rank of a torchrun job (rank 0 alone reports)."""
+    from graph_engine import GraphFileError
+    from graph_engine.training.distributed import DistributedError, from_environment
+
+    try:
+        distributed = from_environment()
+    except DistributedError as error:
+        print(f"rosenblatt train: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    status = EXIT_UNREADABLE
+    try:
+        status = _train(args, distributed)
+    except DistributedError as error:  # this rank's own device or process group
+        print(f"{_who(distributed)}: {error}", file=sys.stderr)
+    except (ValueError, OSError, GraphFileError) as error:  # data, graph, folder: rank 0 says it
+        if distributed.is_main:
+            print(f"rosenblatt train: {error}", file=sys.stderr)
+    finally:
+        if status == EXIT_OK:  # after a failure another rank may be gone: leave without waiting
+            distributed.close()
+    return status
+
+
+def _who(distributed: "Distributed") -> str:
+    return "rosenblatt train" if distributed.is_main else f"rosenblatt train (rank {distributed.rank})"
+
+
+def _train(args: argparse.Namespace, distributed: "Distributed") -> int:
     from app.cli import _load
     from graph_engine.training import (
         Trainer, TrainingControl, load_dataset_for, settings_from_dict,
     )
 
+    main_rank = distributed.is_main
     control = TrainingControl()
     previous = signal.signal(signal.SIGINT, lambda *_: (control.stop(),
                                                        signal.signal(signal.SIGINT, previous)))
-    sink = ProgressSink()
+    sink = ProgressSink() if main_rank else None
+    tensorboard = True if args.tensorboard else None
     try:
         if args.resume:
             trainer = Trainer.resume(args.resume, lambda g, s: load_dataset_for(g, s), sink, control,
-                                     epochs=args.epochs)
+                                     epochs=args.epochs, distributed=distributed, tensorboard=tensorboard)
         else:
             graph = _load(args.file)
             try:
                 settings = settings_from_dict(
                     graph.training, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
-                    learning_rate=args.lr, optimizer=args.optimizer, device=args.device, seed=args.seed)
+                    learning_rate=args.lr, optimizer=args.optimizer, device=args.device, seed=args.seed,
+                    tensorboard=tensorboard)
             except ValueError as error:
-                print(f"rosenblatt train: {error}", file=sys.stderr)
+                if main_rank:
+                    print(f"rosenblatt train: {error}", file=sys.stderr)
                 return EXIT_UNREADABLE
-            trainer = Trainer(graph, load_dataset_for(graph, settings), settings, sink, args.out, control)
+            trainer = Trainer(graph, load_dataset_for(graph, settings), settings, sink, args.out, control,
+                              distributed=distributed)
         result = trainer.run()
-    except (ValueError, OSError) as error:  # data, graph, folder or device problems
-        print(f"rosenblatt train: {error}", file=sys.stderr)
-        return EXIT_UNREADABLE
     finally:
         signal.signal(signal.SIGINT, previous)
     if result.status == "failed":
-        print(f"rosenblatt train: failed: {result.message}", file=sys.stderr)
+        print(f"{_who(distributed)}: failed: {result.message}", file=sys.stderr)
         return EXIT_FAILED
+    if not main_rank:
+        return EXIT_OK
     print(f"{result.status} after {result.epoch} epochs ({result.step} steps); run folder {result.run_dir}",
           file=sys.stderr)
     for name, value in result.metrics.items():
@@ -148,6 +185,8 @@ def register(sub: argparse._SubParsersAction, file_help: str) -> None:
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run folder (default runs/<graph name>-<date-time>)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    train.add_argument("--tensorboard", action="store_true",
+                       help="also write TensorBoard event files to RUN_DIR/tensorboard")
     train.set_defaults(run=cmd_train)
 
     patches = sub.add_parser("patches", help="top-activating dataset patches of a conv node, as PNG")

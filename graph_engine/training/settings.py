@@ -57,6 +57,8 @@ class TrainingSettings:
     log_every: int = 10
     #: nodes whose feature maps are probed ([] = the graph's Conv2d nodes, up to 4)
     feature_map_nodes: tuple[str, ...] = ()
+    #: also write TensorBoard event files to RUN_DIR/tensorboard (needs the tensorboard extra)
+    tensorboard: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -91,6 +93,7 @@ _SPECS = {
     "probe_unit": ParamSpec("probe_unit", "choice", "ms", "", choices=("steps", "ms")),
     "log_every": ParamSpec("log_every", "int", 10, "", minimum=1, maximum=10**6),
     "feature_map_nodes": None,
+    "tensorboard": ParamSpec("tensorboard", "bool", False, ""),
 }
 
 

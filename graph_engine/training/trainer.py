@@ -2,7 +2,9 @@
 
 The same loop serves the CLI, the GUI's child process and the tests: it talks only
 through ``sink(event: dict)``, writes its run folder as it goes, and polls a
-:class:`TrainingControl` once per step for pause, resume and stop.
+:class:`TrainingControl` once per step for pause, resume and stop. Under torchrun it is
+one rank of a data-parallel job: :mod:`graph_engine.training.distributed` holds what
+that changes (the shard, the agreements between ranks, rank 0 alone writing).
 
 Events (``event["type"]``): started, step, epoch, probe, checkpoint, paused, resumed,
 finished, failed. Every event is a dict of plain values (numbers, strings, lists,
@@ -19,17 +21,19 @@ from typing import Any, Callable
 
 import torch
 
-from graph_engine.compiler import compile_graph, resolve_device, tap
+from graph_engine.compiler import compile_graph, tap
 from graph_engine.data.base import DataError, Dataset
 from graph_engine.lowering import checked_analysis
 from graph_engine.model import Graph
 from graph_engine.serialization import load_graph, save_graph
 from graph_engine.training import runs
 from graph_engine.training.control import TrainingControl
+from graph_engine.training.distributed import Distributed, NullLog
 from graph_engine.training.optimizers import build_optimizer
 from graph_engine.training.probing import ProbeSchedule, RunProbes
 from graph_engine.training.schedule import lr_factor
 from graph_engine.training.settings import TrainingSettings, settings_from_dict
+from graph_engine.training.tensorboard_log import TensorBoardLog, require_tensorboard
 from graph_engine.training.tasks import (
     MetricAccumulator, fit_problems, graph_ends, loss_fn, prepare_targets,
 )
@@ -76,11 +80,13 @@ class Trainer:
 
     def __init__(self, graph: Graph, dataset: Dataset, settings: TrainingSettings | None = None,
                  sink: Sink | None = None, run_dir: str | Path | None = None,
-                 control: TrainingControl | None = None, probes: bool = True):
+                 control: TrainingControl | None = None, probes: bool = True,
+                 distributed: Distributed | None = None):
         self.graph = graph.copy()  # a snapshot: edits to the live document do not reach the run
         self.settings = settings or settings_from_dict(graph.training)
         self.dataset = dataset
-        self.sink = sink or _ignore
+        self.distributed = distributed or Distributed()
+        self.sink = (sink or _ignore) if self.distributed.is_main else _ignore
         self.control = control or TrainingControl()
         self.analysis = checked_analysis(self.graph)
         self.ends = graph_ends(self.graph, self.analysis)
@@ -88,22 +94,30 @@ class Trainer:
         problems = fit_problems(self.task, dataset, self.ends)
         if problems:
             raise FitError(f"{dataset.name} does not fit {self.graph.name!r}: " + "; ".join(problems))
-        self.device = resolve_device(self.settings.device)
+        if self.settings.tensorboard:
+            require_tensorboard()
+        self.device = self.distributed.start(self.settings.device)
         torch.manual_seed(self.settings.seed)
         self.model = compile_graph(self.graph, self.device)
+        self.distributed.seed(self.settings.seed)
+        #: what the training step calls: the model, or its DDP wrapper under torchrun (probes,
+        #: evaluation and checkpoints use ``self.model``, whose state_dict keys stay the graph's)
+        self.step_model = self.distributed.wrap(self.model)
         self.optimizer = build_optimizer(self.settings, self.model.parameters())
         self.x_train = dataset.x_train.to(self.device)
         self.y_train = prepare_targets(self.task, dataset.y_train).to(self.device)
         self.x_val = dataset.x_val.to(self.device)
         self.y_val = prepare_targets(self.task, dataset.y_val).to(self.device)
-        samples, size = len(self.x_train), self.settings.batch_size
+        samples, size = self.distributed.shard_size(len(self.x_train)), self.settings.batch_size
         self.steps_per_epoch = max(1, math.ceil(samples / size) - (1 if samples % size == 1 and samples > 1 else 0))
         self.log_every = self.settings.log_every
         #: on the CPU reading the loss costs nothing, so a NaN is caught before the update and
         #: its node named exactly; on a GPU that would stall the queue, so it is read per group
-        self._check_each_step = self.device.type == "cpu"
+        #: (and so it is under torchrun, where the ranks must fail together, at the flush)
+        self._check_each_step = self.device.type == "cpu" and not self.distributed.enabled
         self._rate: float | None = None
-        self.run_dir = Path(run_dir) if run_dir else runs.default_run_dir(self.graph.name)
+        self.run_dir = self.distributed.share(Path(run_dir) if run_dir else
+                                              runs.default_run_dir(self.graph.name))
         self.step = 0
         self.epoch = 0
         self.batch_index = 0
@@ -112,7 +126,8 @@ class Trainer:
         self._last_saved: float | None = None
         self._best_snapshot: tuple[dict, dict] | None = None
         self._best_weights: dict[str, torch.Tensor] | None = None
-        self.probes = RunProbes(self) if probes else None
+        self.probes = RunProbes(self) if probes and self.distributed.is_main else None
+        self.tensorboard: TensorBoardLog | None = None
         self.probe_schedule = ProbeSchedule(self.settings.probe_every, self.settings.probe_unit)
         self._resumed = False
         self._elapsed_before = 0.0
@@ -124,22 +139,32 @@ class Trainer:
     @classmethod
     def resume(cls, run_dir: str | Path, dataset_loader: Callable[[Graph, TrainingSettings], Dataset],
                sink: Sink | None = None, control: TrainingControl | None = None,
-               epochs: int | None = None, probes: bool = True) -> "Trainer":
-        """Continue a run from its last checkpoint: same folder, step count, optimizer and curves."""
+               epochs: int | None = None, probes: bool = True, distributed: Distributed | None = None,
+               tensorboard: bool | None = None) -> "Trainer":
+        """Continue a run from its last checkpoint: same folder, step count, optimizer and curves.
+
+        Under torchrun every rank reads the folder, so it must be on a shared file system,
+        and the number of processes must be the one the run started with."""
         run_dir = Path(run_dir)
         stem = run_dir / "checkpoints" / "last"
         if not stem.with_suffix(".safetensors").exists():
             raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.safetensors)")
         graph = load_graph(run_dir / "graph.json")
         settings = settings_from_dict(runs.read_json(run_dir / "settings.json"), strict=False,
-                                      epochs=epochs)
-        trainer = cls(graph, dataset_loader(graph, settings), settings, sink, run_dir, control, probes)
+                                      epochs=epochs, tensorboard=tensorboard)
+        trainer = cls(graph, dataset_loader(graph, settings), settings, sink, run_dir, control, probes,
+                      distributed)
         state, optimizer_state, rng, meta = runs.load_checkpoint(stem, trainer.device)
+        processes = meta.get("world_size", 1)
+        if processes != trainer.distributed.world_size:
+            raise DataError(f"{run_dir} was trained by {processes} process(es): resume it with as many "
+                            f"(now {trainer.distributed.world_size})")
         trainer.model.load_state_dict(state)
         trainer.optimizer.load_state_dict(optimizer_state)
         torch.set_rng_state(rng["cpu"])
         if "cuda" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state(rng["cuda"])
+        trainer.distributed.seed(settings.seed + meta["step"])
         trainer.step, trainer.epoch, trainer.batch_index = meta["step"], meta["epoch"], meta["batch_index"]
         trainer.best = meta["best"]
         trainer.best["loss"] = math.inf if trainer.best["loss"] is None else trainer.best["loss"]
@@ -148,8 +173,9 @@ class Trainer:
         best_stem = run_dir / "checkpoints" / "best"
         if best_stem.with_suffix(".safetensors").exists():
             trainer._best_weights = runs.load_checkpoint(best_stem, trainer.device)[0]
-        runs.truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
-        runs.write_json(run_dir / "settings.json", settings.to_dict())  # e.g. more epochs
+        if trainer.distributed.is_main:
+            runs.truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
+            runs.write_json(run_dir / "settings.json", settings.to_dict())  # e.g. more epochs
         trainer._resumed = True
         return trainer
 
@@ -161,11 +187,15 @@ class Trainer:
         bad arguments found before the first step (the folder, the data) raise."""
         self.writer = runs.CheckpointWriter()
         try:
-            self._prepare_folder()
+            self.distributed.on_main(self._prepare_folder)
+            if self.settings.tensorboard and self.distributed.is_main:
+                self.tensorboard = TensorBoardLog(self.run_dir / "tensorboard",
+                                                  self.step + 1 if self._resumed else None)
         except BaseException:
             self.writer.close()
             raise
-        self.metrics_log = runs.MetricsLog(self.run_dir / "metrics.jsonl")
+        self.metrics_log = (runs.MetricsLog(self.run_dir / "metrics.jsonl") if self.distributed.is_main
+                            else NullLog())
         self._pending: list[tuple[int, int, float, float, torch.Tensor]] = []
         try:
             return self._run()
@@ -182,6 +212,8 @@ class Trainer:
                 self.writer.close()
             finally:
                 self.metrics_log.close()
+                if self.tensorboard is not None:
+                    self.tensorboard.close()
 
     def _run(self) -> RunResult:
         settings = self.settings
@@ -190,13 +222,14 @@ class Trainer:
                     "steps_per_epoch": self.steps_per_epoch,
                     "total_steps": self.steps_per_epoch * settings.epochs, "resumed": self._resumed,
                     "step": self.step, "epoch": self.epoch,
-                    "parameters": self.analysis.total_params})
+                    "parameters": self.analysis.total_params,
+                    "world_size": self.distributed.world_size})
         self._clock = time.perf_counter() - self._elapsed_before
         self.model.train()
         while self.epoch < settings.epochs:
             order = self._order(self.epoch)
             while self.batch_index < self.steps_per_epoch:
-                if self._should_stop():
+                if self.distributed.stop_agreed(self._should_stop(), at_group_start=not self._pending):
                     self._flush()
                     return self._finish("stopped", "stopped by request")
                 loss = self._train_step(order)
@@ -230,6 +263,9 @@ class Trainer:
                          message, node)
 
     def _flush_quietly(self) -> None:
+        if self.distributed.enabled:  # other ranks may be elsewhere: no collective, drop the group
+            self._pending.clear()
+            return
         try:
             self._flush()
         except Exception:  # noqa: BLE001 (already failing: keep what can be kept)
@@ -243,7 +279,7 @@ class Trainer:
         index = order[start:end]
         x, y = self.x_train[index], self.y_train[index]
         self._set_lr(self.step)
-        output = self.model(x)  # in train mode: evaluation and probes restore the mode they found
+        output = self.step_model(x)  # in train mode: evaluation and probes restore the mode they found
         loss = loss_fn(self.task, output, y)
         if self._check_each_step and not math.isfinite(loss.item()):
             raise NonFiniteError(*self._diagnose(x, loss))
@@ -268,7 +304,9 @@ class Trainer:
         pending = self._pending
         if not pending:
             return
-        values = torch.stack([p[4] for p in pending]).tolist()
+        # averaged over the ranks under torchrun: every rank sees the same numbers and so
+        # takes the same decisions (a NaN on one rank stops all of them at this flush)
+        values = self.distributed.mean(torch.stack([p[4] for p in pending])).tolist()
         for (step, epoch, lr, elapsed, _), loss in zip(pending, values):
             if not math.isfinite(loss):
                 pending.clear()
@@ -281,7 +319,7 @@ class Trainer:
 
     def _end_epoch(self) -> bool:
         """Validate, checkpoint, probe; True when early stopping says stop."""
-        metrics, extras = self.evaluate()
+        metrics, extras, save_due = self._validate()
         if not math.isfinite(metrics["loss"]):
             raise NonFiniteError(*self._diagnose_weights(
                 f"the validation loss became {metrics['loss']} after epoch {self.epoch}"))
@@ -297,16 +335,24 @@ class Trainer:
         self._emit(record)
         if self.probes is not None:
             self.probes.at_epoch_end(self.step, extras)
-        if improved and self.settings.keep_best:
+        if improved and self.settings.keep_best and self.distributed.is_main:
             self._best_snapshot = self._snapshot()  # in memory; written with the next "last"
             self._best_weights = {k[len("model."):]: v for k, v in self._best_snapshot[0].items()
                                   if k.startswith("model.")}
-        every = self.settings.checkpoint_every
-        if self._last_saved is None or time.monotonic() - self._last_saved >= every:
+        if save_due:
             self._save_best()  # best first: "last" names it, so it must never be the older file
             self._save("last")
         patience = self.settings.early_stopping_patience
         return bool(patience) and self.stale_epochs >= patience and self.epoch < self.settings.epochs
+
+    def _validate(self) -> tuple[dict[str, float], dict[str, torch.Tensor], bool]:
+        """Validation metrics, their extras and whether a checkpoint is due. Under torchrun
+        rank 0 measures the whole validation set and decides, and every rank follows."""
+        metrics, extras = self.evaluate() if self.distributed.is_main else ({}, {})
+        every = self.settings.checkpoint_every
+        due = self._last_saved is None or time.monotonic() - self._last_saved >= every
+        metrics, due = self.distributed.share((metrics, due))
+        return metrics, extras, due
 
     def evaluate(self) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
         """Validation loss and metrics (eval mode, batched); extras keep the predictions."""
@@ -329,7 +375,8 @@ class Trainer:
     def _order(self, epoch: int) -> torch.Tensor:
         """The epoch's sample order: a function of (seed, epoch) alone, so resuming repeats it."""
         generator = torch.Generator().manual_seed(self.settings.seed * 1_000_003 + epoch)
-        return torch.randperm(len(self.x_train), generator=generator).to(self.device)
+        order = torch.randperm(len(self.x_train), generator=generator)
+        return self.distributed.shard(order).to(self.device)
 
     def _lr(self) -> float:
         return self.optimizer.param_groups[0]["lr"]
@@ -351,6 +398,8 @@ class Trainer:
 
     def _emit(self, event: dict[str, Any]) -> None:
         self.sink(event)
+        if self.tensorboard is not None:
+            self.tensorboard(event)
 
     def _prepare_folder(self) -> None:
         """Make the run folder; its description files are written in the background."""
@@ -378,16 +427,18 @@ class Trainer:
         best["loss"] = None if math.isinf(best["loss"]) else best["loss"]
         meta = {"step": self.step, "epoch": self.epoch, "batch_index": self.batch_index,
                 "best": best, "stale_epochs": self.stale_epochs, "task": self.task,
-                "elapsed": self._elapsed()}
+                "elapsed": self._elapsed(), "world_size": self.distributed.world_size}
         tensors, optimizer_meta = runs.snapshot_checkpoint(self.model, self.optimizer, rng)
         return tensors, {**meta, "optimizer": optimizer_meta}
 
     def _save(self, which: str, snapshot: tuple[dict, dict] | None = None) -> None:
         """Write a checkpoint in the background (atomically); "last" unless told otherwise."""
-        if snapshot is None:
+        if snapshot is None:  # checked on every rank: DDP keeps their weights equal, so they agree
             bad = self._non_finite_weights()
             if bad is not None:
                 raise NonFiniteError(*self._diagnose_weights(f"not saving step {self.step}"))
+        if not self.distributed.is_main:
+            return
         tensors, meta = snapshot or self._snapshot()
         stem = self.run_dir / "checkpoints" / which
         self.writer.submit(stem, tensors, meta)
@@ -408,6 +459,8 @@ class Trainer:
             self._save("last")
         self.writer.flush()
         metrics = dict(self.best["metrics"])
+        if not self.distributed.is_main:  # rank 0 reports; the others only end in step
+            return RunResult(status, self.run_dir, self.step, self.epoch, metrics, message)
         if self.settings.keep_best and self._best_weights is not None and status != "stopped":
             self.model.load_state_dict(self._best_weights)
         else:

@@ -124,3 +124,24 @@ def test_parse_shape_names_the_rule():
     assert interop_actions.parse_shape("1×28×28") == [1, 28, 28]
     with pytest.raises(ValueError, match="1 to 4 positive sizes"):
         interop_actions.parse_shape("1,2,3,4,5")
+
+
+def test_the_main_windows_file_menu_imports_and_exports(qtbot, answers, tmp_path, monkeypatch):
+    from app.main_window import MainWindow
+
+    replies, _shown = answers
+    (tmp_path / "net.py").write_text(MODEL, encoding="utf-8")
+    chosen = (f"{tmp_path / 'net.py'}:Net", [1, 8, 8], "float32")
+    monkeypatch.setattr(ImportDialog, "ask", classmethod(lambda cls, parent=None: chosen))
+    main = MainWindow(load_template("mlp"), autosave=False)
+    try:
+        actions = {a.text(): a for a in main.findChildren(type(main.menuBar().actions()[0]))}
+        actions["&Import PyTorch model…"].trigger()
+        assert main.document.graph.name == "Net" and main.scene is not None
+        assert all(main.scene.node_item(n) is not None for n in main.document.graph.nodes)
+        replies["save"] = str(tmp_path / "net.onnx")
+        actions["&ONNX…"].trigger()
+        assert (tmp_path / "net.onnx").stat().st_size > 0
+    finally:
+        main.document.undo_stack.setClean()
+        main.close()
