@@ -26,7 +26,7 @@ from graph_engine.training.settings import settings_from_dict
 from graph_engine.validation import Diagnostic
 
 #: how often the panels redraw while a run streams events
-REFRESH_MS = 250
+REFRESH_MS = 500
 #: the environment variable that overrides where unsaved documents' runs go
 RUNS_DIR_ENV = "ROSENBLATT_RUNS_DIR"
 #: earlier runs offered for comparison
@@ -36,6 +36,7 @@ MAX_COMPARED_RUNS = 12
 class RunView(Protocol):
     def set_history(self, history: RunHistory | None) -> None: ...
     def refresh(self) -> None: ...
+    def isVisible(self) -> bool: ...  # noqa: N802 (QWidget's)
 
 
 def runs_root(document_path: Path | None) -> Path:
@@ -91,7 +92,8 @@ class TrainingController(QObject):
             return
         changes = self.history.take_changes()
         for view in self.views:
-            view.refresh()
+            if view.isVisible():  # a hidden dock catches up when it is shown (TrainingDocks)
+                view.refresh()
         if changes & {"activations", "gradients", "status"}:
             for hook in self.refresh_hooks:
                 hook()

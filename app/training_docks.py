@@ -12,15 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QMenu, QMessageBox, QScrollArea, QWidget
 
 from app.training_controller import TrainingController, runs_root
+from graph_engine.probes.patches import patch_candidates
+from graph_engine.training.health import node_health, overlay_values
 from graph_engine.training.history import RunHistory
 from widgets.training_panel import TrainingPanel
 
 if TYPE_CHECKING:
     from app.main_window import MainWindow
 
+#: panels whose controls scroll in a narrow dock rather than widening the window
+SCROLLED = ("training", "text")
 #: canvas overlay choices: (key, menu text)
 OVERLAYS = (("none", "&None"), ("dead", "&Dead units"), ("gradient", "&Gradient norm"))
 
@@ -72,7 +76,14 @@ class TrainingDocks:
     def _add(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
         dock = QDockWidget(title, self.window)
         dock.setObjectName(f"dock_{key}")
-        dock.setWidget(widget)
+        if key in SCROLLED:
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setWidget(widget)
+            dock.setWidget(scroll)
+        else:
+            dock.setWidget(widget)
         self.window.addDockWidget(area, dock)
         self.docks[key] = dock
         self.views[key] = widget
@@ -290,8 +301,6 @@ class TrainingDocks:
         view = self.views.get("patches")
         if view is None:
             return
-        from graph_engine.probes.patches import patch_candidates
-
         view.set_nodes(patch_candidates(self.window.document.graph, self.window.document.analysis))
 
     def _update_overlays(self) -> None:
@@ -302,8 +311,6 @@ class TrainingDocks:
         if history is None or self.overlay == "none":
             scene.clear_overlays()
             return
-        from graph_engine.training.health import node_health, overlay_values
-
         graph = self.window.document.graph
         flags = node_health(history)
         scene.set_node_badges({n: (f.kind, f.message) for n, f in flags.items() if n in graph})

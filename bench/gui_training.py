@@ -47,8 +47,8 @@ def headless_round(epochs: int, root: Path, index: int) -> float:
     return rate_of(run_dir)
 
 
-def gui_round(app, epochs: int, root: Path, index: int) -> tuple[float, float, int]:
-    from PySide6.QtCore import QTimer
+def gui_round(app, epochs: int, root: Path, index: int, panel: str = "curves") -> tuple[float, float, int]:
+    from PySide6.QtCore import QEventLoop, QTimer
 
     from app.main_window import MainWindow
 
@@ -56,7 +56,7 @@ def gui_round(app, epochs: int, root: Path, index: int) -> tuple[float, float, i
     window = MainWindow(autosave=False)
     window.resize(1600, 1000)
     window.show()
-    window.run_docks.docks["curves"].raise_()
+    window.run_docks.docks[panel].raise_()
     app.processEvents()
     gaps: list[float] = []
     last = [time.perf_counter()]
@@ -72,12 +72,10 @@ def gui_round(app, epochs: int, root: Path, index: int) -> tuple[float, float, i
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
     timer.start()
-    ended: list[object] = []
-    window.training.run_ended.connect(ended.append)
+    loop = QEventLoop()  # the app's own way of waiting: no polling
+    window.training.run_ended.connect(lambda _history: loop.quit())
     assert window.training.start({"epochs": epochs})
-    while not ended:
-        app.processEvents()
-        time.sleep(0.001)
+    loop.exec()
     timer.stop()
     history = window.training.history
     assert history.status == "finished", history.message
@@ -93,19 +91,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--panel", default="curves", help="the dock in front while training")
     args = parser.parse_args()
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
     print("\n".join(machine_lines()))
-    print(f"digits CNN on digits, {args.epochs} epochs per run, GUI and headless runs alternating")
+    print(f"digits CNN on digits, {args.epochs} epochs per run, GUI ({args.panel} in front) and headless "
+          "runs alternating")
     print(f"{'round':>5} {'headless steps/s':>17} {'GUI steps/s':>12} {'ratio':>6} {'largest stall':>14}")
     ratios, stalls = [], []
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         for index in range(args.rounds):
             headless = headless_round(args.epochs, root, index)
-            gui, stall, ticks = gui_round(app, args.epochs, root, index)
+            gui, stall, ticks = gui_round(app, args.epochs, root, index, args.panel)
             ratios.append(gui / headless)
             stalls.append(stall)
             print(f"{index + 1:>5} {headless:>17.1f} {gui:>12.1f} {gui / headless:>6.3f} "

@@ -20,6 +20,8 @@ from typing import Any
 
 #: most seconds step events wait in the child before they are sent
 BATCH_SECONDS = 0.05
+#: how much lower the training process's scheduling priority is than the window's
+CHILD_NICENESS = 5
 
 
 class BatchingSink:
@@ -51,6 +53,12 @@ def train_in_child(graph_json: str, settings: dict[str, Any], run_dir: str, queu
         os.dup2(log.fileno(), 2)  # C-level messages too (CUDA, aborts)
         sys.stderr = log
         faulthandler.enable(log)
+    try:
+        # the window that watches must win the CPU whenever it wants it (a few % of one core):
+        # a lower priority keeps its event loop answering while training takes the rest
+        os.nice(CHILD_NICENESS)
+    except OSError:
+        pass
     sink = BatchingSink(queue)
     try:
         from graph_engine.data.base import DataError

@@ -101,7 +101,9 @@ class CurvePlots:
             axis = plot.getAxis(name)
             axis.setPen(pg.mkPen(style.AXIS))
             axis.setTextPen(pg.mkPen(style.AXIS))
-            axis.setStyle(tickFont=font, tickLength=-4)
+            # major ticks only: the grid's minor lines cost three quarters of a live redraw
+            # (43 ms against 13 ms for the three plots at 1240×420 on the 2-core VM)
+            axis.setStyle(tickFont=font, tickLength=-4, maxTickLevel=0)
             axis.enableAutoSIPrefix(False)  # "(x0.001)" crowds the label; ticks say 0.001
         left = plot.getAxis("left")
         left.setWidth(LEFT_AXIS_WIDTH)
