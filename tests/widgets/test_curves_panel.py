@@ -337,8 +337,10 @@ def test_hover_shows_the_values_under_the_mouse(qtbot, shown):
     assert list(dots_y[:2]) == [loss, smoothed] and dots_x[0] == step
 
     epoch = history.epochs[1]
+    qtbot.wait(50)  # Qt folds a second synthetic move that follows at once into the first
     QTest.mouseMove(panel.plot_widget.viewport(),
                     viewport_point(panel, panel.metric_plot, epoch["step"] - 3, epoch["val"]["accuracy"]))
+    qtbot.waitUntil(lambda: readout(panel).startswith("epoch"), timeout=2000)
     text = readout(panel)
     assert text.startswith(f"epoch 2 · step {epoch['step']} · ")
     assert f"accuracy {epoch['val']['accuracy']:.4g}" in text
