@@ -425,9 +425,9 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_sized", False) and not self.settings.contains("window_state"):
             self._sized = True  # first start: a canvas-first layout
-            self.resizeDocks([self._docks["palette"], self._docks["inspector"]], [230, 320],
-                             Qt.Orientation.Horizontal)
             self.run_docks.arrange(self._docks["problems"], self._docks["inspector"])
+            self.resizeDocks([self._docks["palette"], self._docks["inspector"]], [230, 340],
+                             Qt.Orientation.Horizontal)
             self.resizeDocks([self._docks["problems"]], [300], Qt.Orientation.Vertical)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)

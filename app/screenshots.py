@@ -69,7 +69,8 @@ def prepare_panel(app: "QApplication", window: "MainWindow", panel: str | None, 
     if area == Qt.DockWidgetArea.BottomDockWidgetArea:
         window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Orientation.Vertical)
     else:
-        window.resizeDocks([dock], [int(window.width() * 0.3)], Qt.Orientation.Horizontal)
+        window.resizeDocks([window._docks["palette"], dock], [230, int(window.width() * 0.27)],
+                           Qt.Orientation.Horizontal)
     app.processEvents()
     view = docks.views[panel]
     window.training.refresh_views()

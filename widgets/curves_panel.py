@@ -8,6 +8,8 @@ only views of buffers that grew by the new steps.
 
 from __future__ import annotations
 
+import numpy as np
+
 from pathlib import Path
 from typing import Sequence
 
@@ -244,6 +246,17 @@ class CurvesPanel(QWidget):
         self.raw_curve.setData(x, curves.loss.values, skipFiniteCheck=finite)
         self.smooth_curve.setData(x, curves.smoothed.values, skipFiniteCheck=finite)
         self.lr_curve.setData(x, curves.lr.values, skipFiniteCheck=curves.lr_finite)
+        self._fit_constant_lr(curves.lr.values)
+
+    def _fit_constant_lr(self, lr: np.ndarray) -> None:
+        """A constant rate would sit mid-plot on a ±0.5 axis: show it from 0 to above it."""
+        vb = self.lr_plot.vb
+        finite = lr[np.isfinite(lr)] if len(lr) else lr
+        if len(finite) and float(finite.min()) == float(finite.max()) and finite[0] > 0:
+            vb.enableAutoRange(axis="y", enable=False)
+            vb.setYRange(0.0, float(finite[0]) * 1.25, padding=0)
+        else:
+            vb.enableAutoRange(axis="y", enable=True)
 
     def _draw_epochs(self) -> None:
         curves, mode = self._curves, self._x_mode

@@ -146,7 +146,11 @@ class RunHistory:
 
     def _on_finished(self, event: dict[str, Any]) -> None:
         self.final_metrics = dict(event.get("metrics") or {})
-        self._status("finished", f"{event['status'].replace('_', ' ')}: {event['message']}")
+        epochs = event.get("epoch", 0)
+        texts = {"completed": f"finished all {epochs} epochs",
+                 "early_stopping": f"stopped early after {epochs} epochs: {event['message']}",
+                 "stopped": f"stopped by request at step {event.get('step', 0):,} (epoch {epochs})"}
+        self._status("finished", texts.get(event["status"], f"{event['status']}: {event['message']}"))
 
     def _on_failed(self, event: dict[str, Any]) -> None:
         self.failed_node = event.get("node")
