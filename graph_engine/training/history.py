@@ -147,8 +147,9 @@ class RunHistory:
     def _on_finished(self, event: dict[str, Any]) -> None:
         self.final_metrics = dict(event.get("metrics") or {})
         epochs = event.get("epoch", 0)
-        texts = {"completed": f"finished all {epochs} epochs",
-                 "early_stopping": f"stopped early after {epochs} epochs: {event['message']}",
+        plural = "" if epochs == 1 else "s"
+        texts = {"completed": f"finished all {epochs} epoch{plural}",
+                 "early_stopping": f"stopped early after {epochs} epoch{plural}: {event['message']}",
                  "stopped": f"stopped by request at step {event.get('step', 0):,} (epoch {epochs})"}
         self._status("finished", texts.get(event["status"], f"{event['status']}: {event['message']}"))
 

@@ -390,6 +390,7 @@ class Trainer:
 
     def _should_stop(self) -> bool:
         if self.control.paused:
+            self._flush()  # the curves show every step up to the pause
             self._emit({"type": "paused", "step": self.step})
             self.control.wait_while_paused()
             if not self.control.stop_requested:

@@ -123,3 +123,17 @@ def _no_leftover_children():
     for child in multiprocessing.active_children():
         child.kill()
         child.join(5)
+
+
+def test_a_run_folder_trained_elsewhere_opens_in_the_curves(qtbot, window, tmp_path, monkeypatch):
+    from app.cli import main as cli
+
+    run_dir = tmp_path / "headless"
+    assert cli(["train", "--epochs", "1", "--out", str(run_dir)]) == 0
+    monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getExistingDirectory", lambda *a, **k: str(run_dir))
+    window.run_docks.open_run_dialog()
+    history = window.training.history
+    assert history.run_dir == run_dir and history.status == "finished"
+    x, y = window.run_docks.views["curves"].raw_curve.getData()
+    assert len(y) == len(history.steps) > 0
+    assert window.run_docks.panel.status_label.text().startswith("Finished all 1 epoch — best validation")
