@@ -7,6 +7,7 @@ every view either way. Builders below turn an intent into the edits it needs.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
@@ -19,6 +20,8 @@ from graph_engine.params import ParamError
 #: QUndoCommand ids: commands with the same id and merge key fold into one undo step
 MERGE_PARAMS = 1
 MERGE_TRAINING = 2
+#: continuing edits of one field at most this far apart (seconds) are one undo step
+MERGE_WINDOW_S = 1.5
 
 
 class EditCommand(QUndoCommand):
@@ -32,6 +35,7 @@ class EditCommand(QUndoCommand):
         self._inverses: list[Edit] = []
         self._merge_id = merge_id
         self.merge_key = merge_key
+        self.created = self.last_merged = time.monotonic()
 
     def redo(self) -> None:
         self._inverses = apply_all(self.graph, self.edits)
@@ -44,10 +48,14 @@ class EditCommand(QUndoCommand):
 
     def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt override)
         """Fold a continuing edit (a spin box being stepped) into this one: undo returns to
-        the value before the first step."""
+        the value before the first step. Edits further apart than MERGE_WINDOW_S are
+        separate gestures (typing 7, later 9) and stay separate undo steps."""
         if not isinstance(other, EditCommand) or other.merge_key != self.merge_key:
             return False
+        if other.created - self.last_merged > MERGE_WINDOW_S:
+            return False
         self.edits = other.edits
+        self.last_merged = other.created
         return True
 
 

@@ -17,6 +17,7 @@ from app.clipboard import copy_nodes, paste_nodes
 from app.document import Document
 from graph_engine import Edge, GraphError, Node, get_spec
 from graph_engine.layout import layered_layout
+from graph_engine.training.settings import TrainingSettings
 from graph_engine.validation import Diagnostic
 
 #: where a node added "after" another goes, relative to it
@@ -91,8 +92,9 @@ class EditorController(QObject):
 
     def edit_training(self, changes: Mapping[str, Any], continuing: bool = False) -> bool:
         """Change the graph's training settings (undoable); a refused value is reported."""
-        if all(self.graph.training.get(k) == v for k, v in changes.items()):
-            return True
+        current = {**TrainingSettings().to_dict(), **self.graph.training}
+        if all(current.get(k) == v for k, v in changes.items()):
+            return True  # e.g. leaving a field untouched: no undo step, no modified mark
         try:
             command = commands.set_training(self.graph, changes, continuing)
         except GraphError as error:

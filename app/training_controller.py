@@ -10,7 +10,9 @@ history, and so the curves, as they were; a new run can start at once.
 
 from __future__ import annotations
 
+import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -19,7 +21,7 @@ from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 from app.document import Document
 from app.run_inspector import JobError, RunInspector
 from app.training_session import TrainingSession
-from graph_engine import dumps
+from graph_engine import Graph, GraphFileError, load_graph
 from graph_engine.training.history import RunHistory, list_runs
 from graph_engine.training.runs import default_run_dir
 from graph_engine.training.settings import settings_from_dict
@@ -37,6 +39,13 @@ class RunView(Protocol):
     def set_history(self, history: RunHistory | None) -> None: ...
     def refresh(self) -> None: ...
     def isVisible(self) -> bool: ...  # noqa: N802 (QWidget's)
+
+
+def network_signature(graph: Graph) -> str:
+    """What makes the trained network: node types and parameters, and the wiring."""
+    nodes = sorted((n.id, n.type, json.dumps(n.params, sort_keys=True, default=str)) for n in graph)
+    edges = sorted((e.source, e.target, e.port) for e in graph.edges)
+    return json.dumps([nodes, edges])
 
 
 def runs_root(document_path: Path | None) -> Path:
@@ -61,6 +70,8 @@ class TrainingController(QObject):
     problems_changed = Signal(list)
     #: the run has ended (finished, failed, crashed or rejected) and its process is gone
     run_ended = Signal(object)
+    #: earlier runs read in the worker thread: (ticket, runs, callback)
+    _runs_loaded = Signal(int, list, object)
 
     def __init__(self, document: Document, parent: QObject | None = None):
         super().__init__(parent)
@@ -68,6 +79,8 @@ class TrainingController(QObject):
         self.session = TrainingSession(self)
         self.inspector = RunInspector(self)
         self.history: RunHistory | None = None
+        #: the graph the shown run trains or trained (its checkpoints hold only its nodes)
+        self.run_graph: Graph | None = None
         self.views: list[RunView] = []
         #: called after the views when probes or the status changed (e.g. the canvas overlays)
         self.refresh_hooks: list[Callable[[], None]] = []
@@ -80,6 +93,12 @@ class TrainingController(QObject):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh_views)
         document.graph_replaced.connect(lambda _graph: self._clear_problems())
+        # a training refusal describes the graph as it was: the next edit may have fixed it
+        document.analysis_changed.connect(lambda _analysis: self._clear_problems())
+        self._runs_loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rosenblatt-runs")
+        self._runs_ticket = 0
+        self._replay_cache: dict[str, tuple[tuple, RunHistory]] = {}
+        self._runs_loaded.connect(self._deliver_runs)
 
     # -- views ------------------------------------------------------------------------
     def add_view(self, view: RunView) -> None:
@@ -132,15 +151,21 @@ class TrainingController(QObject):
         self.history = RunHistory(run_dir=run_dir, status="starting", settings=settings.to_dict(),
                                   dataset=settings.dataset)
         self.history.changed.add("status")
-        self._snapshot_text = dumps(graph)
+        self._snapshot_text = network_signature(graph)
+        self.run_graph = graph.copy()
         for view in self.views:
             view.set_history(self.history)
         try:
             root.mkdir(parents=True, exist_ok=True)
             self.session.start(graph, settings.to_dict(), run_dir)
-        except OSError as error:
-            self.history.apply({"type": "rejected", "message": f"{root}: {error.strerror or error}"})
+        except Exception as error:  # noqa: BLE001 (no folder, no process: say so, start nothing)
+            text = f"{root}: {error.strerror or error}" if isinstance(error, OSError) else (
+                f"the training process could not start: {type(error).__name__}: {error}")
+            self.history.apply({"type": "rejected", "message": text})
+            self._set_problems([Diagnostic("error", (), f"Training not started: {text}", "training_rejected")])
+            self.run_changed.emit(self.history)
             self.refresh_views()
+            self.run_ended.emit(self.history)
             return False
         self._timer.start()
         self._shown_status = self.history.status
@@ -169,7 +194,9 @@ class TrainingController(QObject):
             process = self.session.process
             if process is not None:
                 process.join(wait_s)
-            self.session.kill()
+            self.session.kill()  # takes what the child sent, cleans up, emits ended
+        self._timer.stop()
+        self._runs_loader.shutdown(wait=False, cancel_futures=True)
         self.inspector.shutdown()
 
     def request_probe(self, **changes: Any) -> None:
@@ -178,7 +205,9 @@ class TrainingController(QObject):
 
     # -- the graph versus the run's snapshot ---------------------------------------------
     def graph_changed_since_start(self) -> bool:
-        return self._snapshot_text is not None and dumps(self.document.graph) != self._snapshot_text
+        """Whether the network differs from the run's snapshot (moving a node or changing the
+        settings for the next run does not count)."""
+        return self._snapshot_text is not None and network_signature(self.document.graph) != self._snapshot_text
 
     # -- jobs on the run's checkpoint -------------------------------------------------
     def run_dir_with_checkpoint(self) -> Path | None:
@@ -200,7 +229,11 @@ class TrainingController(QObject):
                      "No trained run yet: start a run first")
             return False
 
+        asked_for = self.history
+
         def deliver(result: Any) -> None:
+            if self.history is not asked_for:
+                return  # another run is shown now: this answer is about the old one
             if isinstance(result, JobError):
                 on_error(str(result))
             else:
@@ -211,16 +244,47 @@ class TrainingController(QObject):
 
     # -- earlier runs ---------------------------------------------------------------------
     def earlier_runs(self) -> list[RunHistory]:
-        """Finished runs of this graph under the document's runs folder (newest first)."""
+        """Runs of this graph under the document's runs folder (newest first), but the current
+        one; read from their metrics files (cached until a file changes). Blocks: see
+        :meth:`load_earlier_runs` for the GUI's way."""
         current = self.history.run_dir.resolve() if self.history and self.history.run_dir else None
         found = []
         for folder in list_runs(runs_root(self.document.path), self.document.graph.name):
             if current is not None and folder.resolve() == current:
                 continue
-            found.append(RunHistory.from_run_dir(folder))
+            found.append(self._replayed(folder))
             if len(found) >= MAX_COMPARED_RUNS:
                 break
         return found
+
+    def load_earlier_runs(self, callback: Callable[[list[RunHistory]], None]) -> None:
+        """:meth:`earlier_runs` in a worker thread (a long metrics file takes a second to read);
+        ``callback`` runs on the GUI thread, unless a newer request came in meanwhile."""
+        self._runs_ticket += 1
+        ticket = self._runs_ticket
+
+        def job() -> None:
+            try:
+                found = self.earlier_runs()
+            except (OSError, ValueError):
+                found = []
+            self._runs_loaded.emit(ticket, found, callback)
+
+        self._runs_loader.submit(job)
+
+    def _deliver_runs(self, ticket: int, found: list, callback: Callable[[list[RunHistory]], None]) -> None:
+        if ticket == self._runs_ticket:
+            callback(found)
+
+    def _replayed(self, folder: Path) -> RunHistory:
+        metrics = folder / "metrics.jsonl"
+        key = (str(folder.resolve()), metrics.stat().st_mtime_ns, metrics.stat().st_size)
+        cached = self._replay_cache.get(key[0])
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        history = RunHistory.from_run_dir(folder)
+        self._replay_cache[key[0]] = (key, history)
+        return history
 
     def open_run(self, run_dir: Path) -> RunHistory:
         """Show a run folder's curves (a finished run, or one trained elsewhere)."""
@@ -229,6 +293,10 @@ class TrainingController(QObject):
         history = RunHistory.from_run_dir(run_dir)
         self.history = history
         self._snapshot_text = None
+        try:
+            self.run_graph = load_graph(run_dir / "graph.json")
+        except GraphFileError:
+            self.run_graph = None
         for view in self.views:
             view.set_history(history)
         self.refresh_views()

@@ -15,6 +15,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QMenu, QMessageBox, QScrollArea, QWidget
 
 from app.training_controller import TrainingController, runs_root
+from graph_engine import analyze
 from graph_engine.probes.patches import patch_candidates
 from graph_engine.training.health import node_health, overlay_values
 from graph_engine.training.history import RunHistory
@@ -148,12 +149,18 @@ class TrainingDocks:
         if text is not None:
             text.generate_requested.connect(self._generate_requested)
         self.panel.show_settings(self.window.document.graph.training)
+        self.window.document.graph_replaced.connect(lambda _graph: self._graph_replaced())
+        self._shown_history: RunHistory | None = None
+        self._run_graphs: dict[str, object] = {}
+        self._compare_runs()
 
     # -- intents ----------------------------------------------------------------------
     def start(self) -> bool:
         started = self.controller.start()
         if started:
-            self.docks["curves"].raise_() if "curves" in self.docks else None
+            if "curves" in self.docks:
+                self.docks["curves"].raise_()
+            self._compare_runs()
         return started
 
     def toggle_pause(self) -> None:
@@ -166,6 +173,10 @@ class TrainingDocks:
     def _settings_edited(self, changes: dict, continuing: bool) -> None:
         if not self.window.controller.edit_training(changes, continuing):
             self.panel.show_settings(self.window.document.graph.training)
+        self.window.document.graph_replaced.connect(lambda _graph: self._graph_replaced())
+        self._shown_history: RunHistory | None = None
+        self._run_graphs: dict[str, object] = {}
+        self._compare_runs()
 
     def set_overlay(self, key: str) -> None:
         self.overlay = key
@@ -188,6 +199,7 @@ class TrainingDocks:
             return
         self.controller.open_run(Path(folder))
         self._compare_runs()
+        self._update_patch_nodes()
 
     def _sample_requested(self, index: int) -> None:
         view = self.views["activations"]
@@ -251,8 +263,13 @@ class TrainingDocks:
     def graph_edited(self) -> None:
         """After every command: the settings fields, and whether the run's snapshot is stale."""
         self.panel.show_settings(self.window.document.graph.training)
+        self.window.document.graph_replaced.connect(lambda _graph: self._graph_replaced())
+        self._shown_history: RunHistory | None = None
+        self._run_graphs: dict[str, object] = {}
+        self._compare_runs()
         self.panel.set_graph_changed(self.controller.graph_changed_since_start())
-        self._update_patch_nodes()
+        if self.controller.run_graph is None:
+            self._update_patch_nodes()
 
     def node_selected(self, node_id: str) -> None:
         """A node clicked on the canvas: the Activations view shows it (asking for its maps)."""
@@ -263,26 +280,45 @@ class TrainingDocks:
                 self._node_requested(node_id)
 
     def _run_changed(self, history: RunHistory) -> None:
-        if history.status == "starting" and "patches" in self.views:
-            self.views["patches"].clear()  # the last run's patches are not this run's
+        scene = self.window.scene
+        if history is not self._shown_history:  # another run: what was asked of the last one goes
+            self._shown_history = history
+            if "patches" in self.views:
+                self.views["patches"].clear()
+            if scene is not None:
+                scene.clear_highlight()
+            self._update_patch_nodes()
+        self.panel.set_process_running(self.controller.running)
         self.panel.show_run(history)
         self.panel.set_graph_changed(self.controller.graph_changed_since_start())
         self._update_actions(history)
-        scene = self.window.scene
         if scene is not None and history.status == "failed" and history.failed_node:
             scene.highlight_nodes([history.failed_node])
             self.window.focus_node(history.failed_node)
-        if history.status == "running" and len(history.steps) == 0:
-            self._compare_runs()
+        activations = self.views.get("activations")
+        if history.status == "running" and activations is not None:
+            activations.set_sample_count(history.validation_samples)
+            # the new run probes sample 0 and its default nodes: tell it what is being looked at
+            wishes: dict[str, object] = {"sample": activations.sample_spin.value()}
+            if activations.current_node:
+                wishes["watch_node"] = activations.current_node
+            self.controller.request_probe(**wishes)
 
     def _run_ended(self, history: RunHistory) -> None:
+        self.panel.set_process_running(False)
+        self._update_actions(history)
         self._update_overlays()
         self._update_patch_nodes()
+        self._compare_runs()
+
+    def _graph_replaced(self) -> None:
+        self.panel.show_settings(self.window.document.graph.training)
+        self._compare_runs()
 
     def _update_actions(self, history: RunHistory | None) -> None:
         if not hasattr(self, "start_action"):
             return
-        active = history is not None and history.active
+        active = (history is not None and history.active) or self.controller.running
         self.start_action.setEnabled(not active)
         self.pause_action.setEnabled(active)
         self.stop_action.setEnabled(active)
@@ -290,7 +326,7 @@ class TrainingDocks:
     def _compare_runs(self) -> None:
         curves = self.views.get("curves")
         if curves is not None:
-            curves.set_earlier_runs(self.controller.earlier_runs())
+            self.controller.load_earlier_runs(curves.set_earlier_runs)
 
     def _refresh_one(self, widget: QWidget) -> None:
         refresh = getattr(widget, "refresh", None)
@@ -298,10 +334,19 @@ class TrainingDocks:
             refresh()
 
     def _update_patch_nodes(self) -> None:
+        """The nodes of the graph the shown run trained (its checkpoint has only those)."""
         view = self.views.get("patches")
         if view is None:
             return
-        view.set_nodes(patch_candidates(self.window.document.graph, self.window.document.analysis))
+        graph = self.controller.run_graph
+        if graph is None:  # no run yet (or an unreadable one): what the document would offer
+            graph, analysis = self.window.document.graph, self.window.document.analysis
+        else:
+            key = id(graph)
+            if self._run_graphs.get("key") != key:
+                self._run_graphs = {"key": key, "analysis": analyze(graph)}
+            analysis = self._run_graphs["analysis"]
+        view.set_nodes(patch_candidates(graph, analysis))
 
     def _update_overlays(self) -> None:
         scene = self.window.scene

@@ -1,18 +1,19 @@
 """One training run in a child process, seen from the GUI thread as Qt signals.
 
 The child (spawn context, :func:`graph_engine.training.worker.train_in_child`) gets
-a snapshot of the graph and settings; its events come back over a multiprocessing
-queue that a QTimer drains every ``interval_ms`` (with a time budget per tick), so
-the GUI thread never runs a training step and never waits on the child. When the
-child dies without a final event (crash, out of memory, killed) the session emits a
-``crashed`` event naming the exit code or signal and the child's last message.
+a snapshot of the graph and settings; its events come back over a one-way pipe that a
+QTimer drains every ``interval_ms`` (with a time budget per tick), so the GUI thread
+never runs a training step and never waits on the child. This process closes its
+copy of the pipe's sending end once the child runs, so a child that dies, even in the
+middle of a message, reads as the end of the pipe rather than a read that never
+returns. When the child dies without a final event (crash, out of memory, killed) the
+session adds a ``crashed`` event naming the exit code or signal and its last message.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import queue
 import signal
 import tempfile
 import time
@@ -69,7 +70,7 @@ class TrainingSession(QObject):
         self._timer.timeout.connect(self._drain)
         self.process: Any = None
         self.control: TrainingControl | None = None
-        self._queue: Any = None
+        self._reader: Any = None
         self._log: Path | None = None
         self._final_seen = False
         self._last_event: dict[str, Any] | None = None
@@ -80,24 +81,39 @@ class TrainingSession(QObject):
 
     @property
     def running(self) -> bool:
+        """A child process exists (it may have sent its final event and be exiting)."""
         return self.process is not None
 
+    @property
+    def final_seen(self) -> bool:
+        """The run has said how it ended (its process may still be exiting)."""
+        return self._final_seen
+
     def start(self, graph: Graph, settings: dict[str, Any], run_dir: Path) -> None:
-        """Start training a snapshot of ``graph``; refuses while a run is going."""
+        """Start training a snapshot of ``graph``; refuses while a run is going.
+
+        Raises OSError (or whatever starting a process raised) with nothing left behind."""
         if self.running:
             raise RuntimeError("a run is already going: stop it first")
-        self.control = TrainingControl()
-        self._queue = self._context.Queue()
+        control = TrainingControl()
+        reader, writer = self._context.Pipe(duplex=False)
         handle, log = tempfile.mkstemp(prefix="rosenblatt-train-", suffix=".log")
         os.close(handle)
-        self._log = Path(log)
+        process = self._context.Process(
+            target=train_in_child, name="rosenblatt-training", daemon=True,
+            args=(dumps(graph), dict(settings), str(run_dir), writer, control, log))
+        try:
+            process.start()
+        except BaseException:
+            reader.close()
+            Path(log).unlink(missing_ok=True)
+            raise
+        finally:
+            writer.close()  # the child holds its own copy: when it dies, the pipe ends
+        self.process, self.control, self._reader, self._log = process, control, reader, Path(log)
         self._final_seen = False
         self._last_event = None
         self.run_dir = Path(run_dir)
-        self.process = self._context.Process(
-            target=train_in_child, name="rosenblatt-training", daemon=True,
-            args=(dumps(graph), dict(settings), str(run_dir), self._queue, self.control, log))
-        self.process.start()
         self.started_at = time.monotonic()
         self._timer.start()
 
@@ -120,64 +136,70 @@ class TrainingSession(QObject):
             self.control.request(**changes)
 
     def kill(self) -> None:
-        """End the child at once (closing the window); its run folder keeps the last checkpoint."""
-        if self.process is not None and self.process.is_alive():
-            self.process.kill()
-            self.process.join(5)
-        self._drain()
+        """End the child at once (closing the window): take what it sent, then clean up."""
+        process = self.process
+        if process is None:
+            return
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+        batch = self._read(budget=None)
+        if batch:
+            self._take(batch)
+            self.events_arrived.emit(batch)
+        self._ended()
 
     # -- the timer --------------------------------------------------------------------
-    def _drain(self) -> None:
-        if self._queue is None:
-            return
+    def _read(self, budget: float | None = DRAIN_BUDGET_S) -> list[dict[str, Any]]:
+        """What the child has sent so far (for at most ``budget`` seconds of reading)."""
         began = time.perf_counter()
         batch: list[dict[str, Any]] = []
-        while time.perf_counter() - began < DRAIN_BUDGET_S:
+        reader = self._reader
+        while reader is not None and (budget is None or time.perf_counter() - began < budget):
             try:
-                batch.extend(self._queue.get_nowait())
-            except queue.Empty:
+                if not reader.poll():
+                    break
+                batch.extend(reader.recv())
+            except (EOFError, OSError, ValueError):  # the child is gone (maybe mid-message)
                 break
-            except (EOFError, OSError, ValueError):  # a pipe torn by a dying child
-                break
-        alive = self.process is not None and self.process.is_alive()
-        if not alive and self.process is not None and not batch:
-            batch.extend(self._leftovers())
-        if batch:
-            self._final_seen = self._final_seen or any(e.get("type") in FINAL_EVENTS for e in batch)
-            self._last_event = batch[-1]
         self.longest_drain = max(self.longest_drain, time.perf_counter() - began)
-        if not alive and self.process is not None and not batch:
-            self._ended()
-            return
-        if batch:
-            self.events_arrived.emit(batch)
+        return batch
 
-    def _leftovers(self) -> list[dict[str, Any]]:
-        """What a dead child left in the pipe (its feeder thread flushed before exit)."""
-        found: list[dict[str, Any]] = []
-        while True:
-            try:
-                found.extend(self._queue.get_nowait())
-            except (queue.Empty, EOFError, OSError, ValueError):
-                return found
+    def _take(self, batch: list[dict[str, Any]]) -> None:
+        self._final_seen = self._final_seen or any(e.get("type") in FINAL_EVENTS for e in batch)
+        self._last_event = batch[-1]
+
+    def _drain(self) -> None:
+        if self.process is None:
+            return
+        alive = self.process.is_alive()
+        batch = self._read()
+        if batch:
+            self._take(batch)
+            self.events_arrived.emit(batch)
+        elif not alive:
+            self._ended()
 
     def _ended(self) -> None:
-        process, self.process = self.process, None
+        """Clean up first, then tell: a listener may start the next run at once."""
+        process = self.process
+        if process is None:
+            return
+        self.process = None
         self._timer.stop()
         process.join(1)
+        last = _last_line(self._log) if self._log else ""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._log is not None:
+            self._log.unlink(missing_ok=True)
+            self._log = None
         if not self._final_seen:
-            last = _last_line(self._log) if self._log else ""
             if not last and self._last_event is not None:
                 event = self._last_event
                 last = f"last event: {event.get('type')} at step {event.get('step')}"
             message = f"the training process ended {_exit_text(process.exitcode)}"
             self.events_arrived.emit([{"type": "crashed", "message": message + (f" — {last}" if last else ""),
                                        "exitcode": process.exitcode}])
-        try:
-            self._queue.close()
-        except (OSError, ValueError):
-            pass
-        self._queue = None
-        if self._log is not None:
-            self._log.unlink(missing_ok=True)
         self.ended.emit()

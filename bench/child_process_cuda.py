@@ -1,7 +1,7 @@
 """The GUI's training child process on a CUDA machine, without Qt: spawn, stream, pause, stop.
 
 Starts :func:`graph_engine.training.worker.train_in_child` the way ``app.training_session``
-does (spawn context, a queue, a TrainingControl), drains the queue in this process, and
+does (spawn context, a one-way pipe, a TrainingControl), reads the pipe in this process, and
 prints what the Training panel would show: the device, steps/s from the trainer's clock, the
 pause/resume round trip, and how the run ended. For machines without PySide6.
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import queue
 import tempfile
 import time
 from pathlib import Path
@@ -30,19 +29,22 @@ def main() -> None:
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     graph = load_template("digits_cnn")
-    events, control, history = context.Queue(), TrainingControl(), RunHistory()
+    (reader, writer), control, history = context.Pipe(duplex=False), TrainingControl(), RunHistory()
     run_dir = Path(tempfile.mkdtemp()) / "run"
     settings = {**graph.training, "epochs": args.epochs, "device": args.device}
     began = time.perf_counter()
     child = context.Process(target=train_in_child, daemon=True,
-                            args=(dumps(graph), settings, str(run_dir), events, control, None))
+                            args=(dumps(graph), settings, str(run_dir), writer, control, None))
     child.start()
+    writer.close()
     paused_at = resumed = None
-    while child.is_alive() or not events.empty():
+    while True:
         try:
-            history.apply_all(events.get(timeout=0.05))
-        except queue.Empty:
-            continue
+            if not reader.poll(0.05):
+                continue
+            history.apply_all(reader.recv())
+        except EOFError:
+            break
         if paused_at is None and history.step > 50:
             control.pause()
             paused_at = time.perf_counter()

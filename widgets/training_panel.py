@@ -45,21 +45,30 @@ class FloatField(QLineEdit):
 
     def __init__(self, minimum: float, maximum: float, parent: QWidget | None = None):
         super().__init__(parent)
-        validator = QDoubleValidator(minimum, maximum, 10, self)
+        validator = QDoubleValidator(minimum, maximum, 17, self)
         validator.setNotation(QDoubleValidator.Notation.ScientificNotation)
         self.setValidator(validator)
+        self._value: float | None = None
         self.editingFinished.connect(self._finished)
 
     def set_value(self, value: float) -> None:
-        self.setText(f"{value:g}")
+        """Show ``value`` exactly (repr: the shortest text that reads back as the same float)."""
+        self._value = value
+        self.setText(repr(float(value)))
 
     def _finished(self) -> None:
         try:
             value = float(self.text())
         except ValueError:
             return
-        if math.isfinite(value):
+        if math.isfinite(value) and value != self._value:
             self.value_edited.emit(value)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        """Leaving text that is not a valid value shows the setting again (it never changed)."""
+        super().focusOutEvent(event)
+        if not self.hasAcceptableInput() and self._value is not None:
+            self.set_value(self._value)
 
 
 class TrainingPanel(QWidget):
@@ -75,6 +84,7 @@ class TrainingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None, cuda_name: str | None = None):
         super().__init__(parent)
         self._filling = False
+        self._process_running = False
         self._history: RunHistory | None = None
         self._last_version = -1
         form = QFormLayout()
@@ -240,6 +250,15 @@ class TrainingPanel(QWidget):
         finally:
             self._filling = False
 
+    def set_process_running(self, running: bool) -> None:
+        """Whether a training process still exists (Start waits until it is gone)."""
+        self._process_running = running
+        self.start_button.setEnabled(self._start_allowed())
+
+    def _start_allowed(self) -> bool:
+        status = self._history.status if self._history is not None else "idle"
+        return status not in ("starting", "running", "paused") and not self._process_running
+
     def set_history(self, history: RunHistory | None) -> None:
         self._last_version = -1
         self.show_run(history)
@@ -260,7 +279,7 @@ class TrainingPanel(QWidget):
         self._history = history
         status = history.status if history is not None else "idle"
         active = status in ("starting", "running", "paused")
-        self.start_button.setEnabled(not active)
+        self.start_button.setEnabled(self._start_allowed())
         self.pause_button.setEnabled(status in ("running", "paused"))
         self.pause_button.setText("Resume" if status == "paused" else "Pause")
         self.stop_button.setEnabled(active)

@@ -74,6 +74,8 @@ class RunHistory:
     device: str = ""
     steps_per_epoch: int = 0
     total_steps: int = 0
+    #: how many validation samples there are (the probes' sample index runs below it)
+    validation_samples: int | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     #: per step: step, epoch (1-based, the epoch the step belongs to), loss, lr, time (s)
     steps: Series = field(default_factory=lambda: Series(("step", "epoch", "loss", "lr", "time")))
@@ -126,6 +128,7 @@ class RunHistory:
         self.run_dir = Path(event["run_dir"])
         self.task, self.dataset, self.device = event["task"], event["dataset"], event["device"]
         self.steps_per_epoch, self.total_steps = event["steps_per_epoch"], event["total_steps"]
+        self.validation_samples = event.get("validation_samples")
         self._status("running", "")
 
     def _on_step(self, event: dict[str, Any]) -> None:

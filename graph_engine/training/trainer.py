@@ -223,6 +223,7 @@ class Trainer:
                     "total_steps": self.steps_per_epoch * settings.epochs, "resumed": self._resumed,
                     "step": self.step, "epoch": self.epoch,
                     "parameters": self.analysis.total_params,
+                    "validation_samples": len(self.x_val),
                     "world_size": self.distributed.world_size})
         self._clock = time.perf_counter() - self._elapsed_before
         self.model.train()

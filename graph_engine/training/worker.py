@@ -1,10 +1,11 @@
 """The training child process's entry point: a snapshot in, batched plain-data events out.
 
 The GUI starts :func:`train_in_child` in a process of the spawn context with a graph
-snapshot (its JSON text), settings, a run folder, an event queue and a
-:class:`TrainingControl`. Events go into the queue as lists, at most one list per
+snapshot (its JSON text), settings, a run folder, the sending end of a pipe and a
+:class:`TrainingControl`. Events go down the pipe as lists, at most one list per
 ~50 ms plus one per event that is not a step, so a fast trainer does not flood the
-GUI with pickles. A dataset or fit problem found before the first step is one
+GUI with pickles. A plain pipe (not a multiprocessing queue) because its reader sees
+the end of the file when the child dies, even halfway through a message. A dataset or fit problem found before the first step is one
 ``rejected`` event (no run folder is made). The child's stderr (including a fault
 handler's traceback) goes to ``log_path``, which the GUI reads when the process dies.
 """
@@ -25,10 +26,10 @@ CHILD_NICENESS = 5
 
 
 class BatchingSink:
-    """Collects events and puts them on ``queue`` as lists (see the module docstring)."""
+    """Collects events and hands them to ``send`` as lists (see the module docstring)."""
 
-    def __init__(self, queue: Any, interval: float = BATCH_SECONDS):
-        self.queue = queue
+    def __init__(self, send: Any, interval: float = BATCH_SECONDS):
+        self.send = send
         self.interval = interval
         self._buffer: list[dict[str, Any]] = []
         self._sent = time.monotonic()
@@ -40,12 +41,12 @@ class BatchingSink:
 
     def flush(self) -> None:
         if self._buffer:
-            self.queue.put(self._buffer)
+            self.send(self._buffer)
             self._buffer = []
         self._sent = time.monotonic()
 
 
-def train_in_child(graph_json: str, settings: dict[str, Any], run_dir: str, queue: Any,
+def train_in_child(graph_json: str, settings: dict[str, Any], run_dir: str, connection: Any,
                    control: Any, log_path: str | None = None) -> None:
     """Run one training job (the child process's target)."""
     if log_path:
@@ -59,7 +60,7 @@ def train_in_child(graph_json: str, settings: dict[str, Any], run_dir: str, queu
         os.nice(CHILD_NICENESS)
     except OSError:
         pass
-    sink = BatchingSink(queue)
+    sink = BatchingSink(connection.send)
     try:
         from graph_engine.data.base import DataError
         from graph_engine.serialization import loads
@@ -79,4 +80,7 @@ def train_in_child(graph_json: str, settings: dict[str, Any], run_dir: str, queu
               "step": None, "epoch": None})
         raise
     finally:
-        sink.flush()
+        try:
+            sink.flush()
+        finally:
+            connection.close()

@@ -134,3 +134,70 @@ def _no_leftover_children():
     for child in multiprocessing.active_children():
         child.kill()
         child.join(5)
+
+
+def _dies_mid_message(graph_json, settings, run_dir, connection, control, log_path):
+    """A child that announces an 8 MB message, writes a little of it, and dies."""
+    import struct
+
+    os.write(connection.fileno(), struct.pack("!i", 8_000_000) + b"x" * 4096)
+    os._exit(9)
+
+
+def test_a_child_dying_in_the_middle_of_a_message_is_reported_not_waited_for(qtbot, tmp_path,
+                                                                             monkeypatch):
+    monkeypatch.setattr("app.training_session.train_in_child", _dies_mid_message)
+    session, history = _session(qtbot)
+    graph = load_template("digits_cnn")
+    with qtbot.waitSignal(session.ended, timeout=START_TIMEOUT_MS):
+        session.start(graph, graph.training, tmp_path / "run")
+    assert history.status == "crashed" and "exit code 9" in history.message
+    assert not session.running
+
+
+def test_a_process_that_cannot_start_leaves_nothing_running(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("ROSENBLATT_RUNS_DIR", str(tmp_path))
+    import multiprocessing.context
+
+    def refuse(self):
+        raise OSError(24, "Too many open files")
+
+    controller = TrainingController(Document(load_template("digits_cnn")))
+    with monkeypatch.context() as patched:
+        patched.setattr(multiprocessing.context.SpawnProcess, "start", refuse)
+        assert not controller.start({"epochs": 1})
+    assert controller.history.status == "rejected" and "Too many open files" in controller.history.message
+    assert not controller.running and controller.problems
+    with qtbot.waitSignal(controller.run_ended, timeout=START_TIMEOUT_MS):
+        assert controller.start({"epochs": 1})  # the next start works
+    assert controller.history.status == "finished"
+
+
+def test_closing_during_a_run_ends_the_session_and_cleans_up(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("ROSENBLATT_RUNS_DIR", str(tmp_path))
+    controller = TrainingController(Document(load_template("digits_cnn")))
+    assert controller.start({"epochs": 500})
+    qtbot.waitUntil(lambda: controller.history.step > 0, timeout=START_TIMEOUT_MS)
+    log = controller.session._log
+    with qtbot.waitSignal(controller.run_ended, timeout=20_000):
+        controller.shutdown(wait_s=10)
+    assert not controller.running and log is not None and not log.exists()
+    assert controller.history.status == "finished"  # it stopped cleanly within the wait
+
+
+def test_an_answer_about_an_earlier_run_is_dropped(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QTimer
+
+    (tmp_path / "a" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "a" / "checkpoints" / "last.safetensors").write_bytes(b"")
+    controller = TrainingController(Document(load_template("digits_cnn")))
+    controller.history = RunHistory(run_dir=tmp_path / "a")
+    answers = []
+
+    def slow_job(run_dir, callback):
+        QTimer.singleShot(50, lambda: callback("patches of a"))
+
+    assert controller.inspect(slow_job, on_result=answers.append, on_error=answers.append)
+    controller.history = RunHistory(run_dir=tmp_path / "b")  # another run is shown meanwhile
+    qtbot.wait(200)
+    assert answers == []

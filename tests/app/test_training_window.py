@@ -67,6 +67,9 @@ def test_a_graph_with_errors_does_not_start_and_says_why(qtbot, window):
     assert not window.training.running
     messages = [d.message for d in window.problems.diagnostics]
     assert any("valid graph" in m for m in messages)
+    window.document.undo_stack.undo()  # the fix: the refusal no longer applies
+    assert not window.document.analysis.errors
+    assert not any("valid graph" in d.message for d in window.problems.diagnostics)
 
 
 def test_a_dataset_fit_error_blocks_the_start(qtbot, window):
@@ -104,6 +107,10 @@ def test_editing_during_a_run_shows_the_banner(qtbot, window):
     window.run_docks.start()
     qtbot.waitUntil(lambda: window.training.history.step > 0, timeout=START_TIMEOUT_MS)
     assert window.run_docks.panel.changed_banner.isHidden()
+    old = window.document.graph.node("conv1").position
+    window.controller.move_nodes({"conv1": (old, (400.0, 400.0))})  # a move leaves the network
+    window.controller.edit_training({"epochs": 7})            # nor do the next run's settings
+    assert window.run_docks.panel.changed_banner.isHidden()
     window.controller.add_layer("ReLU", (10.0, 10.0))
     assert not window.run_docks.panel.changed_banner.isHidden()
     qtbot.mouseClick(window.run_docks.panel.pause_button, Qt.MouseButton.LeftButton)
@@ -137,3 +144,53 @@ def test_a_run_folder_trained_elsewhere_opens_in_the_curves(qtbot, window, tmp_p
     x, y = window.run_docks.views["curves"].raw_curve.getData()
     assert len(y) == len(history.steps) > 0
     assert window.run_docks.panel.status_label.text().startswith("Finished all 1 epoch — best validation")
+
+
+def test_start_waits_for_the_finished_process_and_patches_keep_the_runs_nodes(qtbot, window):
+    panel = window.run_docks.panel
+    window.controller.edit_training({"epochs": 1})
+    window.run_docks.start()
+    qtbot.waitUntil(lambda: window.training.history.status == "finished", timeout=START_TIMEOUT_MS)
+    if window.training.running:  # its process is still exiting: Start must wait for that
+        assert not panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: not window.training.running, timeout=20_000)
+    assert panel.start_button.isEnabled()
+    patches = window.run_docks.views["patches"]
+    offered = [patches.node_combo.itemData(i) for i in range(patches.node_combo.count())]
+    assert "conv2" in offered
+    window.scene.select_ids(["conv2"])
+    window.delete_selection()
+    offered = [patches.node_combo.itemData(i) for i in range(patches.node_combo.count())]
+    assert "conv2" in offered  # the run's checkpoint has it, whatever the document says now
+
+
+def test_float_fields_keep_exact_values_and_refuse_quietly(qtbot, window):
+    panel = window.run_docks.panel
+    window.controller.edit_training({"learning_rate": 0.00012345678})
+    clean = window.document.undo_stack.index()
+    field = panel.learning_rate
+    assert field.text() == "0.00012345678"
+    field.setFocus()
+    panel.grad_clip.setFocus()  # leaving an untouched field changes nothing
+    field.setFocus()
+    field.selectAll()
+    qtbot.keyClicks(field, "500")  # beyond the range: not acceptable
+    panel.grad_clip.setFocus()
+    assert window.document.undo_stack.index() == clean
+    assert field.text() == "0.00012345678"
+    assert window.document.graph.training["learning_rate"] == 0.00012345678
+
+
+def test_spin_edits_apart_in_time_are_separate_undo_steps(qtbot, window, monkeypatch):
+    import app.commands as commands
+
+    clock = iter([100.0, 100.5, 110.0])
+    monkeypatch.setattr(commands.time, "monotonic", lambda: next(clock))
+    stack = window.document.undo_stack
+    start = stack.index()
+    window.controller.edit_training({"batch_size": 65}, continuing=True)
+    window.controller.edit_training({"batch_size": 66}, continuing=True)   # a step later: merged
+    window.controller.edit_training({"batch_size": 70}, continuing=True)   # ten seconds later
+    assert stack.index() == start + 2
+    stack.undo()
+    assert window.document.graph.training["batch_size"] == 66
