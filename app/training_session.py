@@ -62,7 +62,7 @@ class TrainingSession(QObject):
     #: the child process is gone (after its final event, or a synthesised "crashed" one)
     ended = Signal()
 
-    def __init__(self, parent: QObject | None = None, interval_ms: int = 50):
+    def __init__(self, parent: QObject | None = None, interval_ms: int = 100):
         super().__init__(parent)
         self._context = multiprocessing.get_context("spawn")
         self._timer = QTimer(self)

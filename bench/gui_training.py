@@ -2,8 +2,10 @@
 
 Trains the default template (digits CNN on digits) in the app's own training child
 process, with the main window shown offscreen and the Curves panel in front, while a
-10 ms QTimer records the gaps between its ticks: the largest gap minus the interval
-is the longest the window could not answer. Targets (issue 5): no stall over 50 ms,
+25 ms QTimer records the gaps between its ticks: the largest gap minus the interval
+is the longest the window could not answer. (The probe timer itself costs the training
+process a little: every wake-up of the GUI preempts one of the two torch threads on this
+2-core VM. At 10 ms ticks the measured rate ratio drops by about 0.04.) Targets (issue 5): no stall over 50 ms,
 and a training rate at least 0.9× that of ``rosenblatt train`` (headless, same
 settings). Rates are steps per second of the trainer's own clock (first to last step
 record of metrics.jsonl), so process start-up and data loading count in neither.
@@ -29,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _machine import machine_lines  # noqa: E402
 
-TICK_MS = 10
+TICK_MS = 25
 
 
 def rate_of(run_dir: Path) -> float:

@@ -3,7 +3,7 @@
 The GUI starts :func:`train_in_child` in a process of the spawn context with a graph
 snapshot (its JSON text), settings, a run folder, the sending end of a pipe and a
 :class:`TrainingControl`. Events go down the pipe as lists, at most one list per
-~50 ms plus one per event that is not a step, so a fast trainer does not flood the
+~100 ms plus one per event that is not a step, so a fast trainer does not flood the
 GUI with pickles. A plain pipe (not a multiprocessing queue) because its reader sees
 the end of the file when the child dies, even halfway through a message. A dataset or fit problem found before the first step is one
 ``rejected`` event (no run folder is made). The child's stderr (including a fault
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 #: most seconds step events wait in the child before they are sent
-BATCH_SECONDS = 0.05
+BATCH_SECONDS = 0.1
 #: how much lower the training process's scheduling priority is than the window's
 CHILD_NICENESS = 5
 
