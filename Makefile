@@ -27,6 +27,8 @@ bench: install
 	-$(PY) bench/trainer_overhead.py
 	-$(PY) bench/patches_overhead.py
 	-QT_QPA_PLATFORM=offscreen $(PY) bench/canvas_scale.py
+	-QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) bench/curves_scale.py
+	-QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) bench/gui_training.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
