@@ -194,3 +194,17 @@ def test_spin_edits_apart_in_time_are_separate_undo_steps(qtbot, window, monkeyp
     assert stack.index() == start + 2
     stack.undo()
     assert window.document.graph.training["batch_size"] == 66
+
+
+def test_screenshot_command_trains_then_renders_the_patches_panel(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtGui import QImage
+
+    from app.gui import run_gui
+
+    monkeypatch.setenv("ROSENBLATT_RUNS_DIR", str(tmp_path / "runs"))
+    target = tmp_path / "patches.png"
+    assert run_gui(None, str(target), (1200, 800), panel="patches", train_epochs=1) == 0
+    image = QImage(str(target))
+    assert (image.width(), image.height()) == (1200, 800)
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert (run_dir / "checkpoints" / "last.safetensors").exists()
