@@ -393,7 +393,10 @@ class Trainer:
         if self.control.paused:
             self._flush()  # the curves show every step up to the pause
             self._emit({"type": "paused", "step": self.step})
+            paused_at = time.perf_counter()
             self.control.wait_while_paused()
+            # the run's clock measures training: a pause moves it on, so rates stay true
+            self._clock += time.perf_counter() - paused_at
             if not self.control.stop_requested:
                 self._emit({"type": "resumed", "step": self.step})
         return self.control.stop_requested

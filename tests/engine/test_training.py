@@ -269,3 +269,22 @@ def test_unavailable_device_is_one_line(digits_graph, digits, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(ValueError, match="CUDA is not available on this machine"):
         Trainer(digits_graph, digits, quick(digits_graph, device="cuda"))
+
+
+def test_a_pause_does_not_count_in_the_runs_clock(tmp_path, digits_graph, digits):
+    import threading
+
+    control = TrainingControl()
+    steps = []
+
+    def sink(event):
+        if event["type"] == "step":
+            steps.append(event)
+            if event["step"] == 15 and not control.paused:
+                control.pause()
+                threading.Timer(1.0, control.resume).start()
+
+    Trainer(digits_graph, digits, quick(digits_graph, epochs=1, device="cpu"), sink, tmp_path / "run",
+            control).run()
+    gaps = [b["time"] - a["time"] for a, b in zip(steps, steps[1:])]
+    assert len(steps) > 20 and max(gaps) < 0.5  # the one-second pause is not in "time"
