@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import (
     QComboBox, QFormLayout, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QSplitter, QStackedWidget,
     QVBoxLayout, QWidget,
 )
 import pyqtgraph as pg
+
+from widgets.plot_style import AXIS_COLOR, BACKGROUND, style_plot
 
 from graph_engine.training.health import DEAD_FRACTION, SATURATED_FRACTION
 from widgets.image_grid import (
@@ -40,9 +42,6 @@ UNKNOWN_SAMPLE_COUNT = 10_000
 MAX_HISTOGRAM_COLUMNS = 400
 #: tiles smaller than this (pixels) are enlarged before tiling, so 1-px gaps stay thin
 MIN_TILE = 16
-BACKGROUND = "#ffffff"
-AXIS_COLOR = "#6b7280"
-TEXT_COLOR = "#374151"
 DEAD_COLOR = "#f59e0b"
 SATURATED_COLOR = "#8b5cf6"
 SELECTED_PEN = "#111827"
@@ -60,25 +59,6 @@ FEATURE_LUT = lut_with_background(pg.colormap.get("viridis").getLookupTable(nPts
                                   BACKGROUND)
 #: histograms over time: white (no values) to deep blue (many)
 DENSITY_LUT = _lut(["#ffffff", "#bfdbfe", "#3b82f6", "#1e3a8a"])
-
-
-def _style_plot(plot: pg.PlotItem, left: str = "", bottom: str = "") -> None:
-    """Small dark-grey axes and labels on a white plot, no context menu or auto button."""
-    font = QFont()
-    font.setPointSizeF(8.0)
-    for name in ("left", "bottom"):
-        axis = plot.getAxis(name)
-        axis.setPen(pg.mkPen(AXIS_COLOR))
-        axis.setTextPen(pg.mkPen(TEXT_COLOR))
-        axis.setTickFont(font)
-        axis.enableAutoSIPrefix(False)  # "(x0.001)" scaled ticks read as wrong values
-    label_style = {"color": TEXT_COLOR, "font-size": "8pt"}
-    if left:
-        plot.setLabel("left", left, **label_style)
-    if bottom:
-        plot.setLabel("bottom", bottom, **label_style)
-    plot.hideButtons()
-    plot.setMenuEnabled(False)
 
 
 def display_image(sample: np.ndarray) -> tuple[np.ndarray | None, str]:
@@ -234,7 +214,7 @@ class ActivationsPanel(QWidget):
 
         self.histogram_plot = pg.PlotWidget(background=BACKGROUND)
         plot = self.histogram_plot.getPlotItem()
-        _style_plot(plot, left="value", bottom="step")
+        style_plot(plot, left="value", bottom="step")
         plot.setMouseEnabled(x=False, y=False)
         plot.setTitle("")
         self.histogram_image = pg.ImageItem(axisOrder="row-major")
@@ -247,7 +227,7 @@ class ActivationsPanel(QWidget):
 
         self.bars_plot = pg.PlotWidget(background=BACKGROUND)
         plot = self.bars_plot.getPlotItem()
-        _style_plot(plot, left="share of units")
+        style_plot(plot, left="share of units")
         plot.setMouseEnabled(x=False, y=False)
         plot.setYRange(0.0, 1.0, padding=0.02)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)

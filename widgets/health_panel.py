@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 )
 import pyqtgraph as pg
 
+from widgets.plot_style import BACKGROUND, style_plot
+
 from graph_engine.training.health import ADVICE, HealthFlag, node_health
 from widgets.trees import EnterTreeWidget
 
@@ -30,9 +32,6 @@ if TYPE_CHECKING:
 
 #: the update-to-weight ratio most practitioners aim for (Karpathy's rule of thumb)
 HEALTHY_RATIO = 1e-3
-BACKGROUND = "#ffffff"
-AXIS_COLOR = "#6b7280"
-TEXT_COLOR = "#374151"
 #: distinct line colours (Tableau 10); more layers than these get evenly spaced hues
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
@@ -112,18 +111,8 @@ class LogAxis(pg.AxisItem):
 
 
 def _style_plot(plot: pg.PlotItem, left: str, bottom: str) -> None:
-    font = QFont()
-    font.setPointSizeF(8.0)
-    label_style = {"color": TEXT_COLOR, "font-size": "8pt"}
-    for name, text in (("left", left), ("bottom", bottom)):
-        axis = plot.getAxis(name)
-        axis.setPen(pg.mkPen(AXIS_COLOR))
-        axis.setTextPen(pg.mkPen(TEXT_COLOR))
-        axis.setTickFont(font)
-        axis.enableAutoSIPrefix(False)  # a "(×1e-3)" suffix would hide the true values
-        plot.setLabel(name, text, **label_style)
-    plot.hideButtons()
-    plot.setMenuEnabled(False)
+    """The app's plot look, on a log-y plot with a faint horizontal grid."""
+    style_plot(plot, left, bottom)
     plot.showGrid(x=False, y=True, alpha=0.15)
     plot.setLogMode(x=False, y=True)
     plot.setClipToView(True)

@@ -10,9 +10,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-BACKGROUND = "#ffffff"
-AXIS = "#6b7280"
-TEXT = "#374151"
+from widgets.plot_style import AXIS_COLOR as AXIS, BACKGROUND, TEXT_COLOR as TEXT  # noqa: F401 (re-exported)
+
 MUTED_TEXT = "#6b7280"
 
 RAW_LOSS = "#a9c2f0"
