@@ -11,7 +11,6 @@ to its callback on the GUI thread.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +18,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 from PySide6.QtCore import QObject, Signal
+
+from app.background import BackgroundWorker
 
 from graph_engine.analysis import Analysis, analyze
 from graph_engine.probes import beam_search, feature_maps, sample_text, top_patches
@@ -74,7 +75,7 @@ class RunInspector(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rosenblatt-inspect")
+        self._worker = BackgroundWorker("rosenblatt-inspect")
         self._latest: dict[str, int] = {}
         self._lock = threading.Lock()
         self._counter = 0
@@ -82,7 +83,7 @@ class RunInspector(QObject):
         self._delivered.connect(self._deliver)
 
     def shutdown(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._worker.close()
 
     # -- the jobs -----------------------------------------------------------------
     def top_patches(self, run_dir: Path, node_id: str, callback: Callable[[Any], None], k: int = 9) -> None:
@@ -137,20 +138,24 @@ class RunInspector(QObject):
 
     # -- machinery ----------------------------------------------------------------
     def load(self, run_dir: Path, data: bool = True) -> LoadedRun:
-        """The run's model and data (worker thread only); reloaded when a checkpoint changes."""
+        """The run's model and data (worker thread only). The model is reloaded when a
+        checkpoint changes (during a run, after an epoch); the data only for another run."""
         run_dir = Path(run_dir)
         key = _checkpoint_key(run_dir)
         loaded = self._loaded
-        if loaded is None or loaded.key != key or (data and loaded.x_all is None):
-            opened = open_run(run_dir)
-            x_all, start = None, 0
-            if data:
-                from graph_engine.training import load_dataset_for
+        if loaded is not None and loaded.key == key and (loaded.x_all is not None or not data):
+            return loaded
+        opened = open_run(run_dir)
+        x_all, start = None, 0
+        if loaded is not None and loaded.key[0] == key[0] and loaded.x_all is not None:
+            x_all, start = loaded.x_all, loaded.validation_start  # same run, newer weights
+        elif data:
+            from graph_engine.training import load_dataset_for
 
-                dataset = load_dataset_for(opened.graph, opened.settings)
-                x_all, start = torch.cat([dataset.x_train, dataset.x_val]), len(dataset.x_train)
-            loaded = LoadedRun(opened, analyze(opened.graph), x_all, start, key)
-            self._loaded = loaded
+            dataset = load_dataset_for(opened.graph, opened.settings)
+            x_all, start = torch.cat([dataset.x_train, dataset.x_val]), len(dataset.x_train)
+        loaded = LoadedRun(opened, analyze(opened.graph), x_all, start, key)
+        self._loaded = loaded
         return loaded
 
     def submit(self, key: str, job: Callable[[], Any], callback: Callable[[Any], None]) -> None:
@@ -172,9 +177,12 @@ class RunInspector(QObject):
             with self._lock:
                 if self._latest.get(key) != ticket:
                     return
-            self._delivered.emit(callback, result)
+            try:
+                self._delivered.emit(callback, result)
+            except RuntimeError:  # the window closed while the job ran: nobody to tell
+                pass
 
-        self._executor.submit(run)
+        self._worker.submit(run)
 
     def _deliver(self, callback: Callable[[Any], None], result: Any) -> None:
         callback(result)

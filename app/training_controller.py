@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
+from app.background import BackgroundWorker
 from app.document import Document
 from app.run_inspector import JobError, RunInspector
 from app.training_session import TrainingSession
@@ -95,7 +95,7 @@ class TrainingController(QObject):
         document.graph_replaced.connect(lambda _graph: self._clear_problems())
         # a training refusal describes the graph as it was: the next edit may have fixed it
         document.analysis_changed.connect(lambda _analysis: self._clear_problems())
-        self._runs_loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rosenblatt-runs")
+        self._runs_loader = BackgroundWorker("rosenblatt-runs")
         self._runs_ticket = 0
         self._replay_cache: dict[str, tuple[tuple, RunHistory]] = {}
         self._runs_loaded.connect(self._deliver_runs)
@@ -196,7 +196,7 @@ class TrainingController(QObject):
                 process.join(wait_s)
             self.session.kill()  # takes what the child sent, cleans up, emits ended
         self._timer.stop()
-        self._runs_loader.shutdown(wait=False, cancel_futures=True)
+        self._runs_loader.close()
         self.inspector.shutdown()
 
     def request_probe(self, **changes: Any) -> None:
@@ -268,7 +268,10 @@ class TrainingController(QObject):
                 found = self.earlier_runs()
             except (OSError, ValueError):
                 found = []
-            self._runs_loaded.emit(ticket, found, callback)
+            try:
+                self._runs_loaded.emit(ticket, found, callback)
+            except RuntimeError:  # the window closed meanwhile
+                pass
 
         self._runs_loader.submit(job)
 

@@ -222,6 +222,8 @@ def test_the_run_is_loaded_once_until_its_checkpoint_changes(qtbot, digits_run, 
         best = run_dir / "checkpoints" / "best.safetensors"
         stamp = best.stat().st_mtime_ns + 5_000_000_000
         os.utime(best, ns=(stamp, stamp))
-        assert inspector.load(run_dir) is not full
+        newer = inspector.load(run_dir)
+        assert newer is not full  # new weights ...
+        assert newer.x_all is full.x_all  # ... but the same run's data is not read again
     finally:
         inspector.shutdown()
