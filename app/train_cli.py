@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         if status == EXIT_OK:  # after a failure another rank may be gone: leave without waiting
             distributed.close()
+    if distributed.world_size > 1:
+        # everything is written and closed: gloo's threads can still abort the interpreter's own
+        # exit ("terminate called without an active exception"), so a torchrun worker leaves
+        # without running C++ destructors
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
     return status
 
 

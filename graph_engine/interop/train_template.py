@@ -370,6 +370,8 @@ class Distributed:
 
     def close(self):
         if self.world > 1:
+            # meet first: gloo aborts a process whose peer tears the group down under it
+            torch.distributed.barrier()
             torch.distributed.destroy_process_group()
 
 
@@ -445,6 +447,12 @@ def main(argv=None):
         kept = f" (best epoch {best[1]}: val_loss {best[0]:.4f})" if SETTINGS["keep_best"] else ""
         print(f"saved {args.out}{kept}")
     group.close()
+    if group.world > 1:
+        # everything is written and closed: gloo's threads can still abort the interpreter's own
+        # exit ("terminate called without an active exception"), so leave without C++ destructors
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
 
 

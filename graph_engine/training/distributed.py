@@ -230,7 +230,10 @@ class ProcessGroup(Distributed):
         from torch import distributed as dist
 
         if self._joined and dist.is_initialized():
-            dist.destroy_process_group()
+            try:
+                dist.barrier()  # meet first: gloo aborts a rank whose peer tears the group down
+            finally:
+                dist.destroy_process_group()
         self._joined = False
 
 
