@@ -6,7 +6,6 @@ the document re-analyses and every view redraws from the model's events.
 
 from __future__ import annotations
 
-import gc
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
@@ -91,10 +90,6 @@ class MainWindow(QMainWindow):
         if self.persistent:
             self._restore_layout()
         self.autosaver = Autosaver(self.document, parent=self) if autosave else None
-        # Everything alive now (Qt, torch, pyqtgraph: millions of objects) lives as long as the
-        # window: keep it out of the collector's full passes, which otherwise stall the event
-        # loop for tens of milliseconds at random while a run streams in.
-        gc.freeze()
         if self.autosaver is not None:
             self.autosaver.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
 

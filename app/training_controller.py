@@ -243,29 +243,19 @@ class TrainingController(QObject):
         return True
 
     # -- earlier runs ---------------------------------------------------------------------
-    def earlier_runs(self) -> list[RunHistory]:
-        """Runs of this graph under the document's runs folder (newest first), but the current
-        one; read from their metrics files (cached until a file changes). Blocks: see
-        :meth:`load_earlier_runs` for the GUI's way."""
-        current = self.history.run_dir.resolve() if self.history and self.history.run_dir else None
-        found = []
-        for folder in list_runs(runs_root(self.document.path), self.document.graph.name):
-            if current is not None and folder.resolve() == current:
-                continue
-            found.append(self._replayed(folder))
-            if len(found) >= MAX_COMPARED_RUNS:
-                break
-        return found
-
     def load_earlier_runs(self, callback: Callable[[list[RunHistory]], None]) -> None:
-        """:meth:`earlier_runs` in a worker thread (a long metrics file takes a second to read);
-        ``callback`` runs on the GUI thread, unless a newer request came in meanwhile."""
+        """Runs of this graph under the document's runs folder (newest first, but the shown
+        one), read in a worker thread (a long metrics file takes a second) and cached until a
+        file changes; ``callback`` runs on the GUI thread, unless a newer request came in."""
         self._runs_ticket += 1
         ticket = self._runs_ticket
+        # what to look for is read here, on the GUI thread; the worker only reads files
+        root, name = runs_root(self.document.path), self.document.graph.name
+        shown = self.history.run_dir if self.history is not None else None
 
         def job() -> None:
             try:
-                found = self.earlier_runs()
+                found = self._earlier_runs(root, name, shown)
             except (OSError, ValueError):
                 found = []
             try:
@@ -274,6 +264,16 @@ class TrainingController(QObject):
                 pass
 
         self._runs_loader.submit(job)
+
+    def _earlier_runs(self, root: Path, name: str, shown: Path | None) -> list[RunHistory]:
+        current = shown.resolve() if shown is not None else None
+        found = []
+        for folder in list_runs(root, name):
+            if folder.resolve() != current:
+                found.append(self._replayed(folder))
+            if len(found) >= MAX_COMPARED_RUNS:
+                break
+        return found
 
     def _deliver_runs(self, ticket: int, found: list, callback: Callable[[list[RunHistory]], None]) -> None:
         if ticket == self._runs_ticket:

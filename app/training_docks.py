@@ -8,6 +8,7 @@ filters, patches, health, evaluation, text), puts each in a dock a person can mo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
@@ -15,10 +16,11 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QMenu, QMessageBox, QScrollArea, QWidget
 
 from app.training_controller import TrainingController, runs_root
-from graph_engine import analyze
+from graph_engine import Analysis, Graph, analyze
 from graph_engine.probes.patches import patch_candidates
 from graph_engine.training.health import node_health, overlay_values
 from graph_engine.training.history import RunHistory
+from graph_engine.training.runs import read_json
 from widgets.training_panel import TrainingPanel
 
 if TYPE_CHECKING:
@@ -57,6 +59,9 @@ class TrainingDocks:
         for key, view in self.views.items():
             if key not in ("training", "patches"):  # patches are computed on request, not streamed
                 controller.add_view(view)
+        self._shown_history: RunHistory | None = None
+        #: (graph, its analysis) of the run shown, for the patch node list
+        self._run_analysis: tuple[Graph, Analysis] | None = None
         self._wire()
 
     # -- building ---------------------------------------------------------------------
@@ -134,32 +139,21 @@ class TrainingDocks:
         controller.run_ended.connect(self._run_ended)
         controller.refresh_hooks.append(self._update_overlays)
         views = self.views
-        activations = views.get("activations")
-        if activations is not None:
-            activations.sample_requested.connect(self._sample_requested)
-            activations.node_requested.connect(self._node_requested)
-        health = views.get("health")
-        if health is not None:
-            health.node_activated.connect(self.window.focus_node)
-        patches = views.get("patches")
-        if patches is not None:
-            patches.patches_requested.connect(self.request_patches)
-            patches.patch_clicked.connect(self._patch_clicked)
-        text = views.get("text")
-        if text is not None:
-            text.generate_requested.connect(self._generate_requested)
-        self.panel.show_settings(self.window.document.graph.training)
+        views["activations"].sample_requested.connect(lambda index: self._show_feature_maps(index, None))
+        views["activations"].node_requested.connect(lambda node_id: self._show_feature_maps(None, node_id))
+        views["health"].node_activated.connect(self.window.focus_node)
+        views["patches"].patches_requested.connect(self.request_patches)
+        views["patches"].patch_clicked.connect(self._patch_clicked)
+        views["text"].generate_requested.connect(self._generate_requested)
         self.window.document.graph_replaced.connect(lambda _graph: self._graph_replaced())
-        self._shown_history: RunHistory | None = None
-        self._run_graphs: dict[str, object] = {}
+        self.panel.show_settings(self.window.document.graph.training)
         self._compare_runs()
 
     # -- intents ----------------------------------------------------------------------
     def start(self) -> bool:
         started = self.controller.start()
         if started:
-            if "curves" in self.docks:
-                self.docks["curves"].raise_()
+            self.docks["curves"].raise_()
             self._compare_runs()
         return started
 
@@ -192,8 +186,6 @@ class TrainingDocks:
             self.open_run(folder)
 
     def open_run(self, folder: str) -> None:
-        from pathlib import Path
-
         if not (Path(folder) / "metrics.jsonl").is_file():
             QMessageBox.warning(self.window, "Not a run folder", f"{folder}: no metrics.jsonl in it")
             return
@@ -201,27 +193,18 @@ class TrainingDocks:
         self._compare_runs()
         self._update_patch_nodes()
 
-    def _sample_requested(self, index: int) -> None:
+    def _show_feature_maps(self, index: int | None, node_id: str | None) -> None:
+        """Another validation sample or node in the Activations view: during a run the trainer
+        probes it; afterwards the maps come from the run's checkpoint."""
         view = self.views["activations"]
         if self.controller.running:
-            self.controller.request_probe(sample=index)
+            self.controller.request_probe(**({"sample": index} if node_id is None else {"watch_node": node_id}))
             return
-        node = getattr(view, "current_node", None)
-        nodes = [node] if isinstance(node, str) else []
-        if not nodes:
-            return
-        self.controller.inspect(self.controller.inspector.feature_maps, index, nodes,
-                                on_result=lambda r: view.show_feature_maps(*r),
-                                on_error=self._status)
-
-    def _node_requested(self, node_id: str) -> None:
-        if self.controller.running:
-            self.controller.request_probe(watch_node=node_id)
-            return
-        view = self.views["activations"]
-        index = getattr(view, "current_sample", 0)
-        self.controller.inspect(self.controller.inspector.feature_maps, index, [node_id],
-                                on_result=lambda r: view.show_feature_maps(*r), on_error=self._status)
+        index = view.sample_spin.value() if index is None else index
+        node_id = node_id or view.current_node
+        if node_id:
+            self.controller.inspect(self.controller.inspector.feature_maps, index, [node_id],
+                                    on_result=lambda r: view.show_feature_maps(*r), on_error=self._status)
 
     def request_patches(self, node_id: str) -> None:
         """Top-9 patches of every channel of ``node_id`` from the run's newest checkpoint."""
@@ -234,8 +217,6 @@ class TrainingDocks:
     def _dataset_size(self) -> int | None:
         run_dir = self.controller.run_dir_with_checkpoint()
         try:
-            from graph_engine.training.runs import read_json
-
             described = read_json(run_dir / "dataset.json")
             return int(described["train"]) + int(described["validation"])
         except (TypeError, OSError, ValueError, KeyError):
@@ -243,7 +224,7 @@ class TrainingDocks:
 
     def _patch_clicked(self, node_id: str, channel: int, rank: int) -> None:
         view = self.views["patches"]
-        top = getattr(view, "top", None)
+        top = view.top
         if top is None or top.node_id != node_id:
             return
         self.controller.inspect(self.controller.inspector.patch_detail, node_id, channel,
@@ -263,28 +244,23 @@ class TrainingDocks:
     def graph_edited(self) -> None:
         """After every command: the settings fields, and whether the run's snapshot is stale."""
         self.panel.show_settings(self.window.document.graph.training)
-        self.window.document.graph_replaced.connect(lambda _graph: self._graph_replaced())
-        self._shown_history: RunHistory | None = None
-        self._run_graphs: dict[str, object] = {}
-        self._compare_runs()
         self.panel.set_graph_changed(self.controller.graph_changed_since_start())
         if self.controller.run_graph is None:
             self._update_patch_nodes()
 
     def node_selected(self, node_id: str) -> None:
         """A node clicked on the canvas: the Activations view shows it (asking for its maps)."""
-        view = self.views.get("activations")
-        if view is not None and view.current_node != node_id:
+        view = self.views["activations"]
+        if view.current_node != node_id:
             view.select_node(node_id)
             if view.current_node == node_id:
-                self._node_requested(node_id)
+                self._show_feature_maps(None, node_id)
 
     def _run_changed(self, history: RunHistory) -> None:
         scene = self.window.scene
         if history is not self._shown_history:  # another run: what was asked of the last one goes
             self._shown_history = history
-            if "patches" in self.views:
-                self.views["patches"].clear()
+            self.views["patches"].clear()
             if scene is not None:
                 scene.clear_highlight()
             self._update_patch_nodes()
@@ -295,8 +271,8 @@ class TrainingDocks:
         if scene is not None and history.status == "failed" and history.failed_node:
             scene.highlight_nodes([history.failed_node])
             self.window.focus_node(history.failed_node)
-        activations = self.views.get("activations")
-        if history.status == "running" and activations is not None:
+        activations = self.views["activations"]
+        if history.status == "running":
             activations.set_sample_count(history.validation_samples)
             # the new run probes sample 0 and its default nodes: tell it what is being looked at
             wishes: dict[str, object] = {"sample": activations.sample_spin.value()}
@@ -324,9 +300,7 @@ class TrainingDocks:
         self.stop_action.setEnabled(active)
 
     def _compare_runs(self) -> None:
-        curves = self.views.get("curves")
-        if curves is not None:
-            self.controller.load_earlier_runs(curves.set_earlier_runs)
+        self.controller.load_earlier_runs(self.views["curves"].set_earlier_runs)
 
     def _refresh_one(self, widget: QWidget) -> None:
         refresh = getattr(widget, "refresh", None)
@@ -335,18 +309,14 @@ class TrainingDocks:
 
     def _update_patch_nodes(self) -> None:
         """The nodes of the graph the shown run trained (its checkpoint has only those)."""
-        view = self.views.get("patches")
-        if view is None:
-            return
         graph = self.controller.run_graph
         if graph is None:  # no run yet (or an unreadable one): what the document would offer
             graph, analysis = self.window.document.graph, self.window.document.analysis
         else:
-            key = id(graph)
-            if self._run_graphs.get("key") != key:
-                self._run_graphs = {"key": key, "analysis": analyze(graph)}
-            analysis = self._run_graphs["analysis"]
-        view.set_nodes(patch_candidates(graph, analysis))
+            if self._run_analysis is None or self._run_analysis[0] is not graph:
+                self._run_analysis = (graph, analyze(graph))
+            analysis = self._run_analysis[1]
+        self.views["patches"].set_nodes(patch_candidates(graph, analysis))
 
     def _update_overlays(self) -> None:
         scene = self.window.scene

@@ -75,19 +75,11 @@ class TrainingSession(QObject):
         self._final_seen = False
         self._last_event: dict[str, Any] | None = None
         self.run_dir: Path | None = None
-        self.started_at = 0.0
-        #: the largest single drain, in seconds (the benchmark reads it)
-        self.longest_drain = 0.0
 
     @property
     def running(self) -> bool:
         """A child process exists (it may have sent its final event and be exiting)."""
         return self.process is not None
-
-    @property
-    def final_seen(self) -> bool:
-        """The run has said how it ended (its process may still be exiting)."""
-        return self._final_seen
 
     def start(self, graph: Graph, settings: dict[str, Any], run_dir: Path) -> None:
         """Start training a snapshot of ``graph``; refuses while a run is going.
@@ -114,7 +106,6 @@ class TrainingSession(QObject):
         self._final_seen = False
         self._last_event = None
         self.run_dir = Path(run_dir)
-        self.started_at = time.monotonic()
         self._timer.start()
 
     def pause(self) -> None:
@@ -162,7 +153,6 @@ class TrainingSession(QObject):
                 batch.extend(reader.recv())
             except (EOFError, OSError, ValueError):  # the child is gone (maybe mid-message)
                 break
-        self.longest_drain = max(self.longest_drain, time.perf_counter() - began)
         return batch
 
     def _take(self, batch: list[dict[str, Any]]) -> None:

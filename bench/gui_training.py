@@ -52,10 +52,12 @@ def headless_round(epochs: int, root: Path, index: int) -> float:
 def gui_round(app, epochs: int, root: Path, index: int, panel: str = "curves") -> tuple[float, float, int]:
     from PySide6.QtCore import QEventLoop, QTimer
 
+    from app.gui import settle_memory
     from app.main_window import MainWindow
 
     os.environ["ROSENBLATT_RUNS_DIR"] = str(root / f"gui-{index}")
     window = MainWindow(autosave=False)
+    settle_memory()  # as rosenblatt gui does once its window is built
     window.resize(1600, 1000)
     window.show()
     window.run_docks.docks[panel].raise_()

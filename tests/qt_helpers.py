@@ -1,4 +1,4 @@
-"""Mouse helpers shared by the GUI tests: real events on a QGraphicsView's viewport."""
+"""Helpers shared by the GUI tests: showing a widget, real mouse events on a view's viewport."""
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
@@ -25,3 +25,12 @@ def body_point(item: NodeItem) -> QPointF:
     return item.mapToScene(QPointF(NODE_WIDTH / 2, item.height / 2))
 
 
+
+
+def show_widget(qtbot, widget, width: int, height: int):
+    """Hand ``widget`` to qtbot, size it, show it and wait until it is on screen."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget

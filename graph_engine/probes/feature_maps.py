@@ -41,13 +41,14 @@ def feature_maps(model: fx.GraphModule, x_one: torch.Tensor, node_ids: Sequence[
     return {node_id: value.cpu().numpy() for node_id, value in scaled.items()}
 
 
-def first_layer_filters(model: fx.GraphModule, graph: Graph) -> np.ndarray | None:
+def first_layer_filters(model: fx.GraphModule, graph: Graph, node_id: str | None = None) -> np.ndarray | None:
     """Weights of the first Conv2d in topological order, (out, in, kh, kw) uint8.
 
     Each filter is scaled symmetrically, w / max|w| → 0..255 with 0 at 128, so the
     sign of a weight reads as darker or lighter than mid-grey. None if no Conv2d.
+    ``node_id``: that node's :func:`first_conv_node`, when the caller knows it already.
     """
-    node_id = first_conv_node(model, graph)
+    node_id = node_id or first_conv_node(model, graph)
     if node_id is None:
         return None
     weight = getattr(model, node_id).weight.detach().float()

@@ -21,7 +21,7 @@ from graph_engine.analysis import Analysis
 from graph_engine.atomic import write_atomic
 from graph_engine.model import Graph
 from graph_engine.probes._common import evaluating, live_ids, model_device, tapped, to_uint8
-from graph_engine.registry import AxisField
+from graph_engine.registry import AxisField, get_spec
 
 #: per-sample channel maxima buffered on the device between two top-k merges (12 bytes each)
 MERGE_ENTRIES = 1 << 20
@@ -250,7 +250,7 @@ def patch_candidates(graph: Graph, analysis: Analysis) -> list[tuple[str, str]]:
         node = graph.nodes.get(node_id)
         if node is None or info is None or info.out_shape is None or len(info.out_shape) != 3:
             continue
-        if info.field is None or len(info.field) != 2 or node.type == "Input":
+        if info.field is None or len(info.field) != 2 or get_spec(node.type).role == "input":
             continue
         shape = "×".join(str(v) for v in info.out_shape)
         found.append((node_id, f"{node_id} — {node.type} {shape}"))

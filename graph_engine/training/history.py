@@ -93,8 +93,6 @@ class RunHistory:
     activation_series: dict[str, Series] = field(default_factory=dict)
     #: (step, prompt, text) of each text sample generated during training
     samples: list[tuple[int, str, str]] = field(default_factory=list)
-    #: the final metrics of a run that has finished
-    final_metrics: dict[str, float] = field(default_factory=dict)
     version: int = 0
     #: what changed since :meth:`take_changes` was last called ("steps", "epochs", probe kinds,
     #: "status")
@@ -148,7 +146,6 @@ class RunHistory:
         self._status("running", "")
 
     def _on_finished(self, event: dict[str, Any]) -> None:
-        self.final_metrics = dict(event.get("metrics") or {})
         epochs = event.get("epoch", 0)
         plural = "" if epochs == 1 else "s"
         texts = {"completed": f"finished all {epochs} epoch{plural}",
@@ -204,15 +201,6 @@ class RunHistory:
         """(metric name, higher is better) of the task's main validation metric."""
         return HEADLINE.get(self.task)
 
-    def epoch_series(self, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(epoch, step, value) arrays of one validation metric (epochs that lack it skipped)."""
-        rows = [(e["epoch"], e["step"], e["val"][metric]) for e in self.epochs if metric in e["val"]]
-        if not rows:
-            empty = np.empty(0)
-            return empty, empty, empty
-        epoch, step, value = (np.asarray(column, dtype=np.float64) for column in zip(*rows))
-        return epoch, step, value
-
     def epoch_times(self) -> np.ndarray:
         return np.asarray([e["time"] for e in self.epochs], dtype=np.float64)
 
@@ -251,12 +239,11 @@ class RunHistory:
         metrics = run_dir / "metrics.jsonl"
         if metrics.exists():
             history.apply_all(runs.read_metrics(metrics))
-        history.run_dir = run_dir
         return history
 
 
 def _number(value: Any) -> float:
-    return float(value) if isinstance(value, (int, float)) and value is not None else math.nan
+    return float(value) if isinstance(value, (int, float)) else math.nan
 
 
 def list_runs(root: str | Path, graph_name: str | None = None) -> list[Path]:

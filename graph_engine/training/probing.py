@@ -79,6 +79,8 @@ class RunProbes:
             chosen = [n for n in trainer.analysis.order
                       if trainer.graph.node(n).type == "Conv2d" and n in live][:4]
         self.feature_nodes = chosen
+        #: the convolution whose filters the Filters view shows (None without one)
+        self.filter_node = probes.first_conv_node(trainer.model, trainer.graph)
         self._grad_norms: dict[str, float] = {}
 
     def before_update(self) -> None:
@@ -117,10 +119,9 @@ class RunProbes:
         self._emit("probe_sample", step, {
             "index": self.sample_index, "input": self.sample.detach().cpu().numpy(),
             "target": trainer.y_val[self.sample_index].detach().cpu().numpy()})
-        first = probes.first_conv_node(trainer.model, trainer.graph)
-        if first is not None:
-            self._emit("filters", step, {"filters": probes.first_layer_filters(trainer.model, trainer.graph),
-                                         "node": first})
+        if self.filter_node is not None:
+            filters = probes.first_layer_filters(trainer.model, trainer.graph, self.filter_node)
+            self._emit("filters", step, {"filters": filters, "node": self.filter_node})
 
     def at_epoch_end(self, step: int, extras: dict[str, torch.Tensor]) -> None:
         trainer = self.trainer

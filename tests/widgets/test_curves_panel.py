@@ -20,6 +20,7 @@ from graph_engine.training.history import RunHistory
 from widgets.curves import Ema, ema
 from widgets.curves.axes import duration_text, step_text
 from widgets.curves_panel import EMPTY_TEXT, WAITING_TEXT, CurvesPanel
+from tests.qt_helpers import show_widget
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)",
                                        extend=True)
@@ -71,12 +72,7 @@ def reference_ema(values: np.ndarray, alpha: float) -> np.ndarray:
 
 @pytest.fixture
 def panel(qtbot):
-    widget = CurvesPanel()
-    qtbot.addWidget(widget)
-    widget.resize(700, 520)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return show_widget(qtbot, CurvesPanel(), 700, 520)
 
 
 @pytest.fixture

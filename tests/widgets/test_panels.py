@@ -15,6 +15,7 @@ from widgets.inspector import HINT_TEXT, Inspector
 from widgets.palette import LAYER_MIME_TYPE, LayerPalette, type_from_mime_data
 from widgets.problems import ProblemsPanel
 from widgets.summary_bar import SummaryBar
+from tests.qt_helpers import show_widget
 
 # Qt's offscreen platform warns once per shown top-level window that has a layout.
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)",
@@ -24,22 +25,12 @@ pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateS
 # -- fixtures ---------------------------------------------------------------------------
 @pytest.fixture
 def palette(qtbot):
-    widget = LayerPalette()
-    qtbot.addWidget(widget)
-    widget.resize(260, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return show_widget(qtbot, LayerPalette(), 260, 700)
 
 
 @pytest.fixture
 def inspector(qtbot):
-    widget = Inspector()
-    qtbot.addWidget(widget)
-    widget.resize(360, 760)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return show_widget(qtbot, Inspector(), 360, 760)
 
 
 @pytest.fixture
@@ -409,11 +400,7 @@ def test_layer_without_params(inspector, lenet):
 
 # -- problems panel ---------------------------------------------------------------------
 def test_problems_panel_counts_and_intents(qtbot):
-    panel = ProblemsPanel()
-    qtbot.addWidget(panel)
-    panel.resize(720, 240)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = show_widget(qtbot, ProblemsPanel(), 720, 240)
     assert panel.header.text() == "No problems"
 
     diagnostics = analyze(broken_graph()).diagnostics
@@ -480,10 +467,7 @@ def test_panels_render_with_real_data(qtbot, tmp_path, lenet):
                     field_text(analysis.info("c3").field))
     for widget, size in ((palette, (260, 640)), (inspector, (340, 720)),
                          (problems, (720, 200)), (bar, (560, 24))):
-        qtbot.addWidget(widget)
-        widget.resize(*size)
-        widget.show()
-        qtbot.waitExposed(widget)
+        show_widget(qtbot, widget, *size)
         image = widget.grab().toImage()
         path = tmp_path / f"{type(widget).__name__}.png"
         assert image.save(str(path))

@@ -26,6 +26,7 @@ from widgets.evaluation_panel import (
 )
 from widgets.patches_panel import BAND_CHANNELS, PatchesPanel
 from widgets.text_panel import TextPanel
+from tests.qt_helpers import show_widget
 
 WAIT_MS = 30_000
 
@@ -51,11 +52,7 @@ def inspector(qtbot):
 
 
 def shown(qtbot, widget, width: int, height: int):
-    qtbot.addWidget(widget)
-    widget.resize(width, height)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return show_widget(qtbot, widget, width, height)
 
 
 def deliver(show, error):

@@ -22,7 +22,8 @@ from widgets.canvas import NODE_WIDTH, GraphScene, GraphView
 from widgets.filters_panel import FILTER_LUT, FiltersPanel, filter_mosaic
 from widgets.health_panel import HealthPanel
 from widgets.image_grid import grid_columns, reserve_zero, tile, tile_at
-from tests.qt_helpers import at
+from tests.qt_helpers import at, show_widget
+from tests.widgets.test_canvas import small_graph
 
 
 # -- a real run, shared by the panel tests -------------------------------------------------
@@ -43,11 +44,7 @@ def _copy(history: RunHistory) -> RunHistory:
 
 
 def _panel(qtbot, cls, history=None, size=(600, 450)):
-    panel = cls()
-    qtbot.addWidget(panel)
-    panel.resize(*size)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = show_widget(qtbot, cls(), *size)
     if history is not None:
         panel.set_history(history)
     return panel
@@ -335,13 +332,7 @@ def test_health_refresh_is_cheap_when_nothing_changed(qtbot, digits_history):
 
 # -- canvas overlays -------------------------------------------------------------------------
 def _small_graph() -> Graph:
-    graph = Graph("small")
-    graph.create_node("Input", {"shape": [1, 8, 8]}, position=(0.0, 0.0), node_id="image")
-    graph.create_node("Conv2d", {"out_channels": 6, "kernel_size": 5, "padding": 2},
-                      position=(240.0, 0.0), node_id="conv")
-    graph.create_node("ReLU", position=(480.0, 0.0), node_id="relu")
-    graph.create_node("Add", position=(240.0, 160.0), node_id="add")
-    graph.connect("image", "conv")
+    graph = small_graph()
     graph.connect("conv", "relu")
     return graph
 
@@ -352,10 +343,7 @@ def canvas(qtbot):
     view = GraphView()
     scene = GraphScene(graph, parent=view)
     view.setScene(scene)
-    qtbot.addWidget(view)
-    view.resize(900, 500)
-    view.show()
-    qtbot.waitExposed(view)
+    show_widget(qtbot, view, 900, 500)
     yield graph, scene, view
     scene.detach()
 
