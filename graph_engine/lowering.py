@@ -15,6 +15,7 @@ import networkx as nx
 from graph_engine.analysis import Analysis, analyze
 from graph_engine.model import Graph
 from graph_engine.registry import LayerSpec, get_spec
+from graph_engine.source_text import class_identifier
 
 
 class CompileError(ValueError):
@@ -61,8 +62,4 @@ def live_nodes(graph: Graph, analysis: Analysis) -> list[LiveNode]:
 
 def class_name(graph_name: str) -> str:
     """``"LeNet-5"`` -> ``"LeNet5"``: a Python class name for the generated module."""
-    words = re.findall(r"[A-Za-z0-9]+", graph_name)
-    name = "".join(w[:1].upper() + w[1:] for w in words)
-    if not name or name[0].isdigit():
-        name = "Model" + name
-    return name
+    return class_identifier(graph_name)

@@ -72,9 +72,11 @@ class ModuleCall:
         return getattr(nn, self.cls)(*self.args, **dict(self.kwargs))
 
     def code(self) -> str:
-        parts = [repr(_plain(a)) for a in self.args]
-        parts += [f"{k}={_plain(v)!r}" for k, v in self.kwargs]
-        return f"nn.{self.cls}({', '.join(parts)})"
+        from graph_engine.source_text import py_identifier, py_literal
+
+        parts = [py_literal(a) for a in self.args]
+        parts += [f"{py_identifier(k)}={py_literal(v)}" for k, v in self.kwargs]
+        return f"nn.{py_identifier(self.cls)}({', '.join(parts)})"
 
 
 def _plain(value: Any) -> Any:

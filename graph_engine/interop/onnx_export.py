@@ -30,6 +30,7 @@ from graph_engine.compiler import node_values
 from graph_engine.interop.errors import InteropError, MissingExtra, reason
 from graph_engine.interop.exportable import Exportable, prepare
 from graph_engine.model import Graph
+from graph_engine.source_text import py_identifier
 
 OUTPUT_NAME = "output"
 
@@ -105,7 +106,7 @@ def _legacy_bytes(module: torch.nn.Module, example: torch.Tensor, input_name: st
 
 def onnx_bytes(exportable: Exportable) -> tuple[bytes, str]:
     """The ONNX model as bytes and which exporter made it; InteropError naming the node if none can."""
-    module, name = exportable.module, exportable.input_id
+    module, name = exportable.module, py_identifier(exportable.input_id)
     example = exportable.example()
     with _quiet():
         try:
@@ -160,7 +161,7 @@ def _located_failure(exportable: Exportable, example: torch.Tensor,
     """Name the first node neither exporter takes: bisected with the fast legacy exporter,
     confirmed with the main one (which is bisected itself only when it disagrees)."""
     order = [n for n in node_values(exportable.module) if n != exportable.input_id]
-    name = exportable.input_id
+    name = py_identifier(exportable.input_id)
 
     def legacy(module: fx.GraphModule) -> bytes:
         return _legacy_bytes(module, example, name, len(module.graph.find_nodes(op="output")[0].args[0]))

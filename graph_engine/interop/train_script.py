@@ -12,6 +12,7 @@ from pathlib import Path
 from graph_engine.lowering import checked_analysis, class_name
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
+from graph_engine.source_text import py_literal
 from graph_engine.training.settings import settings_from_dict
 
 TEMPLATE = Path(__file__).with_name("train_template.py")
@@ -29,14 +30,14 @@ def generated_block(graph: Graph, model_file: str, weights_file: str | None) -> 
     input_id, output_id = roles["input"], roles["output"]
     settings = settings_from_dict(graph.training, strict=False).to_dict()
     lines = [
-        f"MODEL_FILE = {model_file!r}",
-        f"MODEL_CLASS = {class_name(graph.name)!r}",
-        f"INIT_WEIGHTS = {weights_file!r}",
-        f"INPUT_SHAPE = {tuple(analysis.info(input_id).out_shape)!r}",
-        f"INPUT_DTYPE = {'int64' if analysis.info(input_id).dtype == 'int64' else 'float32'!r}",
-        f"OUTPUT_SHAPE = {tuple(analysis.info(output_id).out_shape)!r}",
+        f"MODEL_FILE = {py_literal(model_file)}",
+        f"MODEL_CLASS = {py_literal(class_name(graph.name))}",
+        f"INIT_WEIGHTS = {py_literal(weights_file)}",
+        f"INPUT_SHAPE = {py_literal(tuple(analysis.info(input_id).out_shape))}",
+        f"INPUT_DTYPE = {py_literal('int64' if analysis.info(input_id).dtype == 'int64' else 'float32')}",
+        f"OUTPUT_SHAPE = {py_literal(tuple(analysis.info(output_id).out_shape))}",
         "SETTINGS = {",
-        *(f"    {key!r}: {settings[key]!r}," for key in KEYS),
+        *(f"    {py_literal(key)}: {py_literal(settings[key])}," for key in KEYS),
         "}",
     ]
     return "\n".join(lines) + "\n"

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from graph_engine.source_text import markdown_verbatim, tensorboard_tag
+
 INSTALL_HINT = 'pip install "rosenblatt[tensorboard]"'
 
 
@@ -64,7 +66,7 @@ class TensorBoardLog:
             self._scalar("train/lr", event["lr"], event["step"])
         elif kind == "epoch":
             for name, value in event["val"].items():
-                self._scalar(f"validation/{name}", value, event["step"])
+                self._scalar(tensorboard_tag("validation", name), value, event["step"])
         elif kind == "probe":
             self._probe(event["kind"], event["step"], event["data"])
         elif kind in ("finished", "failed"):
@@ -77,17 +79,17 @@ class TensorBoardLog:
     def _probe(self, kind: str, step: int, data: Any) -> None:
         if kind == "activations":
             for node_id, entry in data.items():
-                self._histogram(f"activations/{node_id}", entry, step)
+                self._histogram(tensorboard_tag("activations", node_id), entry, step)
                 for name in ("dead_fraction", "saturated_fraction"):
                     if name in entry:
-                        self._scalar(f"{name}/{node_id}", entry[name], step)
+                        self._scalar(tensorboard_tag(name, node_id), entry[name], step)
         elif kind == "gradients":
             for node_id, norm in data["norms"].items():
-                self._scalar(f"gradient_norm/{node_id}", norm, step)
+                self._scalar(tensorboard_tag("gradient_norm", node_id), norm, step)
             for node_id, ratio in data["update_ratios"].items():
-                self._scalar(f"update_ratio/{node_id}", ratio, step)
+                self._scalar(tensorboard_tag("update_ratio", node_id), ratio, step)
         elif kind == "samples":
-            self.writer.add_text("samples", f"**{data['prompt']}**{data['text']}", step)
+            self.writer.add_text("samples", markdown_verbatim(f"{data['prompt']}{data['text']}"), step)
 
     def _histogram(self, tag: str, entry: dict[str, Any], step: int) -> None:
         """A histogram from a probe's binned counts: values below and above the bins' range

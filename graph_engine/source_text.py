@@ -1,0 +1,104 @@
+"""The one door by which a value from a file reaches generated source code.
+
+Exported ``model.py`` and ``train.py`` are run by whoever opens them, so a graph file must
+not be able to put code into them. Every string, number or container that a generator
+writes goes through :func:`py_literal`; free text that lands in a docstring or a comment
+goes through :func:`source_comment`; names that become Python identifiers go through
+:func:`py_identifier`. The property tests in ``tests/engine/test_source_text.py`` hold
+these to: the result parses, and only the places meant for the value change.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from typing import Any
+
+#: names that generated modules define or import at top level: a class may not shadow them
+RESERVED_NAMES = frozenset({"torch", "nn", "F", "Path", "np"})
+
+
+def py_literal(value: Any) -> str:
+    """A Python expression that evaluates to ``value``: printable ASCII on one line.
+
+    Strings are double-quoted with every quote, backslash, control and non-ASCII
+    character escaped (``\\x``, ``\\u``, ``\\U``; never a surrogate pair), so the text is
+    also safe inside a comment or a docstring. Non-finite floats become ``float("nan")``.
+    """
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        try:
+            return repr(value)
+        except ValueError:  # more digits than int->str allows
+            return hex(value)
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return repr(value)
+        return f"float({py_literal(repr(value))})"
+    if isinstance(value, str):
+        return '"' + "".join(_escaped(c) for c in value) + '"'
+    if isinstance(value, (list, tuple)):
+        items = [py_literal(item) for item in value]
+        if len(items) == 1:
+            return f"({items[0]},)"
+        return f"({', '.join(items)})"
+    if isinstance(value, dict):
+        pairs = [f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()]
+        return "{" + ", ".join(pairs) + "}"
+    raise TypeError(f"no source literal for {type(value).__name__}")
+
+
+_SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(char: str) -> str:
+    """One character of a double-quoted literal: printable ASCII as is, the rest escaped."""
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    code = ord(char)
+    if 0x20 <= code < 0x7F:
+        return char
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def source_comment(text: str) -> str:
+    """``text`` as it may stand in a ``#`` comment or a ``\"\"\"`` docstring: a quoted,
+    escaped literal with no line break and no quote that could end the docstring."""
+    return py_literal(str(text))
+
+
+def py_identifier(name: str) -> str:
+    """``name`` unchanged if it is a usable identifier in generated code; else ValueError."""
+    if not isinstance(name, str) or not name.isidentifier() or not name.isascii() or keyword.iskeyword(name):
+        raise ValueError(f"{name!r} is not a Python identifier")
+    return name
+
+
+def class_identifier(text: str) -> str:
+    """``"LeNet-5"`` -> ``"LeNet5"``: a class name made from free text, never a keyword
+    (``"none"`` would give ``None``) nor a name the generated module uses."""
+    words = re.findall(r"[A-Za-z0-9]+", str(text))
+    name = "".join(w[:1].upper() + w[1:] for w in words)
+    if not name or name[0].isdigit() or keyword.iskeyword(name) or name in RESERVED_NAMES:
+        name = "Model" + name
+    return py_identifier(name)
+
+
+def tensorboard_tag(*parts: str) -> str:
+    """A TensorBoard tag from parts: letters, digits and ``_ . -`` kept, others ``_``."""
+    return "/".join(re.sub(r"[^A-Za-z0-9_.-]", "_", str(part)) or "_" for part in parts)
+
+
+def markdown_verbatim(text: str) -> str:
+    """``text`` as a Markdown code block, so nothing in it is read as markup or HTML."""
+    return "\n".join("    " + line for line in str(text).splitlines() or [""])
+
+
+__all__ = ["py_literal", "source_comment", "py_identifier", "class_identifier", "tensorboard_tag",
+           "markdown_verbatim", "RESERVED_NAMES"]
