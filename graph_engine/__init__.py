@@ -6,7 +6,8 @@ Public API (everything the app and the CLI use):
 - files: :func:`load_graph`, :func:`save_graph`, :func:`graph_to_dict`,
   :func:`graph_from_dict`, :func:`dumps`, :func:`loads`, :class:`GraphFileError`
 - registry: :func:`layer_types`, :func:`get_spec`, :class:`LayerSpec`, :class:`ParamSpec`
-- analysis: :func:`analyze` (-> :class:`Analysis`), :func:`validate`, :class:`Diagnostic`
+- analysis: :func:`analyze` (-> :class:`Analysis`), :func:`validate`, :class:`Diagnostic`,
+  :class:`Severity`
 - torch: :func:`compile_graph`, :func:`generate_code`, :class:`CompileError`
 - templates: :func:`list_templates`, :func:`load_template`, :data:`DEFAULT_TEMPLATE`
 """
@@ -23,12 +24,12 @@ from graph_engine.serialization import (
     save_graph,
 )
 from graph_engine.templates import DEFAULT_TEMPLATE, list_templates, load_template
-from graph_engine.validation import Diagnostic
+from graph_engine.validation import Diagnostic, Severity
 
 __all__ = [
     "Analysis", "CATEGORIES", "CompileError", "DEFAULT_TEMPLATE", "Diagnostic", "Edge", "FORMAT_VERSION",
     "Fix", "Graph", "GraphError", "GraphFileError", "LayerSpec", "Node", "NodeInfo", "ParamError",
     "ParamSpec", "analyze", "check_node_id", "compile_graph", "dumps", "field_text", "generate_code",
     "get_spec", "graph_from_dict", "graph_to_dict", "layer_types", "list_templates", "load_graph",
-    "load_template", "loads", "resolve_device", "save_graph", "shape_text", "validate",
+    "load_template", "loads", "resolve_device", "save_graph", "Severity", "shape_text", "validate",
 ]

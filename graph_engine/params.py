@@ -3,12 +3,15 @@
 A ``ParamSpec`` knows its kind, default, range or choices and a one-line help
 text. It checks a raw value (from a JSON file or an editor field) and returns the
 canonical value, or raises :class:`ParamError` with a message a person can act on.
-The same spec drives the file loader, the inspector's fields and validation.
+The same spec drives the file loader, the inspector's fields and validation;
+:meth:`ParamSpec.format_text` and :meth:`ParamSpec.parse_text` are how a value reads
+in a typed field and how a typed text becomes a value.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -77,6 +80,49 @@ class ParamSpec:
         if kind in ("int_or_pair", "optional_int_or_pair", "padding"):
             return self._check_int_or_pair(value)
         return self._check_shape(value)
+
+    # -- text (a typed field) <-> value ------------------------------------------------
+    @staticmethod
+    def format_text(value: Any) -> str:
+        """How a value reads in a typed field (``[3, 5]`` -> ``3, 5``, None -> empty)."""
+        if value is None:
+            return ""
+        if isinstance(value, (list, tuple)):
+            return ", ".join(str(v) for v in value)
+        if isinstance(value, float):
+            return repr(value)
+        return str(value)
+
+    def parse_text(self, text: str) -> Any:
+        """A typed field's text as a checked value: ``3``, ``3, 5``, ``[3, 5]``, ``3×5``,
+        ``same`` (padding), empty (optional: None), ``1e-5`` (float); raise ParamError."""
+        raw = text.strip()
+        if self.kind == "float":
+            try:
+                number = float(raw)
+            except ValueError:
+                raise ParamError(f"{self.name} must be a number, got {raw!r}") from None
+            if not math.isfinite(number):
+                raise ParamError(f"{self.name} must be a finite number, got {raw!r}")
+            return self.check(number)
+        if self.kind == "padding" and raw.casefold() == "same":
+            return self.check("same")
+        inner = raw
+        if len(inner) >= 2 and inner[0] + inner[-1] in ("[]", "()"):
+            inner = inner[1:-1].strip()
+        if not inner:
+            if self.kind == "optional_int_or_pair":
+                return self.check(None)
+            example = "1, 28, 28" if self.kind == "shape" else "3 or 3, 5"
+            raise ParamError(f"{self.name} needs a value, e.g. {example}")
+        parts = [p for p in re.split(r"[,\s×]+", inner) if p]
+        try:
+            numbers = [int(p) for p in parts]
+        except ValueError:
+            return self.check(raw)  # the spec's own message names the expected form
+        if self.kind == "shape":
+            return self.check(numbers)
+        return self.check(numbers[0] if len(numbers) == 1 else numbers)
 
     def _check_range(self, number: float) -> None:
         if self.minimum is not None and number < self.minimum:

@@ -8,6 +8,7 @@ ports, and nodes off every Input→Output path.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import networkx as nx
@@ -16,15 +17,24 @@ from graph_engine.model import Graph
 from graph_engine.registry import Fix, get_spec
 from graph_engine.traversal import Wiring
 
-ERROR = "error"
-WARNING = "warning"
+
+class Severity(StrEnum):
+    """How bad a diagnostic is; the members are the plain strings ``"error"`` and
+    ``"warning"`` (equal to them, and printed as them)."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+ERROR = Severity.ERROR
+WARNING = Severity.WARNING
 
 
 @dataclass(frozen=True)
 class Diagnostic:
     """One problem: severity, the nodes it concerns, a message and an optional fix."""
 
-    severity: str
+    severity: str  #: a :class:`Severity` value
     node_ids: tuple[str, ...]
     message: str
     code: str

@@ -59,3 +59,65 @@ def test_check_params_fills_defaults_and_refuses_unknown_names():
 def test_pair():
     assert pair(3) == (3, 3)
     assert pair([2, 5]) == (2, 5)
+
+
+# -- text (a typed field) <-> value ----------------------------------------------------
+@pytest.mark.parametrize("kind, text, expected", [
+    ("int_or_pair", "3", 3),
+    ("int_or_pair", " 3, 5 ", [3, 5]),
+    ("int_or_pair", "[3, 5]", [3, 5]),
+    ("int_or_pair", "(3 5)", [3, 5]),
+    ("int_or_pair", "3×5", [3, 5]),
+    ("padding", "SAME", "same"),
+    ("padding", "1, 2", [1, 2]),
+    ("optional_int_or_pair", "", None),
+    ("optional_int_or_pair", "[]", None),
+    ("optional_int_or_pair", "2", 2),
+    ("shape", "1, 28, 28", [1, 28, 28]),
+    ("shape", "[7]", [7]),
+])
+def test_parse_text_reads_the_forms_a_person_types(kind, text, expected):
+    spec = ParamSpec("p", kind, 1, "", minimum=0)
+    assert spec.parse_text(text) == expected
+
+
+def test_parse_text_of_floats():
+    spec = ParamSpec("eps", "float", 1e-5, "", minimum=0.0)
+    assert spec.parse_text(" 1e-12 ") == 1e-12
+    assert isinstance(spec.parse_text("2"), float)
+    with pytest.raises(ParamError, match=r"eps must be a number, got 'abc'"):
+        spec.parse_text("abc")
+    with pytest.raises(ParamError, match="must be a finite number, got 'inf'"):
+        spec.parse_text("inf")
+    with pytest.raises(ParamError, match="≥ 0"):
+        spec.parse_text("-1")
+
+
+def test_parse_text_refusals_name_the_expected_form():
+    with pytest.raises(ParamError, match="kernel_size needs a value, e.g. 3 or 3, 5"):
+        ParamSpec("kernel_size", "int_or_pair", 3, "").parse_text("  ")
+    with pytest.raises(ParamError, match="shape needs a value, e.g. 1, 28, 28"):
+        ParamSpec("shape", "shape", [1], "").parse_text("")
+    with pytest.raises(ParamError, match="an integer or a pair of integers"):
+        ParamSpec("stride", "int_or_pair", 1, "").parse_text("two")
+    with pytest.raises(ParamError, match="≥ 1"):
+        ParamSpec("stride", "int_or_pair", 1, "", minimum=1).parse_text("0, 2")
+    with pytest.raises(ParamError, match="must be an integer or a pair"):
+        ParamSpec("stride", "int_or_pair", 1, "").parse_text("1, 2, 3")
+
+
+@pytest.mark.parametrize("value, text", [
+    (None, ""), ([3, 5], "3, 5"), ((1, 28, 28), "1, 28, 28"), (1e-05, "1e-05"), (0.5, "0.5"),
+    (3, "3"), ("same", "same"), (True, "True"),
+])
+def test_format_text(value, text):
+    assert ParamSpec.format_text(value) == text
+
+
+@pytest.mark.parametrize("kind, value", [
+    ("int_or_pair", 3), ("int_or_pair", [3, 5]), ("padding", "same"), ("optional_int_or_pair", None),
+    ("shape", [1, 28, 28]), ("float", 1e-12), ("float", 0.1),
+])
+def test_text_round_trip(kind, value):
+    spec = ParamSpec("p", kind, value, "", minimum=0)
+    assert spec.parse_text(spec.format_text(value)) == value
