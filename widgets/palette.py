@@ -2,7 +2,7 @@
 
 The palette is built from the registry (``layer_types()``), so a new layer type
 appears here without any GUI change. It never touches a graph: dragging an item
-carries the type name in :data:`LAYER_MIME_TYPE`, and a double-click or Enter emits
+carries the type name (:mod:`widgets.drag_mime`), and a double-click or Enter emits
 :attr:`LayerPalette.add_requested`; the app turns either into an undoable command.
 """
 
@@ -17,27 +17,13 @@ from PySide6.QtWidgets import (
 )
 
 from graph_engine import CATEGORIES, layer_types
+from widgets.drag_mime import LAYER_MIME_TYPE, layer_mime_data, type_from_mime_data
 from widgets.trees import EnterTreeWidget
 
-#: Mime type of a palette drag; the payload is the layer type name in UTF-8.
-LAYER_MIME_TYPE = "application/x-rosenblatt-layer"
+__all__ = ["LAYER_MIME_TYPE", "LayerPalette", "TYPE_ROLE", "layer_mime_data", "type_from_mime_data"]
 
 #: Item data role holding a layer item's type name (category rows hold None).
 TYPE_ROLE = Qt.ItemDataRole.UserRole
-
-
-def layer_mime_data(type_name: str) -> QMimeData:
-    """The mime data a palette drag carries for ``type_name``."""
-    data = QMimeData()
-    data.setData(LAYER_MIME_TYPE, type_name.encode("utf-8"))
-    return data
-
-
-def type_from_mime_data(data: QMimeData) -> str | None:
-    """The layer type name a drop carries, or None if it is not a palette drag."""
-    if data is None or not data.hasFormat(LAYER_MIME_TYPE):
-        return None
-    return bytes(data.data(LAYER_MIME_TYPE).data()).decode("utf-8") or None
 
 
 class _LayerTree(EnterTreeWidget):

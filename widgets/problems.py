@@ -15,11 +15,8 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem, QTreeWidgetItem, QVBoxLayout, QWidget,
 )
 
-from graph_engine import Diagnostic
+from graph_engine import Diagnostic, Severity
 from widgets.trees import EnterTreeWidget
-
-ERROR = "error"
-WARNING = "warning"
 
 #: columns of the list
 SEVERITY_COLUMN, NODES_COLUMN, MESSAGE_COLUMN, FIX_COLUMN = range(4)
@@ -33,7 +30,7 @@ INDEX_ROLE = Qt.ItemDataRole.UserRole
 
 def count_text(diagnostics: Sequence[Diagnostic]) -> str:
     """``2 errors, 1 warning``, or ``No problems``."""
-    errors = sum(1 for d in diagnostics if d.severity == ERROR)
+    errors = sum(1 for d in diagnostics if d.severity == Severity.ERROR)
     warnings = len(diagnostics) - errors
     parts = []
     if errors:
@@ -133,14 +130,14 @@ class ProblemsPanel(QWidget):
 
     def set_diagnostics(self, diagnostics: Sequence[Diagnostic]) -> None:
         """Show ``diagnostics`` (replacing what was shown)."""
-        ordered = ([d for d in diagnostics if d.severity == ERROR]
-                   + [d for d in diagnostics if d.severity != ERROR])
+        ordered = ([d for d in diagnostics if d.severity == Severity.ERROR]
+                   + [d for d in diagnostics if d.severity != Severity.ERROR])
         self.list.clear()  # also deletes the old buttons
         self.fix_buttons = {}
         self.diagnostics = ordered
         style = self.style()
-        icons = {ERROR: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
-                 WARNING: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)}
+        icons = {Severity.ERROR: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical),
+                 Severity.WARNING: style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)}
         for row, diagnostic in enumerate(ordered):
             nodes = ", ".join(diagnostic.node_ids) or "(graph)"
             item = QTreeWidgetItem(self.list, [diagnostic.severity.capitalize(), nodes,

@@ -13,11 +13,14 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QBrush, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from widgets.canvas.items import (
-    ERROR_COLOR, NODE_WIDTH, TEXT_MARGIN, TEXT_MIN_LOD, WARNING_COLOR, NodeItem, fonts,
+from widgets.canvas.geometry import NODE_WIDTH, TEXT_MARGIN, TEXT_MIN_LOD
+from widgets.canvas.node_item import NodeItem
+from widgets.theme import (
+    BADGE_TEXT_COLOR, BAR_FILL_COLOR, BAR_TEXT_COLOR, BAR_TRACK_COLOR, ERROR_COLOR, WARNING_COLOR,
+    canvas_fonts,
 )
 
 #: badge kinds drawn as a red circle; every other kind is an amber triangle
@@ -28,9 +31,6 @@ BADGE_OFFSET = QPointF(-3.0, -3.0)
 BAR_HEIGHT = 3.0
 #: the bar's bottom edge sits this far above the body's bottom edge
 BAR_INSET = 2.0
-BAR_TRACK_COLOR = QColor("#e5e7eb")
-BAR_FILL_COLOR = QColor("#0d9488")
-BAR_TEXT_COLOR = QColor("#0f766e")
 #: the bar's text sits under the node, this far below its body
 BAR_TEXT_GAP = 2.0
 
@@ -71,7 +71,7 @@ class NodeBadge(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         half = BADGE_SIZE / 2
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor("#ffffff"), 1.5))
+        painter.setPen(QPen(BADGE_TEXT_COLOR, 1.5))
         if self.severe:
             painter.setBrush(ERROR_COLOR)
             painter.drawEllipse(QPointF(0, 0), half, half)
@@ -81,10 +81,10 @@ class NodeBadge(QGraphicsItem):
             painter.drawPolygon(QPolygonF([QPointF(0, -half), QPointF(half, half - 1),
                                            QPointF(-half, half - 1)]))
             text_rect = QRectF(-half, -half + 2.5, BADGE_SIZE, BADGE_SIZE - 2.5)
-        font = QFont(fonts().title)
+        font = QFont(canvas_fonts().title)
         font.setPixelSize(11)
         painter.setFont(font)
-        painter.setPen(QColor("#ffffff"))
+        painter.setPen(BADGE_TEXT_COLOR)
         painter.drawText(text_rect, Qt.AlignmentFlag.AlignCenter, "!")
 
 
@@ -135,7 +135,7 @@ class NodeBar(QGraphicsItem):
         return QRectF(track.left(), track.top(), track.width() * self._fraction, track.height())
 
     def text_rect(self) -> QRectF:
-        return QRectF(0.0, BAR_TEXT_GAP, NODE_WIDTH, fonts().small_metrics.height() + 1)
+        return QRectF(0.0, BAR_TEXT_GAP, NODE_WIDTH, canvas_fonts().small_metrics.height() + 1)
 
     def boundingRect(self) -> QRectF:
         return self.track_rect().united(self.text_rect()).adjusted(-1, -1, 1, 1)
@@ -148,7 +148,7 @@ class NodeBar(QGraphicsItem):
         painter.setBrush(QBrush(BAR_FILL_COLOR))
         painter.drawRect(self.fill_rect())
         if self._text and option.levelOfDetailFromTransform(painter.worldTransform()) >= TEXT_MIN_LOD:
-            painter.setFont(fonts().small)
+            painter.setFont(canvas_fonts().small)
             painter.setPen(BAR_TEXT_COLOR)
             painter.drawText(self.text_rect().adjusted(TEXT_MARGIN, 0, -TEXT_MARGIN, 0),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, self._text)
@@ -183,12 +183,6 @@ class NodeOverlays:
 
     def bar(self, node_id: str) -> NodeBar | None:
         return self._bar_items.get(node_id)
-
-    def badge_items(self) -> dict[str, NodeBadge]:
-        return dict(self._badge_items)
-
-    def bar_items(self) -> dict[str, NodeBar]:
-        return dict(self._bar_items)
 
     def set_badges(self, badges: Mapping[str, tuple[str, str]], nodes: Mapping[str, NodeItem]) -> None:
         self._badges = {node_id: (str(kind), str(text)) for node_id, (kind, text) in badges.items()}

@@ -13,24 +13,21 @@ from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPen
-from PySide6.QtWidgets import (
-    QGraphicsPathItem, QGraphicsScene, QGraphicsSceneDragDropEvent, QGraphicsSceneMouseEvent,
-)
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneDragDropEvent, QGraphicsSceneMouseEvent
 
 from graph_engine import Edge, shape_text
-from widgets.canvas.items import (
-    ERROR, GRID_SIZE, SELECTION_COLOR, WARNING, EdgeItem, NodeItem, bezier_path, param_count_text,
-)
+from widgets.canvas.edge_item import EdgeItem
+from widgets.canvas.geometry import snap
+from widgets.canvas.gestures import ConnectionDrag, moved_nodes
+from widgets.canvas.labels import node_problems, param_count_text
+from widgets.canvas.node_item import NodeItem
 from widgets.canvas.overlays import NodeBadge, NodeBar, NodeOverlays
+from widgets.drag_mime import LAYER_MIME_TYPE, carries_layer, type_from_mime_data
 
 if TYPE_CHECKING:
     from graph_engine import Analysis, Graph, Node
 
-#: MIME type of a palette drag; the payload is the layer type name in UTF-8
-LAYER_MIME_TYPE = "application/x-rosenblatt-layer"
-#: a drag shorter than this (scene units) is a click, not a move
-_MOVE_EPSILON = 1e-6
 
 
 class GraphScene(QGraphicsScene):
@@ -62,10 +59,8 @@ class GraphScene(QGraphicsScene):
         self._highlighted: set[str] = set()
         # training marks (badges, bars) by node id, re-applied when a node item is rebuilt
         self._overlays = NodeOverlays()
-        # connection drag: source item, temporary curve, and the node showing a drop hint
-        self._drag_source: NodeItem | None = None
-        self._drag_curve: QGraphicsPathItem | None = None
-        self._drag_hint: NodeItem | None = None
+        # the connection being dragged from an output port, if any
+        self._connection: ConnectionDrag | None = None
         # node move: positions of the selected nodes when the left button went down
         self._press_positions: dict[str, QPointF] | None = None
         self._last_selection: list[str] = []
@@ -110,7 +105,7 @@ class GraphScene(QGraphicsScene):
 
     def is_connecting(self) -> bool:
         """True while the user drags a new connection."""
-        return self._drag_source is not None
+        return self._connection is not None
 
     # -- selection (for the app: e.g. select the node a diagnostic names) --------------
     def select_ids(self, node_ids: Iterable[str]) -> None:
@@ -131,25 +126,14 @@ class GraphScene(QGraphicsScene):
     def set_analysis(self, analysis: "Analysis | None") -> None:
         """Show shapes, parameter counts and diagnostics from ``analysis`` (None clears)."""
         self._analysis = analysis
-        problems: dict[str, dict[str, list[str]]] = defaultdict(lambda: {ERROR: [], WARNING: []})
-        if analysis is not None:
-            for diagnostic in analysis.diagnostics:
-                for nid in diagnostic.node_ids:
-                    bucket = problems[nid].get(diagnostic.severity)
-                    if bucket is not None and diagnostic.message not in bucket:
-                        bucket.append(diagnostic.message)
+        problems = node_problems(analysis) if analysis is not None else {}
         for nid, item in self._nodes.items():
             if analysis is None:
                 item.set_analysis("", "", None, [])
                 continue
             info = analysis.info(nid)
             shape = shape_text(info.out_shape) if info.out_shape is not None else ""
-            found = problems.get(nid)
-            severity, messages = None, []
-            if found is not None and found[ERROR]:
-                severity, messages = ERROR, found[ERROR] + found[WARNING]
-            elif found is not None and found[WARNING]:
-                severity, messages = WARNING, found[WARNING]
+            severity, messages = problems.get(nid, (None, []))
             item.set_analysis(shape, param_count_text(info.params), severity, messages)
         for edge, item in self._edges.items():
             shape = analysis.edge_shape(edge) if analysis is not None else None
@@ -238,10 +222,12 @@ class GraphScene(QGraphicsScene):
         for edge_item in list(item.edges):   # the graph removes edges first; be safe anyway
             self._remove_edge_item(edge_item.edge)
         self._highlighted.discard(node.id)
-        if item is self._drag_source:
-            self._end_connection()
-        if item is self._drag_hint:
-            self._drag_hint = None
+        connection = self._connection
+        if connection is not None and item is connection.source:
+            connection.cancel()
+            self._connection = None
+        elif connection is not None and item is connection.hint:
+            connection.hint = None
         if self._press_positions is not None:
             self._press_positions.pop(node.id, None)
         self._overlays.node_removed(node.id)
@@ -301,72 +287,22 @@ class GraphScene(QGraphicsScene):
                 return item
         return None
 
-    def _target_port(self, node: NodeItem, scene_pos: QPointF) -> int | None:
-        """The port a connection released at ``scene_pos`` on ``node`` goes to."""
-        port = node.port_at(node.mapFromScene(scene_pos))
-        if port is not None and port >= 0:
-            return port
-        return node.free_port()
-
-    def _start_connection(self, source: NodeItem, scene_pos: QPointF) -> None:
-        self._drag_source = source
-        curve = QGraphicsPathItem()
-        pen = QPen(SELECTION_COLOR, 2.0, Qt.PenStyle.DashLine)
-        pen.setCosmetic(True)
-        curve.setPen(pen)
-        curve.setZValue(10)
-        curve.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-        self._drag_curve = curve          # keep the Python reference (PySide deletes otherwise)
-        self.addItem(curve)
-        self._update_connection(scene_pos)
-
-    def _update_connection(self, scene_pos: QPointF) -> None:
-        source, curve = self._drag_source, self._drag_curve
-        if source is None or curve is None:
-            return
-        start = source.output_port_scene_pos()
-        target = self._node_at(scene_pos, exclude=source)
-        port = self._target_port(target, scene_pos) if target is not None else None
-        end = scene_pos
-        if target is not None and port is not None:
-            end = target.input_port_scene_pos(port)
-        curve.setPath(bezier_path(start, end))
-        hint = target if port is not None else None
-        if self._drag_hint is not None and self._drag_hint is not hint:
-            self._drag_hint.set_drop_port(None)
-        if hint is not None:
-            hint.set_drop_port(port)
-        self._drag_hint = hint
-
-    def _end_connection(self) -> None:
-        if self._drag_hint is not None:
-            self._drag_hint.set_drop_port(None)
-            self._drag_hint = None
-        if self._drag_curve is not None:
-            self.removeItem(self._drag_curve)
-            self._drag_curve = None
-        self._drag_source = None
-
     def _finish_connection(self, scene_pos: QPointF) -> None:
-        source = self._drag_source
-        target = self._node_at(scene_pos, exclude=source) if source is not None else None
-        port = self._target_port(target, scene_pos) if target is not None else None
-        self._end_connection()
-        if source is None or target is None or port is None:
+        connection, self._connection = self._connection, None
+        found = connection.finish(scene_pos)
+        if found is None:
             return
-        if self._graph_has_edge(source.node_id, target.node_id, port):
-            return
-        self.connect_requested.emit(source.node_id, target.node_id, port)
-
-    def _graph_has_edge(self, source: str, target: str, port: int) -> bool:
-        return Edge(source, target, port) in self._edges
+        (target, port), source = found, connection.source
+        if Edge(source.node_id, target.node_id, port) not in self._edges:
+            self.connect_requested.emit(source.node_id, target.node_id, port)
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self._drag_source is None:
+        if event.button() == Qt.MouseButton.LeftButton and self._connection is None:
             pos = event.scenePos()
             node = self._node_at(pos)
             if node is not None and node.port_at(node.mapFromScene(pos)) == NodeItem.OUTPUT:
-                self._start_connection(node, pos)
+                self._connection = ConnectionDrag(self, node, self._node_at)
+                self._connection.move(pos)
                 event.accept()
                 return
         super().mousePressEvent(event)
@@ -375,14 +311,14 @@ class GraphScene(QGraphicsScene):
                                      if item.isSelected()}
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self._drag_source is not None:
-            self._update_connection(event.scenePos())
+        if self._connection is not None:
+            self._connection.move(event.scenePos())
             event.accept()
             return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self._drag_source is not None:
+        if self._connection is not None:
             if event.button() == Qt.MouseButton.LeftButton:
                 self._finish_connection(event.scenePos())
             event.accept()
@@ -393,14 +329,7 @@ class GraphScene(QGraphicsScene):
             self._report_moves(before)
 
     def _report_moves(self, before: dict[str, QPointF]) -> None:
-        moved = {}
-        for nid, old in before.items():
-            item = self._nodes.get(nid)
-            if item is None:
-                continue
-            new = item.pos()
-            if abs(new.x() - old.x()) > _MOVE_EPSILON or abs(new.y() - old.y()) > _MOVE_EPSILON:
-                moved[nid] = ((old.x(), old.y()), (new.x(), new.y()))
+        moved = moved_nodes(before, self._nodes)
         if not moved:
             return
         self.nodes_moved.emit(moved)
@@ -414,11 +343,12 @@ class GraphScene(QGraphicsScene):
     # -- keys ---------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key == Qt.Key.Key_Escape and self._drag_source is not None:
-            self._end_connection()
+        if key == Qt.Key.Key_Escape and self._connection is not None:
+            self._connection.cancel()
+            self._connection = None
             event.accept()
             return
-        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self._drag_source is None:
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self._connection is None:
             if self.request_delete():
                 event.accept()
                 return
@@ -449,26 +379,18 @@ class GraphScene(QGraphicsScene):
         event.accept()
 
     def dropEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
-        mime = event.mimeData()
-        if mime is None or not mime.hasFormat(LAYER_MIME_TYPE):
-            event.ignore()
-            return
-        type_name = bytes(mime.data(LAYER_MIME_TYPE).data()).decode("utf-8", "replace").strip()
-        if not type_name:
+        type_name = type_from_mime_data(event.mimeData())
+        if type_name is None:
             event.ignore()
             return
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
         pos = event.scenePos()
-        if self.snap_to_grid:
-            pos = QPointF(round(pos.x() / GRID_SIZE) * GRID_SIZE,
-                          round(pos.y() / GRID_SIZE) * GRID_SIZE)
-        self.layer_dropped.emit(type_name, pos)
+        self.layer_dropped.emit(type_name, snap(pos) if self.snap_to_grid else pos)
 
     @staticmethod
     def _accept_layer_drag(event: QGraphicsSceneDragDropEvent) -> None:
-        mime = event.mimeData()
-        if mime is not None and mime.hasFormat(LAYER_MIME_TYPE):
+        if carries_layer(event.mimeData()):
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
         else:

@@ -6,15 +6,13 @@ import math
 
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import (
-    QColor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPen, QTransform, QWheelEvent,
+    QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPen, QTransform, QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
-from widgets.canvas.items import GRID_SIZE
+from widgets.canvas.geometry import GRID_SIZE
+from widgets.theme import CANVAS_BACKGROUND, GRID_COLOR, GRID_MAJOR_COLOR
 
-BACKGROUND_COLOR = QColor("#f3f4f6")
-GRID_COLOR = QColor("#e7e9ec")
-GRID_MAJOR_COLOR = QColor("#d9dce1")
 #: half the side of the scrollable area: room to pan and zoom about any point
 SCENE_EXTENT = 1_000_000.0
 
@@ -207,7 +205,7 @@ class GraphView(QGraphicsView):
 
     # -- background ---------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
-        painter.fillRect(rect, BACKGROUND_COLOR)
+        painter.fillRect(rect, CANVAS_BACKGROUND)
         zoom = self.zoom_factor()
         step = GRID_SIZE
         while step * zoom < 16:

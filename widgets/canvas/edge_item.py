@@ -1,0 +1,117 @@
+"""An edge of the canvas: :class:`EdgeItem`, a Bézier curve labelled with its tensor shape."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from widgets.canvas.geometry import EDGE_LABEL_RAISE, TEXT_MIN_LOD, bezier_midpoint, bezier_path
+from widgets.theme import (
+    EDGE_COLOR, EDGE_LABEL_BACKGROUND, EDGE_LABEL_COLOR, SELECTION_COLOR, canvas_fonts,
+)
+
+if TYPE_CHECKING:
+    from graph_engine import Edge
+    from widgets.canvas.node_item import NodeItem
+
+
+class EdgeItem(QGraphicsItem):
+    """A connection: a cubic Bézier from the source's output port to the target's input
+    port, with the tensor shape flowing along it as a label at its midpoint."""
+
+    Type = QGraphicsItem.UserType + 2
+
+    def __init__(self, edge: "Edge", source: "NodeItem", target: "NodeItem"):
+        super().__init__()
+        self.edge = edge
+        self.source_item = source
+        self.target_item = target
+        self._label = ""
+        self._label_rect = QRectF()
+        self._path = QPainterPath()
+        self._mid = QPointF()
+        self._shape_path: QPainterPath | None = None
+        self._bounds = QRectF()
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(-1)
+        self.update_path()
+        self._update_tooltip()
+
+    def type(self) -> int:  # noqa: A003  (Qt override)
+        return self.Type
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @property
+    def path(self) -> QPainterPath:
+        return QPainterPath(self._path)
+
+    def midpoint(self) -> QPointF:
+        return QPointF(self._mid)
+
+    def set_label(self, text: str) -> None:
+        if text != self._label:
+            self._label = text
+            self._update_bounds()
+            self.update()
+            self._update_tooltip()
+
+    def _update_tooltip(self) -> None:
+        edge = self.edge
+        self.setToolTip(f"{edge.source} → {edge.target} (input {edge.port})"
+                        + (f": {self._label}" if self._label else ""))
+
+    def update_path(self) -> None:
+        start = self.source_item.output_port_scene_pos()
+        end = self.target_item.input_port_scene_pos(self.edge.port)
+        self._path = bezier_path(start, end)
+        self._mid = bezier_midpoint(start, end)
+        self._shape_path = None
+        self._update_bounds()
+
+    def _update_bounds(self) -> None:
+        self.prepareGeometryChange()
+        bounds = self._path.boundingRect().adjusted(-6, -6, 6, 6)
+        if self._label:
+            f = canvas_fonts()
+            w = f.small_metrics.horizontalAdvance(self._label) + 4
+            h = f.small_metrics.height()
+            mid = self.midpoint()
+            self._label_rect = QRectF(mid.x() - w / 2, mid.y() - EDGE_LABEL_RAISE - h / 2, w, h)
+            bounds = bounds.united(self._label_rect.adjusted(-1, -1, 1, 1))
+        else:
+            self._label_rect = QRectF()
+        self._bounds = bounds
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        if self._shape_path is None:
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10.0)
+            self._shape_path = stroker.createStroke(self._path)
+        return self._shape_path
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        selected = self.isSelected()
+        pen = QPen(SELECTION_COLOR if selected else EDGE_COLOR, 2.5 if selected else 1.5)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._path)
+        if not self._label:
+            return
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < TEXT_MIN_LOD:
+            return
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QBrush(EDGE_LABEL_BACKGROUND))
+        painter.drawRoundedRect(self._label_rect, 3, 3)
+        painter.setFont(canvas_fonts().small)
+        painter.setPen(SELECTION_COLOR if selected else EDGE_LABEL_COLOR)
+        painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self._label)

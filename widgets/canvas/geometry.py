@@ -1,0 +1,86 @@
+"""Sizes and shapes of the canvas: node cards, port positions, edge curves, the grid."""
+
+from __future__ import annotations
+
+import functools
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QPainterPath
+
+NODE_WIDTH = 170.0
+NODE_MIN_HEIGHT = 64.0
+NODE_RADIUS = 6.0
+PORT_SPACING = 18.0
+PORT_RADIUS = 5.0
+#: how far from a port's centre a press or release still counts as "on the port"
+PORT_HIT_RADIUS = 11.0
+STRIPE_HEIGHT = 5.0
+TEXT_MARGIN = 8.0
+GRID_SIZE = 20.0
+#: below this zoom level nodes and edges drop their text (unreadable there anyway)
+TEXT_MIN_LOD = 0.35
+#: the shape label sits this far above the curve's midpoint (centre to centre)
+EDGE_LABEL_RAISE = 9.0
+
+
+def snap(point: QPointF) -> QPointF:
+    """``point`` moved to the nearest grid crossing."""
+    return QPointF(round(point.x() / GRID_SIZE) * GRID_SIZE, round(point.y() / GRID_SIZE) * GRID_SIZE)
+
+
+def curve_points(start: QPointF, end: QPointF) -> tuple[QPointF, QPointF]:
+    """Control points of the edge curve from ``start`` (output port) to ``end`` (input port).
+
+    Tangents are horizontal. A long edge along a row of nodes (a skip connection) bows
+    below the row so that it does not hide behind the nodes it passes.
+    """
+    span = end.x() - start.x()
+    if span > 2.5 * NODE_WIDTH and abs(end.y() - start.y()) < NODE_MIN_HEIGHT:
+        sag = min(160.0, max(110.0, 0.06 * span))   # dips 0.75 * sag below the ports
+        return (QPointF(start.x() + 60.0, start.y() + sag), QPointF(end.x() - 60.0, end.y() + sag))
+    dx = max(40.0, abs(span) * 0.5)
+    return (QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()))
+
+
+def bezier_path(start: QPointF, end: QPointF) -> QPainterPath:
+    """The cubic Bézier an edge (or a connection being dragged) is drawn as."""
+    c1, c2 = curve_points(start, end)
+    path = QPainterPath(start)
+    path.cubicTo(c1, c2, end)
+    return path
+
+
+def bezier_midpoint(start: QPointF, end: QPointF) -> QPointF:
+    """The curve's point at t = 0.5."""
+    c1, c2 = curve_points(start, end)
+    return (start + (c1 + c2) * 3 + end) / 8
+
+
+def port_y(port: int, count: int, height: float) -> float:
+    """The y of input ``port`` of ``count`` on a card ``height`` tall (centred, evenly spaced)."""
+    return height / 2 + (port - (count - 1) / 2) * PORT_SPACING
+
+
+@functools.lru_cache(maxsize=64)
+def node_paths(count: int, height: float, has_output: bool
+               ) -> tuple[QPainterPath, QPainterPath, QPainterPath]:
+    """Body, category stripe and hit shape of a node card (shared; never mutated)."""
+    body = QPainterPath()
+    body.addRoundedRect(QRectF(0, 0, NODE_WIDTH, height), NODE_RADIUS, NODE_RADIUS)
+    top = QPainterPath()
+    top.addRect(QRectF(0, 0, NODE_WIDTH, STRIPE_HEIGHT))
+    stripe = body.intersected(top)
+    shape = QPainterPath(body)
+    centres = [QPointF(0.0, port_y(p, count, height)) for p in range(count)]
+    if has_output:
+        centres.append(QPointF(NODE_WIDTH, height / 2))
+    for centre in centres:
+        shape.addEllipse(centre, PORT_HIT_RADIUS, PORT_HIT_RADIUS)
+    shape.setFillRule(Qt.FillRule.WindingFill)
+    return body, stripe, shape
+
+
+def dist2(a: QPointF, b: QPointF) -> float:
+    """Squared distance between two points."""
+    dx, dy = a.x() - b.x(), a.y() - b.y()
+    return dx * dx + dy * dy

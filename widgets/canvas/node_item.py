@@ -1,0 +1,387 @@
+"""A node of the canvas: :class:`NodeItem`, one layer drawn as a card with ports.
+
+Everything is painted in ``paint`` from strings computed once per change (no child
+items, no effects), so a scene of a thousand nodes builds and repaints quickly.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from graph_engine import Severity, get_spec
+from widgets.canvas.geometry import (
+    NODE_MIN_HEIGHT, NODE_WIDTH, PORT_HIT_RADIUS, PORT_RADIUS, PORT_SPACING, TEXT_MARGIN,
+    TEXT_MIN_LOD, dist2, node_paths, port_y, snap,
+)
+from widgets.canvas.labels import key_params_text
+from widgets.theme import (
+    BODY_COLOR, BORDER_COLOR, DROP_HINT_COLOR, HIGHLIGHT_COLOR, MUTED_TEXT_COLOR, PORT_COLOR,
+    PORT_FREE_COLOR, SELECTION_COLOR, SEVERITY_BODY_COLORS, SEVERITY_COLORS, TEXT_COLOR,
+    canvas_fonts, category_color,
+)
+
+if TYPE_CHECKING:
+    from graph_engine import LayerSpec, Node
+    from widgets.canvas.edge_item import EdgeItem
+
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+class NodeItem(QGraphicsItem):
+    """One layer node: a rounded card with a category stripe, text and ports.
+
+    Input ports sit on the left edge (one per port; variadic Add/Concat show their
+    connected ports plus one free port), the output port on the right edge (none for
+    Output). The item's position is the node's top-left corner, as in ``Node.position``.
+    """
+
+    Type = QGraphicsItem.UserType + 1
+    OUTPUT = -1  #: port_at's answer for the output port
+
+    def __init__(self, node: "Node", connected_ports: "Counter[int] | None" = None):
+        super().__init__()
+        self._node = node
+        self._spec = get_spec(node.type)
+        self._connected: Counter[int] = Counter(connected_ports or ())
+        #: edge items attached to this node (kept up to date by the scene)
+        self.edges: set["EdgeItem"] = set()
+        self._shape_text = ""
+        self._params_text = ""
+        self._severity: Severity | None = None
+        self._messages: list[str] = []
+        self._highlighted = False
+        self._drop_port: int | None = None
+        self._from_model = False
+        self._input_count = 0
+        self._height = NODE_MIN_HEIGHT
+        self._bounds = QRectF()
+        self._shape_path = QPainterPath()
+        self._body_path = QPainterPath()
+        self._stripe_path = QPainterPath()
+        self._title = self._type_text = self._key_text = ""
+        self._key_small = False
+        self._shape_line = ""
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self._update_geometry()
+        self._update_texts()
+        self.set_model_position(node.position)
+
+    # -- reading ------------------------------------------------------------------------
+    def type(self) -> int:  # noqa: A003  (Qt override)
+        return self.Type
+
+    @property
+    def node_id(self) -> str:
+        return self._node.id
+
+    @property
+    def node(self) -> "Node":
+        return self._node
+
+    @property
+    def spec(self) -> "LayerSpec | None":
+        return self._spec
+
+    @property
+    def height(self) -> float:
+        return self._height
+
+    @property
+    def input_count(self) -> int:
+        """How many input ports the node shows now."""
+        return self._input_count
+
+    @property
+    def has_output(self) -> bool:
+        return self._spec.has_output if self._spec is not None else True
+
+    @property
+    def severity(self) -> Severity | None:
+        """``"error"``, ``"warning"`` or None, from the last analysis."""
+        return self._severity
+
+    @property
+    def messages(self) -> list[str]:
+        return list(self._messages)
+
+    @property
+    def highlighted(self) -> bool:
+        return self._highlighted
+
+    @property
+    def drop_port(self) -> int | None:
+        """The input port marked as where a connection being dragged would land."""
+        return self._drop_port
+
+    @property
+    def title(self) -> str:
+        return self._node.label or self._node.id
+
+    @property
+    def key_params_line(self) -> str:
+        return key_params_text(self._node, self._spec)
+
+    @property
+    def shape_label(self) -> str:
+        """The output shape shown on the node ("" before an analysis)."""
+        return self._shape_text
+
+    @property
+    def params_label(self) -> str:
+        """E.g. ``"760 params"`` ("" for parameter-free layers or before an analysis)."""
+        return self._params_text
+
+    def border_color(self) -> QColor:
+        if self._highlighted:
+            return HIGHLIGHT_COLOR
+        if self.isSelected():
+            return SELECTION_COLOR
+        return SEVERITY_COLORS.get(self._severity, BORDER_COLOR)
+
+    def body_color(self) -> QColor:
+        return SEVERITY_BODY_COLORS.get(self._severity, BODY_COLOR)
+
+    def category_color(self) -> QColor:
+        return category_color(self._spec.category if self._spec is not None else None)
+
+    # -- ports --------------------------------------------------------------------------
+    def input_port_pos(self, port: int) -> QPointF:
+        """Centre of input ``port`` in item coordinates (ports past the shown ones stack on)."""
+        return QPointF(0.0, port_y(port, max(self._input_count, port + 1), self._height))
+
+    def output_port_pos(self) -> QPointF:
+        return QPointF(NODE_WIDTH, self._height / 2)
+
+    def input_port_scene_pos(self, port: int) -> QPointF:
+        return self.mapToScene(self.input_port_pos(port))
+
+    def output_port_scene_pos(self) -> QPointF:
+        return self.mapToScene(self.output_port_pos())
+
+    def connected_ports(self) -> set[int]:
+        return {p for p, n in self._connected.items() if n > 0}
+
+    def port_at(self, pos: QPointF) -> int | None:
+        """The port near ``pos`` (item coordinates): an input index, OUTPUT, or None."""
+        best, best_d2 = None, PORT_HIT_RADIUS * PORT_HIT_RADIUS
+        if self.has_output:
+            d2 = dist2(pos, self.output_port_pos())
+            if d2 <= best_d2:
+                best, best_d2 = self.OUTPUT, d2
+        for port in range(self._input_count):
+            d2 = dist2(pos, self.input_port_pos(port))
+            if d2 < best_d2 or (d2 == best_d2 and best is None):
+                best, best_d2 = port, d2
+        return best
+
+    def free_port(self) -> int | None:
+        """The first input port with nothing connected (for variadic nodes, the next one)."""
+        connected = self.connected_ports()
+        for port in range(self._input_count):
+            if port not in connected:
+                return port
+        return None
+
+    # -- updates from the scene ---------------------------------------------------------
+    def set_node(self, node: "Node") -> None:
+        """The model replaced this node's value (params, label, position or type)."""
+        old = self._node
+        self._node = node
+        if node.type != old.type:
+            self._spec = get_spec(node.type)
+            self._update_geometry()
+        if node.position != old.position:
+            self.set_model_position(node.position)
+        self._update_texts()
+        self.update()
+
+    def set_model_position(self, position: tuple[float, float] | None) -> None:
+        """Place the item at the model's position (no snapping; None means the origin)."""
+        x, y = position if position is not None else (0.0, 0.0)
+        self._from_model = True
+        try:
+            self.setPos(float(x), float(y))
+        finally:
+            self._from_model = False
+
+    def add_connection(self, port: int) -> bool:
+        """An edge now feeds ``port``; returns True when the node's ports moved."""
+        self._connected[port] += 1
+        return self._update_geometry()
+
+    def remove_connection(self, port: int) -> bool:
+        self._connected[port] -= 1
+        if self._connected[port] <= 0:
+            del self._connected[port]
+        return self._update_geometry()
+
+    def set_analysis(self, shape: str, params: str, severity: Severity | None,
+                     messages: list[str]) -> None:
+        if (shape, params, severity, messages) == (self._shape_text, self._params_text,
+                                                   self._severity, self._messages):
+            return
+        self._shape_text, self._params_text = shape, params
+        self._severity, self._messages = severity, list(messages)
+        self._update_texts()
+        self.update()
+
+    def set_highlighted(self, on: bool) -> None:
+        if on != self._highlighted:
+            self._highlighted = on
+            self.setZValue(2 if on else (1 if self.isSelected() else 0))
+            self.update()
+
+    def set_drop_port(self, port: int | None) -> None:
+        """Mark the port a connection being dragged would land on (None: none)."""
+        if port != self._drop_port:
+            self._drop_port = port
+            self.update()
+
+    # -- layout -------------------------------------------------------------------------
+    def _shown_inputs(self) -> int:
+        highest = max(self._connected, default=-1)
+        spec = self._spec
+        if spec is None:
+            return max(1, highest + 1)
+        low, high = spec.inputs
+        if high is None:                # variadic: connected ports + one free port
+            return max(low, highest + 2)
+        return max(high, highest + 1)
+
+    def _update_geometry(self) -> bool:
+        count = self._shown_inputs()
+        height = max(NODE_MIN_HEIGHT, (count + 1) * PORT_SPACING)
+        if count == self._input_count and height == self._height and not self._bounds.isNull():
+            return False
+        self.prepareGeometryChange()
+        self._input_count, self._height = count, height
+        self._bounds = QRectF(-PORT_HIT_RADIUS, -2.0, NODE_WIDTH + 2 * PORT_HIT_RADIUS,
+                              height + 4.0)
+        self._body_path, self._stripe_path, self._shape_path = node_paths(
+            count, height, self.has_output)
+        self.update()
+        return True
+
+    def _update_texts(self) -> None:
+        f = canvas_fonts()
+        width = NODE_WIDTH - 2 * TEXT_MARGIN
+        node = self._node
+        type_text = node.type
+        type_width = f.small_metrics.horizontalAdvance(type_text)
+        self._type_text = type_text
+        self._title = f.title_metrics.elidedText(self.title, Qt.TextElideMode.ElideRight,
+                                                 max(20.0, width - type_width - 6))
+        key = self.key_params_line
+        # the body font if the line fits, else the small one, else elided
+        self._key_small = f.body_metrics.horizontalAdvance(key) > width
+        metrics = f.small_metrics if self._key_small else f.body_metrics
+        self._key_text = metrics.elidedText(key, Qt.TextElideMode.ElideRight, width)
+        shape_width = width
+        if self._params_text:
+            shape_width -= f.small_metrics.horizontalAdvance(self._params_text) + 6
+        self._shape_line = (f.body_metrics.elidedText(f"→ {self._shape_text}",
+                                                      Qt.TextElideMode.ElideRight, shape_width)
+                            if self._shape_text else "")
+        self.setToolTip(self._tooltip())
+
+    def _tooltip(self) -> str:
+        node, spec = self._node, self._spec
+        lines = [f"{self.title} ({node.type})" if node.label is None
+                 else f"{node.label} — {node.id} ({node.type})"]
+        if spec is None:
+            lines.append("unknown layer type")
+        else:
+            every = key_params_text(node, spec, everything=True)
+            if every:
+                lines.append(every)
+        if self._shape_text:
+            lines.append(f"output: {self._shape_text}")
+        if self._params_text:
+            lines.append(self._params_text)
+        if self._messages:
+            lines.append("")
+            prefix = "Error" if self._severity == Severity.ERROR else "Warning"
+            lines += [f"{prefix}: {m}" for m in self._messages]
+        if spec is not None and spec.help:
+            lines += ["", spec.help]
+        return "\n".join(lines)
+
+    # -- QGraphicsItem ------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        return self._shape_path
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        border = self.border_color()
+        width = 1.0
+        if self._highlighted:
+            width = 3.0
+        elif self.isSelected() or self._severity is not None:
+            width = 2.0
+        painter.setPen(QPen(border, width))
+        painter.setBrush(self.body_color())
+        painter.drawPath(self._body_path)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self.category_color())
+        painter.drawPath(self._stripe_path)
+
+        if lod >= TEXT_MIN_LOD:
+            f = canvas_fonts()
+            inner = NODE_WIDTH - 2 * TEXT_MARGIN
+            top = QRectF(TEXT_MARGIN, 9, inner, 18)
+            middle = QRectF(TEXT_MARGIN, 27, inner, 16)
+            bottom = QRectF(TEXT_MARGIN, self._height - 22, inner, 16)
+            painter.setFont(f.title)
+            painter.setPen(TEXT_COLOR)
+            painter.drawText(top, _LEFT, self._title)
+            painter.setFont(f.small if self._key_small else f.body)
+            painter.drawText(middle, _LEFT, self._key_text)
+            if self._shape_line:
+                painter.setFont(f.body)
+                painter.drawText(bottom, _LEFT, self._shape_line)
+            painter.setFont(f.small)
+            painter.setPen(MUTED_TEXT_COLOR)
+            painter.drawText(top, _RIGHT, self._type_text)
+            if self._params_text:
+                painter.drawText(bottom, _RIGHT, self._params_text)
+
+        connected = self.connected_ports()
+        painter.setPen(QPen(PORT_COLOR, 1.2))
+        for port in range(self._input_count):
+            centre = self.input_port_pos(port)
+            if port == self._drop_port:
+                painter.setBrush(DROP_HINT_COLOR)
+                painter.drawEllipse(centre, PORT_RADIUS + 2, PORT_RADIUS + 2)
+                continue
+            painter.setBrush(PORT_COLOR if port in connected else PORT_FREE_COLOR)
+            painter.drawEllipse(centre, PORT_RADIUS, PORT_RADIUS)
+        if self.has_output:
+            painter.setBrush(self.category_color())
+            painter.drawEllipse(self.output_port_pos(), PORT_RADIUS, PORT_RADIUS)
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
+        Change = QGraphicsItem.GraphicsItemChange
+        if change == Change.ItemPositionChange and not self._from_model:
+            scene = self.scene()
+            if scene is not None and getattr(scene, "snap_to_grid", False):
+                return snap(value)
+        elif change == Change.ItemPositionHasChanged:
+            for edge in self.edges:
+                edge.update_path()
+        elif change == Change.ItemSelectedHasChanged:
+            if not self._highlighted:
+                self.setZValue(1 if value else 0)
+        return super().itemChange(change, value)
