@@ -12,24 +12,13 @@ import sys
 from typing import Sequence
 
 from graph_engine import (
-    DEFAULT_TEMPLATE, Analysis, Graph, GraphFileError, analyze, field_text, layer_types,
-    list_templates, load_graph, load_template, shape_text,
+    DEFAULT_TEMPLATE, Analysis, Graph, GraphFileError, analyze, field_text, layer_types, list_templates,
+    shape_text,
 )
 from app import interop_cli, train_cli
+from app.graph_source import load_graph_argument
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
-
-
-def _load(path: str | None) -> Graph:
-    """A graph file, ``template:KEY`` for a shipped template, or the default template."""
-    if path is None:
-        return load_template(DEFAULT_TEMPLATE)
-    if path.startswith("template:"):
-        try:
-            return load_template(path.split(":", 1)[1])
-        except KeyError as error:
-            raise GraphFileError(path, error.args[0]) from None
-    return load_graph(path)
 
 
 def summary_table(graph: Graph, analysis: Analysis) -> str:
@@ -76,7 +65,7 @@ def summary_json(graph: Graph, analysis: Analysis) -> dict:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    graph = _load(args.file)
+    graph = load_graph_argument(args.file)
     analysis = analyze(graph)
     if args.json:
         print(json.dumps(summary_json(graph, analysis), indent=2, ensure_ascii=False))

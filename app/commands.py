@@ -7,13 +7,14 @@ every view either way. Builders below turn an intent into the edits it needs.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
 from PySide6.QtGui import QUndoCommand
 
-from app.edits import AddEdge, AddNode, Edit, ReplaceNode, SetTraining, apply_all, removal_edits
+from app.edits import AddEdge, AddNode, Edit, ReplaceNode, SetTraining, ViewsFailed, apply_all, removal_edits
 from graph_engine.model import Edge, Graph, GraphError, Node, Position, resolve_params
 from graph_engine.params import ParamError
 
@@ -25,7 +26,12 @@ MERGE_WINDOW_S = 1.5
 
 
 class EditCommand(QUndoCommand):
-    """A gesture as a list of edits."""
+    """A gesture as a list of edits.
+
+    Exception-safe: an edit the graph refuses rolls the command back and marks it
+    obsolete (the stack drops it; ``refused`` holds the error for the pusher); a view
+    that fails while hearing of an edit is reported, and the inverses are kept, so undo
+    still works and the document is never left half-edited."""
 
     def __init__(self, graph: Graph, text: str, edits: list[Edit], merge_id: int = -1,
                  merge_key: Any = None):
@@ -33,15 +39,28 @@ class EditCommand(QUndoCommand):
         self.graph = graph
         self.edits = list(edits)
         self._inverses: list[Edit] = []
+        self.refused: Exception | None = None
         self._merge_id = merge_id
         self.merge_key = merge_key
         self.created = self.last_merged = time.monotonic()
 
     def redo(self) -> None:
-        self._inverses = apply_all(self.graph, self.edits)
+        self.refused = None
+        try:
+            self._inverses = apply_all(self.graph, self.edits)
+        except ViewsFailed as failure:
+            self._inverses = failure.inverses
+            _report(failure)
+        except Exception as error:  # noqa: BLE001 (refused: the graph is as it was)
+            self._inverses = []
+            self.refused = error
+            self.setObsolete(True)
 
     def undo(self) -> None:
-        apply_all(self.graph, self._inverses)
+        try:
+            apply_all(self.graph, self._inverses)
+        except ViewsFailed as failure:
+            _report(failure)
 
     def id(self) -> int:  # noqa: A003 (Qt's name)
         return self._merge_id
@@ -57,6 +76,12 @@ class EditCommand(QUndoCommand):
         self.edits = other.edits
         self.last_merged = other.created
         return True
+
+
+def _report(failure: ViewsFailed) -> None:
+    """A view's bug, not the user's: the full traceback goes where uncaught errors go."""
+    error = failure.errors[0]
+    sys.excepthook(type(error), error, error.__traceback__)
 
 
 def add_nodes(graph: Graph, nodes: Iterable[Node], edges: Iterable[Edge] = (), text: str = "Add") -> EditCommand:

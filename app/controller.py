@@ -42,9 +42,15 @@ class EditorController(QObject):
     def graph(self):
         return self.document.graph
 
-    def _push(self, command) -> None:
+    def _push(self, command) -> bool:
+        """Push one gesture's command; an edit the graph refuses is a message, not an error."""
         self.highlight.emit([])
-        self.document.push(command)
+        try:
+            self.document.push(command)
+        except GraphError as error:
+            self.message.emit(str(error))
+            return False
+        return True
 
     # -- nodes ----------------------------------------------------------------------
     def add_layer(self, type_name: str, position: tuple[float, float] | None = None,
@@ -87,8 +93,7 @@ class EditorController(QObject):
         except GraphError as error:
             self.message.emit(str(error))
             return False
-        self._push(command)
-        return True
+        return self._push(command)
 
     def edit_training(self, changes: Mapping[str, Any], continuing: bool = False) -> bool:
         """Change the graph's training settings (undoable); a refused value is reported."""
@@ -100,8 +105,7 @@ class EditorController(QObject):
         except GraphError as error:
             self.message.emit(str(error))
             return False
-        self._push(command)
-        return True
+        return self._push(command)
 
     def set_label(self, node_id: str, label: str) -> None:
         if node_id in self.graph and (self.graph.node(node_id).label or "") != label:

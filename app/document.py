@@ -1,8 +1,10 @@
 """The open document: one graph, its undo stack, its file, and its latest analysis.
 
 Views bind to ``document.graph`` and its events; they never mutate it. All edits go
-through :meth:`Document.push`; validation re-runs once per command (not per primitive
-edit) and the result is published as ``analysis_changed``.
+through :meth:`Document.push`. After each command (and each undo or redo) the document
+publishes what kinds of change it made (``changed``: network, layout, training, name);
+validation re-runs only when the network changed, and its result is published as
+``analysis_changed``. Views subscribe to what they draw.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from app.bridge import ALL_CHANGES, NETWORK, GraphBridge
 from graph_engine import Analysis, Graph, analyze, load_graph, save_graph
 
 
@@ -21,13 +24,17 @@ class Document(QObject):
     #: the graph object was replaced (New, Open, Revert): views must rebind
     graph_replaced = Signal(object)
     analysis_changed = Signal(object)
+    #: after a command, an undo or a redo: the frozenset of kinds of change (app.bridge)
+    changed = Signal(object)
     #: the title-worthy state changed: path or modified flag
     state_changed = Signal()
 
     def __init__(self, graph: Graph | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
+        self.bridge = GraphBridge(self)
         self.graph = graph or Graph()
+        self.bridge.attach(self.graph)
         self.path: Path | None = None
         self.analysis: Analysis = analyze(self.graph)
         self.undo_stack.indexChanged.connect(self._after_command)
@@ -49,13 +56,23 @@ class Document(QObject):
 
     # -- editing --------------------------------------------------------------------
     def push(self, command: QUndoCommand) -> None:
+        """Do ``command`` and put it on the stack. An edit the graph refuses leaves the
+        document as it was, drops the command and raises its error here."""
         self.undo_stack.push(command)
+        refused = getattr(command, "refused", None)
+        if refused is not None:
+            raise refused
 
     def _clean_changed(self, _clean: bool) -> None:
         self.state_changed.emit()
 
     def _after_command(self, _index: int) -> None:
-        self.refresh_analysis()
+        changes = self.bridge.take_changes()
+        if not changes:
+            return
+        if NETWORK in changes:
+            self.refresh_analysis()
+        self.changed.emit(changes)
 
     def refresh_analysis(self) -> None:
         self.analysis = analyze(self.graph)
@@ -66,9 +83,11 @@ class Document(QObject):
         """Show another graph (New, Open, Revert): a fresh undo history, clean."""
         self.undo_stack.clear()
         self.graph = graph
+        self.bridge.attach(graph)
         self.path = path
         self.graph_replaced.emit(graph)
         self.refresh_analysis()
+        self.changed.emit(ALL_CHANGES)
         self.undo_stack.setClean()
         self.state_changed.emit()
 

@@ -1,9 +1,14 @@
 """Primitive graph edits that know their own inverse.
 
-Every undo command is a list of these. Applying an edit returns the edit that undoes
-it, captured at that moment (e.g. where in the node order a removed node stood), so
-undoing a whole command in reverse order gives back the graph — and its file — byte
-for byte. Qt-free, so the same edits serve scripts and tests.
+Every undo command is a list of these. An edit's inverse is captured just before it
+is applied (e.g. where in the node order a removed node stood), so undoing a whole
+command in reverse order gives back the graph — and its file — byte for byte.
+Qt-free, so the same edits serve scripts and tests.
+
+This is the only module that calls ``Graph`` mutators on a document's graph (a test
+checks it). :func:`apply_all` never leaves a graph half-edited: an edit the graph
+refuses rolls back the ones before it; a view that fails while hearing of an edit
+does not stop the command (the change happened, its inverse is kept).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Union
 
+from graph_engine.events import ListenerError
 from graph_engine.model import Edge, Graph, Node
 
 
@@ -19,9 +25,11 @@ class AddNode:
     node: Node
     index: int | None = None
 
-    def apply(self, graph: Graph) -> "RemoveNode":
-        graph.add_node(self.node, self.index)
+    def inverse(self, graph: Graph) -> "RemoveNode":
         return RemoveNode(self.node.id)
+
+    def apply(self, graph: Graph) -> None:
+        graph.add_node(self.node, self.index)
 
 
 @dataclass(frozen=True)
@@ -30,11 +38,13 @@ class RemoveNode:
 
     node_id: str
 
-    def apply(self, graph: Graph) -> AddNode:
-        index = graph.node_index(self.node_id)
-        node, edges = graph.remove_node(self.node_id)
-        assert not edges, "remove a node's edges (as edits) before the node"
-        return AddNode(node, index)
+    def inverse(self, graph: Graph) -> AddNode:
+        return AddNode(graph.node(self.node_id), graph.node_index(self.node_id))
+
+    def apply(self, graph: Graph) -> None:
+        assert not graph.in_edges(self.node_id) and not any(e.source == self.node_id for e in graph.edges), \
+            "remove a node's edges (as edits) before the node"
+        graph.remove_node(self.node_id)
 
 
 @dataclass(frozen=True)
@@ -42,19 +52,22 @@ class AddEdge:
     edge: Edge
     index: int | None = None
 
-    def apply(self, graph: Graph) -> "RemoveEdge":
-        graph.add_edge(self.edge, self.index)
+    def inverse(self, graph: Graph) -> "RemoveEdge":
         return RemoveEdge(self.edge)
+
+    def apply(self, graph: Graph) -> None:
+        graph.add_edge(self.edge, self.index)
 
 
 @dataclass(frozen=True)
 class RemoveEdge:
     edge: Edge
 
-    def apply(self, graph: Graph) -> AddEdge:
-        index = graph.edge_index(self.edge)
+    def inverse(self, graph: Graph) -> AddEdge:
+        return AddEdge(self.edge, graph.edge_index(self.edge))
+
+    def apply(self, graph: Graph) -> None:
         graph.remove_edge(self.edge)
-        return AddEdge(self.edge, index)
 
 
 @dataclass(frozen=True)
@@ -63,8 +76,11 @@ class ReplaceNode:
 
     node: Node
 
-    def apply(self, graph: Graph) -> "ReplaceNode":
-        return ReplaceNode(graph.restore_node(self.node))
+    def inverse(self, graph: Graph) -> "ReplaceNode":
+        return ReplaceNode(graph.node(self.node.id))
+
+    def apply(self, graph: Graph) -> None:
+        graph.restore_node(self.node)
 
 
 @dataclass(frozen=True)
@@ -73,20 +89,55 @@ class SetTraining:
 
     training: dict
 
-    def apply(self, graph: Graph) -> "SetTraining":
-        previous = graph.training
-        graph.training = dict(self.training)
-        return SetTraining(previous)
+    def inverse(self, graph: Graph) -> "SetTraining":
+        return SetTraining(graph.training)
+
+    def apply(self, graph: Graph) -> None:
+        graph.set_training(self.training)
 
 
 Edit = Union[AddNode, RemoveNode, AddEdge, RemoveEdge, ReplaceNode, SetTraining]
 
 
+class ViewsFailed(ListenerError):
+    """Edits were all applied, but listeners raised while hearing of them. ``inverses``
+    undo the edits, as :func:`apply_all` would have returned them."""
+
+    def __init__(self, inverses: list[Edit], errors: list[BaseException]):
+        super().__init__("the graph's events", errors)
+        self.inverses = inverses
+
+
 def apply_all(graph: Graph, edits: Iterable[Edit]) -> list[Edit]:
-    """Apply edits in order; return their inverses in the order to apply them (reversed)."""
-    inverses = [edit.apply(graph) for edit in edits]
+    """Apply edits in order; return their inverses in the order to apply them (reversed).
+
+    An edit the graph refuses (GraphError, ...) undoes the ones applied before it and the
+    error propagates: the graph is as it was. Listener failures are collected and raised
+    as :class:`ViewsFailed` once every edit is applied."""
+    inverses: list[Edit] = []
+    failures: list[BaseException] = []
+    for edit in edits:
+        try:
+            inverse = edit.inverse(graph)
+            edit.apply(graph)
+        except ListenerError as error:
+            failures += error.errors
+        except Exception:
+            _roll_back(graph, inverses)
+            raise
+        inverses.append(inverse)
     inverses.reverse()
+    if failures:
+        raise ViewsFailed(inverses, failures) from failures[0]
     return inverses
+
+
+def _roll_back(graph: Graph, inverses: list[Edit]) -> None:
+    for inverse in reversed(inverses):
+        try:
+            inverse.apply(graph)
+        except ListenerError:
+            pass  # the graph is restored; the failing view was already reported once
 
 
 def removal_edits(graph: Graph, node_ids: Iterable[str], edges: Iterable[Edge] = ()) -> list[Edit]:

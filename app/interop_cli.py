@@ -26,11 +26,11 @@ def _fail(command: str, message: str, code: int = EXIT_UNREADABLE) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from app.cli import _load
+    from app.graph_source import load_graph_argument
 
     if args.with_training and args.to != "python":
         return _fail("export", "--with-training goes with --to python")
-    graph = _load(args.file)
+    graph = load_graph_argument(args.file)
     try:
         if args.to == "onnx":
             result = export_onnx(graph, args.output, args.weights)

@@ -20,8 +20,8 @@ from app.controller import EditorController
 from app.document import Document
 from app.interop_actions import export_dialog, import_dialog
 from app.recovery import Autosaver, discard_recovery, pending_recovery
-from app.training_controller import TrainingController
-from app.training_docks import TrainingDocks
+from app.canvas_port import SceneOverlay
+from app.run_workspace import RUN_VIEWS, RunWorkspace
 from graph_engine import (
     CompileError, DEFAULT_TEMPLATE, Graph, GraphFileError, field_text, generate_code, list_templates,
     load_template,
@@ -76,13 +76,18 @@ class MainWindow(QMainWindow):
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.statusBar().addPermanentWidget(self.summary, 1)
         self.selected: list[str] = []
-        self.training = TrainingController(self.document, self)
-        self.run_docks = TrainingDocks(self, self.training)
-        self._docks.update(self.run_docks.docks)
+        self.workspace = RunWorkspace(self.document, self.controller.edit_training,
+                                      SceneOverlay(lambda: self.scene, self.focus_node), self._show_status, self)
+        self.training = self.workspace.controller
+        for key, dock in self.workspace.docks.items():
+            area = Qt.DockWidgetArea.RightDockWidgetArea if key == "training" else Qt.DockWidgetArea.BottomDockWidgetArea
+            self.addDockWidget(area, dock)
+        self._docks.update(self.workspace.docks)
         self._build_actions()
         self._wire()
         self._bind_scene(self.document.graph)
-        self._analysis_changed(self.document.analysis)
+        self._show_problems()
+        self._refresh_inspector()
         self._update_title()
         self.setAcceptDrops(True)
         self.resize(1400, 900)
@@ -104,10 +109,7 @@ class MainWindow(QMainWindow):
     def _action(self, menu, text: str, slot, shortcut=None, context=None) -> QAction:
         action = QAction(text, self)
         if shortcut is not None:
-            if isinstance(shortcut, QKeySequence.StandardKey):
-                action.setShortcut(QKeySequence(shortcut))
-            else:
-                action.setShortcut(QKeySequence(shortcut))
+            action.setShortcut(QKeySequence(shortcut))
         if context is not None:
             action.setShortcutContext(context)
         action.triggered.connect(slot)
@@ -160,7 +162,7 @@ class MainWindow(QMainWindow):
         for dock in self._docks.values():
             view.addAction(dock.toggleViewAction())
 
-        self.run_docks.build_menu(bar.addMenu("&Training"))
+        self.workspace.build_menu(bar.addMenu("&Training"))
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
@@ -168,10 +170,11 @@ class MainWindow(QMainWindow):
 
     def _wire(self) -> None:
         document, controller = self.document, self.controller
-        document.analysis_changed.connect(self._analysis_changed)
+        document.analysis_changed.connect(lambda _analysis: self._show_problems())
+        document.changed.connect(lambda _changes: self._refresh_inspector())
         document.graph_replaced.connect(self._bind_scene)
         document.state_changed.connect(self._update_title)
-        controller.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        controller.message.connect(self._show_status)
         controller.highlight.connect(self._highlight)
         controller.select.connect(self._select_ids)
         self.palette.add_requested.connect(self._palette_add)
@@ -180,13 +183,14 @@ class MainWindow(QMainWindow):
         self.problems.node_activated.connect(self.focus_node)
         self.problems.fix_requested.connect(controller.apply_fix)
         self.training.problems_changed.connect(lambda _p: self._show_problems())
-        self.training.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.training.message.connect(self._show_status)
 
     def _bind_scene(self, graph: Graph) -> None:
         """Build a scene for ``graph`` (at start, and after New/Open/Revert)."""
         if self.scene is not None:
             self.scene.blockSignals(True)  # a late gesture on the old scene must not edit the new graph
             self.scene.detach()
+            self.document.analysis_changed.disconnect(self.scene.set_analysis)
         scene = GraphScene(graph)
         scene.snap_to_grid = self.snap_action.isChecked()
         scene.connect_requested.connect(self.controller.connect_ports)
@@ -197,16 +201,13 @@ class MainWindow(QMainWindow):
         self.scene = scene
         self.view.setScene(scene)
         scene.set_analysis(self.document.analysis)
+        self.document.analysis_changed.connect(scene.set_analysis)
         self.selected = []
         QTimer.singleShot(0, self.view.fit)
 
     # -- reacting to the model ------------------------------------------------------
-    def _analysis_changed(self, analysis) -> None:
-        if self.scene is not None:
-            self.scene.set_analysis(analysis)
-        self._show_problems()
-        self._refresh_inspector()
-        self.run_docks.graph_edited()
+    def _show_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
 
     def _show_problems(self) -> None:
         """The graph's diagnostics and, first, whatever stopped a training start."""
@@ -218,7 +219,7 @@ class MainWindow(QMainWindow):
         self.selected = list(ids)
         self._refresh_inspector()
         if len(self.selected) == 1:
-            self.run_docks.node_selected(self.selected[0])
+            self.workspace.node_selected(self.selected[0])
 
     def _refresh_inspector(self) -> None:
         graph, analysis = self.document.graph, self.document.analysis
@@ -420,10 +421,34 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_sized", False) and not self.settings.contains("window_state"):
             self._sized = True  # first start: a canvas-first layout
-            self.run_docks.arrange(self._docks["problems"], self._docks["inspector"])
+            self._arrange_run_docks()
             self.resizeDocks([self._docks["palette"], self._docks["inspector"]], [230, 340],
                              Qt.Orientation.Horizontal)
             self.resizeDocks([self._docks["problems"]], [300], Qt.Orientation.Vertical)
+
+    def present_dock(self, key: str) -> None:
+        """Show a dock in front, docked, with room to read it (screenshots, Start)."""
+        dock = self._docks[key]
+        dock.show()
+        dock.raise_()
+        if dock.isFloating():
+            dock.setFloating(False)
+        if self.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea:
+            self.resizeDocks([dock], [int(self.height() * 0.5)], Qt.Orientation.Vertical)
+        else:
+            self.resizeDocks([self._docks["palette"], dock], [230, int(self.width() * 0.27)],
+                             Qt.Orientation.Horizontal)
+
+    def _arrange_run_docks(self) -> None:
+        """First-start arrangement: run views tabbed with Problems, Training with the Inspector."""
+        docks = self._docks
+        self.tabifyDockWidget(docks["inspector"], docks["training"])
+        previous = docks["problems"]
+        for key, _title in RUN_VIEWS:
+            self.tabifyDockWidget(previous, docks[key])
+            previous = docks[key]
+        docks["problems"].raise_()
+        docks["inspector"].raise_()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if event.mimeData().hasUrls():

@@ -59,20 +59,9 @@ def prepare_panel(app: "QApplication", window: "MainWindow", panel: str | None, 
             return problem
     if not panel:
         return None
-    docks = window.run_docks
-    dock = docks.docks[panel]
-    dock.show()
-    dock.raise_()
-    if dock.isFloating():
-        dock.setFloating(False)
-    area = window.dockWidgetArea(dock)
-    if area == Qt.DockWidgetArea.BottomDockWidgetArea:
-        window.resizeDocks([dock], [int(window.height() * 0.5)], Qt.Orientation.Vertical)
-    else:
-        window.resizeDocks([window._docks["palette"], dock], [230, int(window.width() * 0.27)],
-                           Qt.Orientation.Horizontal)
+    window.present_dock(panel)
     app.processEvents()
-    view = docks.views[panel]
+    view = window.workspace.views[panel]
     window.training.refresh_views()
     if epochs and panel == "patches":
         return _show_patches(app, window, view)
@@ -91,7 +80,7 @@ def _show_patches(app: "QApplication", window: "MainWindow", view) -> str | None
         return "no node of this graph has top patches to show"
     chosen = nodes[min(1, len(nodes) - 1)]  # the second convolution shows more than edges
     view.node_combo.setCurrentIndex(nodes.index(chosen))
-    window.run_docks.request_patches(chosen)
+    window.workspace.request_patches(chosen)
     if not _wait(app, lambda: view.top is not None and view.top.node_id == chosen, 300):
         return f"the top patches of {chosen} did not arrive"
     app.processEvents()

@@ -85,7 +85,7 @@ def _who(distributed: "Distributed") -> str:
 
 
 def _train(args: argparse.Namespace, distributed: "Distributed") -> int:
-    from app.cli import _load
+    from app.graph_source import load_graph_argument
     from graph_engine.training import (
         Trainer, TrainingControl, load_dataset_for, settings_from_dict,
     )
@@ -101,7 +101,7 @@ def _train(args: argparse.Namespace, distributed: "Distributed") -> int:
             trainer = Trainer.resume(args.resume, lambda g, s: load_dataset_for(g, s), sink, control,
                                      epochs=args.epochs, distributed=distributed, tensorboard=tensorboard)
         else:
-            graph = _load(args.file)
+            graph = load_graph_argument(args.file)
             try:
                 settings = settings_from_dict(
                     graph.training, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,

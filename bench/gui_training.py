@@ -60,7 +60,7 @@ def gui_round(app, epochs: int, root: Path, index: int, panel: str = "curves") -
     settle_memory()  # as rosenblatt gui does once its window is built
     window.resize(1600, 1000)
     window.show()
-    window.run_docks.docks[panel].raise_()
+    window.workspace.docks[panel].raise_()
     app.processEvents()
     gaps: list[float] = []
     last = [time.perf_counter()]

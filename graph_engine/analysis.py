@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from graph_engine.layers._common import shape_text
+from graph_engine.shape_format import shape_text
 from graph_engine.model import Edge, Graph
 from graph_engine.registry import Field, Fix, LayerSpec, Shape, ShapeError, get_spec
 from graph_engine.traversal import Wiring, wire

@@ -7,13 +7,14 @@ immutable values; a mutator replaces them, so an old value is a free undo record
 
 from __future__ import annotations
 
+import copy
 import functools
 import keyword
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
-from graph_engine.events import Signal
+from graph_engine.events import ListenerError, Signal
 from graph_engine.params import ParamError, check_params
 from graph_engine.registry import get_spec
 
@@ -90,8 +91,7 @@ class Graph:
         self._nodes: dict[str, Node] = {}
         self._edges: list[Edge] = []
         self._edge_set: set[Edge] = set()  # for O(1) duplicate checks; the list keeps order
-        #: the trainer's settings section of the file, kept as given
-        self.training: dict[str, Any] = {}
+        self._training: dict[str, Any] = {}
         #: unknown top-level keys of the file, kept for round trips
         self.extra: dict[str, Any] = {}
         self.node_added = Signal("node_added")          # (node)
@@ -100,11 +100,17 @@ class Graph:
         self.edge_added = Signal("edge_added")          # (edge)
         self.edge_removed = Signal("edge_removed")      # (edge)
         self.name_changed = Signal("name_changed")      # (name)
+        self.training_changed = Signal("training_changed")  # (training)
 
     # -- reading ------------------------------------------------------------------------
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def training(self) -> dict[str, Any]:
+        """The trainer's settings section of the file, kept as given (a copy: use set_training)."""
+        return dict(self._training)
 
     @property
     def nodes(self) -> dict[str, Node]:
@@ -133,9 +139,6 @@ class Graph:
     def in_edges(self, node_id: str) -> list[Edge]:
         return [e for e in self._edges if e.target == node_id]
 
-    def out_edges(self, node_id: str) -> list[Edge]:
-        return [e for e in self._edges if e.source == node_id]
-
     def unique_id(self, stem: str) -> str:
         """A fresh id like ``conv2d_3`` for a new node of type ``stem``."""
         base = re.sub(r"\W", "_", stem.lower()) or "node"
@@ -150,6 +153,14 @@ class Graph:
     def set_name(self, name: str) -> None:
         self._name = name
         self.name_changed.emit(name)
+
+    def set_training(self, training: dict[str, Any]) -> dict[str, Any]:
+        """Replace the training section; returns the previous one, for undo."""
+        if not isinstance(training, dict):
+            raise GraphError(f"the training section must be an object, not {type(training).__name__}")
+        previous, self._training = self._training, dict(training)
+        self.training_changed.emit(dict(self._training))
+        return previous
 
     def add_node(self, node: Node, index: int | None = None) -> Node:
         """Insert ``node`` (its id must be free and valid; params are checked and completed).
@@ -188,10 +199,19 @@ class Graph:
         """Remove a node and its edges; returns both so an undo can restore them."""
         node = self.node(node_id)
         removed = [e for e in self._edges if node_id in (e.source, e.target)]
+        errors: list[BaseException] = []
         for edge in removed:
-            self.remove_edge(edge)
+            try:
+                self.remove_edge(edge)
+            except ListenerError as error:  # the edge is gone; finish the removal first
+                errors += error.errors
         del self._nodes[node_id]
-        self.node_removed.emit(node)
+        try:
+            self.node_removed.emit(node)
+        except ListenerError as error:
+            errors += error.errors
+        if errors:
+            raise ListenerError("node_removed", errors) from errors[0]
         return node, removed
 
     def add_edge(self, edge: Edge, index: int | None = None) -> Edge:
@@ -252,13 +272,16 @@ class Graph:
 
     # -- helpers ------------------------------------------------------------------------
     def copy(self) -> "Graph":
-        """An independent graph with the same content and no listeners."""
-        from graph_engine.serialization import graph_from_dict, graph_to_dict
+        """An independent graph with the same content and no listeners.
 
-        return graph_from_dict(graph_to_dict(self))
-
-    def add_all(self, nodes: Iterable[Node], edges: Iterable[Edge]) -> None:
-        for node in nodes:
-            self.add_node(node)
-        for edge in edges:
-            self.add_edge(edge)
+        Nodes and edges are immutable values and were checked when added, so they are
+        shared as they are; only the mutable containers are new."""
+        clone = Graph(self._name)
+        clone._nodes = {node_id: replace(node, params=copy.deepcopy(node.params),
+                                         extra=copy.deepcopy(node.extra))
+                        for node_id, node in self._nodes.items()}
+        clone._edges = list(self._edges)
+        clone._edge_set = set(self._edge_set)
+        clone._training = copy.deepcopy(self._training)
+        clone.extra = copy.deepcopy(self.extra)
+        return clone

@@ -114,7 +114,7 @@ def graph_from_dict(data: Any, source: str = "<graph>") -> Graph:
     if not isinstance(name, str):
         raise GraphFileError(source, "'name' must be a string")
     graph = Graph(name)
-    graph.training = _expect(data.get("training", {}), dict, "'training'", source)
+    graph.set_training(_expect(data.get("training", {}), dict, "'training'", source))
     graph.extra = {k: v for k, v in data.items() if k not in _TOP_KEYS}
     for index, entry in enumerate(_expect(data.get("nodes", []), list, "'nodes'", source)):
         _add_node(graph, entry, index, source)

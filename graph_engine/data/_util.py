@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from graph_engine.layers._common import shape_text  # noqa: F401 (the readers' messages)
+from graph_engine.shape_format import shape_text  # noqa: F401 (the readers' messages)
 
 
 def tensor(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:

@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save
 
 from graph_engine.atomic import write_atomic
 from graph_engine.interop.errors import InteropError
-from graph_engine.layers._common import shape_text
+from graph_engine.shape_format import shape_text
 
 _PREFIX = "model."
 

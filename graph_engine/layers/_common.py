@@ -1,4 +1,4 @@
-"""Helpers shared by the layer declarations: shape text, rank checks, window arithmetic."""
+"""Helpers shared by the layer declarations: rank checks, window arithmetic."""
 
 from __future__ import annotations
 
@@ -7,11 +7,7 @@ from typing import Sequence
 
 from graph_engine.params import ParamSpec
 from graph_engine.registry import Fix, Shape, ShapeError
-
-
-def shape_text(shape: Sequence[int]) -> str:
-    """``(6, 28, 28)`` -> ``6×28×28``, the way the editor labels edges."""
-    return "×".join(str(int(d)) for d in shape) if len(shape) else "scalar"
+from graph_engine.shape_format import shape_text
 
 
 def numel(shape: Sequence[int]) -> int:

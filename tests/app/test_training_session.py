@@ -94,7 +94,7 @@ def test_the_controller_refuses_a_graph_with_errors(qtbot, tmp_path, monkeypatch
 def test_a_dataset_that_does_not_fit_is_rejected_before_any_step(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("ROSENBLATT_RUNS_DIR", str(tmp_path))
     graph = load_template("digits_cnn")
-    graph.training = {**graph.training, "dataset": "python-docs"}  # text for an image classifier
+    graph.set_training({**graph.training, "dataset": "python-docs"})  # text for an image classifier
     controller = TrainingController(Document(graph))
     shown = []
     controller.problems_changed.connect(shown.append)

@@ -20,7 +20,7 @@ def window(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("ROSENBLATT_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     graph = load_template("digits_cnn")
-    graph.training = {**graph.training, "epochs": 2, "probe_every": 1, "probe_unit": "steps"}
+    graph.set_training({**graph.training, "epochs": 2, "probe_every": 1, "probe_unit": "steps"})
     win = MainWindow(graph, autosave=False)
     win.resize(1400, 900)
     win.show()
@@ -38,7 +38,7 @@ def _finish(qtbot, win):
 
 
 def test_start_button_trains_and_every_view_gets_real_data(qtbot, window):
-    panel = window.run_docks.panel
+    panel = window.workspace.panel
     qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     assert window.training.running
     assert not panel.start_button.isEnabled() and panel.stop_button.isEnabled()
@@ -47,7 +47,7 @@ def test_start_button_trains_and_every_view_gets_real_data(qtbot, window):
     window.training.refresh_views()
     assert panel.start_button.isEnabled()
     assert "epoch 2/2" in panel.progress_label.text()
-    views = window.run_docks.views
+    views = window.workspace.views
     curves = views["curves"]
     x, y = curves.raw_curve.getData()
     assert len(y) == len(history.steps)
@@ -55,7 +55,7 @@ def test_start_button_trains_and_every_view_gets_real_data(qtbot, window):
     # the canvas shows a live overlay on the nodes the probes measured
     scene = window.scene
     assert scene is not None
-    assert window.run_docks.overlay == "dead"
+    assert window.workspace.overlay == "dead"
 
 
 def test_a_graph_with_errors_does_not_start_and_says_why(qtbot, window):
@@ -63,7 +63,7 @@ def test_a_graph_with_errors_does_not_start_and_says_why(qtbot, window):
     window.scene.select_ids([flatten.id])
     window.delete_selection()
     assert window.document.analysis.errors
-    qtbot.mouseClick(window.run_docks.panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.workspace.panel.start_button, Qt.MouseButton.LeftButton)
     assert not window.training.running
     messages = [d.message for d in window.problems.diagnostics]
     assert any("valid graph" in m for m in messages)
@@ -74,50 +74,50 @@ def test_a_graph_with_errors_does_not_start_and_says_why(qtbot, window):
 
 def test_a_dataset_fit_error_blocks_the_start(qtbot, window):
     window.controller.edit_training({"dataset": "python-docs"})
-    assert window.run_docks.panel.dataset.currentText() == "python-docs"
-    qtbot.mouseClick(window.run_docks.panel.start_button, Qt.MouseButton.LeftButton)
+    assert window.workspace.panel.dataset.currentText() == "python-docs"
+    qtbot.mouseClick(window.workspace.panel.start_button, Qt.MouseButton.LeftButton)
     history = _finish(qtbot, window)
     assert history.status == "rejected"
     assert any("python-docs" in d.message for d in window.problems.diagnostics)
-    assert "Not started" in window.run_docks.panel.status_label.text()
+    assert "Not started" in window.workspace.panel.status_label.text()
     window.document.undo_stack.undo()
-    assert window.run_docks.panel.dataset.currentText() == "digits"
+    assert window.workspace.panel.dataset.currentText() == "digits"
 
 
 def test_a_killed_training_process_is_reported_and_a_new_run_starts(qtbot, window):
     window.controller.edit_training({"epochs": 500})
-    window.run_docks.start()
+    window.workspace.start()
     qtbot.waitUntil(lambda: window.training.history.step > 10, timeout=START_TIMEOUT_MS)
     os.kill(window.training.session.process.pid, signal.SIGKILL)
     history = _finish(qtbot, window)
     assert history.status == "crashed"
-    panel = window.run_docks.panel
+    panel = window.workspace.panel
     assert "SIGKILL" in panel.status_label.text()
     kept = len(history.steps)
-    x, y = window.run_docks.views["curves"].raw_curve.getData()
+    x, y = window.workspace.views["curves"].raw_curve.getData()
     assert len(y) == kept  # the curves so far stay
     assert panel.start_button.isEnabled()
     window.controller.edit_training({"epochs": 1})
-    assert window.run_docks.start()
+    assert window.workspace.start()
     assert _finish(qtbot, window).status == "finished"
 
 
 def test_editing_during_a_run_shows_the_banner(qtbot, window):
     window.controller.edit_training({"epochs": 200})
-    window.run_docks.start()
+    window.workspace.start()
     qtbot.waitUntil(lambda: window.training.history.step > 0, timeout=START_TIMEOUT_MS)
-    assert window.run_docks.panel.changed_banner.isHidden()
+    assert window.workspace.panel.changed_banner.isHidden()
     old = window.document.graph.node("conv1").position
     window.controller.move_nodes({"conv1": (old, (400.0, 400.0))})  # a move leaves the network
     window.controller.edit_training({"epochs": 7})            # nor do the next run's settings
-    assert window.run_docks.panel.changed_banner.isHidden()
+    assert window.workspace.panel.changed_banner.isHidden()
     window.controller.add_layer("ReLU", (10.0, 10.0))
-    assert not window.run_docks.panel.changed_banner.isHidden()
-    qtbot.mouseClick(window.run_docks.panel.pause_button, Qt.MouseButton.LeftButton)
+    assert not window.workspace.panel.changed_banner.isHidden()
+    qtbot.mouseClick(window.workspace.panel.pause_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.training.history.status == "paused", timeout=10_000)
     window.training.refresh_views()
-    assert window.run_docks.panel.pause_button.text() == "Resume"
-    qtbot.mouseClick(window.run_docks.panel.stop_button, Qt.MouseButton.LeftButton)
+    assert window.workspace.panel.pause_button.text() == "Resume"
+    qtbot.mouseClick(window.workspace.panel.stop_button, Qt.MouseButton.LeftButton)
     history = _finish(qtbot, window)
     assert "stopped" in history.message
 
@@ -138,24 +138,24 @@ def test_a_run_folder_trained_elsewhere_opens_in_the_curves(qtbot, window, tmp_p
     run_dir = tmp_path / "headless"
     assert cli(["train", "--epochs", "1", "--out", str(run_dir)]) == 0
     monkeypatch.setattr("PySide6.QtWidgets.QFileDialog.getExistingDirectory", lambda *a, **k: str(run_dir))
-    window.run_docks.open_run_dialog()
+    window.workspace.open_run_dialog()
     history = window.training.history
     assert history.run_dir == run_dir and history.status == "finished"
-    x, y = window.run_docks.views["curves"].raw_curve.getData()
+    x, y = window.workspace.views["curves"].raw_curve.getData()
     assert len(y) == len(history.steps) > 0
-    assert window.run_docks.panel.status_label.text().startswith("Finished all 1 epoch — best validation")
+    assert window.workspace.panel.status_label.text().startswith("Finished all 1 epoch — best validation")
 
 
 def test_start_waits_for_the_finished_process_and_patches_keep_the_runs_nodes(qtbot, window):
-    panel = window.run_docks.panel
+    panel = window.workspace.panel
     window.controller.edit_training({"epochs": 1})
-    window.run_docks.start()
+    window.workspace.start()
     qtbot.waitUntil(lambda: window.training.history.status == "finished", timeout=START_TIMEOUT_MS)
     if window.training.running:  # its process is still exiting: Start must wait for that
         assert not panel.start_button.isEnabled()
     qtbot.waitUntil(lambda: not window.training.running, timeout=20_000)
     assert panel.start_button.isEnabled()
-    patches = window.run_docks.views["patches"]
+    patches = window.workspace.views["patches"]
     offered = [patches.node_combo.itemData(i) for i in range(patches.node_combo.count())]
     assert "conv2" in offered
     window.scene.select_ids(["conv2"])
@@ -165,7 +165,7 @@ def test_start_waits_for_the_finished_process_and_patches_keep_the_runs_nodes(qt
 
 
 def test_float_fields_keep_exact_values_and_refuse_quietly(qtbot, window):
-    panel = window.run_docks.panel
+    panel = window.workspace.panel
     window.controller.edit_training({"learning_rate": 0.00012345678})
     clean = window.document.undo_stack.index()
     field = panel.learning_rate

@@ -263,7 +263,7 @@ def test_train_script_trains_on_npz_and_starts_from_the_exported_weights(tmp_pat
 
 def test_train_script_trains_on_csv_with_text_labels(tmp_path, monkeypatch, capsys):
     graph = load_template("mlp")
-    graph.training = {"optimizer": "sgd", "learning_rate": 0.05, "batch_size": 32, "seed": 3}
+    graph.set_training({"optimizer": "sgd", "learning_rate": 0.05, "batch_size": 32, "seed": 3})
     export_python(graph, tmp_path / "net.py", with_training=True)
     x, y = _digits()
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"])
@@ -286,7 +286,7 @@ def test_train_script_reads_a_folder_of_images_in_process(tmp_path, monkeypatch,
     from PIL import Image
 
     graph = load_template("lenet5")
-    graph.training = {"epochs": 1, "batch_size": 16}
+    graph.set_training({"epochs": 1, "batch_size": 16})
     export_python(graph, tmp_path / "model.py", with_training=True)
     x, y = _digits()
     for index in range(48):

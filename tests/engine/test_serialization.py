@@ -173,7 +173,7 @@ def graphs(draw):
             edge = Edge(draw(st.sampled_from(ids)), draw(st.sampled_from(ids)), draw(st.integers(0, 2)))
             if edge not in graph.edges:
                 graph.add_edge(edge)
-    graph.training = draw(st.dictionaries(st.text(max_size=5), st.integers(), max_size=3))
+    graph.set_training(draw(st.dictionaries(st.text(max_size=5), st.integers(), max_size=3)))
     return graph
 
 

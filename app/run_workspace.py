@@ -1,20 +1,25 @@
-"""The training docks of the main window and how their intents reach the training controller.
+"""The run workspace: the Training panel, the views of a run, and how their intents reach
+the training controller.
 
-One place builds the Training panel and the views of a run (curves, activations,
-filters, patches, health, evaluation, text), puts each in a dock a person can move
-(the window remembers the arrangement), wires each view's intents to the
-:class:`TrainingController`, and keeps the canvas's live overlays in step.
+A room with narrow doors: it is built from explicit ports — the document (read, and
+its signals), ``edit_training`` (the one way to change settings: an undoable command),
+a :class:`CanvasOverlay` (badges, bars, highlight, focus), a status callable and a parent
+for dialogs — and fills a menu it is given. It knows nothing of the main window. It
+builds one dock per view; the window places them. Every connection is made once, here
+in the constructor.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable, Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QMenu, QMessageBox, QScrollArea, QWidget
 
+from app.bridge import NETWORK, TRAINING
+from app.document import Document
 from app.training_controller import TrainingController, runs_root
 from graph_engine import Analysis, Graph, analyze
 from graph_engine.probes.patches import patch_candidates
@@ -23,13 +28,24 @@ from graph_engine.training.history import RunHistory
 from graph_engine.training.runs import read_json
 from widgets.training_panel import TrainingPanel
 
-if TYPE_CHECKING:
-    from app.main_window import MainWindow
-
 #: panels whose controls scroll in a narrow dock rather than widening the window
 SCROLLED = ("training", "text")
+#: the run's views in dock order: (key, dock title)
+RUN_VIEWS = (("curves", "Curves"), ("activations", "Activations"), ("filters", "Filters"),
+             ("patches", "Patches"), ("health", "Health"), ("evaluation", "Evaluation"), ("text", "Text"))
 #: canvas overlay choices: (key, menu text)
 OVERLAYS = (("none", "&None"), ("dead", "&Dead units"), ("gradient", "&Gradient norm"))
+
+
+class CanvasOverlay(Protocol):
+    """What the workspace may ask of the canvas (whichever scene is current)."""
+
+    def set_node_badges(self, badges: dict[str, tuple[str, str]]) -> None: ...
+    def set_node_bars(self, bars: dict[str, float]) -> None: ...
+    def clear_overlays(self) -> None: ...
+    def highlight_nodes(self, node_ids: list[str]) -> None: ...
+    def clear_highlight(self) -> None: ...
+    def focus_node(self, node_id: str) -> None: ...
 
 
 def _cuda_name() -> str | None:
@@ -41,46 +57,52 @@ def _cuda_name() -> str | None:
         return None
 
 
-class TrainingDocks:
+def _view_classes() -> dict[str, type]:
+    from widgets.activations_panel import ActivationsPanel
+    from widgets.curves_panel import CurvesPanel
+    from widgets.evaluation_panel import EvaluationPanel
+    from widgets.filters_panel import FiltersPanel
+    from widgets.health_panel import HealthPanel
+    from widgets.patches_panel import PatchesPanel
+    from widgets.text_panel import TextPanel
+
+    return {"curves": CurvesPanel, "activations": ActivationsPanel, "filters": FiltersPanel,
+            "patches": PatchesPanel, "health": HealthPanel, "evaluation": EvaluationPanel, "text": TextPanel}
+
+
+class RunWorkspace(QObject):
     """See the module docstring."""
 
-    def __init__(self, window: "MainWindow", controller: TrainingController):
-        self.window = window
-        self.controller = controller
+    def __init__(self, document: Document, edit_training: Callable[[dict, bool], bool],
+                 canvas: CanvasOverlay, status: Callable[[str], None], dialog_parent: QWidget):
+        super().__init__(dialog_parent)
+        self.document = document
+        self._edit_training = edit_training
+        self.canvas = canvas
+        self._status = status
+        self._dialog_parent = dialog_parent
+        self.controller = TrainingController(document, self)
         self.overlay = "dead"
         self.panel = TrainingPanel(cuda_name=_cuda_name())
-        self.docks: dict[str, QDockWidget] = {}
         self.views: dict[str, QWidget] = {"training": self.panel}
-        right, bottom = Qt.DockWidgetArea.RightDockWidgetArea, Qt.DockWidgetArea.BottomDockWidgetArea
-        self._add("training", "Training", self.panel, right)
-        for key, title, factory in self._view_factories():
-            self._add(key, title, factory(), bottom)
-        controller.add_view(self.panel)
+        self.docks: dict[str, QDockWidget] = {"training": self._dock("training", "Training", self.panel)}
+        classes = _view_classes()
+        for key, title in RUN_VIEWS:
+            self.views[key] = classes[key]()
+            self.docks[key] = self._dock(key, title, self.views[key])
         for key, view in self.views.items():
-            if key not in ("training", "patches"):  # patches are computed on request, not streamed
-                controller.add_view(view)
+            if key != "patches":  # patches are computed on request, not streamed
+                self.controller.add_view(view)
+        #: the run whose views were last reset (another run clears what was asked of this one)
         self._shown_history: RunHistory | None = None
         #: (graph, its analysis) of the run shown, for the patch node list
         self._run_analysis: tuple[Graph, Analysis] | None = None
+        self._actions: dict[str, QAction] = {}
         self._wire()
 
     # -- building ---------------------------------------------------------------------
-    def _view_factories(self) -> list[tuple[str, str, Any]]:
-        from widgets.activations_panel import ActivationsPanel
-        from widgets.curves_panel import CurvesPanel
-        from widgets.evaluation_panel import EvaluationPanel
-        from widgets.filters_panel import FiltersPanel
-        from widgets.health_panel import HealthPanel
-        from widgets.patches_panel import PatchesPanel
-        from widgets.text_panel import TextPanel
-
-        return [("curves", "Curves", CurvesPanel), ("activations", "Activations", ActivationsPanel),
-                ("filters", "Filters", FiltersPanel), ("patches", "Patches", PatchesPanel),
-                ("health", "Health", HealthPanel), ("evaluation", "Evaluation", EvaluationPanel),
-                ("text", "Text", TextPanel)]
-
-    def _add(self, key: str, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
-        dock = QDockWidget(title, self.window)
+    def _dock(self, key: str, title: str, widget: QWidget) -> QDockWidget:
+        dock = QDockWidget(title)
         dock.setObjectName(f"dock_{key}")
         if key in SCROLLED:
             scroll = QScrollArea()
@@ -90,29 +112,16 @@ class TrainingDocks:
             dock.setWidget(scroll)
         else:
             dock.setWidget(widget)
-        self.window.addDockWidget(area, dock)
-        self.docks[key] = dock
-        self.views[key] = widget
         dock.visibilityChanged.connect(lambda visible, w=widget: visible and self._refresh_one(w))
-
-    def arrange(self, problems: QDockWidget, inspector: QDockWidget) -> None:
-        """First-start arrangement: run views tabbed with Problems, Training with the Inspector."""
-        self.window.tabifyDockWidget(inspector, self.docks["training"])
-        previous = problems
-        for key in ("curves", "activations", "filters", "patches", "health", "evaluation", "text"):
-            if key in self.docks:
-                self.window.tabifyDockWidget(previous, self.docks[key])
-                previous = self.docks[key]
-        problems.raise_()
-        inspector.raise_()
+        return dock
 
     def build_menu(self, menu: QMenu) -> None:
-        window = self.window
-        self.start_action = window._action(menu, "&Start", self.start, "Ctrl+T")
-        self.pause_action = window._action(menu, "&Pause / resume", self.toggle_pause, "Ctrl+Shift+P")
-        self.stop_action = window._action(menu, "S&top", self.controller.stop, QKeySequence("Ctrl+."))
+        """Fill the Training menu: run control, earlier runs, the canvas overlay, the docks."""
+        self._actions["start"] = self._add_action(menu, "&Start", self.start, "Ctrl+T")
+        self._actions["pause"] = self._add_action(menu, "&Pause / resume", self.toggle_pause, "Ctrl+Shift+P")
+        self._actions["stop"] = self._add_action(menu, "S&top", self.controller.stop, "Ctrl+.")
         menu.addSeparator()
-        window._action(menu, "&Open run…", self.open_run_dialog)
+        self._add_action(menu, "&Open run…", self.open_run_dialog)
         overlay_menu = menu.addMenu("Canvas &overlay")
         group = QActionGroup(menu)
         for key, text in OVERLAYS:
@@ -128,8 +137,17 @@ class TrainingDocks:
             menu.addAction(dock.toggleViewAction())
         self._update_actions(None)
 
+    @staticmethod
+    def _add_action(menu: QMenu, text: str, slot: Callable[[], Any], shortcut: str | None = None) -> QAction:
+        action = QAction(text, menu)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
     def _wire(self) -> None:
-        controller, panel = self.controller, self.panel
+        controller, panel, views = self.controller, self.panel, self.views
         panel.settings_edited.connect(self._settings_edited)
         panel.start_requested.connect(self.start)
         panel.pause_requested.connect(controller.pause)
@@ -138,15 +156,15 @@ class TrainingDocks:
         controller.run_changed.connect(self._run_changed)
         controller.run_ended.connect(self._run_ended)
         controller.refresh_hooks.append(self._update_overlays)
-        views = self.views
         views["activations"].sample_requested.connect(lambda index: self._show_feature_maps(index, None))
         views["activations"].node_requested.connect(lambda node_id: self._show_feature_maps(None, node_id))
-        views["health"].node_activated.connect(self.window.focus_node)
+        views["health"].node_activated.connect(self.canvas.focus_node)
         views["patches"].patches_requested.connect(self.request_patches)
         views["patches"].patch_clicked.connect(self._patch_clicked)
         views["text"].generate_requested.connect(self._generate_requested)
-        self.window.document.graph_replaced.connect(lambda _graph: self._graph_replaced())
-        self.panel.show_settings(self.window.document.graph.training)
+        self.document.graph_replaced.connect(self._graph_replaced)
+        self.document.changed.connect(self._document_changed)
+        panel.show_settings(self.document.graph.training)
         self._compare_runs()
 
     # -- intents ----------------------------------------------------------------------
@@ -165,12 +183,8 @@ class TrainingDocks:
             self.controller.pause()
 
     def _settings_edited(self, changes: dict, continuing: bool) -> None:
-        if not self.window.controller.edit_training(changes, continuing):
-            self.panel.show_settings(self.window.document.graph.training)
-        self.window.document.graph_replaced.connect(lambda _graph: self._graph_replaced())
-        self._shown_history: RunHistory | None = None
-        self._run_graphs: dict[str, object] = {}
-        self._compare_runs()
+        if not self._edit_training(changes, continuing):
+            self.panel.show_settings(self.document.graph.training)
 
     def set_overlay(self, key: str) -> None:
         self.overlay = key
@@ -178,20 +192,28 @@ class TrainingDocks:
 
     def open_run_dialog(self) -> None:
         if self.controller.running:
-            QMessageBox.information(self.window, "Training in progress", "Stop the current run first.")
+            QMessageBox.information(self._dialog_parent, "Training in progress", "Stop the current run first.")
             return
-        folder = QFileDialog.getExistingDirectory(self.window, "Open a run folder",
-                                                  str(runs_root(self.window.document.path)))
+        folder = QFileDialog.getExistingDirectory(self._dialog_parent, "Open a run folder",
+                                                  str(runs_root(self.document.path)))
         if folder:
             self.open_run(folder)
 
     def open_run(self, folder: str) -> None:
         if not (Path(folder) / "metrics.jsonl").is_file():
-            QMessageBox.warning(self.window, "Not a run folder", f"{folder}: no metrics.jsonl in it")
+            QMessageBox.warning(self._dialog_parent, "Not a run folder", f"{folder}: no metrics.jsonl in it")
             return
         self.controller.open_run(Path(folder))
         self._compare_runs()
         self._update_patch_nodes()
+
+    def node_selected(self, node_id: str) -> None:
+        """A node clicked on the canvas: the Activations view shows it (asking for its maps)."""
+        view = self.views["activations"]
+        if view.current_node != node_id:
+            view.select_node(node_id)
+            if view.current_node == node_id:
+                self._show_feature_maps(None, node_id)
 
     def _show_feature_maps(self, index: int | None, node_id: str | None) -> None:
         """Another validation sample or node in the Activations view: during a run the trainer
@@ -237,40 +259,33 @@ class TrainingDocks:
         self.controller.inspect(self.controller.inspector.generate, prompt, length, temperature, beam,
                                 on_result=lambda r: view.show_generated(*r), on_error=view.show_error)
 
-    def _status(self, text: str) -> None:
-        self.window.statusBar().showMessage(text, 8000)
-
     # -- reacting ---------------------------------------------------------------------
-    def graph_edited(self) -> None:
-        """After every command: the settings fields, and whether the run's snapshot is stale."""
-        self.panel.show_settings(self.window.document.graph.training)
-        self.panel.set_graph_changed(self.controller.graph_changed_since_start())
-        if self.controller.run_graph is None:
-            self._update_patch_nodes()
+    def _document_changed(self, changes: frozenset) -> None:
+        """After a command: the settings fields, and whether the run's snapshot is stale."""
+        if TRAINING in changes:
+            self.panel.show_settings(self.document.graph.training)
+        if NETWORK in changes:
+            self.panel.set_graph_changed(self.controller.graph_changed_since_start())
+            if self.controller.run_graph is None:
+                self._update_patch_nodes()
 
-    def node_selected(self, node_id: str) -> None:
-        """A node clicked on the canvas: the Activations view shows it (asking for its maps)."""
-        view = self.views["activations"]
-        if view.current_node != node_id:
-            view.select_node(node_id)
-            if view.current_node == node_id:
-                self._show_feature_maps(None, node_id)
+    def _graph_replaced(self, _graph: Graph) -> None:
+        self.panel.show_settings(self.document.graph.training)
+        self._compare_runs()
 
     def _run_changed(self, history: RunHistory) -> None:
-        scene = self.window.scene
         if history is not self._shown_history:  # another run: what was asked of the last one goes
             self._shown_history = history
             self.views["patches"].clear()
-            if scene is not None:
-                scene.clear_highlight()
+            self.canvas.clear_highlight()
             self._update_patch_nodes()
         self.panel.set_process_running(self.controller.running)
         self.panel.show_run(history)
         self.panel.set_graph_changed(self.controller.graph_changed_since_start())
         self._update_actions(history)
-        if scene is not None and history.status == "failed" and history.failed_node:
-            scene.highlight_nodes([history.failed_node])
-            self.window.focus_node(history.failed_node)
+        if history.status == "failed" and history.failed_node:
+            self.canvas.highlight_nodes([history.failed_node])
+            self.canvas.focus_node(history.failed_node)
         activations = self.views["activations"]
         if history.status == "running":
             activations.set_sample_count(history.validation_samples)
@@ -287,17 +302,13 @@ class TrainingDocks:
         self._update_patch_nodes()
         self._compare_runs()
 
-    def _graph_replaced(self) -> None:
-        self.panel.show_settings(self.window.document.graph.training)
-        self._compare_runs()
-
     def _update_actions(self, history: RunHistory | None) -> None:
-        if not hasattr(self, "start_action"):
+        if not self._actions:
             return
         active = (history is not None and history.active) or self.controller.running
-        self.start_action.setEnabled(not active)
-        self.pause_action.setEnabled(active)
-        self.stop_action.setEnabled(active)
+        self._actions["start"].setEnabled(not active)
+        self._actions["pause"].setEnabled(active)
+        self._actions["stop"].setEnabled(active)
 
     def _compare_runs(self) -> None:
         self.controller.load_earlier_runs(self.views["curves"].set_earlier_runs)
@@ -311,7 +322,7 @@ class TrainingDocks:
         """The nodes of the graph the shown run trained (its checkpoint has only those)."""
         graph = self.controller.run_graph
         if graph is None:  # no run yet (or an unreadable one): what the document would offer
-            graph, analysis = self.window.document.graph, self.window.document.analysis
+            graph, analysis = self.document.graph, self.document.analysis
         else:
             if self._run_analysis is None or self._run_analysis[0] is not graph:
                 self._run_analysis = (graph, analyze(graph))
@@ -319,15 +330,12 @@ class TrainingDocks:
         self.views["patches"].set_nodes(patch_candidates(graph, analysis))
 
     def _update_overlays(self) -> None:
-        scene = self.window.scene
         history = self.controller.history
-        if scene is None:
-            return
         if history is None or self.overlay == "none":
-            scene.clear_overlays()
+            self.canvas.clear_overlays()
             return
-        graph = self.window.document.graph
+        graph = self.document.graph
         flags = node_health(history)
-        scene.set_node_badges({n: (f.kind, f.message) for n, f in flags.items() if n in graph})
+        self.canvas.set_node_badges({n: (f.kind, f.message) for n, f in flags.items() if n in graph})
         bars = overlay_values(history, self.overlay)
-        scene.set_node_bars({n: v for n, v in bars.items() if n in graph})
+        self.canvas.set_node_bars({n: v for n, v in bars.items() if n in graph})
