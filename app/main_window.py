@@ -9,21 +9,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QLabel, QListWidget, QListWidgetItem,
-    QMainWindow, QMessageBox, QVBoxLayout, QWidget,
+    QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget,
 )
 
-from app.clipboard import MIME_TYPE
+from app.canvas_port import SceneOverlay
 from app.controller import EditorController
+from app.dock_layout import arrange_first_start, present_dock
 from app.document import Document
 from app.interop_actions import export_dialog, import_dialog
 from app.recovery import Autosaver, discard_recovery, pending_recovery
-from app.canvas_port import SceneOverlay
+from app.recent_files import RecentFiles
 from app.run_workspace import RUN_VIEWS, RunWorkspace
+from app.shortcuts import shortcuts_html
+from app.system_clipboard import nodes_text, put_nodes_text
+from app.template_gallery import TemplateGallery
 from graph_engine import (
-    CompileError, DEFAULT_TEMPLATE, Graph, GraphFileError, field_text, generate_code, list_templates,
+    CompileError, DEFAULT_TEMPLATE, Graph, GraphFileError, field_text, generate_code,
     load_template,
 )
 from widgets.canvas import NODE_MIN_HEIGHT, NODE_WIDTH, GraphScene, GraphView
@@ -34,19 +37,7 @@ from widgets.problems import ProblemsPanel
 from widgets.summary_bar import SummaryBar
 
 FILE_FILTER = "Rosenblatt graphs (*.json);;All files (*)"
-MAX_RECENT = 8
 
-SHORTCUTS = (
-    ("New", "Ctrl+N"), ("Open…", "Ctrl+O"), ("Save", "Ctrl+S"), ("Save As…", "Ctrl+Shift+S"),
-    ("Undo", "Ctrl+Z"), ("Redo", "Ctrl+Shift+Z / Ctrl+Y"), ("Copy", "Ctrl+C"), ("Paste", "Ctrl+V"),
-    ("Duplicate", "Ctrl+D"), ("Select all", "Ctrl+A"), ("Delete", "Delete / Backspace"),
-    ("Fit view", "F"), ("Zoom 100 %", "Ctrl+0"), ("Auto-layout", "L"),
-    ("Zoom", "mouse wheel (around the cursor)"), ("Pan", "middle-drag, or Space + drag"),
-    ("Add selected palette type after the selected node", "Enter or double-click in the palette"),
-    ("View code", "Ctrl+E"),
-    ("Start training", "Ctrl+T"), ("Pause / resume training", "Ctrl+Shift+P"),
-    ("Stop training", "Ctrl+."),
-)
 
 
 class MainWindow(QMainWindow):
@@ -124,6 +115,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "New from &template…", self.new_from_template, "Ctrl+Shift+N")
         self._action(file_menu, "&Open…", self.open_dialog, QKeySequence.StandardKey.Open)
         self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_files = RecentFiles(self.settings, self.recent_menu, self.open_path)
         self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
         self._action(file_menu, "Save &as…", self.save_as, QKeySequence.StandardKey.SaveAs)
         self._action(file_menu, "Re&vert", self.revert)
@@ -166,7 +158,6 @@ class MainWindow(QMainWindow):
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
-        self._refresh_recent()
 
     def _wire(self) -> None:
         document, controller = self.document, self.controller
@@ -278,21 +269,10 @@ class MainWindow(QMainWindow):
     def copy_selection(self) -> None:
         text = self.controller.copy(self.selected)
         if text:
-            from PySide6.QtCore import QMimeData
-
-            mime = QMimeData()
-            mime.setData(MIME_TYPE, QByteArray(text.encode("utf-8")))
-            mime.setText(text)
-            QGuiApplication.clipboard().setMimeData(mime)
+            put_nodes_text(text)
 
     def paste(self) -> None:
-        mime = QGuiApplication.clipboard().mimeData()
-        if mime is None:
-            return
-        if mime.hasFormat(MIME_TYPE):
-            text = bytes(mime.data(MIME_TYPE)).decode("utf-8")
-        else:
-            text = mime.text()
+        text = nodes_text()
         if text:
             self.controller.paste(text)
 
@@ -388,29 +368,14 @@ class MainWindow(QMainWindow):
         self.code_view.show()
 
     def show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{key}</b></td><td>&nbsp;&nbsp;{what}</td></tr>" for what, key in SHORTCUTS)
-        QMessageBox.information(self, "Keyboard shortcuts", f"<table>{rows}</table>")
+        QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())
 
     # -- recent files, layout, drops, closing ---------------------------------------
-    def _recent(self) -> list[str]:
-        value = self.settings.value("recent_files", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
     def _remember(self, path: Path) -> None:
-        recent = [str(path.resolve())] + [p for p in self._recent() if p != str(path.resolve())]
-        self.settings.setValue("recent_files", recent[:MAX_RECENT])
-        self._refresh_recent()
-
-    def _refresh_recent(self) -> None:
-        self.recent_menu.clear()
-        for entry in self._recent():
-            action = self.recent_menu.addAction(entry)
-            action.triggered.connect(lambda _checked=False, p=entry: self.open_path(p))
-        self.recent_menu.setEnabled(bool(self._recent()))
+        self.recent_files.remember(path)
 
     def _last_folder(self) -> Path:
-        recent = self._recent()
-        return Path(recent[0]).parent if recent else Path.cwd()
+        return self.recent_files.last_folder()
 
     def _restore_layout(self) -> None:
         state = self.settings.value("window_state")
@@ -421,34 +386,11 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_sized", False) and not self.settings.contains("window_state"):
             self._sized = True  # first start: a canvas-first layout
-            self._arrange_run_docks()
-            self.resizeDocks([self._docks["palette"], self._docks["inspector"]], [230, 340],
-                             Qt.Orientation.Horizontal)
-            self.resizeDocks([self._docks["problems"]], [300], Qt.Orientation.Vertical)
+            arrange_first_start(self, self._docks, [key for key, _title in RUN_VIEWS])
 
     def present_dock(self, key: str) -> None:
-        """Show a dock in front, docked, with room to read it (screenshots, Start)."""
-        dock = self._docks[key]
-        dock.show()
-        dock.raise_()
-        if dock.isFloating():
-            dock.setFloating(False)
-        if self.dockWidgetArea(dock) == Qt.DockWidgetArea.BottomDockWidgetArea:
-            self.resizeDocks([dock], [int(self.height() * 0.5)], Qt.Orientation.Vertical)
-        else:
-            self.resizeDocks([self._docks["palette"], dock], [230, int(self.width() * 0.27)],
-                             Qt.Orientation.Horizontal)
-
-    def _arrange_run_docks(self) -> None:
-        """First-start arrangement: run views tabbed with Problems, Training with the Inspector."""
-        docks = self._docks
-        self.tabifyDockWidget(docks["inspector"], docks["training"])
-        previous = docks["problems"]
-        for key, _title in RUN_VIEWS:
-            self.tabifyDockWidget(previous, docks[key])
-            previous = docks[key]
-        docks["problems"].raise_()
-        docks["inspector"].raise_()
+        """Show a dock in front, docked, with room to read it (screenshots)."""
+        present_dock(self, self._docks, key)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt override)
         if event.mimeData().hasUrls():
@@ -494,36 +436,3 @@ class MainWindow(QMainWindow):
             self.document.undo_stack.resetClean()  # restored work is unsaved work
             self._update_title()
         discard_recovery(recovery)
-
-
-class TemplateGallery(QDialog):
-    """Pick a shipped template: name and description of each."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle("New from template")
-        self.resize(640, 420)
-        self.list = QListWidget()
-        self.list.setWordWrap(True)
-        for template in list_templates():
-            item = QListWidgetItem(f"{template.name}\n{template.description}")
-            item.setData(Qt.ItemDataRole.UserRole, template.key)
-            self.list.addItem(item)
-        self.list.setCurrentRow(0)
-        self.list.itemDoubleClicked.connect(lambda _item: self.accept())
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Start from a classic network:"))
-        layout.addWidget(self.list)
-        layout.addWidget(buttons)
-
-    def key(self) -> str | None:
-        item = self.list.currentItem()
-        return item.data(Qt.ItemDataRole.UserRole) if item else None
-
-    @classmethod
-    def choose(cls, parent: QWidget | None = None) -> str | None:
-        dialog = cls(parent)
-        return dialog.key() if dialog.exec() == QDialog.DialogCode.Accepted else None
