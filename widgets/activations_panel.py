@@ -14,124 +14,32 @@ run, the run inspector) for that data, which arrives through the history or thro
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QRectF, QSignalBlocker, Qt, Signal
-from PySide6.QtGui import QFontMetricsF
+import pyqtgraph as pg
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox, QFormLayout, QHBoxLayout, QLabel, QSizePolicy, QSpinBox, QSplitter, QStackedWidget,
     QVBoxLayout, QWidget,
 )
-import pyqtgraph as pg
 
-from widgets.plot_style import AXIS_COLOR, BACKGROUND, style_plot
-
-from graph_engine.training.health import DEAD_FRACTION, SATURATED_FRACTION
-from widgets.image_grid import (
-    GREY_LUT, MosaicView, grid_columns, lut_with_background, reserve_zero, tile, to_uint8,
+from widgets.activations.bars import UnitShareBars
+from widgets.activations.images import (
+    DENSITY_LUT, FEATURE_LUT, display_image, feature_mosaic, histogram_image,
 )
+from widgets.image_grid import MosaicView
+from widgets.imaging import GREY_LUT
+from widgets.plot_style import BACKGROUND, style_plot
+from widgets.theme import PLACEHOLDER_STYLE
 
 if TYPE_CHECKING:
     from graph_engine.training.history import RunHistory
 
+__all__ = ["ActivationsPanel", "display_image", "feature_mosaic", "histogram_image"]
+
 #: the spin box's upper end while the number of validation samples is unknown
 UNKNOWN_SAMPLE_COUNT = 10_000
-#: the histogram-over-time image has at most this many columns (probes are resampled)
-MAX_HISTOGRAM_COLUMNS = 400
-#: tiles smaller than this (pixels) are enlarged before tiling, so 1-px gaps stay thin
-MIN_TILE = 16
-DEAD_COLOR = "#f59e0b"
-SATURATED_COLOR = "#8b5cf6"
-SELECTED_PEN = "#111827"
-PLACEHOLDER_STYLE = "color: #6b7280;"
-
-
-def _lut(colors: list[str]) -> np.ndarray:
-    """A 256-entry uint8 RGB lookup table through ``colors`` (evenly spaced stops)."""
-    stops = np.linspace(0.0, 1.0, len(colors))
-    return pg.ColorMap(stops, [pg.mkColor(c) for c in colors]).getLookupTable(nPts=256, alpha=False)
-
-
-#: feature maps: viridis, gaps white
-FEATURE_LUT = lut_with_background(pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False),
-                                  BACKGROUND)
-#: histograms over time: white (no values) to deep blue (many)
-DENSITY_LUT = _lut(["#ffffff", "#bfdbfe", "#3b82f6", "#1e3a8a"])
-
-
-def display_image(sample: np.ndarray) -> tuple[np.ndarray | None, str]:
-    """A validation sample as an image for display, or as text where it is no image.
-
-    (1, H, W) -> grey (H, W); (3, H, W) -> colour (H, W, 3); other (C, H, W) -> channel 0;
-    (H, W) -> grey; 1-D (e.g. token ids) -> (None, "[12, 5, 33, … ] (64 values)")."""
-    array = np.asarray(sample)
-    if array.ndim == 3:
-        if array.shape[0] == 3:
-            return to_uint8(np.moveaxis(array, 0, -1)), ""
-        return to_uint8(array[0]), ""
-    if array.ndim == 2:
-        return to_uint8(array), ""
-    flat = array.reshape(-1)
-    shown = ", ".join(_short_number(v) for v in flat[:12])
-    more = ", …" if flat.size > 12 else ""
-    return None, f"[{shown}{more}] ({flat.size} values)"
-
-
-def _short_number(value: Any) -> str:
-    number = float(value)
-    return str(int(number)) if number.is_integer() else f"{number:.3g}"
-
-
-def feature_mosaic(maps: np.ndarray, aspect: float = 4 / 3) -> tuple[np.ndarray, bool]:
-    """(mosaic uint8 with 0 = gap, keep aspect) for one node's uint8 feature maps, laid
-    out for a view of width / height ``aspect``.
-
-    (C, H, W): the channels tiled; (C, L): one row per channel (stretched to fit);
-    (F,): one pixel per unit, tiled into a grid."""
-    array = np.asarray(maps, dtype=np.uint8)
-    if array.ndim == 3:
-        scale = max(1, math.ceil(MIN_TILE / max(1, min(array.shape[1:]))))
-        return tile(reserve_zero(array), gap=1, scale=scale, aspect=aspect), True
-    if array.ndim == 2:
-        return reserve_zero(array), False
-    units = reserve_zero(array.reshape(-1, 1, 1))
-    return tile(units, columns=grid_columns(len(units), 1, 1, aspect), gap=0), True
-
-
-def histogram_image(histograms: list[tuple[int, np.ndarray, tuple[float, float]]],
-                    max_columns: int = MAX_HISTOGRAM_COLUMNS) -> tuple[np.ndarray, QRectF]:
-    """(bins × columns uint8 image, its rectangle in (step, value) coordinates).
-
-    Columns are evenly spaced steps, each showing the nearest probe (at most
-    ``max_columns``, so a long run costs no more than a short one); older histograms
-    are re-binned into the newest range (ranges only ever widen); intensity is
-    log(1 + count) scaled to the image's maximum."""
-    steps = np.array([entry[0] for entry in histograms], dtype=np.float64)
-    picked = np.arange(len(steps))
-    if len(steps) > 1 and steps[-1] > steps[0]:
-        even = np.linspace(steps[0], steps[-1], min(len(steps), max_columns))
-        nearest = np.clip(np.searchsorted(steps, even), 1, len(steps) - 1)
-        picked = nearest - ((even - steps[nearest - 1]) < (steps[nearest] - even))
-    low, high = histograms[-1][2]
-    bins = len(histograms[-1][1])
-    matrix = np.zeros((bins, len(picked)), dtype=np.float64)
-    for column, index in enumerate(picked):
-        _, counts, (lo, hi) = histograms[index]
-        counts = np.asarray(counts, dtype=np.float64)
-        if (lo, hi) == (low, high) and len(counts) == bins:
-            matrix[:, column] = counts
-            continue
-        centres = lo + (np.arange(len(counts)) + 0.5) * (hi - lo) / len(counts)
-        target = np.clip(((centres - low) / (high - low) * bins).astype(int), 0, bins - 1)
-        matrix[:, column] = np.bincount(target, weights=counts, minlength=bins)
-    density = np.log1p(matrix)
-    peak = density.max()
-    image = (density * (255.0 / peak)).round().astype(np.uint8) if peak > 0 else \
-        np.zeros(density.shape, dtype=np.uint8)
-    width = steps[-1] - steps[0] if len(steps) > 1 and steps[-1] > steps[0] else 1.0
-    return image, QRectF(steps[0], low, width, high - low)
 
 
 class ActivationsPanel(QWidget):
@@ -225,31 +133,20 @@ class ActivationsPanel(QWidget):
         self.histogram_title.setToolTip("Each column is one probe: how many of the node's outputs fell "
                                         "at each value (darker = more, log scale)")
 
-        self.bars_plot = pg.PlotWidget(background=BACKGROUND)
-        plot = self.bars_plot.getPlotItem()
-        style_plot(plot, left="share of units")
-        plot.setMouseEnabled(x=False, y=False)
-        plot.setYRange(0.0, 1.0, padding=0.02)
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
-        plot.addItem(self.bars)
-        threshold = pg.InfiniteLine(pos=DEAD_FRACTION, angle=0,
-                                    pen=pg.mkPen(AXIS_COLOR, width=1, style=Qt.PenStyle.DashLine))
-        threshold.setToolTip(f"flagged at {DEAD_FRACTION:.0%} dead or {SATURATED_FRACTION:.0%} saturated")
-        plot.addItem(threshold)
-        self.bars_title = QLabel()
-        self.bars_title.setTextFormat(Qt.TextFormat.RichText)
-        #: node ids of the bars, left to right
-        self.bar_nodes: list[str] = []
+        self.unit_bars = UnitShareBars()
+        self.bars = self.unit_bars.bars
+        self.bars_plot = self.unit_bars.plot_widget
+        self.bars_title = self.unit_bars.title
 
         bottom = QWidget()
         bottom_layout = QHBoxLayout(bottom)
         bottom_layout.setContentsMargins(0, 0, 0, 0)
-        for title, widget in ((self.histogram_title, self.histogram_plot), (self.bars_title, self.bars_plot)):
-            column = QVBoxLayout()
-            column.setSpacing(2)
-            column.addWidget(title)
-            column.addWidget(widget, 1)
-            bottom_layout.addLayout(column, 1)
+        column = QVBoxLayout()
+        column.setSpacing(2)
+        column.addWidget(self.histogram_title)
+        column.addWidget(self.histogram_plot, 1)
+        bottom_layout.addLayout(column, 1)
+        bottom_layout.addWidget(self.unit_bars, 1)
 
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(top)
@@ -260,19 +157,23 @@ class ActivationsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(splitter)
-        for widget in (self.histogram_plot, self.bars_plot, self.maps_view):
+        for widget in (self.histogram_plot, self.maps_view):
             widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             widget.setMinimumHeight(80)
-        for label in (self.maps_title, self.histogram_title, self.bars_title):
+        for label in (self.maps_title, self.histogram_title):
             # a long title is clipped rather than widening a narrow dock
             label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.bars_plot.getPlotItem().getViewBox().sigResized.connect(self._update_bar_ticks)
         self._show_empty()
 
     # -- reading (the app and tests) --------------------------------------------------
     @property
     def current_node(self) -> str | None:
         return self._node
+
+    @property
+    def bar_nodes(self) -> list[str]:
+        """Node ids of the dead / saturated bars, left to right."""
+        return self.unit_bars.nodes
 
     def combo_nodes(self) -> list[str]:
         return [self.node_combo.itemData(i) for i in range(self.node_combo.count())]
@@ -400,10 +301,7 @@ class ActivationsPanel(QWidget):
         self.sample_caption.setText("")
         self.histogram_image.clear()
         self.histogram_title.setText("Activation histogram over time")
-        self.bars.setOpts(x=[], height=[])
-        self.bar_nodes = []
-        self.bars_plot.getPlotItem().getAxis("bottom").setTicks([[]])
-        self.bars_title.setText("Dead / saturated units")
+        self.unit_bars.clear()
 
     def _draw(self) -> None:
         self._draw_sample()
@@ -487,44 +385,4 @@ class ActivationsPanel(QWidget):
         probe = history.probes.get("activations") if history is not None else None
         if not self._changed("bars", (probe.step if probe is not None else None, id(probe), self._node)):
             return
-        rows = []
-        for node_id, entry in (probe.data.items() if probe is not None else ()):
-            if entry.get("dead_fraction") is not None:
-                rows.append((node_id, float(entry["dead_fraction"]), DEAD_COLOR))
-            elif entry.get("saturated_fraction") is not None:
-                rows.append((node_id, float(entry["saturated_fraction"]), SATURATED_COLOR))
-        self.bar_nodes = [row[0] for row in rows]
-        plot = self.bars_plot.getPlotItem()
-        if not rows:
-            self.bars.setOpts(x=[], height=[])
-            plot.getAxis("bottom").setTicks([[]])
-            self.bars_title.setText("No rectifier or squashing layers")
-            return
-        x = np.arange(len(rows), dtype=np.float64)
-        heights = np.array([max(row[1], 0.005) for row in rows])  # a zero still shows a sliver
-        brushes = [pg.mkBrush(row[2]) for row in rows]
-        pens = [pg.mkPen(SELECTED_PEN, width=2) if row[0] == self._node else pg.mkPen(row[2])
-                for row in rows]
-        self.bars.setOpts(x=x, height=heights, width=0.7, brushes=brushes, pens=pens)
-        plot.setXRange(-0.6, len(rows) - 0.4, padding=0)
-        kinds = {row[2] for row in rows}
-        parts = []
-        if DEAD_COLOR in kinds:
-            parts.append(f"<span style='color:{DEAD_COLOR}'>■</span> dead")
-        if SATURATED_COLOR in kinds:
-            parts.append(f"<span style='color:{SATURATED_COLOR}'>■</span> saturated")
-        self.bars_title.setText(" / ".join(parts) + f" units · step {probe.step}")
-        self._update_bar_ticks()
-
-    def _update_bar_ticks(self, *_args) -> None:
-        """Label every bar when the names fit under them, else every k-th bar."""
-        axis = self.bars_plot.getPlotItem().getAxis("bottom")
-        names = self.bar_nodes
-        if not names:
-            axis.setTicks([[]])
-            return
-        metrics = QFontMetricsF(axis.style["tickFont"] or axis.font())
-        widest = max(metrics.horizontalAdvance(name) for name in names) + 8
-        per_bar = self.bars_plot.getPlotItem().getViewBox().width() / len(names)
-        every = max(1, math.ceil(widest / per_bar)) if per_bar > 0 else 1
-        axis.setTicks([[(i, name) for i, name in enumerate(names) if i % every == 0]])
+        self.unit_bars.show_probe(probe, self._node)

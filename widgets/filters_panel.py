@@ -21,7 +21,9 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
 
-from widgets.image_grid import GREY_LUT, MosaicView, lut_with_background, reserve_zero, tile
+from widgets.image_grid import MosaicView, reserve_zero, tile
+from widgets.imaging import GREY_LUT, lut_with_background
+from widgets.theme import PLACEHOLDER_STYLE
 
 if TYPE_CHECKING:
     from graph_engine.training.history import RunHistory
@@ -37,7 +39,6 @@ FILTER_GAP = 4
 BACKGROUND = "#d6e0f0"
 BACKGROUND_RGB = (0xd6, 0xe0, 0xf0)
 FILTER_LUT = lut_with_background(GREY_LUT, BACKGROUND)
-PLACEHOLDER_STYLE = "color: #6b7280;"
 
 
 def filter_mosaic(filters: np.ndarray, aspect: float = 4 / 3) -> tuple[np.ndarray, int]:

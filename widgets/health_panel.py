@@ -25,6 +25,7 @@ import pyqtgraph as pg
 from widgets.plot_style import BACKGROUND, style_plot
 
 from graph_engine.training.health import ADVICE, HealthFlag, node_health
+from widgets import theme
 from widgets.trees import EnterTreeWidget
 
 if TYPE_CHECKING:
@@ -35,8 +36,8 @@ HEALTHY_RATIO = 1e-3
 #: distinct line colours (Tableau 10); more layers than these get evenly spaced hues
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
-ERROR_COLOR = "#dc2626"
-WARNING_COLOR = "#d97706"
+ERROR_COLOR = theme.ERROR_COLOR.name()
+WARNING_COLOR = theme.WARNING_COLOR.name()
 #: flag kinds drawn in red; the others are amber
 SEVERE_KINDS = ("non_finite", "exploding")
 BANNER_STYLE = ("background: #fef2f2; color: #991b1b; border: 1px solid #fca5a5; "

@@ -8,7 +8,7 @@ back to the tile under it (hover and click).
 
 Gaps get their own colour by reserving entry 0 of the lookup table: images are
 squeezed into 1..255 by :func:`reserve_zero`, gaps are 0, and
-:func:`lut_with_background` puts the background colour at entry 0.
+:func:`widgets.imaging.lut_with_background` puts the background colour at entry 0.
 :class:`MosaicView` shows such a mosaic without axes.
 """
 
@@ -21,10 +21,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
-
-#: a plain grey ramp (256 entries, RGB)
-GREY_LUT = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)
-
 
 def grid_columns(count: int, tile_height: int, tile_width: int, aspect: float = 4 / 3) -> int:
     """The column count that makes ``count`` tiles largest in a box of width / height
@@ -96,32 +92,9 @@ def tile_at(y: float, x: float, count: int, columns: int, tile_shape: tuple[int,
     return index if index < count else None
 
 
-def to_uint8(values: np.ndarray) -> np.ndarray:
-    """Min-max scale any real array to 0..255 uint8 (a constant or empty array gives 0s;
-    NaN and ±Inf are ignored for the range and drawn as 0)."""
-    array = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(array)
-    if not finite.any():
-        return np.zeros(array.shape, dtype=np.uint8)
-    low, high = array[finite].min(), array[finite].max()
-    if high <= low:
-        return np.zeros(array.shape, dtype=np.uint8)
-    scaled = np.where(finite, (array - low) * (255.0 / (high - low)), 0.0)
-    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
-
-
 def reserve_zero(images: np.ndarray) -> np.ndarray:
     """uint8 0..255 -> 1..255 (rounded), keeping 0 free for the gaps of a mosaic."""
     return (1 + (np.asarray(images, dtype=np.uint16) * 254 + 127) // 255).astype(np.uint8)
-
-
-def lut_with_background(lut: np.ndarray, background: str | tuple[int, int, int]) -> np.ndarray:
-    """``lut`` (256 RGB entries) squeezed into entries 1..255 with ``background`` at entry 0,
-    to draw mosaics of :func:`reserve_zero` images with gaps in the background colour."""
-    lut = np.asarray(lut, dtype=np.uint8)[:, :3]
-    squeezed = lut[np.linspace(0, len(lut) - 1, 255).round().astype(int)]
-    first = np.array(pg.mkColor(background).getRgb()[:3], dtype=np.uint8)
-    return np.vstack([first[None, :], squeezed])
 
 
 class MosaicView(pg.GraphicsView):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph_engine.training.history import RunHistory
+from widgets.theme import ERROR_STYLE, MUTED_STYLE
 
 DEFAULT_PROMPT = "The "
 DEFAULT_TEMPERATURE = 0.8
@@ -32,8 +33,6 @@ MAX_LENGTH = 5000
 MAX_SAMPLES = 100
 LANGUAGE_MODEL = "language_model"
 PROMPT_COLOR = "#8a8f98"
-_ERROR_STYLE = "color: #c62828;"
-_MUTED_STYLE = "color: #5f6368;"
 NO_RUN_TIP = "Train a character model (e.g. the Character LSTM template) to generate text from it"
 NO_SAMPLES_TEXT = "Each epoch's sample appears here, newest first"
 
@@ -108,7 +107,7 @@ class TextPanel(QWidget):
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.status.setStyleSheet(_MUTED_STYLE)
+        self.status.setStyleSheet(MUTED_STYLE)
         self.output = QTextEdit()
         self.output.setReadOnly(True)
         self.output.setFont(fixed)
@@ -210,7 +209,7 @@ class TextPanel(QWidget):
 
     def show_busy(self, text: str) -> None:
         """A neutral status line (a request under way, or why Generate is off)."""
-        self.status.setStyleSheet(_MUTED_STYLE)
+        self.status.setStyleSheet(MUTED_STYLE)
         self.status.setText(text)
         self.status.setToolTip(text)
 
@@ -231,7 +230,7 @@ class TextPanel(QWidget):
     def show_error(self, text: str) -> None:
         """A failed request: its message on one line."""
         line = " ".join(str(text).split()) or "generating failed"
-        self.status.setStyleSheet(_ERROR_STYLE)
+        self.status.setStyleSheet(ERROR_STYLE)
         self.status.setText(line)
         self.status.setToolTip(line)
 

@@ -1,0 +1,1 @@
+"""The Activations panel's parts: its pictures as arrays, and the dead / saturated units plot."""

@@ -1,0 +1,1 @@
+"""The Evaluation panel's views: the confusion matrix and the segmentation masks."""
