@@ -6,15 +6,8 @@ valid edit emits :attr:`Inspector.params_edited` (or :attr:`Inspector.label_edit
 and the app turns it into an undoable command, then calls :meth:`Inspector.show_node`
 again with the changed node, which updates the fields without emitting anything.
 
-Editors per ParamSpec kind:
-
-- ``int``: a spin box with the spec's range;
-- ``float``: a spin box (6 decimals) when the range is bounded and representable,
-  otherwise (e.g. ``eps`` down to 1e-12) a line edit that takes ``1e-5`` notation;
-- ``bool``: a check box; ``choice``: a combo box;
-- ``int_or_pair``, ``optional_int_or_pair``, ``padding`` and ``shape``: a line edit
-  taking ``3``, ``3, 5``, ``[3, 5]``, ``same`` (padding), empty (optional = None)
-  or ``1, 28, 28`` (shape).
+The editor of each ParamSpec kind is in :mod:`widgets.param_editors`; typed text
+becomes a value through :meth:`ParamSpec.parse_text`.
 
 Every value is checked with ``ParamSpec.check``; an invalid one is refused in its
 field (red border, ``invalid`` property, the ParamError text under the field) and
@@ -23,167 +16,23 @@ nothing is emitted.
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QLocale, Qt, Signal
-from PySide6.QtGui import QColor, QPalette, QWheelEvent
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QGroupBox, QLabel, QLineEdit,
-    QScrollArea, QSizePolicy, QSpinBox, QStackedWidget, QVBoxLayout, QWidget,
+    QFormLayout, QFrame, QGroupBox, QLabel, QLineEdit, QScrollArea, QStackedWidget, QVBoxLayout,
+    QWidget,
 )
 
 from graph_engine import NodeInfo, ParamError, ParamSpec, field_text, get_spec, shape_text
 from graph_engine.model import Node
+from widgets.param_editors import ParamField, make_field, same_value
+from widgets.theme import soften
+
+__all__ = ["HINT_TEXT", "Inspector"]
 
 HINT_TEXT = "Select a node to see its parameters"
 UNKNOWN = "unknown"
-_INVALID_STYLE = "border: 1px solid #d32f2f; border-radius: 2px; padding: 1px;"
-_INT_LIMIT = 2**31 - 1
-_FLOAT_DECIMALS = 6
-
-
-# -- text <-> value for the line-edit kinds ---------------------------------------------
-def format_value(spec: ParamSpec, value: Any) -> str:
-    """How a param value reads in its line edit (``[3, 5]`` -> ``3, 5``, None -> empty)."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
-def parse_value(spec: ParamSpec, text: str) -> Any:
-    """Parse a line edit's text for ``spec`` and check it; raise ParamError if invalid."""
-    raw = text.strip()
-    if spec.kind == "float":
-        try:
-            number = float(raw)
-        except ValueError:
-            raise ParamError(f"{spec.name} must be a number, got {raw!r}") from None
-        if not math.isfinite(number):
-            raise ParamError(f"{spec.name} must be a finite number, got {raw!r}")
-        return spec.check(number)
-    if spec.kind == "padding" and raw.casefold() == "same":
-        return spec.check("same")
-    inner = raw
-    if len(inner) >= 2 and inner[0] + inner[-1] in ("[]", "()"):
-        inner = inner[1:-1].strip()
-    if not inner:
-        if spec.kind == "optional_int_or_pair":
-            return spec.check(None)
-        example = "1, 28, 28" if spec.kind == "shape" else "3 or 3, 5"
-        raise ParamError(f"{spec.name} needs a value, e.g. {example}")
-    parts = [p for p in re.split(r"[,\s×]+", inner) if p]
-    try:
-        numbers = [int(p) for p in parts]
-    except ValueError:
-        return spec.check(raw)  # the spec's own message names the expected form
-    if spec.kind == "shape":
-        return spec.check(numbers)
-    return spec.check(numbers[0] if len(numbers) == 1 else numbers)
-
-
-def editor_kind(spec: ParamSpec) -> str:
-    """Which editor a ParamSpec gets: "spin", "double", "check", "combo" or "text"."""
-    if spec.kind == "int":
-        return "spin"
-    if spec.kind == "float":
-        bounded = spec.minimum is not None and spec.maximum is not None
-        if bounded and (spec.minimum == 0 or abs(spec.minimum) >= 10 ** -_FLOAT_DECIMALS):
-            return "double"
-        return "text"
-    if spec.kind == "bool":
-        return "check"
-    if spec.kind == "choice":
-        return "combo"
-    return "text"
-
-
-def _tooltip(spec: ParamSpec) -> str:
-    if spec.kind in ("int", "float", "int_or_pair", "optional_int_or_pair", "padding"):
-        lo = "−∞" if spec.minimum is None else _num(spec.minimum)
-        hi = "∞" if spec.maximum is None else _num(spec.maximum)
-        if spec.minimum is not None or spec.maximum is not None:
-            return f"{spec.help} (range {lo} … {hi})"
-    return spec.help
-
-
-def _num(number: float) -> str:
-    return f"{int(number):,}" if float(number).is_integer() else repr(float(number))
-
-
-# -- editors ----------------------------------------------------------------------------
-class _FocusedWheel:
-    """Mixin: ignore the wheel unless focused, so scrolling the form never edits a value."""
-
-    def wheelEvent(self, event: QWheelEvent) -> None:  # Qt override
-        if self.hasFocus():
-            super().wheelEvent(event)
-        else:
-            event.ignore()
-
-
-class _Stepping(_FocusedWheel):
-    """Mixin for spin boxes: ``stepping`` is True while a change comes from stepping (arrows,
-    wheel, Up/Down keys), so those edits can merge into one undo step."""
-
-    stepping = False
-
-    def _setup(self) -> None:
-        self.setKeyboardTracking(False)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-
-    def stepBy(self, steps: int) -> None:  # Qt override
-        self.stepping = True
-        try:
-            super().stepBy(steps)
-        finally:
-            self.stepping = False
-
-
-class _SpinBox(_Stepping, QSpinBox):
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._setup()
-
-
-class _DoubleSpinBox(_Stepping, QDoubleSpinBox):
-    """A float spin box that shows no trailing zeros."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self._setup()
-        self.setLocale(QLocale.c())  # "0.5" everywhere, as in the graph files
-
-    def textFromValue(self, value: float) -> str:  # Qt override
-        text = f"{value:.{self.decimals()}f}"
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return "0" if text in ("-0", "") else text
-
-
-class _ComboBox(_FocusedWheel, QComboBox):
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-
-
-@dataclass
-class _Field:
-    spec: ParamSpec
-    kind: str
-    editor: QWidget
-    message: QLabel
-    container: QWidget
-    #: the canonical value the field stands for (last shown or last emitted)
-    value: Any = None
-    #: what a spin box showed for ``value`` (rounded to its decimals)
-    shown: Any = None
 
 
 class Inspector(QWidget):
@@ -209,13 +58,13 @@ class Inspector(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._node: Node | None = None
-        self._fields: dict[str, _Field] = {}
+        self._fields: dict[str, ParamField] = {}
         self._label_value = ""
 
         self.hint = QLabel(HINT_TEXT, self)
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint.setWordWrap(True)
-        _soften(self.hint)
+        soften(self.hint)
 
         # header: type and its help
         self.title = QLabel(self)
@@ -229,7 +78,7 @@ class Inspector(QWidget):
         self.help = QLabel(self)
         self.help.setWordWrap(True)
         self.help.setTextFormat(Qt.TextFormat.PlainText)
-        _soften(self.help)
+        soften(self.help)
 
         # node identity
         self.node_box = QGroupBox("Node", self)
@@ -261,7 +110,7 @@ class Inspector(QWidget):
         self._params_layout = QVBoxLayout(self.params_box)
         self._form_host: QWidget | None = None
         self.no_params = QLabel("This layer has no parameters to set.", self.params_box)
-        _soften(self.no_params)
+        soften(self.no_params)
         self._params_layout.addWidget(self.no_params)
 
         self.content = QWidget(self)
@@ -368,47 +217,9 @@ class Inspector(QWidget):
         self._form_host = host
         self._params_layout.addWidget(host)
 
-    def _make_field(self, param: ParamSpec, parent: QWidget) -> _Field:
-        container = QWidget(parent)
-        box = QVBoxLayout(container)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.setSpacing(2)
-        kind = editor_kind(param)
-        if kind == "spin":
-            editor = _SpinBox(container)
-            lo = -_INT_LIMIT if param.minimum is None else max(int(param.minimum), -_INT_LIMIT)
-            hi = _INT_LIMIT if param.maximum is None else min(int(param.maximum), _INT_LIMIT)
-            editor.setRange(lo, hi)
-        elif kind == "double":
-            editor = _DoubleSpinBox(container)
-            editor.setDecimals(_FLOAT_DECIMALS)
-            editor.setRange(float(param.minimum), float(param.maximum))
-            span = float(param.maximum) - float(param.minimum)
-            editor.setSingleStep(0.01 if span <= 1 else 0.1 if span <= 10 else 1.0)
-        elif kind == "check":
-            editor = QCheckBox(container)
-        elif kind == "combo":
-            editor = _ComboBox(container)
-            editor.addItems(list(param.choices))
-        else:
-            editor = QLineEdit(container)
-            editor.setPlaceholderText({"optional_int_or_pair": "(empty: default)",
-                                       "shape": "e.g. 1, 28, 28",
-                                       "float": "e.g. 1e-5"}.get(param.kind, "e.g. 3 or 3, 5"))
-        editor.setObjectName(f"param_{param.name}")
-        editor.setToolTip(_tooltip(param))
-        editor.setProperty("invalid", False)
-        message = QLabel(container)
-        message.setObjectName(f"error_{param.name}")
-        message.setWordWrap(True)
-        message.setTextFormat(Qt.TextFormat.PlainText)
-        message.setStyleSheet("color: #c62828;")
-        message.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
-        message.hide()
-        box.addWidget(editor)
-        box.addWidget(message)
-        f = _Field(spec=param, kind=kind, editor=editor, message=message, container=container)
-        name = param.name
+    def _make_field(self, param: ParamSpec, parent: QWidget) -> ParamField:
+        f = make_field(param, parent)
+        kind, editor, name = f.kind, f.editor, param.name
         if kind in ("spin", "double"):
             editor.valueChanged.connect(lambda _v, n=name: self._spin_changed(n))
             editor.editingFinished.connect(lambda n=name: self._spin_finished(n))
@@ -452,11 +263,11 @@ class Inspector(QWidget):
     def _update_values(self, node: Node, force: bool) -> None:
         for name, f in self._fields.items():
             value = node.params.get(name, f.spec.default)
-            if not force and _same(value, f.value):
+            if not force and same_value(value, f.value):
                 continue  # keep what the person is typing, valid or not
             self._set_editor(f, value)
 
-    def _set_editor(self, f: _Field, value: Any) -> None:
+    def _set_editor(self, f: ParamField, value: Any) -> None:
         editor = f.editor
         editor.blockSignals(True)
         try:
@@ -473,21 +284,13 @@ class Inspector(QWidget):
                     index = editor.count() - 1
                 editor.setCurrentIndex(index)
             else:
-                editor.setText(format_value(f.spec, value))
+                editor.setText(ParamSpec.format_text(value))
                 editor.setCursorPosition(0)
         finally:
             editor.blockSignals(False)
         f.value = value
-        f.shown = self._spin_value(f) if f.kind in ("spin", "double") else value
-        self._set_error(f, None)
-
-    def _set_error(self, f: _Field, message: str | None) -> None:
-        invalid = message is not None
-        if bool(f.editor.property("invalid")) != invalid:
-            f.editor.setProperty("invalid", invalid)
-            f.editor.setStyleSheet(_INVALID_STYLE if invalid else "")
-        f.message.setText(message or "")
-        f.message.setVisible(invalid)
+        f.shown = f.spin_value() if f.kind in ("spin", "double") else value
+        f.set_error(None)
 
     # -- edits ------------------------------------------------------------------------
     def _emit(self, name: str, value: Any, continuing: bool) -> None:
@@ -503,32 +306,29 @@ class Inspector(QWidget):
         try:
             value = f.spec.check(value)
         except ParamError as error:
-            self._set_error(f, str(error))
+            f.set_error(str(error))
             return
-        self._set_error(f, None)
-        if not _same(value, f.value):
+        f.set_error(None)
+        if not same_value(value, f.value):
             self._emit(name, value, False)
 
     def _combo_changed(self, name: str) -> None:
         self._commit(name, self._fields[name].editor.currentText())
 
-    def _spin_value(self, f: _Field) -> Any:
-        return int(f.editor.value()) if f.kind == "spin" else float(f.editor.value())
-
     def _spin_changed(self, name: str) -> None:
         f = self._fields[name]
         if not f.editor.stepping:
             return  # typed text (no keyboard tracking): committed by editingFinished
-        value = self._spin_value(f)
-        if not _same(value, f.shown):
+        value = f.spin_value()
+        if not same_value(value, f.shown):
             self._emit(name, value, True)
 
     def _spin_finished(self, name: str) -> None:
         f = self._fields.get(name)
         if f is None:
             return
-        value = self._spin_value(f)
-        if not _same(value, f.shown):
+        value = f.spin_value()
+        if not same_value(value, f.shown):
             self._emit(name, value, False)
 
     def _text_finished(self, name: str) -> None:
@@ -536,17 +336,17 @@ class Inspector(QWidget):
         if f is None:
             return
         try:
-            value = parse_value(f.spec, f.editor.text())
+            value = f.spec.parse_text(f.editor.text())
         except ParamError as error:
-            self._set_error(f, str(error))
+            f.set_error(str(error))
             return
-        self._set_error(f, None)
-        canonical = format_value(f.spec, value)
+        f.set_error(None)
+        canonical = ParamSpec.format_text(value)
         if f.editor.text() != canonical:  # before emitting: a refused edit is reset by the app
             f.editor.blockSignals(True)
             f.editor.setText(canonical)
             f.editor.blockSignals(False)
-        if not _same(value, f.value):
+        if not same_value(value, f.value):
             self._emit(name, value, False)
 
     def _text_edited(self, name: str) -> None:
@@ -555,11 +355,11 @@ class Inspector(QWidget):
         if not f.editor.property("invalid"):
             return
         try:
-            parse_value(f.spec, f.editor.text())
+            f.spec.parse_text(f.editor.text())
         except ParamError as error:
-            self._set_error(f, str(error))
+            f.set_error(str(error))
         else:
-            self._set_error(f, None)
+            f.set_error(None)
 
     def _commit_label(self) -> None:
         if self._node is None:
@@ -568,21 +368,3 @@ class Inspector(QWidget):
         if text != (self._label_value or ""):
             self._label_value = text
             self.label_edited.emit(self._node.id, text)
-
-
-def _soften(label: QLabel) -> None:
-    """Secondary text: the text colour blended towards the background (readable, unlike
-    a disabled label)."""
-    palette = label.palette()
-    text = palette.color(QPalette.ColorRole.WindowText)
-    back = palette.color(QPalette.ColorRole.Window)
-    mix = QColor.fromRgbF(*(0.65 * a + 0.35 * b
-                            for a, b in zip(text.getRgbF()[:3], back.getRgbF()[:3])))
-    palette.setColor(QPalette.ColorRole.WindowText, mix)
-    label.setPalette(palette)
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal values of the same shape (3 differs from [3, 3]; True differs from 1)."""
-    return type(a) is type(b) and a == b if not isinstance(a, (list, tuple)) else (
-        isinstance(b, (list, tuple)) and list(a) == list(b))
