@@ -272,19 +272,29 @@ def test_unavailable_device_is_one_line(digits_graph, digits, monkeypatch):
 
 
 def test_a_pause_does_not_count_in_the_runs_clock(tmp_path, digits_graph, digits):
+    import statistics
     import threading
 
     control = TrainingControl()
-    steps = []
+    events = []
+    pause_s = []
 
     def sink(event):
-        if event["type"] == "step":
-            steps.append(event)
-            if event["step"] == 15 and not control.paused:
-                control.pause()
-                threading.Timer(1.0, control.resume).start()
+        events.append(event)
+        if event["type"] == "step" and event["step"] == 15 and not control.paused:
+            # pause for far longer than a step takes here and now: 1 s, or 50 typical steps
+            so_far = [e["time"] for e in events if e["type"] == "step"]
+            typical = statistics.median(b - a for a, b in zip(so_far, so_far[1:]))
+            pause_s.append(max(1.0, 50 * typical))
+            control.pause()
+            threading.Timer(pause_s[0], control.resume).start()
 
     Trainer(digits_graph, digits, quick(digits_graph, epochs=1, device="cpu"), sink, tmp_path / "run",
             control).run()
-    gaps = [b["time"] - a["time"] for a, b in zip(steps, steps[1:])]
-    assert len(steps) > 20 and max(gaps) < 0.5  # the one-second pause is not in "time"
+    kinds = [e["type"] for e in events]
+    paused = kinds.index("paused")
+    before = [e for e in events[:paused] if e["type"] == "step"][-1]
+    after = next(e for e in events[paused:] if e["type"] == "step")
+    assert kinds.count("step") > 20 and after["step"] == before["step"] + 1 and "resumed" in kinds
+    # the pause is not in "time": counted, the step across it would take ≥ 50 typical steps
+    assert after["time"] - before["time"] < pause_s[0] / 2
