@@ -32,6 +32,7 @@ bench: install
 	-$(PY) bench/compile_overhead.py
 	-$(PY) bench/trainer_overhead.py
 	-$(PY) bench/patches_overhead.py
+	-$(PY) bench/shapes_drawing.py
 	-QT_QPA_PLATFORM=offscreen $(PY) bench/canvas_scale.py
 	-QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) bench/curves_scale.py
 	-QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) bench/gui_training.py
