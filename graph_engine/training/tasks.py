@@ -16,7 +16,7 @@ from graph_engine.analysis import Analysis
 from graph_engine.data.base import (
     CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, SEGMENTATION, Dataset, InputFit,
 )
-from graph_engine.layers._common import shape_text
+from graph_engine.shape_format import shape_text
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
 

@@ -246,6 +246,27 @@ def test_any_failure_is_a_failed_event_not_a_traceback(tmp_path, digits_graph, d
     assert result.message == "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB (lower batch_size)"
 
 
+def _raise_key_error(*args, **kwargs):
+    raise KeyError("x")
+
+
+@pytest.mark.parametrize("where", ["graph_engine.probes.activation_stats",
+                                   "graph_engine.training.trainer.Trainer.evaluate"])
+def test_a_programming_error_leaves_its_traceback_in_the_run_folder(tmp_path, digits_graph, digits,
+                                                                     monkeypatch, where):
+    monkeypatch.setattr(where, _raise_key_error)
+    events = []
+    settings = quick(digits_graph, epochs=1, probe_every=5, probe_unit="steps")
+    result = Trainer(digits_graph, digits, settings, events.append, tmp_path / "run").run()
+    error_file = tmp_path / "run" / "error.txt"
+    assert result.status == "failed"
+    assert result.message == f"KeyError: 'x' (traceback in {error_file})"
+    assert events[-1]["type"] == "failed" and events[-1]["message"] == result.message
+    text = error_file.read_text(encoding="utf-8")
+    assert "Traceback (most recent call last)" in text and "_raise_key_error" in text
+    assert text.rstrip().endswith("KeyError: 'x'")
+
+
 def test_a_used_run_folder_is_refused_and_resume_keeps_one_closing_record(tmp_path, digits_graph, digits):
     control = TrainingControl()
     stop = lambda event: event["type"] == "step" and event["step"] >= 20 and control.stop()
