@@ -207,3 +207,33 @@ def test_an_answer_about_an_earlier_run_is_dropped(qtbot, tmp_path, monkeypatch)
     controller.history = RunHistory(run_dir=tmp_path / "b")  # another run is shown meanwhile
     qtbot.wait(200)
     assert answers == []
+
+
+def _trainer_with_a_bug(*args):
+    """The real child, whose trainer has a programming error before its first step."""
+    import sys
+
+    from graph_engine.training import trainer
+    from graph_engine.training.worker import train_in_child
+
+    def broken(self, *rest, **options):
+        print("the child's own words", file=sys.stderr)
+        raise KeyError("x")
+
+    trainer.Trainer.__init__ = broken
+    train_in_child(*args)
+
+
+def test_a_programming_error_in_the_child_leaves_its_traceback_and_log_in_the_run_folder(
+        qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr("app.training_session.train_in_child", _trainer_with_a_bug)
+    session, history = _session(qtbot)
+    graph = load_template("digits_cnn")
+    run_dir = tmp_path / "run"
+    with qtbot.waitSignal(session.ended, timeout=START_TIMEOUT_MS):
+        session.start(graph, graph.training, run_dir)
+    assert history.status == "failed"
+    assert history.message == f"KeyError: 'x' (traceback in {run_dir / 'error.txt'})"
+    traceback = (run_dir / "error.txt").read_text(encoding="utf-8")
+    assert "Traceback (most recent call last)" in traceback and "in broken" in traceback
+    assert "the child's own words" in (run_dir / "train.log").read_text(encoding="utf-8")
