@@ -1,8 +1,9 @@
-"""Issue 17 items 8 and 12: unusual but valid JSON and the GUI's command line give one line and
-the documented exit code, never a traceback."""
+"""Issue 17 items 8, 10 and 12: unusual but valid JSON, token data an Embedding cannot take and
+the GUI's command line give one line and the documented exit code, never a traceback."""
 
 import json
 
+import numpy as np
 import pytest
 
 from app import gui
@@ -65,3 +66,24 @@ def test_gui_takes_sizes_at_the_limits(monkeypatch, tmp_path):
     for size in ("200x200", "16384x16384", "1600x1000"):
         assert main(["gui", "--screenshot", str(tmp_path / "s.png"), "--size", size]) == 0
     assert started == [(200, 200), (16384, 16384), (1600, 1000)]
+
+
+def test_train_refuses_negative_tokens_before_making_a_run_folder(capsys, tmp_path):
+    graph = tmp_path / "tokens.json"
+    data = {"format": "rosenblatt-graph", "version": 1, "name": "tokens",
+            "nodes": [{"id": "tokens", "type": "Input", "params": {"shape": [3], "dtype": "int64"}},
+                      {"id": "embed", "type": "Embedding", "params": {"num_embeddings": 5, "embedding_dim": 4}},
+                      {"id": "flat", "type": "Flatten"}, {"id": "fc", "type": "Linear", "params": {"out_features": 2}},
+                      {"id": "out", "type": "Output"}],
+            "edges": [{"source": s, "target": t} for s, t in
+                      (("tokens", "embed"), ("embed", "flat"), ("flat", "fc"), ("fc", "out"))]}
+    graph.write_text(json.dumps(data), encoding="utf-8")
+    x = np.arange(60).reshape(20, 3) % 5
+    x[3, 1] = -1
+    np.savez(tmp_path / "tokens.npz", x=x, y=np.arange(20) % 2)
+    run = tmp_path / "run"
+    assert main(["train", str(graph), "--dataset", str(tmp_path / "tokens.npz"), "--epochs", "1",
+                 "--out", str(run)]) == 2
+    assert capsys.readouterr().err == (f"rosenblatt train: {tmp_path / 'tokens.npz'}: row 3 has token index -1; "
+                                       "token indices must be 0..num_embeddings-1\n")
+    assert not run.exists()
