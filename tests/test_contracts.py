@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,6 +118,7 @@ def test_the_scans_see_what_they_forbid(tmp_path):
         inside.unlink()
 
 
+@pytest.mark.slow  # a subprocess that imports torch
 def test_cli_commands_load_no_qt(tmp_path):
     """``rosenblatt summary/export/templates/layers`` run headless: no Qt module is loaded."""
     script = (
