@@ -14,9 +14,9 @@ from pathlib import Path
 
 from graph_engine import CompileError, analyze, save_graph
 from graph_engine.interop import (
-    InteropError, UnsupportedModel, export_onnx, export_python, export_torchscript, import_model,
-    save_safetensors,
+    InteropError, UnsupportedModel, export_onnx, export_python, export_torchscript, save_safetensors,
 )
+from graph_engine.interop.isolated import DEFAULT_TIMEOUT, import_isolated
 from graph_engine.interop.overwrite import OverwriteRefused, check_targets, existing, export_files
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
@@ -87,9 +87,29 @@ def _shape(text: str) -> list[int]:
     return shape
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def _model_file(target: str) -> str | None:
+    """The .py file ``path/to/file.py:Class`` reads (never written over)."""
+    module = target.rpartition(":")[0]
+    return module if module.endswith(".py") else None
+
+
+def _seconds(text: str) -> float:
     try:
-        imported = import_model(args.target, args.input_shape, args.input_dtype, args.name)
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    files = [Path(p) for p in (args.output, args.weights) if p]
+    refused = refuse_overwrite("import", files, [_model_file(args.target)], [], args.force)
+    if refused is not None:
+        return refused
+    try:
+        imported = import_isolated(args.target, args.input_shape, args.input_dtype, args.name, args.timeout)
     except UnsupportedModel as error:
         count = len(error.problems)
         print(f"rosenblatt import: {error.model}: {count} call{'s' if count != 1 else ''} "
@@ -140,5 +160,8 @@ def register(sub: argparse._SubParsersAction, file_help: str) -> None:
     imports.add_argument("--weights", metavar="OUT.safetensors",
                          help="also write the model's weights, keyed by the graph's node ids")
     imports.add_argument("--name", help="graph name (default: the class name)")
+    imports.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                         help=f"stop an import that takes longer (default {DEFAULT_TIMEOUT:g})")
+    imports.add_argument("--force", action="store_true", help="overwrite existing files (never the model's .py)")
     imports.set_defaults(run=cmd_import)
 

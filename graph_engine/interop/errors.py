@@ -50,5 +50,11 @@ def reason(error: BaseException) -> str:
     return _short(f"{lines[0]} {detail}".strip())
 
 
+def one_line(error: BaseException) -> str:
+    """``Type: message`` on one line: the model's own exceptions may span several."""
+    text = " ".join(str(error).split())
+    return _short(f"{type(error).__name__}: {text}" if text else type(error).__name__)
+
+
 def _short(text: str, limit: int = 240) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -74,17 +74,19 @@ def _function(node: fx.Node) -> str:
     return frames[-1][2] if frames else "forward"
 
 
-def describe(node: fx.Node, root: nn.Module) -> str:
-    """What a call is, the way the model's source spells it."""
+def describe(node: fx.Node, root: nn.Module, names: dict[str, str] | None = None) -> str:
+    """What a call is, the way the model's source spells it (``names``: fx's target -> the
+    model's own attribute name, where the import renamed one)."""
+    own = (names or {}).get(str(node.target), node.target)
     if node.op == "call_module":
         module = root.get_submodule(node.target)
         cls = type(module)
         prefix = "nn." if cls.__module__.startswith("torch.nn") else ""
-        return f"{prefix}{cls.__name__} self.{node.target}"
+        return f"{prefix}{cls.__name__} self.{own}"
     if node.op == "call_method":
         return f"Tensor.{node.target}"
     if node.op == "get_attr":
-        return f"self.{node.target}"
+        return f"self.{own}"
     target = node.target
     name = getattr(target, "__name__", repr(target))
     for prefix, namespace in (("torch.", torch), ("F.", F), ("operator.", operator)):
@@ -93,8 +95,8 @@ def describe(node: fx.Node, root: nn.Module) -> str:
     return getattr(target, "__qualname__", name)
 
 
-def problem_text(node: fx.Node, root: nn.Module, reason: str) -> str:
-    return f"{where(node)}{describe(node, root)} at node {node.name} (in {_function(node)}): {reason}"
+def problem_text(node: fx.Node, root: nn.Module, reason: str, names: dict[str, str] | None = None) -> str:
+    return f"{where(node)}{describe(node, root, names)} at node {node.name} (in {_function(node)}): {reason}"
 
 
 def _valid_id(node_id: str) -> bool:
@@ -131,9 +133,12 @@ class FxWalk:
     """One pass over ``module.graph`` (shapes propagated) collecting Pending nodes and problems."""
 
     def __init__(self, root: nn.Module, module: fx.GraphModule, input_shape: tuple[int, ...],
-                 input_dtype: str, batch: int):
+                 input_dtype: str, batch: int, names: dict[str, str] | None = None):
+        #: where submodules are looked up by the fx graph's targets (the traced module)
         self.root = root
         self.module = module
+        #: fx target -> the model's own attribute name, for the targets the import renamed
+        self.names = names or {}
         self.input_shape = input_shape
         self.input_dtype = input_dtype
         self.batch = batch
@@ -174,7 +179,8 @@ class FxWalk:
         if isinstance(value, _Recurrent):
             return self._materialize(value)
         if isinstance(value, _Attr):
-            raise Unsupported(f"it uses the tensor self.{value.name} directly (only layers hold weights)")
+            own = self.names.get(value.name, value.name)
+            raise Unsupported(f"it uses the tensor self.{own} directly (only layers hold weights)")
         if not isinstance(value, str):
             raise Unsupported("an input that is not a tensor computed by a layer")
         return value
@@ -211,7 +217,7 @@ class FxWalk:
             try:
                 self.values[node] = self._visit(node)
             except Unsupported as reason:
-                self.problems.append(problem_text(node, self.root, str(reason)))
+                self.problems.append(problem_text(node, self.root, str(reason), self.names))
                 self.values[node] = _FAILED
             except _Silent:
                 self.values[node] = _FAILED
@@ -255,10 +261,10 @@ class FxWalk:
         if layer is None:
             return source
         owns_weights = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+        own = self.names.get(str(node.target), str(node.target))
         if owns_weights and str(node.target) in self._owners:
-            raise Unsupported(f"self.{node.target} is called more than once (shared weights; a node owns "
-                              "its weights)")
-        node_id = self._add(str(node.target), layer, params, [source], module if owns_weights else None)
+            raise Unsupported(f"self.{own} is called more than once (shared weights; a node owns its weights)")
+        node_id = self._add(own, layer, params, [source], module if owns_weights else None)
         if owns_weights:
             self._owners[str(node.target)] = node_id
         return _Recurrent(node_id) if layer in RECURRENT else node_id

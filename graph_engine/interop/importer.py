@@ -10,9 +10,12 @@ model computes (in float64, on a random input), so an import never silently chan
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import importlib
 import importlib.util
+import io
+import keyword
 import math
 import os
 import sys
@@ -26,7 +29,7 @@ from torch.fx.passes.shape_prop import ShapeProp
 
 from graph_engine.analysis import analyze
 from graph_engine.compiler import compile_graph
-from graph_engine.interop.errors import InteropError, UnsupportedModel, reason
+from graph_engine.interop.errors import InteropError, UnsupportedModel, one_line, reason
 from graph_engine.interop.fx_walk import FxWalk
 from graph_engine.interop.weights import load_into
 from graph_engine.layout import layered_layout
@@ -35,6 +38,8 @@ from graph_engine.model import Edge, Graph, GraphError, Node
 #: the batch size of the traced example: not 1, so reshapes that fold the batch show up
 BATCH = 2
 TOLERANCE = 1e-6
+#: values in one sample of the example input (BATCH of them are allocated): 3×2048×2048 fits
+MAX_INPUT_VALUES = 1 << 24
 
 
 @dataclass
@@ -64,7 +69,7 @@ def load_target(spec: str) -> nn.Module:
     try:
         model = target()
     except Exception as error:  # noqa: BLE001 (the user's code: any failure is reported)
-        raise InteropError(f"{spec}: {attribute}() failed: {type(error).__name__}: {error}") from None
+        raise InteropError(f"{spec}: {attribute}() failed: {one_line(error)}") from None
     if not isinstance(model, nn.Module):
         raise InteropError(f"{spec}: {attribute}() returned a {type(model).__name__}, not an nn.Module")
     return model
@@ -92,8 +97,7 @@ def _import(spec: str, module_part: str):
     except InteropError:
         raise
     except Exception as error:  # noqa: BLE001
-        raise InteropError(f"{spec}: importing {module_part} failed: "
-                           f"{type(error).__name__}: {error}") from None
+        raise InteropError(f"{spec}: importing {module_part} failed: {one_line(error)}") from None
     finally:
         sys.path.remove(folder)
 
@@ -107,17 +111,61 @@ def _example(model: nn.Module, input_shape: Sequence[int], input_dtype: str, see
     return torch.randn(shape, generator=generator)
 
 
-def _trace(model: nn.Module, name: str) -> fx.GraphModule:
+def _writable(target: str) -> bool:
+    """Can fx write ``self.<target>`` as Python? A submodule called ``class`` (a keyword) or
+    ``a"b`` makes its generated code a SyntaxError."""
+    return all((part.isidentifier() and not keyword.iskeyword(part)) or part.isdigit()
+               for part in target.split("."))
+
+
+def _fetch(root: nn.Module, target: str) -> Any:
+    value: Any = root
+    for part in target.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _safe_attributes(graph: fx.Graph, root: nn.Module) -> tuple[dict[str, Any], dict[str, str]]:
+    """What the traced code reads of the model, by names fx can write, and each renamed
+    target's own name (node ids and messages use the model's names; weights go with the module)."""
+    attributes: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    renamed: dict[str, str] = {}
+    for node in graph.nodes:
+        if node.op not in ("call_module", "get_attr"):
+            continue
+        own = str(node.target)
+        if not _writable(own):
+            node.target = renamed.setdefault(own, f"_rosenblatt_renamed_{len(renamed)}")
+            names[node.target] = own
+        attributes[str(node.target)] = _fetch(root, own)
+    return attributes, names
+
+
+def _trace(model: nn.Module, name: str) -> tuple[fx.GraphModule, dict[str, str]]:
+    """The traced module and its renamed targets (fx target -> the model's attribute name)."""
     tracer = fx.Tracer()
     tracer.record_stack_traces = True
     try:
         graph = tracer.trace(model)
     except Exception as error:  # noqa: BLE001 (data-dependent control flow and the like)
         raise InteropError(f"{name}: torch.fx cannot trace it: {reason(error)}") from None
-    traced = fx.GraphModule(tracer.root, graph, name)
+    attributes, names = _safe_attributes(graph, tracer.root)
+    traced = fx.GraphModule(attributes, graph, name)
     traced.graph.eliminate_dead_code()
     traced.recompile()
-    return traced
+    return traced, names
+
+
+def _propagate(traced: fx.GraphModule, example: torch.Tensor, name: str, what: str) -> None:
+    """Record every value's shape; a refusal is one line (ShapeProp prints the traceback it
+    re-raises as "ShapeProp error for: <the node's metadata>", so its cause is reported)."""
+    try:
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):
+            ShapeProp(traced).propagate(example)
+    except Exception as error:  # noqa: BLE001 (a shape the model does not accept)
+        cause = error.__context__ if str(error).startswith("ShapeProp error") and error.__context__ else error
+        raise InteropError(f"{name}: running it on an input of {what} failed: {reason(cause)}") from None
 
 
 def _build(walk: FxWalk, name: str) -> Graph:
@@ -157,11 +205,27 @@ def _difference(model: nn.Module, graph: Graph, state: dict[str, torch.Tensor],
             example = example.double()
     reference.eval()
     compiled.eval()
-    with torch.no_grad():
-        expected, got = reference(example), compiled(example)
+    try:
+        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # fx prints what it re-raises
+            expected, got = reference(example), compiled(example)
+    except Exception as error:  # noqa: BLE001 (e.g. a model that only runs in float32)
+        raise InteropError(f"{graph.name}: comparing the graph's outputs with the model's failed: "
+                           f"{reason(error)}") from None
     if not isinstance(expected, torch.Tensor) or expected.shape != got.shape:
         return math.inf
     return float((expected.double() - got.double()).abs().max()) if expected.numel() else 0.0
+
+
+def _checked_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
+    """1 to 4 positive sizes whose example input can be allocated (10¹¹ values cannot)."""
+    shape = tuple(int(d) for d in input_shape)
+    if not 1 <= len(shape) <= 4 or min(shape) < 1:
+        raise InteropError(f"input shape must be 1 to 4 positive sizes without the batch, got {list(shape)}")
+    values = math.prod(shape)
+    if values > MAX_INPUT_VALUES:
+        raise InteropError(f"input shape {list(shape)} has {values:,} values per sample; the import takes "
+                           f"at most {MAX_INPUT_VALUES:,}")
+    return shape
 
 
 def import_module_object(model: nn.Module, input_shape: Sequence[int], input_dtype: str = "float32",
@@ -169,20 +233,13 @@ def import_module_object(model: nn.Module, input_shape: Sequence[int], input_dty
     """Import an ``nn.Module`` instance; see :func:`import_model`."""
     if input_dtype not in ("float32", "int64"):
         raise InteropError(f"input dtype must be float32 or int64, got {input_dtype!r}")
-    shape = tuple(int(d) for d in input_shape)
-    if not 1 <= len(shape) <= 4 or min(shape) < 1:
-        raise InteropError(f"input shape must be 1 to 4 positive sizes without the batch, got {list(shape)}")
+    shape = _checked_shape(input_shape)
     name = name or type(model).__name__
     model.eval()
-    traced = _trace(model, name)
+    traced, names = _trace(model, name)
     example = _example(model, shape, input_dtype)
-    try:
-        with torch.no_grad():
-            ShapeProp(traced).propagate(example)
-    except Exception as error:  # noqa: BLE001 (a shape the model does not accept)
-        raise InteropError(f"{name}: running it on an input of shape {list(shape)} ({input_dtype}) failed: "
-                           f"{reason(error)}") from None
-    walk = FxWalk(model, traced, shape, input_dtype, BATCH)
+    _propagate(traced, example, name, f"shape {list(shape)} ({input_dtype})")
+    walk = FxWalk(traced, traced, shape, input_dtype, BATCH, names)
     walk.run()
     if walk.problems:
         raise UnsupportedModel(name, walk.problems)

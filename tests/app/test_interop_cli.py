@@ -104,6 +104,7 @@ def test_export_of_a_graph_with_errors_exits_1(capsys, tmp_path):
     assert not (tmp_path / "m.pt").exists()
 
 
+@pytest.mark.slow  # the import runs in a child process
 def test_import_writes_a_valid_graph_and_its_weights(capsys, tmp_path, monkeypatch):
     (tmp_path / "net.py").write_text(MODEL, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
@@ -120,6 +121,7 @@ def test_import_writes_a_valid_graph_and_its_weights(capsys, tmp_path, monkeypat
     assert json.loads(capsys.readouterr().out)["total_params"] == 4 * 9 + 4 + 64 * 10 + 10
 
 
+@pytest.mark.slow  # the import runs in a child process
 def test_import_of_unsupported_calls_lists_each_and_exits_1(capsys, tmp_path):
     (tmp_path / "gram.py").write_text(MODEL, encoding="utf-8")
     assert main(["import", f"{tmp_path / 'gram.py'}:Gram", "-o", str(tmp_path / "g.json"),
@@ -133,6 +135,7 @@ def test_import_of_unsupported_calls_lists_each_and_exits_1(capsys, tmp_path):
     assert not (tmp_path / "g.json").exists()
 
 
+@pytest.mark.slow  # the import runs in a child process
 def test_import_refusals_are_one_line_exit_2(capsys, tmp_path):
     assert main(["import", "no_such_module:Net", "-o", str(tmp_path / "g.json"), "--input-shape", "4"]) == 2
     err = capsys.readouterr().err
