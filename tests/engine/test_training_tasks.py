@@ -45,6 +45,7 @@ def test_classification_run_reports_every_interval_and_epoch_probe(tmp_path):
     assert confusion[-1]["class_names"] == [str(i) for i in range(10)]
 
 
+@pytest.mark.slow
 def test_character_model_learns_and_samples_text(tmp_path):
     graph = load_template("char_lstm")
     graph.set_params("lstm", {"hidden_size": 32, "num_layers": 1, "dropout": 0.0})
@@ -55,6 +56,7 @@ def test_character_model_learns_and_samples_text(tmp_path):
     assert len(sample["text"]) == 240 and sample["prompt"]
 
 
+@pytest.mark.slow
 def test_segmentation_run_reports_iou_and_a_mask(tmp_path):
     graph = load_template("unet_like")
     for node_id, channels in (("enc1", 4), ("enc2", 4), ("bottleneck", 4), ("up2", 4), ("dec2", 4),
