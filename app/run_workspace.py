@@ -93,8 +93,6 @@ class RunWorkspace(QObject):
         for key, view in self.views.items():
             if key != "patches":  # patches are computed on request, not streamed
                 self.controller.add_view(view)
-        #: the run whose views were last reset (another run clears what was asked of this one)
-        self._shown_history: RunHistory | None = None
         #: (graph, its analysis) of the run shown, for the patch node list
         self._run_analysis: tuple[Graph, Analysis] | None = None
         self._actions: dict[str, QAction] = {}
@@ -153,6 +151,7 @@ class RunWorkspace(QObject):
         panel.pause_requested.connect(controller.pause)
         panel.resume_requested.connect(controller.resume)
         panel.stop_requested.connect(controller.stop)
+        controller.run_shown.connect(self._run_shown)
         controller.run_changed.connect(self._run_changed)
         controller.run_ended.connect(self._run_ended)
         controller.refresh_hooks.append(self._update_overlays)
@@ -273,12 +272,13 @@ class RunWorkspace(QObject):
         self.panel.show_settings(self.document.graph.training)
         self._compare_runs()
 
+    def _run_shown(self, _history: RunHistory) -> None:
+        """Another run is shown: what was asked of the last one goes."""
+        self.views["patches"].clear()
+        self.canvas.clear_highlight()
+        self._update_patch_nodes()
+
     def _run_changed(self, history: RunHistory) -> None:
-        if history is not self._shown_history:  # another run: what was asked of the last one goes
-            self._shown_history = history
-            self.views["patches"].clear()
-            self.canvas.clear_highlight()
-            self._update_patch_nodes()
         self.panel.set_process_running(self.controller.running)
         self.panel.show_run(history)
         self.panel.set_graph_changed(self.controller.graph_changed_since_start())

@@ -17,6 +17,7 @@ from typing import Any, Callable, Protocol
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
 
 from app.background import BackgroundWorker
+from app.bridge import NETWORK, TRAINING
 from app.document import Document
 from app.run_inspector import JobError, RunInspector
 from app.training_session import TrainingSession
@@ -60,6 +61,8 @@ class TrainingController(QObject):
 
     #: a one-line message for the status bar
     message = Signal(str)
+    #: another run is shown (a new start, or a run folder opened): what was asked of the last goes
+    run_shown = Signal(object)
     #: the run's status changed (the window updates actions and the canvas)
     run_changed = Signal(object)
     #: diagnostics that block or stopped a start (shown in the Problems panel beside the graph's)
@@ -90,8 +93,9 @@ class TrainingController(QObject):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh_views)
         document.graph_replaced.connect(lambda _graph: self._clear_problems())
-        # a training refusal describes the graph as it was: the next edit may have fixed it
-        document.analysis_changed.connect(lambda _analysis: self._clear_problems())
+        # a training refusal describes the graph and settings as they were: the next edit of
+        # either may have fixed it
+        document.changed.connect(lambda changes: changes & {NETWORK, TRAINING} and self._clear_problems())
         self._runs_loader = BackgroundWorker("rosenblatt-runs")
         self._runs_ticket = 0
         self._replay_cache: dict[str, tuple[tuple, RunHistory]] = {}
@@ -135,13 +139,11 @@ class TrainingController(QObject):
         graph = self.document.graph
         root = runs_root(self.document.path)
         run_dir = default_run_dir(graph.name or "graph", root)
-        self.history = RunHistory(run_dir=run_dir, status="starting", settings=settings.to_dict(),
-                                  dataset=settings.dataset)
-        self.history.changed.add("status")
+        history = RunHistory(run_dir=run_dir, status="starting", settings=settings.to_dict(),
+                             dataset=settings.dataset)
+        history.changed.add("status")
         self._snapshot = RunSnapshot.of(graph)  # the one analysis the run makes before step 1
-        self.run_graph = self._snapshot.graph
-        for view in self.views:
-            view.set_history(self.history)
+        self._show(history, self._snapshot.graph)
         try:
             root.mkdir(parents=True, exist_ok=True)
             self.session.start(self._snapshot, settings.to_dict(), run_dir)
@@ -308,19 +310,24 @@ class TrainingController(QObject):
         self._replay_cache[key[0]] = (key, history)
         return history
 
+    def _show(self, history: RunHistory, run_graph: Graph | None) -> None:
+        """Make ``history`` the shown run: the one place that changes it (``run_shown`` says so)."""
+        self.history, self.run_graph = history, run_graph
+        for view in self.views:
+            view.set_history(history)
+        self.run_shown.emit(history)
+
     def open_run(self, run_dir: Path) -> RunHistory:
         """Show a run folder's curves (a finished run, or one trained elsewhere)."""
         if self.running:
             raise RuntimeError("stop the current run before opening another")
         history = RunHistory.from_run_dir(run_dir)
-        self.history = history
         self._snapshot = None
         try:
-            self.run_graph = load_graph(run_dir / "graph.json")
+            run_graph = load_graph(run_dir / "graph.json")
         except GraphFileError:
-            self.run_graph = None
-        for view in self.views:
-            view.set_history(history)
+            run_graph = None
+        self._show(history, run_graph)
         self.refresh_views()
         self.run_changed.emit(history)
         return history

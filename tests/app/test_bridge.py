@@ -43,6 +43,7 @@ def test_settings_edits_make_no_new_connections_and_keep_the_shown_run(qtbot, wi
     history = RunHistory(status="running")
     cleared = []
     workspace.views["patches"].clear = lambda: cleared.append(1)
+    workspace.controller.run_shown.emit(history)
     workspace.controller.run_changed.emit(history)
     assert len(cleared) == 1
     loads = []
