@@ -18,6 +18,7 @@ def small_cnn(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_train_prints_final_metrics_and_patches_draws_them(capsys, tmp_path, small_cnn):
     run_dir = tmp_path / "run"
     assert main(["train", str(small_cnn), "--epochs", "2", "--out", str(run_dir)]) == 0
@@ -34,6 +35,7 @@ def test_train_prints_final_metrics_and_patches_draws_them(capsys, tmp_path, sma
     assert "fc1" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_resume_extends_a_run(capsys, tmp_path, small_cnn):
     run_dir = tmp_path / "run"
     assert main(["train", str(small_cnn), "--epochs", "1", "--out", str(run_dir)]) == 0
@@ -55,6 +57,7 @@ def test_train_refuses_data_that_does_not_fit(capsys, tmp_path):
     assert "nothing_here" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sample_generates_text_from_a_character_run(capsys, tmp_path):
     graph = load_template("char_lstm")
     graph.set_params("lstm", {"hidden_size": 16, "num_layers": 1, "dropout": 0.0})
