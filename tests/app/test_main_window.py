@@ -193,7 +193,7 @@ def test_screenshot_command_and_bad_file(tmp_path, qapp):
     assert (image.width(), image.height()) == (800, 600)
     bad = tmp_path / "bad.json"
     bad.write_text("{")
-    assert main(["gui", str(bad), "--screenshot", str(out)]) == 1
+    assert main(["gui", str(bad), "--screenshot", str(out)]) == 2  # unreadable: exit 2, as the README says (issue 17, item 12)
 
 
 def test_unsaved_changes_are_asked_about_before_opening_another_file(window, tmp_path, monkeypatch):
