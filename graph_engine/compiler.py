@@ -13,9 +13,10 @@ from typing import Any, Sequence
 import torch
 from torch import fx, nn
 
-from graph_engine.lowering import checked_analysis, class_name, live_nodes
+from graph_engine.lowering import checked_analysis, class_name, live_nodes, output_values
 from graph_engine.model import Graph
 from graph_engine.registry import resolve_function
+from graph_engine.traversal import Feed
 
 
 #: key in GraphModule.meta of {graph node id: name of the fx node holding its output}
@@ -50,6 +51,9 @@ class _FxBuilder:
     def getitem(self, value: fx.Node, index: Any) -> fx.Node:
         return self._node("call_function", operator.getitem, (value, index))
 
+    def pack(self, values: Sequence[fx.Node]) -> tuple:
+        return tuple(values)
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """"auto" picks CUDA when available, then Apple's MPS, then the CPU."""
@@ -78,20 +82,28 @@ def compile_graph(graph: Graph, device: str | torch.device = "auto") -> fx.Graph
     fx_graph = fx.Graph()
     builder = _FxBuilder(fx_graph)
     modules: dict[str, nn.Module] = {}
-    values: dict[str, Any] = {}
+    values: dict[Feed, Any] = {Feed(node_id): fx_graph.placeholder(node_id) for node_id in analysis.input_ids}
+    results: dict[str, Any] = {}
     for live in live_nodes(graph, analysis):
         builder.node_id = live.id
         if live.spec.role == "input":
-            values[live.id] = fx_graph.placeholder(live.id)
             continue
         if live.spec.module is not None:
             modules[live.id] = live.spec.module(live.params, live.in_shapes).build()
-        inputs = [values[source] for source in live.inputs]
-        values[live.id] = live.spec.forward(builder, inputs, live.params, live.in_shapes)
+        inputs = [None if feed is None else values[feed] for feed in live.inputs]
+        produced = live.spec.forward(builder, inputs, live.params, live.in_shapes)
         if live.spec.role == "output":
-            fx_graph.output(values[live.id])
+            results[live.id] = produced
+        for port, value in enumerate(output_values(live.spec, produced)):
+            values[Feed(live.id, port)] = value
+    outputs = [results[node_id] for node_id in analysis.output_ids]
+    fx_graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     module = fx.GraphModule(modules, fx_graph, class_name=class_name(graph.name))
-    module.meta[NODE_KEY] = {node_id: value.name for node_id, value in values.items()}
+    if module.graph.eliminate_dead_code():  # output ports no edge uses
+        module.recompile()
+    kept = {node.name for node in fx_graph.nodes}
+    module.meta[NODE_KEY] = {feed.node: value.name for feed, value in values.items()
+                             if feed.port == 0 and isinstance(value, fx.Node) and value.name in kept}
     return module.to(resolve_device(device))
 
 
