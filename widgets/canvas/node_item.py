@@ -106,7 +106,7 @@ class NodeItem(QGraphicsItem):
 
     @property
     def severity(self) -> Severity | None:
-        """``"error"``, ``"warning"`` or None, from the last analysis."""
+        """The worst :class:`Severity` of its diagnostics, or None, from the last analysis."""
         return self._severity
 
     @property
