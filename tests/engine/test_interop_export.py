@@ -308,7 +308,8 @@ def test_train_script_reads_a_folder_of_images_in_process(tmp_path, monkeypatch,
 
 def test_train_script_carries_the_graphs_training_settings():
     graph = load_template("char_lstm")
-    graph.training.update({"optimizer": "rmsprop", "schedule": "cosine", "weight_decay": 0.01, "seed": 7})
+    graph.set_training({**graph.training, "optimizer": "rmsprop", "schedule": "cosine", "weight_decay": 0.01,
+                        "seed": 7})
     source = generate_train_script(graph, "lm.py", "lm.safetensors")
     namespace: dict = {}
     block = source.split("# -- generated: begin\n")[1].split("# -- generated: end\n")[0]
