@@ -87,8 +87,9 @@ def structure_diagnostics(graph: Graph, wiring: Wiring) -> tuple[list[Diagnostic
     return found, bad_ports
 
 
-#: cycles named one by one; the rest are counted
+#: cycles named one by one, and nodes off every path warned of one by one; the rest are counted
 SHOWN_CYCLES = 20
+SHOWN_IDLE = 50
 
 
 def _cycle_diagnostics(cycles: list[list[str]]) -> list[Diagnostic]:
@@ -170,5 +171,9 @@ def _off_path_warnings(graph: Graph, wiring: Wiring, roles: dict[str, list[str]]
     useful: set[str] = set()
     for node_id in roles["output"]:
         useful |= nx.ancestors(wiring.digraph, node_id) | {node_id}
-    return [warning("off-path", "not on any path from the Input to the Output", n)
-            for n in graph.nodes if n not in reached or n not in useful]
+    idle = [n for n in graph.nodes if n not in reached or n not in useful]
+    found = [warning("off-path", "not on any path from the Input to the Output", n) for n in idle[:SHOWN_IDLE]]
+    if len(idle) > SHOWN_IDLE:
+        found.append(warning("off-path", f"and {len(idle) - SHOWN_IDLE} more nodes on no path from an Input "
+                                         "to an Output", *idle[SHOWN_IDLE:]))
+    return found
