@@ -1,10 +1,11 @@
-# Rosenblatt: `make run` launches the app, `make test` runs the whole suite offscreen.
+# Rosenblatt: `make run` launches the app, `make test` runs the whole suite offscreen,
+# `make test-fast` all but the end-to-end tests marked `slow` (see README, Tests).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test test-fast bench clean
 
 install: $(STAMP)
 
@@ -18,14 +19,20 @@ $(STAMP): pyproject.toml constraints.txt
 run: install
 	$(VENV)/bin/rosenblatt
 
+PYTEST := QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) -m pytest
+
 test: install
-	QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) -m pytest -q
+	$(PYTEST) -q
+
+test-fast: install
+	$(PYTEST) -q -m "not slow"
 
 bench: install
 	-$(PY) bench/validation_scaling.py
 	-$(PY) bench/compile_overhead.py
 	-$(PY) bench/trainer_overhead.py
 	-$(PY) bench/patches_overhead.py
+	-$(PY) bench/shapes_drawing.py
 	-QT_QPA_PLATFORM=offscreen $(PY) bench/canvas_scale.py
 	-QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) bench/curves_scale.py
 	-QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) bench/gui_training.py

@@ -19,6 +19,8 @@ from app import interop_cli, train_cli
 from app.graph_source import load_graph_argument
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
+#: the smallest and largest window width and height ``gui --size`` takes
+WINDOW_SIZES = (200, 16384)
 
 
 def summary_table(graph: Graph, analysis: Analysis) -> str:
@@ -80,15 +82,22 @@ def summary_json(graph: Graph, analysis: Analysis) -> dict:
             "warnings": entries(analysis.warnings)}
 
 
+def print_text(text: str) -> None:
+    """Print what stdout cannot encode as backslash escapes: a graph's name may hold a lone
+    surrogate (``"\\ud800"`` is valid JSON), which would otherwise end the command mid-table."""
+    encoding = sys.stdout.encoding or "utf-8"
+    print(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
 def cmd_summary(args: argparse.Namespace) -> int:
     graph = load_graph_argument(args.file)
     analysis = analyze(graph)
     if args.json:
-        print(json.dumps(summary_json(graph, analysis), indent=2, ensure_ascii=False))
+        print_text(json.dumps(summary_json(graph, analysis), indent=2, ensure_ascii=False))
     else:
-        print(summary_table(graph, analysis))
+        print_text(summary_table(graph, analysis))
         for diagnostic in analysis.diagnostics:
-            print(f"{diagnostic.severity}: {diagnostic}")
+            print_text(f"{diagnostic.severity}: {diagnostic}")
     return EXIT_GRAPH_ERRORS if analysis.errors else EXIT_OK
 
 
@@ -113,21 +122,34 @@ def cmd_layers(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def window_size(text: str) -> tuple[int, int]:
+    """``"1600x1000"`` -> (1600, 1000); ValueError naming the limits: Qt ignores a size of 0
+    and crashes rendering one of 100000×100000, so only sizes a screen could show pass."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--size must be WxH, e.g. 1600x1000, got {text!r}") from None
+    low, high = WINDOW_SIZES
+    if not (low <= width <= high and low <= height <= high):
+        raise ValueError(f"--size must be {low}..{high} pixels each way, got {width}x{height}")
+    return width, height
+
+
 def cmd_gui(args: argparse.Namespace) -> int:
     from app.gui import run_gui
 
     try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-    except ValueError:
-        print(f"rosenblatt gui: --size must be WxH, e.g. 1600x1000, got {args.size!r}", file=sys.stderr)
+        size = window_size(args.size)
+    except ValueError as error:
+        print(f"rosenblatt gui: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     if (args.panel or args.train_epochs) and not args.screenshot:
         print("rosenblatt gui: --panel and --train-epochs go with --screenshot", file=sys.stderr)
-        return 2
+        return EXIT_UNREADABLE
     if args.train_epochs is not None and args.train_epochs < 1:
         print("rosenblatt gui: --train-epochs must be at least 1", file=sys.stderr)
-        return 2
-    return run_gui(args.file, args.screenshot, (width, height), panel=args.panel,
+        return EXIT_UNREADABLE
+    return run_gui(args.file, args.screenshot, size, panel=args.panel,
                    train_epochs=args.train_epochs, dataset=args.dataset)
 
 

@@ -19,3 +19,8 @@ def load_graph_argument(path: str | None) -> Graph:
         except KeyError as error:
             raise GraphFileError(path, error.args[0]) from None
     return load_graph(path)
+
+
+def graph_file(path: str | None) -> str | None:
+    """The file a graph argument reads (None for a template), which nothing may write over."""
+    return None if path is None or path.startswith("template:") else path

@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_BAD_FILE = 0, 1
+#: 2 as everywhere in the CLI: a file could not be read or written
+EXIT_OK, EXIT_BAD_FILE, EXIT_UNREADABLE = 0, 1, 2
 
 
 def run_gui(file: str | None = None, screenshot: str | None = None,
@@ -25,16 +26,16 @@ def run_gui(file: str | None = None, screenshot: str | None = None,
     from app.main_window import MainWindow
     from graph_engine import GraphFileError, load_graph
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
-    app.setApplicationName("Rosenblatt")
-    app.setOrganizationName("Rosenblatt")
     graph = path = None
     if file:
         try:
             graph, path = load_graph(file), Path(file)
         except GraphFileError as error:
             print(f"rosenblatt gui: {error}", file=sys.stderr)
-            return EXIT_BAD_FILE
+            return EXIT_UNREADABLE
+    app = QApplication.instance() or QApplication([sys.argv[0]])
+    app.setApplicationName("Rosenblatt")
+    app.setOrganizationName("Rosenblatt")
     window = MainWindow(graph, path, autosave=not screenshot)
     settle_memory()
     if screenshot:
@@ -76,7 +77,7 @@ def _screenshot(app, window, target: Path, size: tuple[int, int]) -> int:
     temp = target.with_name(f".{target.name}.tmp.png")
     if not image.save(str(temp), "PNG"):
         print(f"rosenblatt gui: cannot write {target}", file=sys.stderr)
-        return EXIT_BAD_FILE
+        return EXIT_UNREADABLE
     os.replace(temp, target)
     print(f"wrote {target} ({image.width()}×{image.height()})")
     window.document.undo_stack.setClean()

@@ -24,6 +24,7 @@ from graph_engine.interop import (
     ImportedModel, InteropError, UnsupportedModel, export_onnx, export_python, export_torchscript,
     import_model,
 )
+from graph_engine.interop.overwrite import OverwriteRefused, check_targets, existing, export_files
 
 #: fmt -> (dialog title, default file name, file filter)
 FORMATS = {
@@ -67,6 +68,22 @@ def ask_weights(window) -> tuple[bool, str | None]:
     return bool(folder), folder or None
 
 
+def may_write(window, files: list[Path], weights: str | None) -> bool:
+    """Never over the open document's file or the weights' run folder; ask before replacing
+    any other file (model.py's weights and train.py included, which the file dialog never saw)."""
+    try:
+        check_targets(files, [window.document.path], [weights])
+    except OverwriteRefused as error:
+        QMessageBox.critical(window, "Cannot export", str(error))
+        return False
+    there = existing(files)
+    if not there:
+        return True
+    listed = "\n".join(str(p) for p in there)
+    answer = QMessageBox.question(window, "Replace files?", f"These files exist and will be replaced:\n{listed}")
+    return answer == QMessageBox.StandardButton.Yes
+
+
 def export_dialog(window, fmt: str) -> list[Path]:
     """Ask where (and which weights), export the document's graph as ``fmt``; the files written."""
     title, default, file_filter = FORMATS[fmt]
@@ -76,11 +93,14 @@ def export_dialog(window, fmt: str) -> list[Path]:
         QMessageBox.warning(window, "Cannot export a graph with errors",
                             "\n".join(f"{d.node or 'graph'}: {d.message}" for d in errors[:5]))
         return []
-    path, _ = QFileDialog.getSaveFileName(window, title, str(_folder(window) / default), file_filter)
+    # the one overwrite question is may_write's: it knows every file the export writes
+    path, _ = QFileDialog.getSaveFileName(window, title, str(_folder(window) / default), file_filter,
+                                          options=QFileDialog.Option.DontConfirmOverwrite)
     if not path:
         return []
     go_on, weights = ask_weights(window)
-    if not go_on:
+    if not go_on or not may_write(window, export_files(fmt, path, weights, fmt == "python-training"),
+                                  weights):
         return []
     try:
         with _busy():

@@ -2,19 +2,22 @@
 over ``graph_engine.interop`` that turn its errors into one-line messages and exit codes.
 
 Exit status: 0 done; 1 the graph has errors (export) or the model has calls with no layer
-type (import); 2 a file, run folder, module or optional package is missing or unreadable.
+type (import); 2 a file, run folder, module or optional package is missing or unreadable,
+or ``-o`` would write over an input, a run's checkpoint or (without ``--force``) any file.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from graph_engine import CompileError, analyze, save_graph
 from graph_engine.interop import (
     InteropError, UnsupportedModel, export_onnx, export_python, export_torchscript, import_model,
     save_safetensors,
 )
+from graph_engine.interop.overwrite import OverwriteRefused, check_targets, existing, export_files
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 FORMATS = ("python", "onnx", "torchscript")
@@ -25,11 +28,29 @@ def _fail(command: str, message: str, code: int = EXIT_UNREADABLE) -> int:
     return code
 
 
+def refuse_overwrite(command: str, files: list[Path], inputs: list[str | None], run_dirs: list[str | None],
+                     force: bool) -> int | None:
+    """The exit status when ``files`` would destroy an input, a checkpoint or, without
+    ``--force``, an existing file; None when writing them is fine."""
+    try:
+        check_targets(files, inputs, run_dirs)
+    except OverwriteRefused as error:
+        return _fail(command, str(error))
+    there = existing(files)
+    if there and not force:
+        return _fail(command, f"{there[0]} exists; add --force to overwrite it")
+    return None
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from app.graph_source import load_graph_argument
+    from app.graph_source import graph_file, load_graph_argument
 
     if args.with_training and args.to != "python":
         return _fail("export", "--with-training goes with --to python")
+    files = export_files(args.to, args.output, args.weights, args.with_training)
+    refused = refuse_overwrite("export", files, [graph_file(args.file)], [args.weights], args.force)
+    if refused is not None:
+        return refused
     graph = load_graph_argument(args.file)
     try:
         if args.to == "onnx":
@@ -105,6 +126,8 @@ def register(sub: argparse._SubParsersAction, file_help: str) -> None:
                         help="include a run's trained weights (its best checkpoint, else the last)")
     export.add_argument("--with-training", action="store_true",
                         help="with --to python: also write a standalone train.py beside it")
+    export.add_argument("--force", action="store_true",
+                        help="overwrite existing files (never the graph file, the run folder or a checkpoint)")
     export.set_defaults(run=cmd_export)
 
     imports = sub.add_parser("import", help="turn a PyTorch nn.Module into a graph file (torch.fx)")

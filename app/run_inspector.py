@@ -5,7 +5,9 @@ trained model and the dataset, which take seconds to compute on a big run. The
 inspector opens a run folder once (model + data, cached until its checkpoint
 changes), runs one job at a time in a worker thread, drops a queued job when a
 newer one with the same key arrives, and hands each result (or a one-line error)
-to its callback on the GUI thread.
+to its callback on the GUI thread. A job's programming error (not a JobError, nor a
+data or file problem) leaves its traceback in the run folder's ``error.txt``, which
+the one line names.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from PySide6.QtCore import QObject, Signal
 
 from app.background import BackgroundWorker
 
-from graph_engine.analysis import Analysis, analyze
-from graph_engine.probes import beam_search, feature_maps, sample_text, top_patches
-from graph_engine.probes._common import to_uint8
+from graph_engine.analysis import Analysis
+from graph_engine.probes import beam_search, feature_maps, sample_text, to_uint8, top_patches
+from graph_engine.training.failures import failure_text
 from graph_engine.training.replay import OpenedRun, open_run
+from graph_engine.training.snapshot import RunSnapshot
 
 
 @dataclass
@@ -92,7 +95,7 @@ class RunInspector(QObject):
             run = self.load(run_dir)
             return top_patches(run.opened.model, run.opened.graph, run.analysis, run.x_all, node_id, k=k,
                                step=run.step)
-        self.submit("patches", job, callback)
+        self.submit("patches", job, callback, run_dir)
 
     def patch_detail(self, run_dir: Path, node_id: str, channel: int, sample_index: int,
                      box: tuple[int, int, int, int], value: float, callback: Callable[[Any], None]) -> None:
@@ -105,7 +108,7 @@ class RunInspector(QObject):
             maps = feature_maps(run.opened.model, x, [node_id], max_channels=channel + 1)[node_id]
             image = to_uint8(x.reshape(1, -1).float()).reshape(x.shape).numpy()
             return PatchDetail(image, tuple(int(v) for v in box), maps[channel], sample_index, channel, value)
-        self.submit("patch_detail", job, callback)
+        self.submit("patch_detail", job, callback, run_dir)
 
     def feature_maps(self, run_dir: Path, validation_index: int, node_ids: list[str],
                      callback: Callable[[Any], None]) -> None:
@@ -116,7 +119,7 @@ class RunInspector(QObject):
                 raise JobError(f"there is no validation sample {validation_index}")
             sample = run.x_all[run.validation_start + validation_index]
             return run.step, feature_maps(run.opened.model, sample, node_ids), sample.numpy()
-        self.submit("feature_maps", job, callback)
+        self.submit("feature_maps", job, callback, run_dir)
 
     def generate(self, run_dir: Path, prompt: str, length: int, temperature: float, beam: int,
                  callback: Callable[[Any], None], seed: int | None = None) -> None:
@@ -134,7 +137,7 @@ class RunInspector(QObject):
                 text = sample_text(model, vocabulary, prompt, length, temperature=temperature,
                                    window=window, seed=seed)
             return run.step, text
-        self.submit("generate", job, callback)
+        self.submit("generate", job, callback, run_dir)
 
     # -- machinery ----------------------------------------------------------------
     def load(self, run_dir: Path, data: bool = True) -> LoadedRun:
@@ -146,20 +149,23 @@ class RunInspector(QObject):
         if loaded is not None and loaded.key == key and (loaded.x_all is not None or not data):
             return loaded
         opened = open_run(run_dir)
+        snapshot = RunSnapshot.of(opened.graph, copy=False)  # one analysis for the data and the jobs
         x_all, start = None, 0
         if loaded is not None and loaded.key[0] == key[0] and loaded.x_all is not None:
             x_all, start = loaded.x_all, loaded.validation_start  # same run, newer weights
         elif data:
             from graph_engine.training import load_dataset_for
 
-            dataset = load_dataset_for(opened.graph, opened.settings)
+            dataset = load_dataset_for(snapshot, opened.settings)
             x_all, start = torch.cat([dataset.x_train, dataset.x_val]), len(dataset.x_train)
-        loaded = LoadedRun(opened, analyze(opened.graph), x_all, start, key)
+        loaded = LoadedRun(opened, snapshot.analysis, x_all, start, key)
         self._loaded = loaded
         return loaded
 
-    def submit(self, key: str, job: Callable[[], Any], callback: Callable[[Any], None]) -> None:
-        """Run ``job`` in the worker; a newer job with the same key makes this one moot."""
+    def submit(self, key: str, job: Callable[[], Any], callback: Callable[[Any], None],
+               run_dir: Path | None = None) -> None:
+        """Run ``job`` in the worker; a newer job with the same key makes this one moot.
+        ``run_dir``: where a programming error's traceback goes (the run the job reads)."""
         with self._lock:
             self._counter += 1
             ticket = self._counter
@@ -171,9 +177,10 @@ class RunInspector(QObject):
                     return  # superseded before it started
             try:
                 result: Any = job()
+            except JobError as error:
+                result = error
             except Exception as error:  # noqa: BLE001 (shown in the panel, one line)
-                text = " ".join(str(error).split()) or type(error).__name__
-                result = error if isinstance(error, JobError) else JobError(text)
+                result = JobError(failure_text(error, run_dir, f"inspector job {key!r}"))
             with self._lock:
                 if self._latest.get(key) != ticket:
                     return

@@ -10,7 +10,6 @@ history, and so the curves, as they were; a new run can start at once.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Protocol
@@ -22,10 +21,14 @@ from app.document import Document
 from app.run_inspector import JobError, RunInspector
 from app.training_session import TrainingSession
 from graph_engine import Graph, GraphFileError, load_graph
+from graph_engine.training.failures import one_line
 from graph_engine.training.history import RunHistory, list_runs
 from graph_engine.training.runs import default_run_dir
-from graph_engine.training.settings import settings_from_dict
+from graph_engine.training.settings import TrainingSettings, settings_from_dict
+from graph_engine.training.snapshot import RunSnapshot, network_signature
 from graph_engine.validation import Diagnostic
+
+__all__ = ["RunView", "TrainingController", "network_signature", "runs_root"]
 
 #: how often the panels redraw while a run streams events
 REFRESH_MS = 500
@@ -39,13 +42,6 @@ class RunView(Protocol):
     def set_history(self, history: RunHistory | None) -> None: ...
     def refresh(self) -> None: ...
     def isVisible(self) -> bool: ...  # noqa: N802 (QWidget's)
-
-
-def network_signature(graph: Graph) -> str:
-    """What makes the trained network: node types and parameters, and the wiring."""
-    nodes = sorted((n.id, n.type, json.dumps(n.params, sort_keys=True, default=str)) for n in graph)
-    edges = sorted((e.source, e.target, e.port) for e in graph.edges)
-    return json.dumps([nodes, edges])
 
 
 def runs_root(document_path: Path | None) -> Path:
@@ -85,7 +81,8 @@ class TrainingController(QObject):
         #: called after the views when probes or the status changed (e.g. the canvas overlays)
         self.refresh_hooks: list[Callable[[], None]] = []
         self.problems: list[Diagnostic] = []
-        self._snapshot_text: str | None = None
+        #: the network the shown run trains, made once at its start (None for an opened run)
+        self._snapshot: RunSnapshot | None = None
         self._shown_status: str | None = None
         self.session.events_arrived.connect(self._events)
         self.session.ended.connect(self._ended)
@@ -111,7 +108,7 @@ class TrainingController(QObject):
             return
         changes = self.history.take_changes()
         for view in self.views:
-            if view.isVisible():  # a hidden dock catches up when it is shown (TrainingDocks)
+            if view.isVisible():  # a hidden dock catches up when it is shown (RunWorkspace)
                 view.refresh()
         if changes & {"activations", "gradients", "status"}:
             for hook in self.refresh_hooks:
@@ -131,41 +128,25 @@ class TrainingController(QObject):
         if self.running:
             self.message.emit("A run is already in progress: stop it first")
             return False
-        graph = self.document.graph
-        errors = [d for d in self.document.analysis.diagnostics if d.severity == "error"]
-        if errors:
-            self._set_problems([Diagnostic("error", (), f"Training needs a valid graph: fix the "
-                                           f"{len(errors)} error{'s' if len(errors) != 1 else ''} "
-                                           "below first", "training_blocked")])
-            self.message.emit("Not started: the graph has errors (see Problems)")
-            return False
-        try:
-            settings = settings_from_dict({**graph.training, **(overrides or {})})
-        except ValueError as error:
-            self._set_problems([Diagnostic("error", (), str(error), "training_settings")])
-            self.message.emit(f"Not started: {error}")
+        settings = self._startable_settings(overrides)
+        if settings is None:
             return False
         self._clear_problems()
+        graph = self.document.graph
         root = runs_root(self.document.path)
         run_dir = default_run_dir(graph.name or "graph", root)
         self.history = RunHistory(run_dir=run_dir, status="starting", settings=settings.to_dict(),
                                   dataset=settings.dataset)
         self.history.changed.add("status")
-        self._snapshot_text = network_signature(graph)
-        self.run_graph = graph.copy()
+        self._snapshot = RunSnapshot.of(graph)  # the one analysis the run makes before step 1
+        self.run_graph = self._snapshot.graph
         for view in self.views:
             view.set_history(self.history)
         try:
             root.mkdir(parents=True, exist_ok=True)
-            self.session.start(graph, settings.to_dict(), run_dir)
+            self.session.start(self._snapshot, settings.to_dict(), run_dir)
         except Exception as error:  # noqa: BLE001 (no folder, no process: say so, start nothing)
-            text = f"{root}: {error.strerror or error}" if isinstance(error, OSError) else (
-                f"the training process could not start: {type(error).__name__}: {error}")
-            self.history.apply({"type": "rejected", "message": text})
-            self._set_problems([Diagnostic("error", (), f"Training not started: {text}", "training_rejected")])
-            self.run_changed.emit(self.history)
-            self.refresh_views()
-            self.run_ended.emit(self.history)
+            self._not_started(root, error)
             return False
         self._timer.start()
         self._shown_status = self.history.status
@@ -173,6 +154,32 @@ class TrainingController(QObject):
         self.refresh_views()
         self.message.emit(f"Training {graph.name} on {settings.dataset}…")
         return True
+
+    def _startable_settings(self, overrides: dict[str, Any] | None) -> TrainingSettings | None:
+        """The run's settings; None (the reasons in the Problems panel) when it cannot start."""
+        errors = [d for d in self.document.analysis.diagnostics if d.severity == "error"]
+        if errors:
+            self._set_problems([Diagnostic("error", (), f"Training needs a valid graph: fix the "
+                                           f"{len(errors)} error{'s' if len(errors) != 1 else ''} "
+                                           "below first", "training_blocked")])
+            self.message.emit("Not started: the graph has errors (see Problems)")
+            return None
+        try:
+            return settings_from_dict({**self.document.graph.training, **(overrides or {})})
+        except ValueError as error:
+            self._set_problems([Diagnostic("error", (), str(error), "training_settings")])
+            self.message.emit(f"Not started: {error}")
+            return None
+
+    def _not_started(self, root: Path, error: Exception) -> None:
+        """The run folder or the process could not be made: the run is rejected, said once."""
+        text = f"{root}: {error.strerror or error}" if isinstance(error, OSError) else (
+            f"the training process could not start: {type(error).__name__}: {error}")
+        self.history.apply({"type": "rejected", "message": text})
+        self._set_problems([Diagnostic("error", (), f"Training not started: {text}", "training_rejected")])
+        self.run_changed.emit(self.history)
+        self.refresh_views()
+        self.run_ended.emit(self.history)
 
     def pause(self) -> None:
         if self.running:
@@ -207,7 +214,8 @@ class TrainingController(QObject):
     def graph_changed_since_start(self) -> bool:
         """Whether the network differs from the run's snapshot (moving a node or changing the
         settings for the next run does not count)."""
-        return self._snapshot_text is not None and network_signature(self.document.graph) != self._snapshot_text
+        snapshot = self._snapshot
+        return snapshot is not None and network_signature(self.document.graph) != snapshot.signature
 
     # -- jobs on the run's checkpoint -------------------------------------------------
     def run_dir_with_checkpoint(self) -> Path | None:
@@ -246,7 +254,9 @@ class TrainingController(QObject):
     def load_earlier_runs(self, callback: Callable[[list[RunHistory]], None]) -> None:
         """Runs of this graph under the document's runs folder (newest first, but the shown
         one), read in a worker thread (a long metrics file takes a second) and cached until a
-        file changes; ``callback`` runs on the GUI thread, unless a newer request came in."""
+        file changes; ``callback`` runs on the GUI thread, unless a newer request came in.
+        A damaged folder is listed with its ``damage``; one that fails the whole request is
+        said on the status bar, and the next request is answered as usual."""
         self._runs_ticket += 1
         ticket = self._runs_ticket
         # what to look for is read here, on the GUI thread; the worker only reads files
@@ -254,16 +264,20 @@ class TrainingController(QObject):
         shown = self.history.run_dir if self.history is not None else None
 
         def job() -> None:
-            try:
-                found = self._earlier_runs(root, name, shown)
-            except (OSError, ValueError):
-                found = []
+            found = self._earlier_runs(root, name, shown)
             try:
                 self._runs_loaded.emit(ticket, found, callback)
             except RuntimeError:  # the window closed meanwhile
                 pass
 
-        self._runs_loader.submit(job)
+        self._runs_loader.submit(job, on_error=self._earlier_runs_failed)
+
+    def _earlier_runs_failed(self, error: BaseException) -> None:
+        """Worker thread: the listing itself failed (the signal is queued to the GUI thread)."""
+        try:
+            self.message.emit(f"Earlier runs could not be listed: {one_line(error)}")
+        except RuntimeError:  # the window closed meanwhile
+            pass
 
     def _earlier_runs(self, root: Path, name: str, shown: Path | None) -> list[RunHistory]:
         current = shown.resolve() if shown is not None else None
@@ -280,12 +294,17 @@ class TrainingController(QObject):
             callback(found)
 
     def _replayed(self, folder: Path) -> RunHistory:
-        metrics = folder / "metrics.jsonl"
-        key = (str(folder.resolve()), metrics.stat().st_mtime_ns, metrics.stat().st_size)
-        cached = self._replay_cache.get(key[0])
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        history = RunHistory.from_run_dir(folder)
+        """The folder's history, from the cache while its metrics file is unchanged; a folder
+        that cannot be replayed at all is a damaged history saying why."""
+        try:
+            stat = (folder / "metrics.jsonl").stat()
+            key = (str(folder.resolve()), stat.st_mtime_ns, stat.st_size)
+            cached = self._replay_cache.get(key[0])
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            history = RunHistory.from_run_dir(folder)
+        except Exception as error:  # noqa: BLE001 (one bad folder must not hide the others)
+            return RunHistory.unreadable(folder, f"cannot be read: {one_line(error)}")
         self._replay_cache[key[0]] = (key, history)
         return history
 
@@ -295,7 +314,7 @@ class TrainingController(QObject):
             raise RuntimeError("stop the current run before opening another")
         history = RunHistory.from_run_dir(run_dir)
         self.history = history
-        self._snapshot_text = None
+        self._snapshot = None
         try:
             self.run_graph = load_graph(run_dir / "graph.json")
         except GraphFileError:

@@ -8,12 +8,15 @@ copy of the pipe's sending end once the child runs, so a child that dies, even i
 middle of a message, reads as the end of the pipe rather than a read that never
 returns. When the child dies without a final event (crash, out of memory, killed) the
 session adds a ``crashed`` event naming the exit code or signal and its last message.
+The child's log (its stderr) ends up in the run folder as ``train.log``, beside the
+``error.txt`` a programming error leaves there.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import tempfile
 import time
@@ -22,14 +25,17 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from graph_engine import Graph, dumps
+from graph_engine import Graph
 from graph_engine.training.control import TrainingControl
+from graph_engine.training.snapshot import RunSnapshot
 from graph_engine.training.worker import train_in_child
 
 #: events that end a run: after one of them the child's exit is expected
 FINAL_EVENTS = ("finished", "failed", "rejected")
 #: longest a drain may take per timer tick; the rest waits for the next tick
 DRAIN_BUDGET_S = 0.010
+#: the child's log, kept in the run folder
+LOG_FILE = "train.log"
 
 
 def _exit_text(code: int | None) -> str:
@@ -81,19 +87,21 @@ class TrainingSession(QObject):
         """A child process exists (it may have sent its final event and be exiting)."""
         return self.process is not None
 
-    def start(self, graph: Graph, settings: dict[str, Any], run_dir: Path) -> None:
-        """Start training a snapshot of ``graph``; refuses while a run is going.
+    def start(self, graph: Graph | RunSnapshot, settings: dict[str, Any], run_dir: Path) -> None:
+        """Start training ``graph``'s snapshot (made here unless given); refuses while a run is
+        going. The child gets the snapshot as it is: it neither parses nor analyses again.
 
         Raises OSError (or whatever starting a process raised) with nothing left behind."""
         if self.running:
             raise RuntimeError("a run is already going: stop it first")
+        snapshot = RunSnapshot.of(graph)
         control = TrainingControl()
         reader, writer = self._context.Pipe(duplex=False)
         handle, log = tempfile.mkstemp(prefix="rosenblatt-train-", suffix=".log")
         os.close(handle)
         process = self._context.Process(
             target=train_in_child, name="rosenblatt-training", daemon=True,
-            args=(dumps(graph), dict(settings), str(run_dir), writer, control, log))
+            args=(snapshot, dict(settings), str(run_dir), writer, control, log))
         try:
             process.start()
         except BaseException:
@@ -182,14 +190,36 @@ class TrainingSession(QObject):
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        if self._log is not None:
-            self._log.unlink(missing_ok=True)
-            self._log = None
+        log = self._keep_log()
         if not self._final_seen:
-            if not last and self._last_event is not None:
-                event = self._last_event
-                last = f"last event: {event.get('type')} at step {event.get('step')}"
-            message = f"the training process ended {_exit_text(process.exitcode)}"
-            self.events_arrived.emit([{"type": "crashed", "message": message + (f" — {last}" if last else ""),
-                                       "exitcode": process.exitcode}])
+            self.events_arrived.emit([self._crashed(process.exitcode, last, log)])
         self.ended.emit()
+
+    def _crashed(self, exitcode: int | None, last: str, log: Path | None) -> dict[str, Any]:
+        """The event that stands in for the final one a dead child never sent."""
+        if not last and self._last_event is not None:
+            event = self._last_event
+            last = f"last event: {event.get('type')} at step {event.get('step')}"
+        message = f"the training process ended {_exit_text(exitcode)}" + (f" — {last}" if last else "")
+        if log is not None:
+            message += f" (log: {log})"
+        return {"type": "crashed", "message": message, "exitcode": exitcode}
+
+    def _keep_log(self) -> Path | None:
+        """Move the child's log into the run folder; where it now is, or None when there was
+        nothing to keep. Without a run folder only a crashed child's log is kept (in place)."""
+        log, self._log = self._log, None
+        if log is None or not log.exists():
+            return None
+        if log.stat().st_size == 0:
+            log.unlink(missing_ok=True)
+            return None
+        if self.run_dir is not None and self.run_dir.is_dir():
+            try:
+                return Path(shutil.move(log, self.run_dir / LOG_FILE))
+            except OSError:
+                return log
+        if self._final_seen:
+            log.unlink(missing_ok=True)
+            return None
+        return log

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 import torch
 from torch import fx, nn
 
+from graph_engine.analysis import Analysis
 from graph_engine.lowering import checked_analysis, class_name, live_nodes, output_values
 from graph_engine.model import Graph
 from graph_engine.registry import resolve_function
@@ -73,12 +74,15 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def compile_graph(graph: Graph, device: str | torch.device = "auto") -> fx.GraphModule:
+def compile_graph(graph: Graph, device: str | torch.device = "auto",
+                  analysis: Analysis | None = None) -> fx.GraphModule:
     """Build the network as an ``fx.GraphModule`` on ``device``.
 
-    Raises CompileError (from ``graph_engine.lowering``) when the graph has errors.
+    ``analysis``: the graph's checked analysis, when the caller has one (a run's snapshot),
+    so it is not analysed again. Raises CompileError (from ``graph_engine.lowering``)
+    when the graph has errors.
     """
-    analysis = checked_analysis(graph)
+    analysis = analysis or checked_analysis(graph)
     fx_graph = fx.Graph()
     builder = _FxBuilder(fx_graph)
     modules: dict[str, nn.Module] = {}

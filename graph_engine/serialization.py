@@ -193,6 +193,8 @@ def loads(text: str, source: str = "<graph>") -> Graph:
                                      f"{error.msg}") from None
     except RecursionError:
         raise GraphFileError(source, "the JSON is nested too deeply to be a graph") from None
+    except ValueError as error:  # an integer literal past Python's 4,300-digit conversion limit
+        raise GraphFileError(source, f"invalid JSON: {str(error).split(':')[0]}") from None
     return graph_from_dict(data, source)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSplitter, QStackedWidget,
     QVBoxLayout, QWidget,
@@ -48,12 +48,6 @@ class _Overlay:
 
 class CurvesPanel(QWidget):
     """Loss, validation and learning-rate curves of the current run and earlier ones."""
-
-    x_mode_changed = Signal(str)
-    smoothing_changed = Signal(float)
-    log_y_changed = Signal(bool)
-    #: the run folders now overlaid (a list of Path)
-    overlays_changed = Signal(list)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -235,9 +229,6 @@ class CurvesPanel(QWidget):
         """EMA factor of the training loss, 0 … 0.999 (steps of 0.001)."""
         self.smoothing_slider.setValue(round(min(max(smoothing, 0.0), 0.999) * SLIDER_SCALE))
 
-    def set_log_y(self, log_y: bool) -> None:
-        self.log_y_check.setChecked(log_y)
-
     # -- drawing ------------------------------------------------------------------------
     def _draw_steps(self) -> None:
         curves, mode = self._curves, self._x_mode
@@ -343,14 +334,12 @@ class CurvesPanel(QWidget):
         self._redraw_all()
         for plot in self.plots.all:
             plot.enableAutoRange()
-        self.x_mode_changed.emit(self._x_mode)
 
     def _on_log_y(self, checked: bool) -> None:
         self.loss_plot.setLogMode(y=checked)
         # on a log axis the minor ticks (0.2 … 0.9 of each decade) crowd: label decades only
         self.loss_plot.getAxis("left").setStyle(maxTextLevel=0 if checked else 2)
         self._clear_hover()
-        self.log_y_changed.emit(checked)
 
     def _on_smoothing(self, value: int) -> None:
         self._smoothing = value / SLIDER_SCALE
@@ -361,7 +350,6 @@ class CurvesPanel(QWidget):
         self._redraw_all()
         if self._curves is not None and not self._hovering:
             self.readout.setText(summary(self._curves))
-        self.smoothing_changed.emit(self._smoothing)
 
     def _on_run_checked(self, row: int, checked: bool) -> None:
         overlay = self._listed[row]
@@ -371,7 +359,6 @@ class CurvesPanel(QWidget):
         else:
             self._remove_overlay_items(overlay)
         self._show_state()
-        self.overlays_changed.emit([o.curves.history.run_dir for o in self._overlays if o.checked])
 
     # -- hover ----------------------------------------------------------------------------
     def _on_mouse_moved(self, scene_pos: QPointF) -> None:

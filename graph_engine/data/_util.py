@@ -14,6 +14,11 @@ def tensor(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
     return out.to(dtype) if out.dtype != dtype else out
 
 
+def number_text(value: object) -> str:
+    """A label or token as a person wrote it: 7, 2.5, 1e+30 (never ``np.float64(2.5)``)."""
+    return f"{value:g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
 def is_float_input(dtype: str) -> bool:
     """Anything but an integer dtype is a float Input ("float", "float32", ...)."""
     return not str(dtype).startswith("int")

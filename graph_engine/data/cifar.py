@@ -12,6 +12,7 @@ import numpy as np
 
 from graph_engine.data.assemble import image_classification
 from graph_engine.data.base import DataError, Dataset, InputFit
+from graph_engine.data.files import read_bytes
 
 RECORD = 1 + 3 * 32 * 32
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -33,10 +34,7 @@ def cifar_folder(path: Path) -> Path | None:
 
 def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(N, 3, 32, 32) uint8 images and (N,) labels from one .bin file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    data = read_bytes(path)
     if len(data) == 0 or len(data) % RECORD:
         hint = (" (2 label bytes per record: CIFAR-100, which is not supported)"
                 if data and len(data) % (RECORD + 1) == 0 else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import io
 import math
 import zlib
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 from graph_engine.data.assemble import image_classification
 from graph_engine.data._util import shape_text
 from graph_engine.data.base import DataError, Dataset, InputFit
+from graph_engine.data.files import read_bounded, read_bytes
 
 #: idx type byte -> big-endian numpy dtype
 _TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -21,11 +23,13 @@ _SEPARATORS = ("-", ".")     # train-images-idx3-ubyte (LeCun) and train-images.
 
 
 def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed when it is .gz (never past what memory holds)."""
+    data = read_bytes(path)
+    if path.suffix != ".gz":
+        return data
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            return read_bounded(stream, path)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read the file ({exc})") from None
 

@@ -6,8 +6,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from graph_engine.data._util import shape_text
+from graph_engine.data._util import number_text, shape_text
 from graph_engine.data.base import CLASSIFICATION, REGRESSION, SEGMENTATION, DataError
+
+#: class labels are 0..MAX_CLASSES-1: a larger one is a mistake, not a classifier to build
+MAX_CLASSES = 1_000_000
 
 
 def _integer_valued(y: np.ndarray) -> bool:
@@ -59,24 +62,27 @@ def check_classifier_output(name: str, num_classes: int, output_shape: tuple[int
                         f"set the last layer's out_features to {num_classes}")
 
 
+def _refuse_first(name: str, y: np.ndarray, where: Callable[[int], str], bad: np.ndarray, why: str) -> None:
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(f"{name}: {where(i)} has label {number_text(y[i])}; {why}")
+
+
 def class_labels(name: str, y: np.ndarray, where: Callable[[int], str],
                  output_shape: tuple[int, ...] | None) -> tuple[np.ndarray, int]:
-    """Numeric labels -> int64 0..K-1 and K; refuses negatives, fractions and labels ≥ the Output's K."""
+    """Numeric labels -> int64 0..K-1 and K; refuses fractions, negatives and labels past
+    MAX_CLASSES before the int64 cast (1e30 would wrap to -2**63), then labels ≥ the Output's K."""
     y = np.asarray(y)
-    if y.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))
-        if len(bad):
-            raise DataError(f"{name}: {where(int(bad[0]))} has label {y[bad[0]]!r}; "
-                            "class labels must be whole numbers 0..K-1")
-    elif y.dtype.kind not in "biu":
+    if y.dtype.kind not in "biuf":
         raise DataError(f"{name}: labels of type {y.dtype} are not class numbers")
-    labels = y.astype(np.int64)
-    negative = np.flatnonzero(labels < 0)
-    if len(negative):
-        i = int(negative[0])
-        raise DataError(f"{name}: {where(i)} has label {labels[i]}; class labels must be 0..K-1")
-    if len(labels) == 0:
+    if len(y) == 0:
         raise DataError(f"{name}: no samples")
+    fractional = ~np.isfinite(y) | (y != np.round(y)) if y.dtype.kind == "f" else np.zeros(len(y), bool)
+    for bad, why in ((fractional, "class labels must be whole numbers 0..K-1"),
+                     (y < 0, "class labels must be 0..K-1"),
+                     (y >= MAX_CLASSES, f"class labels must be 0..K-1, K at most {MAX_CLASSES:,}")):
+        _refuse_first(name, y, where, np.flatnonzero(bad), why)
+    labels = y.astype(np.int64)
     num_classes = int(labels.max()) + 1
     if output_shape is not None and len(output_shape) == 1 and num_classes > int(output_shape[0]):
         k = int(output_shape[0])

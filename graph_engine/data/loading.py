@@ -9,6 +9,7 @@ from graph_engine.data.base import DataError, Dataset, InputFit
 from graph_engine.data.builtin import BUILTIN_DATASETS, load_builtin
 from graph_engine.data.cifar import cifar_folder, load_cifar
 from graph_engine.data.csv_file import load_csv
+from graph_engine.data.files import regular_size
 from graph_engine.data.folder import IMAGE_SUFFIXES, load_image_folder
 from graph_engine.data.idx import find_idx, is_idx_images_file, load_idx
 from graph_engine.data.npz import load_npz
@@ -40,6 +41,7 @@ def _load_directory(path: Path, fit: InputFit, seed: int, fraction: float) -> Da
 
 
 def _load_file(path: Path, fit: InputFit, seed: int, fraction: float) -> Dataset:
+    regular_size(path)
     suffix = path.suffix.lower()
     if is_idx_images_file(path):
         return load_idx(path, fit, seed, fraction)

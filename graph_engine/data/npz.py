@@ -2,13 +2,45 @@
 
 from __future__ import annotations
 
+import math
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from graph_engine.data._util import shape_text
 from graph_engine.data.base import DataError, Dataset, InputFit
+from graph_engine.data.files import check_memory
 from graph_engine.data.tabular import tabular_dataset
+
+
+_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _declared_bytes(path: Path, archive: zipfile.ZipFile, member: str) -> int:
+    """The bytes ``member``'s header declares, refused when the member holds fewer: numpy
+    allocates the declared size before reading, so a forged header of 10¹¹ rows is a MemoryError."""
+    info = archive.getinfo(member)
+    with archive.open(info) as stream:
+        version = np.lib.format.read_magic(stream)
+        if version not in _HEADER_READERS:
+            raise DataError(f"{path}: {member} is .npy format {version[0]}.{version[1]}; "
+                            "save it with numpy.savez(path, x=features, y=targets)")
+        shape, _, dtype = _HEADER_READERS[version](stream)
+        held = info.file_size - stream.tell()
+    declared = math.prod(shape) * dtype.itemsize
+    if declared > held:
+        raise DataError(f"{path}: {member} declares {shape_text(shape)} {dtype} values ({declared:,} bytes) "
+                        f"but holds {held:,} bytes; the file is damaged")
+    return declared
+
+
+def check_sizes(path: Path) -> None:
+    """Refuse x and y that the archive does not hold, or that memory cannot, before loading them."""
+    with zipfile.ZipFile(path) as archive:
+        members = [name for name in ("x.npy", "y.npy") if name in archive.namelist()]
+        total = sum(_declared_bytes(path, archive, name) for name in members)
+    check_memory(path, total, "its arrays x and y")
 
 
 def read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -17,6 +49,7 @@ def read_npz(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: not a .npz archive "
                         "(save one with numpy.savez(path, x=features, y=targets))")
     try:
+        check_sizes(path)
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in ("x", "y") if key not in archive.files]
             if missing:

@@ -8,14 +8,33 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from graph_engine.data._util import is_float_input, shape_text, tensor
+from graph_engine.data._util import is_float_input, number_text, shape_text, tensor
 from graph_engine.data.base import CLASSIFICATION, REGRESSION, SEGMENTATION, DataError, Dataset, InputFit
 from graph_engine.data.labels import check_classifier_output, class_labels, infer_task, string_labels
 from graph_engine.data.segmentation import check_segmentation_output, fit_masks
 from graph_engine.data.split import split_indices
 
+#: the largest token index read from a file (an Embedding's rows are int32-addressable)
+MAX_TOKEN = 2**31 - 1
 
-def shape_features(name: str, x: np.ndarray, fit: InputFit, what: str) -> np.ndarray:
+
+def token_indices(name: str, x: np.ndarray, where: Callable[[int], str]) -> np.ndarray:
+    """int64 token indices, refusing fractions and indices out of 0..MAX_TOKEN here: the
+    Embedding would otherwise fail on them only at the first training step."""
+    if x.dtype.kind not in "biu" and not np.all(x == np.round(x)):
+        raise DataError(f"{name}: the Input is int64 but the features hold fractions; use a float32 Input")
+    flat = x.reshape(len(x), -1)
+    outside = (flat < 0) | (flat > MAX_TOKEN)
+    rows = np.flatnonzero(outside.any(axis=1))
+    if len(rows):
+        i = int(rows[0])
+        raise DataError(f"{name}: {where(i)} has token index {number_text(flat[i][outside[i]][0])}; "
+                        "token indices must be 0..num_embeddings-1")
+    return x.astype(np.int64)
+
+
+def shape_features(name: str, x: np.ndarray, fit: InputFit, what: str,
+                   where: Callable[[int], str]) -> np.ndarray:
     """Samples keep their shape when it is the Input's, or are reshaped when only the layout
     differs (784 CSV columns -> 1×28×28); anything else says which Input would fit."""
     sample = tuple(int(d) for d in x.shape[1:])
@@ -26,10 +45,7 @@ def shape_features(name: str, x: np.ndarray, fit: InputFit, what: str) -> np.nda
     x = x.reshape(len(x), *target)
     if is_float_input(fit.dtype):
         return x.astype(np.float64, copy=False)
-    if x.dtype.kind not in "biu" and not np.all(x == np.round(x)):
-        raise DataError(f"{name}: the Input is {fit.dtype} but the features hold fractions; "
-                        "use a float32 Input")
-    return x.astype(np.int64)
+    return token_indices(name, x, where)
 
 
 def _check_finite(name: str, array: np.ndarray, where: Callable[[int], str], what: str) -> None:
@@ -92,7 +108,7 @@ def tabular_dataset(name: str, source: str, x: np.ndarray, y: np.ndarray, fit: I
     else:
         _check_finite(source, y, where, "target")
         targets = _regression_targets(source, y, out)
-    features = shape_features(source, x, fit, what)
+    features = shape_features(source, x, fit, what, where)
 
     stratify = targets if task == CLASSIFICATION else None
     train, val = split_indices(len(features), fraction, seed, stratify)

@@ -9,6 +9,7 @@ import torch
 
 from graph_engine.data._util import is_float_input, shape_text, tensor
 from graph_engine.data.base import LANGUAGE_MODEL, DataError, Dataset, InputFit
+from graph_engine.data.files import TEXT_EXPANSION, read_bytes
 from graph_engine.data.split import split_indices
 
 UNKNOWN = "\ufffd"
@@ -17,10 +18,7 @@ _NEEDS = "text needs an int64 Input of shape (T,) feeding an Embedding"
 
 def read_text_file(path: Path) -> str:
     """UTF-8 text (a leading BOM dropped, CRLF -> LF); refuses other encodings with the byte offset."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    data = read_bytes(path, TEXT_EXPANSION)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -30,6 +30,12 @@ class PythonExport:
     files: list[Path] = field(default_factory=list)
 
 
+def python_files(target: Path, weights: bool, with_training: bool) -> list[Path]:
+    """model.py, then model.safetensors and train.py beside it when asked for."""
+    return ([target] + ([target.with_suffix(".safetensors")] if weights else [])
+            + ([target.with_name(TRAIN_SCRIPT)] if with_training else []))
+
+
 def export_python(graph: Graph, path: str | os.PathLike[str], weights: str | os.PathLike[str] | None = None,
                   with_training: bool = False) -> PythonExport:
     """Write ``graph`` as standalone PyTorch source at ``path`` (and the files beside it)."""
@@ -38,18 +44,15 @@ def export_python(graph: Graph, path: str | os.PathLike[str], weights: str | os.
         raise InteropError(f"{target}: the training script is called {TRAIN_SCRIPT}; "
                            "give the model file another name")
     source = generate_code(graph)
-    weights_path = target.with_suffix(".safetensors") if weights is not None else None
+    files = python_files(target, weights is not None, with_training)
+    weights_path = files[1] if weights is not None else None
     state = prepare(graph, weights).module.state_dict() if weights is not None else None
     script = (generate_train_script(graph, target.name, weights_path.name if weights_path else None)
               if with_training else None)
     write_text_atomic(target, source)
-    files = [target]
     if weights_path is not None and state is not None:
         save_safetensors(weights_path, state, {"graph": graph.name, "source": str(weights)})
-        files.append(weights_path)
-    script_path = None
-    if script is not None:
-        script_path = target.with_name(TRAIN_SCRIPT)
+    script_path = files[-1] if script is not None else None
+    if script_path is not None:
         write_text_atomic(script_path, script)
-        files.append(script_path)
     return PythonExport(target, weights_path, script_path, files)

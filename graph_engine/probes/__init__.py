@@ -12,8 +12,10 @@ so in eval mode under ``torch.no_grad`` and restore every training flag after.
   :func:`save_png`: the input patches that excite each channel most
 - :func:`confusion_matrix`, :func:`per_class_accuracy`, :func:`segmentation_metrics`
 - :func:`sample_text`, :func:`beam_search`: text from a character model
+- :func:`to_uint8`: min-max scaling of rows to display bytes (what the maps use)
 """
 
+from graph_engine.probes._common import to_uint8
 from graph_engine.probes.activations import activation_stats, nice_range
 from graph_engine.probes.evaluation import confusion_matrix, per_class_accuracy, segmentation_metrics
 from graph_engine.probes.feature_maps import feature_maps, first_conv_node, first_layer_filters
@@ -24,5 +26,5 @@ from graph_engine.probes.sampling import beam_search, sample_text
 __all__ = [
     "GradientMonitor", "TopPatches", "activation_stats", "beam_search", "confusion_matrix",
     "feature_maps", "first_conv_node", "first_layer_filters", "nice_range", "patch_grid_image", "per_class_accuracy",
-    "sample_text", "save_png", "segmentation_metrics", "top_patches",
+    "sample_text", "save_png", "segmentation_metrics", "to_uint8", "top_patches",
 ]

@@ -14,16 +14,21 @@ from graph_engine.model import Graph
 from graph_engine.training.control import TrainingControl
 from graph_engine.training.runs import default_run_dir, read_metrics
 from graph_engine.training.settings import TrainingSettings, settings_from_dict
+from graph_engine.training.snapshot import RunSnapshot
 from graph_engine.training.tasks import graph_ends
 from graph_engine.training.trainer import FitError, RunResult, Trainer
 
 
-def load_dataset_for(graph: Graph, settings: TrainingSettings, spec: str | None = None) -> Dataset:
-    """Load ``spec`` (default: the settings' dataset) shaped for ``graph``'s Input and Output."""
-    ends = graph_ends(graph, checked_analysis(graph))
+def load_dataset_for(graph: Graph | RunSnapshot, settings: TrainingSettings, spec: str | None = None) -> Dataset:
+    """Load ``spec`` (default: the settings' dataset) shaped for ``graph``'s Input and Output
+    (a run's snapshot brings its analysis: nothing is analysed again)."""
+    if isinstance(graph, RunSnapshot):
+        ends = graph_ends(graph.graph, graph.analysis)
+    else:
+        ends = graph_ends(graph, checked_analysis(graph))
     return load_dataset(spec or settings.dataset, ends.fit, seed=settings.seed,
                         validation_fraction=settings.validation_fraction)
 
 
-__all__ = ["FitError", "InputFit", "RunResult", "Trainer", "TrainingControl", "TrainingSettings",
+__all__ = ["FitError", "InputFit", "RunResult", "RunSnapshot", "Trainer", "TrainingControl", "TrainingSettings",
            "analyze", "default_run_dir", "load_dataset_for", "read_metrics", "settings_from_dict"]

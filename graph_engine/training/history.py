@@ -5,10 +5,15 @@ replayed from a run folder's ``metrics.jsonl``) and keeps them in shapes views c
 draw at once: growing float64 arrays for per-step series, a list of epoch records,
 and the latest result of each probe kind plus per-node series over time. It never
 imports Qt; ``version`` and ``changed`` tell a view whether to redraw.
+
+A replayed folder may be damaged (a line cut short, edited by hand, written by another
+version): each line that cannot be read is left out and becomes one ``damage`` reason,
+so a list of earlier runs can say "damaged" and why instead of failing.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +26,15 @@ from graph_engine.training.tasks import HEADLINE
 
 #: status values: idle → starting → running ⇄ paused → finished | failed | crashed | rejected
 ACTIVE = ("starting", "running", "paused")
+#: what a stored record must hold to be drawn: key → "number" or "object"
+RECORD_FIELDS: dict[str, dict[str, str]] = {
+    "step": {"step": "number", "epoch": "number", "loss": "number", "lr": "number", "time": "number"},
+    "epoch": {"step": "number", "epoch": "number", "time": "number", "val": "object"},
+    "finished": {"status": "text", "message": "text"},
+    "failed": {"message": "text"},
+}
+_KINDS = {"number": (int, float), "object": dict, "text": str}
+_KIND_NAMES = {"number": "a number", "object": "an object", "text": "text"}
 
 
 class Series:
@@ -93,6 +107,8 @@ class RunHistory:
     activation_series: dict[str, Series] = field(default_factory=dict)
     #: (step, prompt, text) of each text sample generated during training
     samples: list[tuple[int, str, str]] = field(default_factory=list)
+    #: why parts of a replayed run folder were left out, one line each (empty when whole)
+    damage: list[str] = field(default_factory=list)
     version: int = 0
     #: what changed since :meth:`take_changes` was last called ("steps", "epochs", probe kinds,
     #: "status")
@@ -192,6 +208,14 @@ class RunHistory:
         return self.status in ACTIVE
 
     @property
+    def damaged(self) -> str | None:
+        """The first reason this run's folder is damaged (and how many more); None when whole."""
+        if not self.damage:
+            return None
+        more = len(self.damage) - 1
+        return self.damage[0] + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+
+    @property
     def step(self) -> int:
         last = self.steps.last("step")
         return int(last) if last is not None else 0
@@ -226,20 +250,85 @@ class RunHistory:
     def from_run_dir(cls, run_dir: str | Path) -> "RunHistory":
         """The history of a finished (or still running) run, from its metrics file.
 
-        Probes are not stored in the folder: a replayed history has curves only."""
+        Probes are not stored in the folder: a replayed history has curves only. What
+        cannot be read is left out and said in ``damage``; this never raises on a bad file."""
         run_dir = Path(run_dir)
         history = cls(run_dir=run_dir)
-        try:
-            history.settings = runs.read_json(run_dir / "settings.json")
-            dataset = runs.read_json(run_dir / "dataset.json")
-            history.task, history.dataset = dataset.get("task", ""), dataset.get("name", "")
-        except (OSError, ValueError):
-            pass
+        history.settings = history._side_file(run_dir / "settings.json")
+        dataset = history._side_file(run_dir / "dataset.json")
+        history.task, history.dataset = str(dataset.get("task", "")), str(dataset.get("name", ""))
         history.status = "incomplete"  # a finished or failed record below says otherwise
         metrics = run_dir / "metrics.jsonl"
         if metrics.exists():
-            history.apply_all(runs.read_metrics(metrics))
+            history._replay_file(metrics)
         return history
+
+    @classmethod
+    def unreadable(cls, run_dir: Path, reason: str) -> "RunHistory":
+        """A run folder that could not be replayed at all: listed, with the reason."""
+        return cls(run_dir=run_dir, status="incomplete", damage=[reason])
+
+    def replay(self, record: dict[str, Any]) -> str | None:
+        """Take one stored record; what is wrong with it (then it is left out), else None."""
+        kind = str(record.get("type"))
+        article = "an" if kind[:1] in tuple("aeiou") else "a"
+        for key, wanted in RECORD_FIELDS.get(kind, {}).items():
+            if key not in record:
+                return f"{article} {kind} record without '{key}'"
+            value = record[key]
+            if not isinstance(value, _KINDS[wanted]) or isinstance(value, bool):
+                return f"{article} {kind} record whose '{key}' is not {_KIND_NAMES[wanted]}"
+        try:
+            self.apply(record)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:  # a kind not checked above
+            return f"{article} {kind} record that cannot be read ({type(error).__name__}: {error})"
+        return None
+
+    def _replay_file(self, path: Path) -> None:
+        """Every line of a metrics file; a torn last line (a run still writing) is skipped."""
+        try:
+            lines = path.read_bytes().split(b"\n")
+        except OSError as error:
+            self.damage.append(f"{path.name} cannot be read ({error.strerror or error})")
+            return
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            where = f"{path.name} line {number}"
+            record = _parsed(raw, being_written=number == len(lines))
+            if isinstance(record, str):
+                self.damage.append(f"{where} {record}")
+            elif record is not None:
+                reason = self.replay(record)
+                if reason is not None:
+                    self.damage.append(f"{where}: {reason}")
+
+    def _side_file(self, path: Path) -> dict[str, Any]:
+        """settings.json or dataset.json as a dict; a missing one is empty, a bad one damage."""
+        try:
+            data = runs.read_json(path)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as error:
+            why = "not JSON" if isinstance(error, ValueError) else (error.strerror or str(error))
+            self.damage.append(f"{path.name} cannot be read ({why})")
+            return {}
+        if not isinstance(data, dict):
+            self.damage.append(f"{path.name} cannot be read (not a JSON object)")
+            return {}
+        return data
+
+
+def _parsed(raw: bytes, being_written: bool) -> dict[str, Any] | str | None:
+    """One metrics line's record, or why it is none ("is not JSON"); None for the torn
+    last line of a file still being written, which is no damage."""
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "is not UTF-8 text"
+    except ValueError:
+        return None if being_written else "is not JSON"
+    return record if isinstance(record, dict) else "is not a JSON object"
 
 
 def _number(value: Any) -> float:

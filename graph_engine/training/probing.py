@@ -4,20 +4,27 @@ Probes 1-3 (activation statistics, gradient health, feature maps and filters) ru
 the settings' interval on a fixed probe batch; the confusion matrix, segmentation
 sample and text samples run at each epoch's end. All of it is measured on the
 training device and sent as ``{"type": "probe", "kind": ..., "step": ..., "data": ...}``.
+
+The probes see a run through a :class:`ProbeContext`: the model, the analysis, the
+validation tensors, the task, the dataset's labels and a way to emit, never the
+trainer itself, so they can neither steer the run nor depend on its internals.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
+from torch import fx
 
 from graph_engine import probes
+from graph_engine.analysis import Analysis
+from graph_engine.compiler import NODE_KEY
 from graph_engine.data.base import CLASSIFICATION, LANGUAGE_MODEL, SEGMENTATION
-
-if TYPE_CHECKING:
-    from graph_engine.training.trainer import Trainer
+from graph_engine.model import Graph
+from graph_engine.training.tasks import GraphEnds
 
 #: samples in the fixed batch that activation statistics are measured on (small: they cost
 #: a forward pass each time, and 32 samples already give stable fractions and histograms)
@@ -63,25 +70,60 @@ def _kept_range(entry: dict[str, Any]) -> tuple[float, float]:
     return (low, high)
 
 
+@dataclass(frozen=True)
+class ProbeContext:
+    """What the probes of a run may use (see the module docstring)."""
+
+    model: fx.GraphModule
+    analysis: Analysis
+    #: the Input and Output as training sees them (shapes: classes, text window)
+    ends: GraphEnds
+    #: validation inputs and (prepared) targets, on the training device
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    task: str
+    #: the dataset's class names (classification, segmentation) and vocabulary (text)
+    class_names: list[str] | None
+    vocabulary: str | None
+    #: the nodes whose feature maps the settings ask for (empty: the first convolutions)
+    feature_map_nodes: tuple[str, ...]
+    seed: int
+    #: sends one event (the trainer's sink and logs)
+    emit: Callable[[dict[str, Any]], None]
+    #: a viewer's wishes since the last call (TrainingControl.requests)
+    requests: Callable[[], dict[str, Any]]
+
+    @property
+    def graph(self) -> Graph:
+        return self.analysis.graph
+
+    @property
+    def live(self) -> dict[str, str]:
+        """The graph nodes with a compiled output."""
+        return self.model.meta[NODE_KEY]
+
+
 class RunProbes:
     """The probes of one run, bound to its model and data."""
 
-    def __init__(self, trainer: "Trainer"):
-        self.trainer = trainer
-        self.batch = trainer.x_val[:PROBE_BATCH]
+    def __init__(self, context: ProbeContext):
+        self.context = context
+        self.batch = context.x_val[:PROBE_BATCH]
         self.sample_index = 0
-        self.sample = trainer.x_val[0]
-        self.monitor = probes.GradientMonitor(trainer.model)
+        self.sample = context.x_val[0]
+        self.monitor = probes.GradientMonitor(context.model)
         self.ranges: dict[str, tuple[float, float]] = {}
-        live = trainer.model.meta["rosenblatt_nodes"]
-        chosen = [n for n in trainer.settings.feature_map_nodes if n in live]
-        if not chosen:
-            chosen = [n for n in trainer.analysis.order
-                      if trainer.graph.node(n).type == "Conv2d" and n in live][:4]
-        self.feature_nodes = chosen
+        self.feature_nodes = self._default_feature_nodes()
         #: the convolution whose filters the Filters view shows (None without one)
-        self.filter_node = probes.first_conv_node(trainer.model, trainer.graph)
+        self.filter_node = probes.first_conv_node(context.model, context.graph)
         self._grad_norms: dict[str, float] = {}
+
+    def _default_feature_nodes(self) -> list[str]:
+        """The settings' nodes, else the first four convolutions."""
+        context = self.context
+        chosen = [n for n in context.feature_map_nodes if n in context.live]
+        return chosen or [n for n in context.analysis.order
+                          if context.graph.node(n).type == "Conv2d" and n in context.live][:4]
 
     def before_update(self) -> None:
         """After backward, before the optimizer step: gradients exist, weights are old."""
@@ -90,60 +132,68 @@ class RunProbes:
 
     def apply_requests(self, changes: dict[str, Any]) -> None:
         """Follow a viewer's wishes: another validation sample, other feature-map nodes."""
-        trainer = self.trainer
+        context = self.context
         index = changes.get("sample")
-        if isinstance(index, int) and 0 <= index < len(trainer.x_val):
-            self.sample_index, self.sample = index, trainer.x_val[index]
-        live = trainer.model.meta["rosenblatt_nodes"]
+        if isinstance(index, int) and 0 <= index < len(context.x_val):
+            self.sample_index, self.sample = index, context.x_val[index]
         nodes = changes.get("feature_nodes")
         if isinstance(nodes, (list, tuple)):
-            self.feature_nodes = [n for n in nodes if n in live]
+            self.feature_nodes = [n for n in nodes if n in context.live]
         watched = changes.get("watch_node")
-        if isinstance(watched, str) and watched in live and watched not in self.feature_nodes:
+        if isinstance(watched, str) and watched in context.live and watched not in self.feature_nodes:
             # the node a person is looking at joins the probed ones (the oldest such one leaves)
             self.feature_nodes = (self.feature_nodes + [watched])[-MAX_FEATURE_NODES:]
 
     def after_update(self, step: int) -> None:
-        trainer = self.trainer
-        self.apply_requests(trainer.control.requests())
+        context = self.context
+        self.apply_requests(context.requests())
         ratios = self.monitor.update_ratios()
         self._emit("gradients", step, {"norms": self._grad_norms, "update_ratios": ratios})
-        stats = probes.activation_stats(trainer.model, trainer.graph, self.batch, ranges=self.ranges,
-                                        analysis=trainer.analysis)
+        stats = probes.activation_stats(context.model, context.graph, self.batch, ranges=self.ranges,
+                                        analysis=context.analysis)
         for node_id, entry in stats.items():
             self.ranges[node_id] = _kept_range(entry)
         self._emit("activations", step, stats)
         if self.feature_nodes:
-            maps = probes.feature_maps(trainer.model, self.sample, self.feature_nodes)
+            maps = probes.feature_maps(context.model, self.sample, self.feature_nodes)
             self._emit("feature_maps", step, maps)
         self._emit("probe_sample", step, {
             "index": self.sample_index, "input": self.sample.detach().cpu().numpy(),
-            "target": trainer.y_val[self.sample_index].detach().cpu().numpy()})
+            "target": context.y_val[self.sample_index].detach().cpu().numpy()})
         if self.filter_node is not None:
-            filters = probes.first_layer_filters(trainer.model, trainer.graph, self.filter_node)
+            filters = probes.first_layer_filters(context.model, context.graph, self.filter_node)
             self._emit("filters", step, {"filters": filters, "node": self.filter_node})
 
     def at_epoch_end(self, step: int, extras: dict[str, torch.Tensor]) -> None:
-        trainer = self.trainer
-        task = trainer.task
+        """The task's end-of-epoch picture: confusion matrix, segmentation sample or text."""
+        task = self.context.task
         if task == CLASSIFICATION:
-            matrix = probes.confusion_matrix(extras["predictions"], trainer.y_val,
-                                             trainer.ends.output_shape[0])
-            self._emit("confusion", step, {"matrix": matrix,
-                                           "per_class_accuracy": probes.per_class_accuracy(matrix),
-                                           "class_names": trainer.dataset.class_names})
+            self._confusion(step, extras["predictions"])
         elif task == SEGMENTATION:
-            self._emit("segmentation", step, {
-                "image": trainer.x_val[0].detach().cpu().numpy(),
-                "predicted": extras["predictions"][0].cpu().numpy(),
-                "true": trainer.y_val[0].cpu().numpy(), "class_names": trainer.dataset.class_names})
-        elif task == LANGUAGE_MODEL and trainer.dataset.vocabulary:
-            vocabulary = trainer.dataset.vocabulary
-            prompt = "".join(vocabulary[i] for i in trainer.dataset.x_val[0, :16].tolist())
-            text = probes.sample_text(trainer.model, vocabulary, prompt, SAMPLE_LENGTH,
-                                      temperature=0.8, window=trainer.ends.input_shape[0],
-                                      seed=trainer.settings.seed + step)
-            self._emit("samples", step, {"prompt": prompt, "text": text, "temperature": 0.8})
+            self._segmentation(step, extras["predictions"])
+        elif task == LANGUAGE_MODEL and self.context.vocabulary:
+            self._text_sample(step)
+
+    def _confusion(self, step: int, predictions: torch.Tensor) -> None:
+        context = self.context
+        matrix = probes.confusion_matrix(predictions, context.y_val, context.ends.output_shape[0])
+        self._emit("confusion", step, {"matrix": matrix, "per_class_accuracy": probes.per_class_accuracy(matrix),
+                                       "class_names": context.class_names})
+
+    def _segmentation(self, step: int, predictions: torch.Tensor) -> None:
+        context = self.context
+        self._emit("segmentation", step, {
+            "image": context.x_val[0].detach().cpu().numpy(), "predicted": predictions[0].cpu().numpy(),
+            "true": context.y_val[0].cpu().numpy(), "class_names": context.class_names})
+
+    def _text_sample(self, step: int) -> None:
+        context = self.context
+        vocabulary = context.vocabulary
+        prompt = "".join(vocabulary[i] for i in context.x_val[0, :16].tolist())
+        text = probes.sample_text(context.model, vocabulary, prompt, SAMPLE_LENGTH, temperature=0.8,
+                                  window=context.ends.input_shape[0], seed=context.seed + step)
+        self._emit("samples", step, {"prompt": prompt, "text": text, "temperature": 0.8})
 
     def _emit(self, kind: str, step: int, data: Any) -> None:
-        self.trainer._emit({"type": "probe", "kind": kind, "step": step, "data": data})
+        self.context.emit({"type": "probe", "kind": kind, "step": step, "data": data})
+

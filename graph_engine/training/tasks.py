@@ -17,9 +17,9 @@ from graph_engine.data.base import (
     CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, SEGMENTATION, Dataset, InputFit,
 )
 from graph_engine.lowering import CompileError
-from graph_engine.shape_format import shape_text
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
+from graph_engine.shape_format import shape_text
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,12 @@ that changes (the shard, the agreements between ranks, rank 0 alone writing).
 Events (``event["type"]``): started, step, epoch, probe, checkpoint, paused, resumed,
 finished, failed. Every event is a dict of plain values (numbers, strings, lists,
 numpy arrays), so it can cross a process queue.
+
+The loop keeps its own counters and delegates the rest: checkpoints (best, last,
+resume) to :class:`~graph_engine.training.checkpointer.Checkpointer`, naming a NaN's
+node to :mod:`~graph_engine.training.nonfinite`, and the probes, which see only a
+:class:`~graph_engine.training.probing.ProbeContext`. The graph arrives as (or becomes)
+a :class:`~graph_engine.training.snapshot.RunSnapshot`, analysed once for everything.
 """
 
 from __future__ import annotations
@@ -21,18 +27,23 @@ from typing import Any, Callable
 
 import torch
 
-from graph_engine.compiler import compile_graph, tap
+from graph_engine.compiler import compile_graph
 from graph_engine.data.base import DataError, Dataset
-from graph_engine.lowering import checked_analysis
 from graph_engine.model import Graph
 from graph_engine.serialization import load_graph, save_graph
 from graph_engine.training import runs
+from graph_engine.training.checkpointer import Checkpointer
 from graph_engine.training.control import TrainingControl
 from graph_engine.training.distributed import Distributed, NullLog
+from graph_engine.training.failures import ERROR_FILE, failure_text, one_line
+from graph_engine.training.nonfinite import (
+    NonFiniteError, gradient_diagnosis, loss_diagnosis, weights_diagnosis,
+)
 from graph_engine.training.optimizers import build_optimizer
-from graph_engine.training.probing import ProbeSchedule, RunProbes
+from graph_engine.training.probing import ProbeContext, ProbeSchedule, RunProbes
 from graph_engine.training.schedule import lr_factor
 from graph_engine.training.settings import TrainingSettings, settings_from_dict
+from graph_engine.training.snapshot import RunSnapshot
 from graph_engine.training.tensorboard_log import TensorBoardLog, require_tensorboard
 from graph_engine.training.tasks import (
     MetricAccumulator, fit_problems, graph_ends, loss_fn, prepare_targets,
@@ -41,21 +52,8 @@ from graph_engine.training.tasks import (
 Sink = Callable[[dict[str, Any]], None]
 
 
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    if "out of memory" in text.lower():
-        text += " (lower batch_size)"
-    return f"{type(error).__name__}: {text}" if not isinstance(error, (OSError, ValueError)) else text
-
-
 class FitError(DataError):
     """The dataset and the graph do not fit each other (said before any step)."""
-
-
-class NonFiniteError(RuntimeError):
-    def __init__(self, message: str, node: str | None):
-        super().__init__(message)
-        self.node = node
 
 
 @dataclass
@@ -78,39 +76,30 @@ def _ignore(event: dict[str, Any]) -> None:
 class Trainer:
     """Trains a graph on a dataset; see the module docstring for the protocol."""
 
-    def __init__(self, graph: Graph, dataset: Dataset, settings: TrainingSettings | None = None,
+    def __init__(self, graph: Graph | RunSnapshot, dataset: Dataset, settings: TrainingSettings | None = None,
                  sink: Sink | None = None, run_dir: str | Path | None = None,
                  control: TrainingControl | None = None, probes: bool = True,
                  distributed: Distributed | None = None):
-        self.graph = graph.copy()  # a snapshot: edits to the live document do not reach the run
-        self.settings = settings or settings_from_dict(graph.training)
+        # a snapshot (a copy, analysed once): edits to the live document do not reach the run
+        self.snapshot = RunSnapshot.of(graph)
+        self.graph, self.analysis = self.snapshot.graph, self.snapshot.analysis
+        self.settings = settings or settings_from_dict(self.graph.training)
         self.dataset = dataset
         self.distributed = distributed or Distributed()
         self.sink = (sink or _ignore) if self.distributed.is_main else _ignore
         self.control = control or TrainingControl()
-        self.analysis = checked_analysis(self.graph)
         self.ends = graph_ends(self.graph, self.analysis)
         self.task = dataset.task if self.settings.task == "auto" else self.settings.task
-        problems = fit_problems(self.task, dataset, self.ends)
-        if problems:
-            raise FitError(f"{dataset.name} does not fit {self.graph.name!r}: " + "; ".join(problems))
-        if self.settings.tensorboard:
-            require_tensorboard()
+        self._check_fit()
         self.device = self.distributed.start(self.settings.device)
         torch.manual_seed(self.settings.seed)
-        self.model = compile_graph(self.graph, self.device)
+        self.model = compile_graph(self.graph, self.device, analysis=self.analysis)
         self.distributed.seed(self.settings.seed)
         #: what the training step calls: the model, or its DDP wrapper under torchrun (probes,
         #: evaluation and checkpoints use ``self.model``, whose state_dict keys stay the graph's)
         self.step_model = self.distributed.wrap(self.model)
         self.optimizer = build_optimizer(self.settings, self.model.parameters())
-        self.x_train = dataset.x_train.to(self.device)
-        self.y_train = prepare_targets(self.task, dataset.y_train).to(self.device)
-        self.x_val = dataset.x_val.to(self.device)
-        self.y_val = prepare_targets(self.task, dataset.y_val).to(self.device)
-        samples, size = self.distributed.shard_size(len(self.x_train)), self.settings.batch_size
-        self.steps_per_epoch = max(1, math.ceil(samples / size) - (1 if samples % size == 1 and samples > 1 else 0))
-        self.log_every = self.settings.log_every
+        self._place_data()
         #: on the CPU reading the loss costs nothing, so a NaN is caught before the update and
         #: its node named exactly; on a GPU that would stall the queue, so it is read per group
         #: (and so it is under torchrun, where the ranks must fail together, at the flush)
@@ -123,10 +112,10 @@ class Trainer:
         self.batch_index = 0
         self.best: dict[str, Any] = {"loss": math.inf, "epoch": None, "metrics": {}}
         self.stale_epochs = 0
-        self._last_saved: float | None = None
-        self._best_snapshot: tuple[dict, dict] | None = None
-        self._best_weights: dict[str, torch.Tensor] | None = None
-        self.probes = RunProbes(self) if probes and self.distributed.is_main else None
+        self.checkpoints = Checkpointer(self.run_dir, self.model, self.optimizer, self.analysis,
+                                        self.distributed, self.device, self._emit,
+                                        self.settings.checkpoint_every)
+        self.probes = RunProbes(self._probe_context()) if probes and self.distributed.is_main else None
         self.tensorboard: TensorBoardLog | None = None
         self.probe_schedule = ProbeSchedule(self.settings.probe_every, self.settings.probe_unit)
         self._resumed = False
@@ -135,49 +124,68 @@ class Trainer:
         if len(self.x_val) == 0:
             raise FitError(f"{dataset.name} is too small to hold out a validation set; use more data")
 
+    def _check_fit(self) -> None:
+        """Refuse data that does not fit the graph, before any device or model is made."""
+        problems = fit_problems(self.task, self.dataset, self.ends)
+        if problems:
+            raise FitError(f"{self.dataset.name} does not fit {self.graph.name!r}: " + "; ".join(problems))
+        if self.settings.tensorboard:
+            require_tensorboard()
+
+    def _place_data(self) -> None:
+        """The dataset's tensors on the device, targets shaped for the task; the epoch length."""
+        dataset = self.dataset
+        self.x_train = dataset.x_train.to(self.device)
+        self.y_train = prepare_targets(self.task, dataset.y_train).to(self.device)
+        self.x_val = dataset.x_val.to(self.device)
+        self.y_val = prepare_targets(self.task, dataset.y_val).to(self.device)
+        samples, size = self.distributed.shard_size(len(self.x_train)), self.settings.batch_size
+        self.steps_per_epoch = max(1, math.ceil(samples / size) - (1 if samples % size == 1 and samples > 1 else 0))
+        self.log_every = self.settings.log_every
+
+    def _probe_context(self) -> ProbeContext:
+        """What the probes may see of this run (never the trainer itself)."""
+        return ProbeContext(
+            model=self.model, analysis=self.analysis, ends=self.ends, x_val=self.x_val, y_val=self.y_val,
+            task=self.task, class_names=self.dataset.class_names, vocabulary=self.dataset.vocabulary,
+            feature_map_nodes=tuple(self.settings.feature_map_nodes), seed=self.settings.seed,
+            emit=self._emit, requests=self.control.requests)
+
     # -- resuming ---------------------------------------------------------------------
     @classmethod
-    def resume(cls, run_dir: str | Path, dataset_loader: Callable[[Graph, TrainingSettings], Dataset],
+    def resume(cls, run_dir: str | Path,
+               dataset_loader: Callable[[RunSnapshot, TrainingSettings], Dataset],
                sink: Sink | None = None, control: TrainingControl | None = None,
                epochs: int | None = None, probes: bool = True, distributed: Distributed | None = None,
                tensorboard: bool | None = None) -> "Trainer":
         """Continue a run from its last checkpoint: same folder, step count, optimizer and curves.
 
+        ``dataset_loader`` gets the run's snapshot (``load_dataset_for`` takes it as it is).
         Under torchrun every rank reads the folder, so it must be on a shared file system,
         and the number of processes must be the one the run started with."""
         run_dir = Path(run_dir)
-        stem = run_dir / "checkpoints" / "last"
-        if not stem.with_suffix(".safetensors").exists():
+        if not (run_dir / "checkpoints" / "last.safetensors").exists():
             raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.safetensors)")
-        graph = load_graph(run_dir / "graph.json")
+        snapshot = RunSnapshot.of(load_graph(run_dir / "graph.json"), copy=False)
         settings = settings_from_dict(runs.read_json(run_dir / "settings.json"), strict=False,
                                       epochs=epochs, tensorboard=tensorboard)
-        trainer = cls(graph, dataset_loader(graph, settings), settings, sink, run_dir, control, probes,
+        trainer = cls(snapshot, dataset_loader(snapshot, settings), settings, sink, run_dir, control, probes,
                       distributed)
-        state, optimizer_state, rng, meta = runs.load_checkpoint(stem, trainer.device)
-        processes = meta.get("world_size", 1)
-        if processes != trainer.distributed.world_size:
-            raise DataError(f"{run_dir} was trained by {processes} process(es): resume it with as many "
-                            f"(now {trainer.distributed.world_size})")
-        trainer.model.load_state_dict(state)
-        trainer.optimizer.load_state_dict(optimizer_state)
-        torch.set_rng_state(rng["cpu"])
-        if "cuda" in rng and torch.cuda.is_available():
-            torch.cuda.set_rng_state(rng["cuda"])
-        trainer.distributed.seed(settings.seed + meta["step"])
-        trainer.step, trainer.epoch, trainer.batch_index = meta["step"], meta["epoch"], meta["batch_index"]
-        trainer.best = meta["best"]
-        trainer.best["loss"] = math.inf if trainer.best["loss"] is None else trainer.best["loss"]
-        trainer.stale_epochs = meta["stale_epochs"]
-        trainer._elapsed_before = float(meta.get("elapsed", 0.0))
-        best_stem = run_dir / "checkpoints" / "best"
-        if best_stem.with_suffix(".safetensors").exists():
-            trainer._best_weights = runs.load_checkpoint(best_stem, trainer.device)[0]
-        if trainer.distributed.is_main:
-            runs.truncate_metrics(run_dir / "metrics.jsonl", trainer.step)
-            runs.write_json(run_dir / "settings.json", settings.to_dict())  # e.g. more epochs
-        trainer._resumed = True
+        trainer._continue_from(trainer.checkpoints.restore())
         return trainer
+
+    def _continue_from(self, meta: dict[str, Any]) -> None:
+        """Take the counters of the checkpoint just restored; trim the curves past it."""
+        self.distributed.seed(self.settings.seed + meta["step"])
+        self.step, self.epoch, self.batch_index = meta["step"], meta["epoch"], meta["batch_index"]
+        self.best = meta["best"]
+        self.best["loss"] = math.inf if self.best["loss"] is None else self.best["loss"]
+        self.stale_epochs = meta["stale_epochs"]
+        self._elapsed_before = float(meta.get("elapsed", 0.0))
+        if self.distributed.is_main:
+            runs.truncate_metrics(self.run_dir / "metrics.jsonl", self.step)
+            runs.write_json(self.run_dir / "settings.json", self.settings.to_dict())  # e.g. more epochs
+        self._resumed = True
 
     # -- the loop ---------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -185,7 +193,7 @@ class Trainer:
 
         Every failure becomes a ``failed`` event and record with a one-line message; only
         bad arguments found before the first step (the folder, the data) raise."""
-        self.writer = runs.CheckpointWriter()
+        self.writer = self.checkpoints.start()
         try:
             self.distributed.on_main(self._prepare_folder)
             if self.settings.tensorboard and self.distributed.is_main:
@@ -205,8 +213,8 @@ class Trainer:
             return self._finish("stopped", "interrupted", save=False)
         except NonFiniteError as failure:
             return self._fail(str(failure), failure.node)
-        except Exception as error:  # out of memory, a disk that is full, a layer refusing a batch
-            return self._fail(_one_line(error), None)
+        except Exception as error:  # out of memory, a disk that is full, a layer refusing a batch, a bug
+            return self._fail(self._failure_text(error), None)
         finally:
             try:
                 self.writer.close()
@@ -248,14 +256,20 @@ class Trainer:
     def _elapsed(self) -> float:
         return time.perf_counter() - self._clock
 
+    def _failure_text(self, error: Exception) -> str:
+        """One line; a programming error's traceback goes to the run folder (one file per rank)."""
+        rank = self.distributed.rank
+        name = ERROR_FILE if not rank else f"error-rank{rank}.txt"
+        return failure_text(error, self.run_dir, f"training run, step {self.step}", name)
+
     def _fail(self, message: str, node: str | None) -> RunResult:
         """Record a failure; the checkpoints keep the last good state."""
         self._flush_quietly()
         try:
-            self._save_best()
+            self.checkpoints.save_best()
             self.writer.flush()
         except Exception as error:  # noqa: BLE001 (the failure being reported matters more)
-            message = f"{message} (and the best checkpoint could not be written: {_one_line(error)})"
+            message = f"{message} (and the best checkpoint could not be written: {one_line(error)})"
         record = {"type": "failed", "message": message, "node": node, "step": self.step,
                   "epoch": self.epoch}
         self.metrics_log.write(record)
@@ -283,7 +297,7 @@ class Trainer:
         output = self.step_model(x)  # in train mode: evaluation and probes restore the mode they found
         loss = loss_fn(self.task, output, y)
         if self._check_each_step and not math.isfinite(loss.item()):
-            raise NonFiniteError(*self._diagnose(x, loss))
+            raise NonFiniteError(*loss_diagnosis(self.model, self.analysis, x, loss, self.step + 1))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         probing = self.probes is not None and self.probe_schedule.due(self.step)
@@ -292,7 +306,7 @@ class Trainer:
         if self.settings.grad_clip > 0:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
             if self._check_each_step and not math.isfinite(norm.item()):
-                raise NonFiniteError(*self._diagnose_gradients())
+                raise NonFiniteError(*gradient_diagnosis(self.model, self.analysis, self.step + 1))
         self.optimizer.step()
         self.step += 1
         self.batch_index += 1
@@ -311,7 +325,8 @@ class Trainer:
         for (step, epoch, lr, elapsed, _), loss in zip(pending, values):
             if not math.isfinite(loss):
                 pending.clear()
-                raise NonFiniteError(*self._diagnose_weights(f"the loss became {loss} at step {step}"))
+                raise NonFiniteError(*weights_diagnosis(self.model, self.analysis,
+                                                        f"the loss became {loss} at step {step}"))
             record = {"type": "step", "step": step, "epoch": epoch + 1, "loss": loss, "lr": lr,
                       "time": elapsed}
             self.metrics_log.write(record)
@@ -322,8 +337,8 @@ class Trainer:
         """Validate, checkpoint, probe; True when early stopping says stop."""
         metrics, extras, save_due = self._validate()
         if not math.isfinite(metrics["loss"]):
-            raise NonFiniteError(*self._diagnose_weights(
-                f"the validation loss became {metrics['loss']} after epoch {self.epoch}"))
+            raise NonFiniteError(*weights_diagnosis(
+                self.model, self.analysis, f"the validation loss became {metrics['loss']} after epoch {self.epoch}"))
         improved = metrics["loss"] < self.best["loss"]
         if improved:
             self.best = {"loss": metrics["loss"], "epoch": self.epoch, "metrics": metrics}
@@ -337,12 +352,10 @@ class Trainer:
         if self.probes is not None:
             self.probes.at_epoch_end(self.step, extras)
         if improved and self.settings.keep_best and self.distributed.is_main:
-            self._best_snapshot = self._snapshot()  # in memory; written with the next "last"
-            self._best_weights = {k[len("model."):]: v for k, v in self._best_snapshot[0].items()
-                                  if k.startswith("model.")}
+            self.checkpoints.keep_best(self._progress())  # in memory; written with the next "last"
         if save_due:
-            self._save_best()  # best first: "last" names it, so it must never be the older file
-            self._save("last")
+            self.checkpoints.save_best()  # best first: "last" names it, so it must never be the older file
+            self.checkpoints.save_last(self._progress())
         patience = self.settings.early_stopping_patience
         return bool(patience) and self.stale_epochs >= patience and self.epoch < self.settings.epochs
 
@@ -350,8 +363,7 @@ class Trainer:
         """Validation metrics, their extras and whether a checkpoint is due. Under torchrun
         rank 0 measures the whole validation set and decides, and every rank follows."""
         metrics, extras = self.evaluate() if self.distributed.is_main else ({}, {})
-        every = self.settings.checkpoint_every
-        due = self._last_saved is None or time.monotonic() - self._last_saved >= every
+        due = self.checkpoints.due()
         metrics, due = self.distributed.share((metrics, due))
         return metrics, extras, due
 
@@ -413,7 +425,7 @@ class Trainer:
         if self.run_dir.exists() and any(self.run_dir.iterdir()):
             raise FitError(f"{self.run_dir} already holds files: choose a new run folder, or resume it")
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self.writer.call(save_graph, self.graph.copy(), self.run_dir / "graph.json")
+        self.writer.call(save_graph, self.graph, self.run_dir / "graph.json")  # the snapshot: never edited
         self.writer.call(runs.write_json, self.run_dir / "settings.json", self.settings.to_dict())
         self.writer.call(runs.write_json, self.run_dir / "dataset.json", {
             "name": self.dataset.name, "source": self.dataset.source, "task": self.task,
@@ -423,51 +435,25 @@ class Trainer:
             **{k: self.dataset.extra[k].tolist() for k in ("feature_mean", "feature_std")
                if k in self.dataset.extra}})
 
-    def _snapshot(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Copies of everything a checkpoint holds, as of now."""
-        rng = {"cpu": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+    def _progress(self) -> dict[str, Any]:
+        """The counters a checkpoint records beside the tensors, as of now."""
         best = dict(self.best)
         best["loss"] = None if math.isinf(best["loss"]) else best["loss"]
-        meta = {"step": self.step, "epoch": self.epoch, "batch_index": self.batch_index,
+        return {"step": self.step, "epoch": self.epoch, "batch_index": self.batch_index,
                 "best": best, "stale_epochs": self.stale_epochs, "task": self.task,
                 "elapsed": self._elapsed(), "world_size": self.distributed.world_size}
-        tensors, optimizer_meta = runs.snapshot_checkpoint(self.model, self.optimizer, rng)
-        return tensors, {**meta, "optimizer": optimizer_meta}
-
-    def _save(self, which: str, snapshot: tuple[dict, dict] | None = None) -> None:
-        """Write a checkpoint in the background (atomically); "last" unless told otherwise."""
-        if snapshot is None:  # checked on every rank: DDP keeps their weights equal, so they agree
-            bad = self._non_finite_weights()
-            if bad is not None:
-                raise NonFiniteError(*self._diagnose_weights(f"not saving step {self.step}"))
-        if not self.distributed.is_main:
-            return
-        tensors, meta = snapshot or self._snapshot()
-        stem = self.run_dir / "checkpoints" / which
-        self.writer.submit(stem, tensors, meta)
-        if which == "last":
-            self._last_saved = time.monotonic()
-        self._emit({"type": "checkpoint", "path": str(stem.with_suffix(".safetensors")),
-                    "which": which, "step": meta["step"], "epoch": meta["epoch"]})
-
-    def _save_best(self) -> None:
-        """Write the best-so-far weights kept in memory, if they changed since the last write."""
-        if self._best_snapshot is not None:
-            self._save("best", self._best_snapshot)
-            self._best_snapshot = None
 
     def _finish(self, status: str, message: str, save: bool = True) -> RunResult:
-        self._save_best()
+        self.checkpoints.save_best()
         if save:
-            self._save("last")
+            self.checkpoints.save_last(self._progress())
         self.writer.flush()
         metrics = dict(self.best["metrics"])
         if not self.distributed.is_main:  # rank 0 reports; the others only end in step
             return RunResult(status, self.run_dir, self.step, self.epoch, metrics, message)
-        if self.settings.keep_best and self._best_weights is not None and status != "stopped":
-            self.model.load_state_dict(self._best_weights)
+        best_weights = self.checkpoints.best_weights
+        if self.settings.keep_best and best_weights is not None and status != "stopped":
+            self.model.load_state_dict(best_weights)
         else:
             metrics, _ = self.evaluate()
         record = {"type": "finished", "status": status, "message": message, "step": self.step,
@@ -475,48 +461,3 @@ class Trainer:
         self.metrics_log.write(record)
         self._emit(record)
         return RunResult(status, self.run_dir, self.step, self.epoch, metrics, message)
-
-    # -- non-finite diagnosis ---------------------------------------------------------
-    def _non_finite_weights(self) -> str | None:
-        """The first node (in topological order) whose parameters hold NaN or Inf."""
-        for node_id in self.analysis.order:
-            module = getattr(self.model, node_id, None)
-            if isinstance(module, torch.nn.Module) and any(
-                    not torch.isfinite(p).all() for p in module.parameters()):
-                return node_id
-        return None
-
-    def _diagnose_weights(self, what: str) -> tuple[str, str | None]:
-        node_id = self._non_finite_weights()
-        if node_id is None:
-            return what, None
-        return (f"{what}: the weights of '{node_id}' ({self.graph.node(node_id).type}) are no longer "
-                "finite (a gradient overflowed; try a lower learning rate or grad_clip)", node_id)
-
-    def _diagnose(self, x: torch.Tensor, loss: torch.Tensor) -> tuple[str, str | None]:
-        """Name the first node (in topological order) whose weights or output are not finite."""
-        if self._non_finite_weights() is not None:
-            return self._diagnose_weights(f"the loss became {float(loss.detach())} at step {self.step + 1}")
-        order = [n for n in self.analysis.order if n in self.model.meta["rosenblatt_nodes"]]
-        with torch.no_grad():
-            outputs = tap(self.model, order)(x)
-        for node_id in order:
-            value = outputs[node_id]
-            if value.is_floating_point() and not torch.isfinite(value).all():
-                kind = "NaN" if torch.isnan(value).any() else "Inf"
-                return (f"non-finite values ({kind}) first appear in the output of '{node_id}' "
-                        f"({self.graph.node(node_id).type}) at step {self.step + 1}", node_id)
-        return (f"the loss became {float(loss.detach())} at step {self.step + 1} although every node's "
-                "output is finite: check the targets and the learning rate", None)
-
-    def _diagnose_gradients(self) -> tuple[str, str | None]:
-        """Name the node nearest the output whose parameter gradient is not finite."""
-        for node_id in reversed(self.analysis.order):
-            module = getattr(self.model, node_id, None)
-            if module is None:
-                continue
-            for parameter in module.parameters():
-                if parameter.grad is not None and not torch.isfinite(parameter.grad).all():
-                    return (f"non-finite gradient in '{node_id}' ({self.graph.node(node_id).type}) "
-                            f"at step {self.step + 1}", node_id)
-        return f"the gradient norm became non-finite at step {self.step + 1}", None

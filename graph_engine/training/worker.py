@@ -1,13 +1,17 @@
 """The training child process's entry point: a snapshot in, batched plain-data events out.
 
-The GUI starts :func:`train_in_child` in a process of the spawn context with a graph
-snapshot (its JSON text), settings, a run folder, the sending end of a pipe and a
+The GUI starts :func:`train_in_child` in a process of the spawn context with the run's
+:class:`~graph_engine.training.snapshot.RunSnapshot` (graph and analysis, made once in
+the GUI), settings, a run folder, the sending end of a pipe and a
 :class:`TrainingControl`. Events go down the pipe as lists, at most one list per
 ~100 ms plus one per event that is not a step, so a fast trainer does not flood the
 GUI with pickles. A plain pipe (not a multiprocessing queue) because its reader sees
-the end of the file when the child dies, even halfway through a message. A dataset or fit problem found before the first step is one
-``rejected`` event (no run folder is made). The child's stderr (including a fault
-handler's traceback) goes to ``log_path``, which the GUI reads when the process dies.
+the end of the file when the child dies, even halfway through a message. A dataset or
+fit problem found before the first step is one ``rejected`` event (no run folder is
+made). A programming error is a ``failed`` event whose line names the run folder's
+``error.txt``, which holds its traceback. The child's stderr (including a fault
+handler's traceback) goes to ``log_path``, which the GUI reads when the process dies
+and then keeps in the run folder.
 """
 
 from __future__ import annotations
@@ -46,14 +50,15 @@ class BatchingSink:
         self._sent = time.monotonic()
 
 
-def train_in_child(graph_json: str, settings: dict[str, Any], run_dir: str, connection: Any,
+def train_in_child(snapshot: Any, settings: dict[str, Any], run_dir: str, connection: Any,
                    control: Any, log_path: str | None = None) -> None:
-    """Run one training job (the child process's target)."""
+    """Run one training job (the child process's target).
+
+    ``snapshot`` is the app's :class:`~graph_engine.training.snapshot.RunSnapshot` (the
+    graph and its analysis, made once): the child neither parses nor analyses it again.
+    A graph's JSON text is taken too (parsed and analysed here, once)."""
     if log_path:
-        log = open(log_path, "a", buffering=1, encoding="utf-8")
-        os.dup2(log.fileno(), 2)  # C-level messages too (CUDA, aborts)
-        sys.stderr = log
-        faulthandler.enable(log)
+        _log_to(log_path)
     try:
         # the window that watches must win the CPU whenever it wants it (a few % of one core):
         # a lower priority keeps its event loop answering while training takes the rest
@@ -62,21 +67,11 @@ def train_in_child(graph_json: str, settings: dict[str, Any], run_dir: str, conn
         pass
     sink = BatchingSink(connection.send)
     try:
-        from graph_engine.data.base import DataError
-        from graph_engine.serialization import loads
-        from graph_engine.training import Trainer, load_dataset_for, settings_from_dict
-
-        try:
-            graph = loads(graph_json)
-            resolved = settings_from_dict(settings)
-            trainer = Trainer(graph, load_dataset_for(graph, resolved), resolved, sink, Path(run_dir),
-                              control)
-        except (DataError, ValueError, OSError) as error:
-            sink({"type": "rejected", "message": " ".join(str(error).split())})
-            return
-        trainer.run()
+        trainer = _trainer(snapshot, settings, Path(run_dir), sink, control)
+        if trainer is not None:
+            trainer.run()
     except BaseException as error:  # noqa: BLE001 (report anything, then let the process end)
-        sink({"type": "failed", "message": f"{type(error).__name__}: {error}", "node": None,
+        sink({"type": "failed", "message": _failure(error, run_dir), "node": None,
               "step": None, "epoch": None})
         raise
     finally:
@@ -84,3 +79,37 @@ def train_in_child(graph_json: str, settings: dict[str, Any], run_dir: str, conn
             sink.flush()
         finally:
             connection.close()
+
+
+def _log_to(log_path: str) -> None:
+    """Send this process's stderr (C-level messages too: CUDA, aborts) to ``log_path``."""
+    log = open(log_path, "a", buffering=1, encoding="utf-8")
+    os.dup2(log.fileno(), 2)
+    sys.stderr = log
+    faulthandler.enable(log)
+
+
+def _trainer(snapshot: Any, settings: dict[str, Any], run_dir: Path, sink: BatchingSink,
+             control: Any) -> Any:
+    """The run's Trainer; None when the data or settings were refused (a ``rejected`` event)."""
+    from graph_engine.data.base import DataError
+    from graph_engine.serialization import loads
+    from graph_engine.training import RunSnapshot, Trainer, load_dataset_for, settings_from_dict
+
+    try:
+        if isinstance(snapshot, str):  # a graph's JSON text, from a script that starts the child itself
+            snapshot = RunSnapshot.of(loads(snapshot), copy=False)
+        resolved = settings_from_dict(settings)
+        return Trainer(snapshot, load_dataset_for(snapshot, resolved), resolved, sink, run_dir, control)
+    except (DataError, ValueError, OSError) as error:
+        sink({"type": "rejected", "message": " ".join(str(error).split())})
+        return None
+
+
+def _failure(error: BaseException, run_dir: str) -> str:
+    """The failed event's one line; a programming error's traceback goes to the run folder."""
+    from graph_engine.training.failures import failure_text, one_line
+
+    if not isinstance(error, Exception):  # KeyboardInterrupt, SystemExit: nothing to debug
+        return one_line(error)
+    return failure_text(error, run_dir, "training process")

@@ -86,6 +86,7 @@ def test_templates_listing_and_template_paths(capsys):
     assert main(["summary", "template:nope"]) == 2
 
 
+@pytest.mark.slow
 def test_console_script_has_no_traceback_on_bad_input(tmp_path):
     script = shutil.which("rosenblatt", path=str(Path(sys.executable).parent))
     assert script, "the rosenblatt console script is installed"

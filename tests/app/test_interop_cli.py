@@ -70,7 +70,7 @@ def test_export_python_with_weights_and_training_script(capsys, tmp_path, run_di
                                                f"{target.with_name('train.py')}")
     keys = set(load_file(str(target.with_suffix(".safetensors"))))
     assert keys == set(compile_graph(load_template("mlp"), "cpu").state_dict())
-    assert 'INIT_WEIGHTS = \'model.safetensors\'' in target.with_name("train.py").read_text(encoding="utf-8")
+    assert 'INIT_WEIGHTS = "model.safetensors"' in target.with_name("train.py").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -20,8 +20,10 @@ from graph_engine.probes.patches import TopPatches
 from graph_engine.training import Trainer, load_dataset_for, settings_from_dict
 from graph_engine.training.history import RunHistory
 from graph_engine.training.replay import open_run
+from tests.timing import deadline_ms
 
-WAIT_MS = 30_000
+#: a job on a real checkpoint; stretched by the machine's measured slowdown (tests/timing.py)
+WAIT_MS = deadline_ms(30_000)
 
 
 def train(graph, run_dir: Path, **overrides) -> RunHistory:
@@ -157,6 +159,24 @@ def test_failures_arrive_as_one_line_job_errors(qtbot, inspector, digits_run, tm
     error = inbox.wait(qtbot)
     assert isinstance(error, JobError)
     assert expected in str(error) and "\n" not in str(error)
+
+
+def test_a_programming_error_in_a_job_leaves_its_traceback_in_the_run_folder(qtbot, inspector, digits_run,
+                                                                              tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    shutil.copytree(digits_run, run_dir)
+
+    def broken(*args, **kwargs):
+        raise KeyError("x")
+
+    monkeypatch.setattr("app.run_inspector.top_patches", broken)
+    inbox = Inbox()
+    inspector.top_patches(run_dir, "conv2", inbox)
+    error = inbox.wait(qtbot)
+    assert isinstance(error, JobError)
+    assert str(error) == f"KeyError: 'x' (traceback in {run_dir / 'error.txt'})"
+    text = (run_dir / "error.txt").read_text(encoding="utf-8")
+    assert "Traceback (most recent call last)" in text and "in broken" in text and "patches" in text
 
 
 def test_generate_samples_and_searches_beams(qtbot, inspector, char_run):

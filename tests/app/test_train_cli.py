@@ -71,6 +71,7 @@ def test_sample_generates_text_from_a_character_run(capsys, tmp_path):
     assert main(["sample", str(tmp_path)]) == 2
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(tmp_path):
     import json
     import shutil
@@ -85,11 +86,13 @@ def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(tmp_path):
     process = subprocess.Popen([script, "train", "--epochs", "500", "--out", str(run_dir)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     metrics = run_dir / "metrics.jsonl"
-    deadline = time.monotonic() + 60
+    from tests.timing import deadline_s
+
+    deadline = time.monotonic() + deadline_s(60)
     while time.monotonic() < deadline and not (metrics.exists() and metrics.stat().st_size > 0):
         time.sleep(0.1)
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=60)
+    out, err = process.communicate(timeout=deadline_s(60))
     assert process.returncode == 0, err
     assert "stopped after" in err and "Traceback" not in err
     checkpoint = json.loads((run_dir / "checkpoints" / "last.json").read_text())

@@ -12,9 +12,14 @@ from app.training_controller import TrainingController
 from app.training_session import TrainingSession
 from graph_engine import Node, load_template
 from graph_engine.training.history import RunHistory
+from tests.timing import deadline_ms
 
-#: a child process needs a few seconds to import torch and load the data on a 2-core machine
-START_TIMEOUT_MS = 60_000
+#: end to end: the tests here start real training child processes (make test-fast leaves them out)
+pytestmark = pytest.mark.slow
+
+#: a child process needs a few seconds to import torch and load the data on a 2-core machine;
+#: stretched by the machine's measured slowdown (tests/timing.py)
+START_TIMEOUT_MS = deadline_ms(60_000)
 
 
 def _session(qtbot):
@@ -44,13 +49,14 @@ def test_pause_resume_and_stop_act_within_a_step(qtbot, tmp_path):
     session.start(graph, {**graph.training, "epochs": 500}, tmp_path / "run")
     qtbot.waitUntil(lambda: len(history.steps) > 0, timeout=START_TIMEOUT_MS)
     session.pause()
-    qtbot.waitUntil(lambda: history.status == "paused", timeout=10_000)
+    qtbot.waitUntil(lambda: history.status == "paused", timeout=deadline_ms(10_000))
     paused_at = history.step
     qtbot.wait(400)
     assert history.step <= paused_at + 1  # the step in flight may finish; no more
     session.resume()
-    qtbot.waitUntil(lambda: history.status == "running" and history.step > paused_at + 1, timeout=10_000)
-    with qtbot.waitSignal(session.ended, timeout=20_000):
+    qtbot.waitUntil(lambda: history.status == "running" and history.step > paused_at + 1,
+                    timeout=deadline_ms(10_000))
+    with qtbot.waitSignal(session.ended, timeout=deadline_ms(20_000)):
         session.stop()
     assert history.status == "finished"
     assert "stopped by request" in history.message
@@ -62,7 +68,7 @@ def test_a_killed_child_is_reported_and_a_new_run_starts(qtbot, tmp_path):
     graph = load_template("digits_cnn")
     session.start(graph, {**graph.training, "epochs": 500}, tmp_path / "run")
     qtbot.waitUntil(lambda: len(history.steps) > 20, timeout=START_TIMEOUT_MS)
-    with qtbot.waitSignal(session.ended, timeout=20_000):
+    with qtbot.waitSignal(session.ended, timeout=deadline_ms(20_000)):
         os.kill(session.process.pid, signal.SIGKILL)
     assert history.status == "crashed"
     assert "SIGKILL" in history.message
@@ -179,7 +185,7 @@ def test_closing_during_a_run_ends_the_session_and_cleans_up(qtbot, tmp_path, mo
     assert controller.start({"epochs": 500})
     qtbot.waitUntil(lambda: controller.history.step > 0, timeout=START_TIMEOUT_MS)
     log = controller.session._log
-    with qtbot.waitSignal(controller.run_ended, timeout=20_000):
+    with qtbot.waitSignal(controller.run_ended, timeout=deadline_ms(20_000)):
         controller.shutdown(wait_s=10)
     assert not controller.running and log is not None and not log.exists()
     assert controller.history.status == "finished"  # it stopped cleanly within the wait
@@ -201,3 +207,33 @@ def test_an_answer_about_an_earlier_run_is_dropped(qtbot, tmp_path, monkeypatch)
     controller.history = RunHistory(run_dir=tmp_path / "b")  # another run is shown meanwhile
     qtbot.wait(200)
     assert answers == []
+
+
+def _trainer_with_a_bug(*args):
+    """The real child, whose trainer has a programming error before its first step."""
+    import sys
+
+    from graph_engine.training import trainer
+    from graph_engine.training.worker import train_in_child
+
+    def broken(self, *rest, **options):
+        print("the child's own words", file=sys.stderr)
+        raise KeyError("x")
+
+    trainer.Trainer.__init__ = broken
+    train_in_child(*args)
+
+
+def test_a_programming_error_in_the_child_leaves_its_traceback_and_log_in_the_run_folder(
+        qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr("app.training_session.train_in_child", _trainer_with_a_bug)
+    session, history = _session(qtbot)
+    graph = load_template("digits_cnn")
+    run_dir = tmp_path / "run"
+    with qtbot.waitSignal(session.ended, timeout=START_TIMEOUT_MS):
+        session.start(graph, graph.training, run_dir)
+    assert history.status == "failed"
+    assert history.message == f"KeyError: 'x' (traceback in {run_dir / 'error.txt'})"
+    traceback = (run_dir / "error.txt").read_text(encoding="utf-8")
+    assert "Traceback (most recent call last)" in traceback and "in broken" in traceback
+    assert "the child's own words" in (run_dir / "train.log").read_text(encoding="utf-8")

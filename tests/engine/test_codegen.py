@@ -51,6 +51,7 @@ def test_exported_code_reads_like_hand_written_code():
     assert "        return f7\n" in source
 
 
+@pytest.mark.slow
 def test_exported_script_runs_standalone(tmp_path):
     path = tmp_path / "model.py"
     path.write_text(generate_code(load_template("resnet_style")), encoding="utf-8")

@@ -200,6 +200,7 @@ def _torchrun(*arguments):
     return subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=240)
 
 
+@pytest.mark.slow
 def test_two_processes_train_like_one_and_write_one_run_folder(tmp_path, graph, digits):
     """Two ranks of batch 32 take the same global batches as one process of batch 64 (the
     shards interleave the epoch's order), so without dropout their losses agree to rounding."""

@@ -243,6 +243,7 @@ def _digits():
     return digits.images[:360].reshape(-1, 1, 8, 8), digits.target[:360]
 
 
+@pytest.mark.slow
 def test_train_script_trains_on_npz_and_starts_from_the_exported_weights(tmp_path, run_dir):
     graph = open_run(run_dir).graph
     export_python(graph, tmp_path / "model.py", weights=run_dir, with_training=True)
@@ -324,6 +325,7 @@ def test_train_script_carries_the_graphs_training_settings():
     assert (settings["learning_rate"], settings["epochs"], settings["grad_clip"]) == (0.003, 15, 1.0)
 
 
+@pytest.mark.slow
 def test_train_script_runs_data_parallel_under_torchrun(tmp_path):
     export_python(load_template("perceptron"), tmp_path / "model.py", with_training=True)
     x, y = _digits()

@@ -246,6 +246,27 @@ def test_any_failure_is_a_failed_event_not_a_traceback(tmp_path, digits_graph, d
     assert result.message == "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB (lower batch_size)"
 
 
+def _raise_key_error(*args, **kwargs):
+    raise KeyError("x")
+
+
+@pytest.mark.parametrize("where", ["graph_engine.probes.activation_stats",
+                                   "graph_engine.training.trainer.Trainer.evaluate"])
+def test_a_programming_error_leaves_its_traceback_in_the_run_folder(tmp_path, digits_graph, digits,
+                                                                     monkeypatch, where):
+    monkeypatch.setattr(where, _raise_key_error)
+    events = []
+    settings = quick(digits_graph, epochs=1, probe_every=5, probe_unit="steps")
+    result = Trainer(digits_graph, digits, settings, events.append, tmp_path / "run").run()
+    error_file = tmp_path / "run" / "error.txt"
+    assert result.status == "failed"
+    assert result.message == f"KeyError: 'x' (traceback in {error_file})"
+    assert events[-1]["type"] == "failed" and events[-1]["message"] == result.message
+    text = error_file.read_text(encoding="utf-8")
+    assert "Traceback (most recent call last)" in text and "_raise_key_error" in text
+    assert text.rstrip().endswith("KeyError: 'x'")
+
+
 def test_a_used_run_folder_is_refused_and_resume_keeps_one_closing_record(tmp_path, digits_graph, digits):
     control = TrainingControl()
     stop = lambda event: event["type"] == "step" and event["step"] >= 20 and control.stop()
@@ -272,19 +293,29 @@ def test_unavailable_device_is_one_line(digits_graph, digits, monkeypatch):
 
 
 def test_a_pause_does_not_count_in_the_runs_clock(tmp_path, digits_graph, digits):
+    import statistics
     import threading
 
     control = TrainingControl()
-    steps = []
+    events = []
+    pause_s = []
 
     def sink(event):
-        if event["type"] == "step":
-            steps.append(event)
-            if event["step"] == 15 and not control.paused:
-                control.pause()
-                threading.Timer(1.0, control.resume).start()
+        events.append(event)
+        if event["type"] == "step" and event["step"] == 15 and not control.paused:
+            # pause for far longer than a step takes here and now: 1 s, or 50 typical steps
+            so_far = [e["time"] for e in events if e["type"] == "step"]
+            typical = statistics.median(b - a for a, b in zip(so_far, so_far[1:]))
+            pause_s.append(max(1.0, 50 * typical))
+            control.pause()
+            threading.Timer(pause_s[0], control.resume).start()
 
     Trainer(digits_graph, digits, quick(digits_graph, epochs=1, device="cpu"), sink, tmp_path / "run",
             control).run()
-    gaps = [b["time"] - a["time"] for a, b in zip(steps, steps[1:])]
-    assert len(steps) > 20 and max(gaps) < 0.5  # the one-second pause is not in "time"
+    kinds = [e["type"] for e in events]
+    paused = kinds.index("paused")
+    before = [e for e in events[:paused] if e["type"] == "step"][-1]
+    after = next(e for e in events[paused:] if e["type"] == "step")
+    assert kinds.count("step") > 20 and after["step"] == before["step"] + 1 and "resumed" in kinds
+    # the pause is not in "time": counted, the step across it would take ≥ 50 typical steps
+    assert after["time"] - before["time"] < pause_s[0] / 2

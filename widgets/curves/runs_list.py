@@ -2,7 +2,9 @@
 
 Each row names a run folder, its best headline metric and the settings in which it
 differs from the current run (``learning_rate 0.001 → 0.01``: current value, then this
-run's); the tooltip lists all its settings. Checking a row asks for its overlay.
+run's); the tooltip lists all its settings. A damaged folder's row says "damaged" and
+why instead of its best metric (what could be read can still be overlaid). Checking a
+row asks for its overlay.
 """
 
 from __future__ import annotations
@@ -46,9 +48,17 @@ def difference_text(current: dict[str, Any], other: dict[str, Any]) -> str:
                      if key not in IGNORED_SETTINGS)
 
 
-def settings_tooltip(name: str, settings: dict[str, Any]) -> str:
+def settings_tooltip(name: str, settings: dict[str, Any], damage: Sequence[str] = ()) -> str:
+    """The run's name, why its folder is damaged (if it is), then all its settings."""
     lines = [f"{key}: {value_text(value)}" for key, value in sorted(settings.items())]
-    return "\n".join([name, *lines]) if lines else f"{name}\n(no settings recorded)"
+    damaged = ["Damaged:", *(f"  {reason}" for reason in damage)] if damage else []
+    return "\n".join([name, *damaged, *(lines or ["(no settings recorded)"])])
+
+
+def headline_text(curves: RunCurves) -> str:
+    """A row's first line after the name: "damaged: why", else the best metric."""
+    damaged = curves.history.damaged
+    return f"damaged: {damaged}" if damaged else f"best {best_text(curves)}"
 
 
 def best_text(curves: RunCurves) -> str:
@@ -94,13 +104,14 @@ class EarlierRunsList(QTreeWidget):
         self.clear()
         self._names = []
         for curves, color, checked in runs:
-            name = run_name(curves.history)
-            self._names.append(f"{name}  —  best {best_text(curves)}")
+            history = curves.history
+            name = run_name(history)
+            self._names.append(f"{name}  —  {headline_text(curves)}")
             item = QTreeWidgetItem([name])
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
             item.setIcon(0, swatch(color))
-            item.setToolTip(0, settings_tooltip(name, curves.history.settings))
+            item.setToolTip(0, settings_tooltip(name, history.settings, history.damage))
             self.addTopLevelItem(item)
         self.blockSignals(False)
         self.set_current_settings(current_settings, [curves.history.settings for curves, _, _ in runs])

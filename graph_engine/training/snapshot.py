@@ -1,0 +1,46 @@
+"""The network a run trains, frozen once: a graph copy, its analysis and its signature.
+
+The app makes one :class:`RunSnapshot` when a run starts and hands it to the training
+child as it is (pickled by the spawn context), so the child neither parses the graph
+again nor re-analyses it: the dataset fit, the trainer and the compiler all reuse the
+one analysis. Nothing may edit ``graph``; the live document is a different object.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from graph_engine.analysis import Analysis
+from graph_engine.lowering import checked_analysis
+from graph_engine.model import Graph
+
+
+def network_signature(graph: Graph) -> str:
+    """What makes the trained network: node types and parameters, and the wiring (moving
+    a node or changing the next run's settings does not change it)."""
+    nodes = sorted((n.id, n.type, json.dumps(n.params, sort_keys=True, default=str)) for n in graph)
+    edges = sorted((e.source, e.target, e.port) for e in graph.edges)
+    return json.dumps([nodes, edges])
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """See the module docstring."""
+
+    graph: Graph
+    #: the checked analysis of ``graph`` (it has no errors)
+    analysis: Analysis
+    #: :func:`network_signature` of ``graph``
+    signature: str
+
+    @classmethod
+    def of(cls, graph: "Graph | RunSnapshot", copy: bool = True) -> "RunSnapshot":
+        """A snapshot of ``graph``, analysed once; a snapshot is returned as it is.
+
+        ``copy=False`` takes a graph nobody else holds (just read from a file) as it is.
+        Raises CompileError (a ValueError) when the graph has errors."""
+        if isinstance(graph, RunSnapshot):
+            return graph
+        frozen = graph.copy() if copy else graph
+        return cls(frozen, checked_analysis(frozen), network_signature(frozen))
