@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from graph_engine.memory import estimate, warnings_for
 from graph_engine.model import Edge, Graph
 from graph_engine.registry import Field, Fix, LayerSpec, Shape, ShapeError, get_spec
 from graph_engine.shape_format import shape_text
@@ -122,7 +123,9 @@ def analyze(graph: Graph) -> Analysis:
         info, found = _infer(node_id, spec, node.params, inputs)
         diagnostics += found
         nodes[node_id] = info
-    return Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics)
+    analysis = Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics)
+    diagnostics += [warning("memory", text) for text in warnings_for(estimate(analysis))]
+    return analysis
 
 
 def validate(graph: Graph) -> list[Diagnostic]:

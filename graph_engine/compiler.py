@@ -15,6 +15,7 @@ from torch import fx, nn
 
 from graph_engine.analysis import Analysis
 from graph_engine.lowering import checked_analysis, class_name, live_nodes, output_values
+from graph_engine.memory import check_fits, estimate
 from graph_engine.model import Graph
 from graph_engine.registry import resolve_function
 from graph_engine.traversal import Feed
@@ -80,9 +81,11 @@ def compile_graph(graph: Graph, device: str | torch.device = "auto",
 
     ``analysis``: the graph's checked analysis, when the caller has one (a run's snapshot),
     so it is not analysed again. Raises CompileError (from ``graph_engine.lowering``)
-    when the graph has errors.
+    when the graph has errors, and ``memory.TooLarge`` before allocating parameters that
+    cannot fit in this machine's memory.
     """
     analysis = analysis or checked_analysis(graph)
+    check_fits(estimate(analysis).parameter_bytes, f"{graph.name!r}'s parameters")
     fx_graph = fx.Graph()
     builder = _FxBuilder(fx_graph)
     modules: dict[str, nn.Module] = {}

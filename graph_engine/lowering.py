@@ -13,14 +13,11 @@ from typing import Any
 import networkx as nx
 
 from graph_engine.analysis import Analysis, analyze
+from graph_engine.errors import CompileError
 from graph_engine.model import Graph
 from graph_engine.registry import LayerSpec, get_spec
 from graph_engine.source_text import class_identifier
 from graph_engine.traversal import Feed
-
-
-class CompileError(ValueError):
-    """The graph has errors and cannot become a module."""
 
 
 @dataclass(frozen=True)

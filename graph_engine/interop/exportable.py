@@ -12,9 +12,14 @@ from torch import fx
 
 from graph_engine.compiler import compile_graph
 from graph_engine.lowering import checked_analysis
+from graph_engine.memory import check_fits, estimate
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
 from graph_engine.interop.weights import load_into, run_weights
+
+
+#: the batch the exporters trace with (TorchScript checks a batch one larger)
+EXAMPLE_BATCH = 2
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,7 @@ class Exportable:
     def input_dtype(self) -> str:
         return self.inputs[0].dtype
 
-    def example(self, batch: int = 2, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    def example(self, batch: int = EXAMPLE_BATCH, seed: int = 0) -> tuple[torch.Tensor, ...]:
         """Random input batches: token indices below the Embeddings' limit, or N(0, 1) values."""
         generator = torch.Generator().manual_seed(seed)
         examples = []
@@ -67,7 +72,8 @@ def prepare(graph: Graph, weights: str | os.PathLike[str] | None = None) -> Expo
     Raises CompileError for a graph with errors and InteropError for unusable weights.
     """
     analysis = checked_analysis(graph)
-    module = compile_graph(graph, device="cpu")
+    check_fits(estimate(analysis).inference_bytes(EXAMPLE_BATCH + 1), f"exporting {graph.name!r}")
+    module = compile_graph(graph, device="cpu", analysis=analysis)
     if weights is not None:
         load_into(module, run_weights(weights), str(weights))
     module.eval()
