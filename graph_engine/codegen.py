@@ -42,7 +42,10 @@ class _CodeBuilder:
         return f"{value}.{name}({', '.join(py_literal(a) for a in args)})"
 
     def add(self, left: str, right: str) -> str:
-        return f"{left} + {right}"
+        # one statement per sum: an Add of thousands of inputs must not nest one expression
+        # deeper than Python's parser goes
+        self.lines.append(f"{self.node_id} = {left} + {right}")
+        return self.node_id
 
     def cat(self, values: Sequence[str], dim: int) -> str:
         return f"torch.cat([{', '.join(values)}], dim={dim})"
