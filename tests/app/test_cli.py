@@ -35,7 +35,8 @@ def test_summary_json(capsys, lenet_file):
     assert set(data) >= {"inputs", "outputs", "nodes", "total_params", "total_macs", "errors", "warnings"}
     assert [(e["id"], e["shape"], e["dtype"]) for e in data["inputs"]] == [("image", [1, 32, 32], "float")]
     first_conv = data["nodes"][1]
-    assert first_conv == {"id": "c1", "type": "Conv2d", "output_shape": [6, 28, 28], "params": 156,
+    assert first_conv == {"id": "c1", "type": "Conv2d", "output_shape": [6, 28, 28],
+                          "output_shapes": [[6, 28, 28]], "params": 156,
                           "macs": 117600, "receptive_field": {"size": [5.0, 5.0], "jump": [1.0, 1.0],
                                                               "start": [2.5, 2.5]}}
     assert data["total_params"] == 61706 and data["errors"] == []
