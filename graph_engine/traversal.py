@@ -12,7 +12,6 @@ from typing import NamedTuple
 import networkx as nx
 
 from graph_engine.model import Graph
-from graph_engine.registry import get_spec
 
 
 class Feed(NamedTuple):
@@ -47,7 +46,7 @@ def wire(graph: Graph) -> Wiring:
     over the strongly connected components, and what lies downstream of them from one
     multi-source search."""
     digraph = nx.DiGraph()
-    digraph.add_nodes_from((node.id, {"spec": get_spec(node.type)}) for node in graph)
+    digraph.add_nodes_from(graph.nodes)
     inputs: dict[str, dict[int, list[Feed]]] = {}
     used: dict[str, set[int]] = {}
     for edge in graph.edges:

@@ -75,7 +75,7 @@ def structure_diagnostics(graph: Graph, wiring: Wiring) -> tuple[list[Diagnostic
             continue
         if spec.role:
             roles[spec.role].append(node.id)
-        port_problems = _port_diagnostics(node.id, spec, wiring)
+        port_problems = _port_diagnostics(graph, node.id, spec, wiring)
         if port_problems:
             bad_ports.add(node.id)
             found += port_problems
@@ -114,7 +114,7 @@ def port_ranges(ports: list[int]) -> str:
     return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
 
 
-def _port_diagnostics(node_id: str, spec, wiring: Wiring) -> list[Diagnostic]:
+def _port_diagnostics(graph: Graph, node_id: str, spec, wiring: Wiring) -> list[Diagnostic]:
     found = []
     ports = wiring.port_sources(node_id)
     minimum, maximum = spec.inputs
@@ -127,7 +127,7 @@ def _port_diagnostics(node_id: str, spec, wiring: Wiring) -> list[Diagnostic]:
             found.append(error("crowded-port", f"{spec.input_name(port)} has {len(feeds)} connections "
                                                f"(from {names}); keep one", node_id))
         for feed in feeds:
-            found += _source_port_problems(node_id, feed, wiring)
+            found += _source_port_problems(graph, node_id, feed, wiring)
     needed = max([minimum - 1, *[p for p in ports if maximum is None or p < maximum]], default=-1)
     optional = {i for i, p in enumerate(spec.input_ports or ()) if p.optional}
     missing = [p for p in _absent(ports, needed + 1) if p not in optional]
@@ -151,12 +151,16 @@ def _feed_text(feed) -> str:
     return feed.node if feed.port == 0 else f"{feed.node}.{feed.port}"
 
 
-def _source_port_problems(node_id: str, feed, wiring: Wiring) -> list[Diagnostic]:
-    """An edge leaving an output its source does not have."""
+def _source_port_problems(graph: Graph, node_id: str, feed, wiring: Wiring) -> list[Diagnostic]:
+    """An edge leaving an output its source does not have (with its params: a Chunk of 3
+    has outputs 0–2 of the 8 it declares)."""
     source = wiring.digraph.nodes[feed.node].get("spec")
-    if source is None or feed.port < len(source.outputs):
+    if source is None:
         return []
-    have = ", ".join(f"{i} ({p.name})" for i, p in enumerate(source.outputs)) or "none"
+    outputs = source.outputs_for(graph.nodes[feed.node].params)
+    if feed.port < len(outputs):
+        return []
+    have = ", ".join(f"{i} ({p.name})" for i, p in enumerate(outputs)) or "none"
     return [error("no-such-output", f"{feed.node} ({source.type}) has no output port {feed.port}; "
                                     f"its outputs: {have}", node_id)]
 
