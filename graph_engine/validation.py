@@ -127,7 +127,7 @@ def _port_diagnostics(graph: Graph, node_id: str, spec, wiring: Wiring) -> list[
             found.append(error("crowded-port", f"{spec.input_name(port)} has {len(feeds)} connections "
                                                f"(from {names}); keep one", node_id))
         for feed in feeds:
-            found += _source_port_problems(graph, node_id, feed, wiring)
+            found += _source_port_problems(graph, node_id, feed)
     needed = max([minimum - 1, *[p for p in ports if maximum is None or p < maximum]], default=-1)
     optional = {i for i, p in enumerate(spec.input_ports or ()) if p.optional}
     missing = [p for p in _absent(ports, needed + 1) if p not in optional]
@@ -151,10 +151,10 @@ def _feed_text(feed) -> str:
     return feed.node if feed.port == 0 else f"{feed.node}.{feed.port}"
 
 
-def _source_port_problems(graph: Graph, node_id: str, feed, wiring: Wiring) -> list[Diagnostic]:
+def _source_port_problems(graph: Graph, node_id: str, feed) -> list[Diagnostic]:
     """An edge leaving an output its source does not have (with its params: a Chunk of 3
     has outputs 0–2 of the 8 it declares)."""
-    source = wiring.digraph.nodes[feed.node].get("spec")
+    source = get_spec(graph.nodes[feed.node].type)  # by type: the wiring is pickled, specs cannot be
     if source is None:
         return []
     outputs = source.outputs_for(graph.nodes[feed.node].params)
