@@ -29,7 +29,7 @@ def summary_table(graph: Graph, analysis: Analysis) -> str:
     rows = []
     for node in graph:
         info = analysis.info(node.id)
-        shape = shape_text(info.out_shape) if info.out_shape is not None else "?"
+        shape = " | ".join(shape_text(s) for s in info.out_shapes) if info.out_shapes else "?"
         rows.append((node.id, node.type, shape, f"{info.params:,}", f"{info.macs:,}",
                      field_text(info.field)))
     rows.append(("total", "", "", f"{analysis.total_params:,}", f"{analysis.total_macs:,}", ""))
@@ -42,7 +42,20 @@ def summary_table(graph: Graph, analysis: Analysis) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     body = [line(r) for r in rows[:-1]]
-    return "\n".join([f"{graph.name}", line(header), rule, *body, rule, line(rows[-1])])
+    ends = [f"{what}: {', '.join(_end_text(analysis, i) for i in ids) or 'none'}"
+            for what, ids in (("inputs", analysis.input_ids), ("outputs", analysis.output_ids))]
+    return "\n".join([f"{graph.name}", line(header), rule, *body, rule, line(rows[-1]), *ends])
+
+
+def _end_text(analysis: Analysis, node_id: str) -> str:
+    shape = analysis.info(node_id).out_shape
+    return f"{node_id} ({shape_text(shape) if shape is not None else '?'})"
+
+
+def _ends_json(analysis: Analysis, ids: list[str]) -> list[dict]:
+    """The module's arguments or results in order: id, shape and dtype of each."""
+    return [{"id": i, "shape": list(s) if (s := analysis.info(i).out_shape) is not None else None,
+             "dtype": analysis.info(i).dtype} for i in ids]
 
 
 def summary_json(graph: Graph, analysis: Analysis) -> dict:
@@ -55,13 +68,16 @@ def summary_json(graph: Graph, analysis: Analysis) -> dict:
                      "start": [a.start for a in info.field]}
         nodes.append({"id": node.id, "type": node.type,
                       "output_shape": list(info.out_shape) if info.out_shape is not None else None,
+                      "output_shapes": [list(s) for s in info.out_shapes] if info.out_shapes else None,
                       "params": info.params, "macs": info.macs, "receptive_field": field})
 
     def entries(diagnostics):
         return [{"node": d.node, "message": d.message, "fix": d.fix.label if d.fix else None}
                 for d in diagnostics]
 
-    return {"name": graph.name, "nodes": nodes, "total_params": analysis.total_params,
+    return {"name": graph.name, "inputs": _ends_json(analysis, analysis.input_ids),
+            "outputs": _ends_json(analysis, analysis.output_ids), "nodes": nodes,
+            "total_params": analysis.total_params,
             "total_macs": analysis.total_macs, "errors": entries(analysis.errors),
             "warnings": entries(analysis.warnings)}
 

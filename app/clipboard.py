@@ -57,5 +57,5 @@ def paste_nodes(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40
         renamed[node.id] = new_id
         x, y = node.position or (0.0, 0.0)
         nodes.append(replace(node, id=new_id, position=(x + offset[0], y + offset[1])))
-    edges = [Edge(renamed[e.source], renamed[e.target], e.port) for e in part.edges]
+    edges = [replace(e, source=renamed[e.source], target=renamed[e.target]) for e in part.edges]
     return nodes, edges

@@ -134,7 +134,7 @@ def insert_on_input(graph: Graph, target: str, port: int, node: Node) -> EditCom
     incoming = [e for e in graph.edges if e.target == target and e.port == port]
     for edge in incoming:
         edits += removal_edits(graph, [], [edge])
-        edits.append(AddEdge(Edge(edge.source, node.id)))
+        edits.append(AddEdge(Edge(edge.source, node.id, 0, edge.source_port)))
     edits.append(AddEdge(Edge(node.id, target, port)))
     return EditCommand(graph, f"Insert {node.type} before {target}", edits)
 

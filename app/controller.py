@@ -112,7 +112,7 @@ class EditorController(QObject):
             self._push(commands.set_label(self.graph, node_id, label))
 
     # -- edges ----------------------------------------------------------------------
-    def connect_ports(self, source: str, target: str, port: int) -> bool:
+    def connect_ports(self, source: str, target: str, port: int, source_port: int = 0) -> bool:
         """Connect, unless it would close a cycle (refused, the cycle highlighted and named)."""
         graph = self.graph
         if source not in graph or target not in graph:
@@ -125,7 +125,7 @@ class EditorController(QObject):
             self.highlight.emit(cycle)
             self.message.emit(f"Refused: connecting {source} → {target} would close the cycle {loop}")
             return False
-        edge = Edge(source, target, port)
+        edge = Edge(source, target, port, source_port)
         if edge in graph.edges:
             return False
         occupied = [e for e in graph.edges if e.target == target and e.port == port]

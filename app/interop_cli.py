@@ -55,8 +55,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         if args.to == "onnx":
             result = export_onnx(graph, args.output, args.weights)
-            done = (f"wrote {result.path} (ONNX, {result.exporter} exporter; input '{result.input_name}' "
-                    f"{result.input_dtype}, output 'output', dynamic batch)")
+            given = ", ".join(f"'{n}' {d}" for n, d in zip(result.input_names, result.input_dtypes))
+            returned = ", ".join(f"'{n}'" for n in result.output_names)
+            done = (f"wrote {result.path} (ONNX, {result.exporter} exporter; input{'s' if len(result.input_names) > 1 else ''} "
+                    f"{given}, output{'s' if len(result.output_names) > 1 else ''} {returned}, dynamic batch)")
         elif args.to == "torchscript":
             result = export_torchscript(graph, args.output, args.weights)
             how = ("torch.jit.script" if result.method == "script" else

@@ -10,26 +10,40 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from graph_engine.shape_format import shape_text
+from graph_engine.memory import estimate, warnings_for
 from graph_engine.model import Edge, Graph
 from graph_engine.registry import Field, Fix, LayerSpec, Shape, ShapeError, get_spec
-from graph_engine.traversal import Wiring, wire
+from graph_engine.shape_format import shape_text
+from graph_engine.traversal import Feed, Wiring, wire
 from graph_engine.validation import ERROR, WARNING, Diagnostic, error, structure_diagnostics, warning
 
 
 @dataclass(frozen=True)
 class NodeInfo:
-    """What the walk inferred for one node (None where it could not)."""
+    """What the walk inferred for one node (None where it could not).
 
-    in_shapes: tuple[Shape, ...] | None
-    out_shape: Shape | None
+    ``in_shapes`` has one entry per input port (None for an unconnected optional port);
+    ``out_shapes`` one per output port."""
+
+    in_shapes: tuple[Shape | None, ...] | None
+    out_shapes: tuple[Shape, ...] | None
     dtype: str | None
     params: int = 0
     macs: int = 0
     field: Field | None = None
 
+    @property
+    def out_shape(self) -> Shape | None:
+        """The shape of the first (for most layers the only) output."""
+        return self.out_shapes[0] if self.out_shapes else None
 
-_UNKNOWN = NodeInfo(in_shapes=None, out_shape=None, dtype=None)
+    def port_shape(self, port: int) -> Shape | None:
+        if self.out_shapes is None or not 0 <= port < len(self.out_shapes):
+            return None
+        return self.out_shapes[port]
+
+
+_UNKNOWN = NodeInfo(in_shapes=None, out_shapes=None, dtype=None)
 
 
 @dataclass(frozen=True)
@@ -71,12 +85,24 @@ class Analysis:
 
     def edge_shape(self, edge: Edge) -> Shape | None:
         """The tensor shape flowing along ``edge`` (the editor's edge label)."""
-        return self.info(edge.source).out_shape
+        return self.info(edge.source).port_shape(edge.source_port)
 
-    def input_values(self, node_id: str) -> list[str]:
-        """The sources of ``node_id``'s ports, in port order (valid graphs only)."""
+    def input_values(self, node_id: str) -> list[Feed | None]:
+        """What feeds each of ``node_id``'s ports, in port order; None for an unconnected
+        optional port (valid graphs only)."""
         ports = self.wiring.port_sources(node_id)
-        return [ports[p][0] for p in sorted(ports)]
+        count = max(ports, default=-1) + 1
+        return [ports[p][0] if p in ports else None for p in range(count)]
+
+    @property
+    def input_ids(self) -> list[str]:
+        """The Input nodes in file order: the compiled module's positional arguments."""
+        return [n.id for n in self.graph if (s := get_spec(n.type)) is not None and s.role == "input"]
+
+    @property
+    def output_ids(self) -> list[str]:
+        """The Output nodes in file order: what the compiled module returns, in order."""
+        return [n.id for n in self.graph if (s := get_spec(n.type)) is not None and s.role == "output"]
 
 
 def analyze(graph: Graph) -> Analysis:
@@ -89,14 +115,17 @@ def analyze(graph: Graph) -> Analysis:
         spec = get_spec(node.type)
         if spec is None or node_id in bad_ports:
             continue
-        sources = [wiring.inputs[node_id][p][0] for p in sorted(wiring.port_sources(node_id))]
-        inputs = [nodes.get(s, _UNKNOWN) for s in sources]
-        if any(i.out_shape is None for i in inputs):
+        ports = wiring.port_sources(node_id)
+        feeds = [ports[p][0] if p in ports else None for p in range(max(ports, default=-1) + 1)]
+        inputs = [None if f is None else _fed(nodes.get(f.node, _UNKNOWN), f.port) for f in feeds]
+        if any(i is not None and i.out_shape is None for i in inputs):
             continue
         info, found = _infer(node_id, spec, node.params, inputs)
         diagnostics += found
         nodes[node_id] = info
-    return Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics)
+    analysis = Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics)
+    diagnostics += [warning("memory", text) for text in warnings_for(estimate(analysis))]
+    return analysis
 
 
 def validate(graph: Graph) -> list[Diagnostic]:
@@ -104,27 +133,36 @@ def validate(graph: Graph) -> list[Diagnostic]:
     return analyze(graph).diagnostics
 
 
-def _infer(node_id: str, spec: LayerSpec, params: dict, inputs: Sequence[NodeInfo]
+def _fed(source: NodeInfo, port: int) -> NodeInfo:
+    """What one output port of ``source`` carries, as the node it feeds sees it."""
+    shape = source.port_shape(port)
+    return NodeInfo(in_shapes=None, out_shapes=None if shape is None else (shape,), dtype=source.dtype,
+                    field=source.field if port == 0 else None)
+
+
+def _infer(node_id: str, spec: LayerSpec, params: dict, inputs: Sequence[NodeInfo | None]
            ) -> tuple[NodeInfo, list[Diagnostic]]:
-    in_shapes = [i.out_shape for i in inputs]
-    in_dtypes = [i.dtype for i in inputs]
-    known_inputs = NodeInfo(in_shapes=tuple(in_shapes), out_shape=None, dtype=None)
+    in_shapes = [None if i is None else i.out_shape for i in inputs]
+    in_dtypes = [i.dtype for i in inputs if i is not None]
+    known_inputs = NodeInfo(in_shapes=tuple(in_shapes), out_shapes=None, dtype=None)
     problem = _dtype_problem(node_id, spec, in_dtypes)
     if problem:
         return known_inputs, [problem]
     try:
-        out_shape = tuple(spec.shape(params, in_shapes))
+        inferred = spec.shape(params, in_shapes)
+        out_shapes = tuple(tuple(s) for s in inferred) if spec.multi_output else (tuple(inferred),)
     except ShapeError as failure:
         fix = replace(failure.fix, node_id=node_id) if failure.fix else None
         # the inputs are still worth showing (the inspector); the output stays unknown
         return known_inputs, [error("shape", failure.message, node_id, fix=fix)]
     found = [warning("advice", text, node_id) for text in (spec.warnings(params, in_shapes)
                                                           if spec.warnings else [])]
+    out_shape = out_shapes[0]
     info = NodeInfo(
-        in_shapes=tuple(in_shapes), out_shape=out_shape, dtype=spec.out_dtype(params, in_dtypes),
+        in_shapes=tuple(in_shapes), out_shapes=out_shapes, dtype=spec.out_dtype(params, in_dtypes),
         params=spec.param_count(params, in_shapes, out_shape),
         macs=spec.macs(params, in_shapes, out_shape),
-        field=spec.field(params, in_shapes, [i.field for i in inputs]),
+        field=spec.field(params, in_shapes, [None if i is None else i.field for i in inputs]),
     )
     return info, found
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from graph_engine.analysis import shape_text
-from graph_engine.lowering import checked_analysis, class_name, live_nodes
+from graph_engine.lowering import checked_analysis, class_name, live_nodes, output_values
 from graph_engine.model import Graph
 from graph_engine.source_text import py_identifier, py_literal, source_comment
+from graph_engine.traversal import Feed
 
 
 class _CodeBuilder:
@@ -41,13 +42,19 @@ class _CodeBuilder:
         return f"{value}.{name}({', '.join(py_literal(a) for a in args)})"
 
     def add(self, left: str, right: str) -> str:
-        return f"{left} + {right}"
+        # one statement per sum: an Add of thousands of inputs must not nest one expression
+        # deeper than Python's parser goes
+        self.lines.append(f"{self.node_id} = {left} + {right}")
+        return self.node_id
 
     def cat(self, values: Sequence[str], dim: int) -> str:
         return f"torch.cat([{', '.join(values)}], dim={dim})"
 
     def getitem(self, value: str, index: Any) -> str:
         return f"{value}[{py_literal(index)}]"
+
+    def pack(self, values: Sequence[str]) -> str:
+        return f"({', '.join(values)},)" if len(values) == 1 else f"({', '.join(values)})"
 
 
 def generate_code(graph: Graph) -> str:
@@ -56,26 +63,39 @@ def generate_code(graph: Graph) -> str:
     name = class_name(graph.name)
     init: list[str] = []
     builder = _CodeBuilder()
-    inputs: list[str] = []
-    example = ""
+    values: dict[Feed, str] = {}
+    results: dict[str, str] = {}
+    taken = set(graph.nodes)
     for live in live_nodes(graph, analysis):
         builder.node_id = py_identifier(live.id)
-        out_shape = analysis.info(live.id).out_shape
+        info = analysis.info(live.id)
         if live.spec.role == "input":
-            inputs.append(live.id)
-            shape = ", ".join(str(d) for d in out_shape)
-            example = (f"torch.randint(0, 2, (2, {shape}))" if live.params.get("dtype") == "int64"
-                       else f"torch.randn(2, {shape})")
+            values[Feed(live.id)] = live.id
             continue
         if live.spec.module is not None:
             constructor = live.spec.module(live.params, live.in_shapes).code()
-            init.append(f"self.{live.id} = {constructor}  # -> {shape_text(out_shape)}")
+            shapes = " | ".join(shape_text(s) for s in info.out_shapes or ())
+            init.append(f"self.{live.id} = {constructor}  # -> {shapes}")
         builder.value_args = len(live.inputs)
-        value = live.spec.forward(builder, list(live.inputs), live.params, live.in_shapes)
+        inputs = [None if feed is None else values[feed] for feed in live.inputs]
+        produced = live.spec.forward(builder, inputs, live.params, live.in_shapes)
         if live.spec.role == "output":
-            builder.lines.append(f"return {value}")
-        elif value != live.id:
-            builder.lines.append(f"{live.id} = {value}")
+            results[live.id] = produced
+        elif not live.spec.multi_output:
+            if produced != live.id:
+                builder.lines.append(f"{live.id} = {produced}")
+            values[Feed(live.id)] = live.id
+        else:
+            for port, value in enumerate(output_values(live.spec, produced)):
+                if port in live.used_outputs:
+                    variable = _fresh(f"{live.id}_{live.spec.outputs[port].name}", taken)
+                    builder.lines.append(f"{variable} = {value}")
+                    values[Feed(live.id, port)] = variable
+    returned = [results[node_id] for node_id in analysis.output_ids]
+    builder.lines.append(f"return {', '.join(returned)}")
+    inputs = analysis.input_ids
+    examples = ", ".join(_example(graph.node(i).params, analysis.info(i).out_shape) for i in inputs)
+    shown = "out.shape" if len(returned) == 1 else "[o.shape for o in out]"
     body = "\n".join(f"        {line}" for line in init) or "        pass"
     forward = "\n".join(f"        {line}" for line in builder.lines)
     functional = "from torch.nn import functional as F\n" if builder.uses_functional else ""
@@ -99,5 +119,24 @@ class {name}(nn.Module):
 
 if __name__ == "__main__":
     model = {name}()
-    print(model({example}).shape)
+    out = model({examples})
+    print({shown})
 '''
+
+
+def _example(params: dict, shape: tuple[int, ...]) -> str:
+    """A batch of two for an Input: random floats, or token 0 (valid for any vocabulary)."""
+    dims = ", ".join(str(d) for d in shape)
+    if params.get("dtype") == "int64":
+        return f"torch.zeros((2, {dims}), dtype=torch.long)"
+    return f"torch.randn(2, {dims})"
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``... if a node id or another variable has it."""
+    candidate, index = name, 1
+    while candidate in taken:
+        index += 1
+        candidate = f"{name}_{index}"
+    taken.add(candidate)
+    return py_identifier(candidate)

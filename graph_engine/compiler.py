@@ -14,9 +14,11 @@ import torch
 from torch import fx, nn
 
 from graph_engine.analysis import Analysis
-from graph_engine.lowering import checked_analysis, class_name, live_nodes
+from graph_engine.lowering import checked_analysis, class_name, live_nodes, output_values
+from graph_engine.memory import check_fits, estimate
 from graph_engine.model import Graph
 from graph_engine.registry import resolve_function
+from graph_engine.traversal import Feed
 
 
 #: key in GraphModule.meta of {graph node id: name of the fx node holding its output}
@@ -51,6 +53,9 @@ class _FxBuilder:
     def getitem(self, value: fx.Node, index: Any) -> fx.Node:
         return self._node("call_function", operator.getitem, (value, index))
 
+    def pack(self, values: Sequence[fx.Node]) -> tuple:
+        return tuple(values)
+
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """"auto" picks CUDA when available, then Apple's MPS, then the CPU."""
@@ -76,26 +81,36 @@ def compile_graph(graph: Graph, device: str | torch.device = "auto",
 
     ``analysis``: the graph's checked analysis, when the caller has one (a run's snapshot),
     so it is not analysed again. Raises CompileError (from ``graph_engine.lowering``)
-    when the graph has errors.
+    when the graph has errors, and ``memory.TooLarge`` before allocating parameters that
+    cannot fit in this machine's memory.
     """
     analysis = analysis or checked_analysis(graph)
+    check_fits(estimate(analysis).parameter_bytes, f"{graph.name!r}'s parameters")
     fx_graph = fx.Graph()
     builder = _FxBuilder(fx_graph)
     modules: dict[str, nn.Module] = {}
-    values: dict[str, Any] = {}
+    values: dict[Feed, Any] = {Feed(node_id): fx_graph.placeholder(node_id) for node_id in analysis.input_ids}
+    results: dict[str, Any] = {}
     for live in live_nodes(graph, analysis):
         builder.node_id = live.id
         if live.spec.role == "input":
-            values[live.id] = fx_graph.placeholder(live.id)
             continue
         if live.spec.module is not None:
             modules[live.id] = live.spec.module(live.params, live.in_shapes).build()
-        inputs = [values[source] for source in live.inputs]
-        values[live.id] = live.spec.forward(builder, inputs, live.params, live.in_shapes)
+        inputs = [None if feed is None else values[feed] for feed in live.inputs]
+        produced = live.spec.forward(builder, inputs, live.params, live.in_shapes)
         if live.spec.role == "output":
-            fx_graph.output(values[live.id])
+            results[live.id] = produced
+        for port, value in enumerate(output_values(live.spec, produced)):
+            values[Feed(live.id, port)] = value
+    outputs = [results[node_id] for node_id in analysis.output_ids]
+    fx_graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     module = fx.GraphModule(modules, fx_graph, class_name=class_name(graph.name))
-    module.meta[NODE_KEY] = {node_id: value.name for node_id, value in values.items()}
+    if module.graph.eliminate_dead_code():  # output ports no edge uses
+        module.recompile()
+    kept = {node.name for node in fx_graph.nodes}
+    module.meta[NODE_KEY] = {feed.node: value.name for feed, value in values.items()
+                             if feed.port == 0 and isinstance(value, fx.Node) and value.name in kept}
     return module.to(resolve_device(device))
 
 

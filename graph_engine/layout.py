@@ -26,7 +26,7 @@ def layered_layout(graph: Graph, column_width: float = COLUMN_WIDTH,
     wiring = wire(graph)
     depth: dict[str, int] = {}
     for node_id in wiring.order:
-        sources = [s for sources in wiring.port_sources(node_id).values() for s in sources]
+        sources = [feed.node for feeds in wiring.port_sources(node_id).values() for feed in feeds]
         depth[node_id] = 1 + max((depth[s] for s in sources if s in depth), default=-1)
     last = max(depth.values(), default=-1)
     for node_id in graph.nodes:  # nodes on or behind a cycle

@@ -7,30 +7,32 @@ the same ``state_dict`` keys.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 
 from graph_engine.analysis import Analysis, analyze
+from graph_engine.errors import CompileError
 from graph_engine.model import Graph
 from graph_engine.registry import LayerSpec, get_spec
 from graph_engine.source_text import class_identifier
-
-
-class CompileError(ValueError):
-    """The graph has errors and cannot become a module."""
+from graph_engine.traversal import Feed
 
 
 @dataclass(frozen=True)
 class LiveNode:
-    """One node that contributes to the output, with what lowering needs of it."""
+    """One node that contributes to an output, with what lowering needs of it."""
 
     id: str
     spec: LayerSpec
     params: dict
-    in_shapes: list[tuple[int, ...]]
-    inputs: list[str]
+    #: one per input port; None for an unconnected optional port
+    in_shapes: list[tuple[int, ...] | None]
+    #: what feeds each input port, in port order; None for an unconnected optional port
+    inputs: list[Feed | None]
+    #: the output ports that edges use (a lowering may skip computing the others)
+    used_outputs: frozenset[int]
 
 
 def checked_analysis(graph: Graph) -> Analysis:
@@ -46,18 +48,28 @@ def checked_analysis(graph: Graph) -> Analysis:
 
 
 def live_nodes(graph: Graph, analysis: Analysis) -> list[LiveNode]:
-    """Nodes on a path to the Output, in topological order (dead branches are dropped)."""
-    output = next(n.id for n in graph if get_spec(n.type).role == "output")
-    live = nx.ancestors(analysis.wiring.digraph, output) | {output}
+    """Nodes on a path to an Output, in topological order (dead branches are dropped).
+
+    Every Input is live, even one no Output needs: the module's arguments are all the
+    graph's Inputs, in file order."""
+    live = set(analysis.input_ids)
+    for output in analysis.output_ids:
+        live |= nx.ancestors(analysis.wiring.digraph, output) | {output}
     result = []
     for node_id in analysis.order:
         if node_id not in live:
             continue
         node = graph.nodes[node_id]
         info = analysis.info(node_id)
-        result.append(LiveNode(node_id, get_spec(node.type), node.params,
-                               list(info.in_shapes or ()), analysis.input_values(node_id)))
+        used = frozenset(analysis.wiring.used_outputs.get(node_id, ()))
+        result.append(LiveNode(node_id, get_spec(node.type), node.params, list(info.in_shapes or ()),
+                               analysis.input_values(node_id), used))
     return result
+
+
+def output_values(spec: LayerSpec, value: Any) -> list[Any]:
+    """A forward rule's result as one value per output port."""
+    return list(value) if spec.multi_output else [value]
 
 
 def class_name(graph_name: str) -> str:

@@ -74,13 +74,18 @@ class Node:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: ports are numbered 0 .. MAX_PORT - 1: a file cannot make a pass loop over a huge number
+MAX_PORT = 4096
+
+
 @dataclass(frozen=True, order=True)
 class Edge:
-    """Data flows from ``source``'s output into input ``port`` of ``target``."""
+    """Data flows from output ``source_port`` of ``source`` into input ``port`` of ``target``."""
 
     source: str
     target: str
     port: int = 0
+    source_port: int = 0
 
 
 class Graph:
@@ -221,8 +226,10 @@ class Graph:
         for end in (edge.source, edge.target):
             if not isinstance(end, str) or end not in self._nodes:
                 raise GraphError(f"edge {edge.source} -> {edge.target}: no node {end!r}")
-        if not isinstance(edge.port, int) or isinstance(edge.port, bool) or edge.port < 0:
-            raise GraphError(f"edge {edge.source} -> {edge.target}: port must be an integer ≥ 0")
+        for name, value in (("port", edge.port), ("source_port", edge.source_port)):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < MAX_PORT:
+                raise GraphError(f"edge {edge.source} -> {edge.target}: {name} must be an integer "
+                                 f"from 0 to {MAX_PORT - 1}")
         if edge in self._edge_set:
             raise GraphError(f"duplicate edge {edge.source} -> {edge.target} (port {edge.port})")
         if index is None:
@@ -233,8 +240,8 @@ class Graph:
         self.edge_added.emit(edge)
         return edge
 
-    def connect(self, source: str, target: str, port: int = 0) -> Edge:
-        return self.add_edge(Edge(source, target, port))
+    def connect(self, source: str, target: str, port: int = 0, source_port: int = 0) -> Edge:
+        return self.add_edge(Edge(source, target, port, source_port))
 
     def remove_edge(self, edge: Edge) -> None:
         if edge not in self._edge_set:

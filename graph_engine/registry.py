@@ -98,6 +98,7 @@ class Builder(Protocol):
     def add(self, left: Any, right: Any) -> Any: ...
     def cat(self, values: Sequence[Any], dim: int) -> Any: ...
     def getitem(self, value: Any, index: Any) -> Any: ...
+    def pack(self, values: Sequence[Any]) -> Any: ...
 
 
 ForwardRule = Callable[[Builder, list[Any], Params, list[Shape]], Any]
@@ -223,8 +224,24 @@ ShapeRule = Callable[[Params, list[Shape]], Shape]
 
 
 @dataclass(frozen=True)
+class Port:
+    """One named input or output of a layer. ``state`` ports carry a recurrent layer's
+    hidden state; an ``optional`` input may stay unconnected."""
+
+    name: str
+    optional: bool = False
+    state: bool = False
+
+
+@dataclass(frozen=True)
 class LayerSpec:
-    """Everything the application knows about one layer type."""
+    """Everything the application knows about one layer type.
+
+    Ports are data: ``input_ports`` names fixed inputs (``None``: ``inputs`` numbered
+    ones, as a merge takes), ``output_ports`` the outputs. A layer with several outputs
+    has a ``shape`` rule that returns one shape per output port and a ``forward`` rule
+    that returns one value per output port.
+    """
 
     type: str
     category: str
@@ -234,6 +251,10 @@ class LayerSpec:
     #: number of input ports: (minimum, maximum); maximum None means any number
     inputs: tuple[int, int | None] = (1, 1)
     has_output: bool = True
+    #: named input ports (with ``inputs`` = (required, all)); None: ports 0, 1, ... unnamed
+    input_ports: tuple[Port, ...] | None = None
+    #: named output ports beyond the one default output
+    output_ports: tuple[Port, ...] = (Port("out"),)
     param_count: CountRule = zero
     macs: CountRule = zero
     field: FieldRule = pointwise_field
@@ -274,6 +295,25 @@ class LayerSpec:
     @property
     def variadic(self) -> bool:
         return self.inputs[1] is None
+
+    @property
+    def outputs(self) -> tuple[Port, ...]:
+        """The output ports (none for the graph's Output)."""
+        return self.output_ports if self.has_output else ()
+
+    @property
+    def multi_output(self) -> bool:
+        return len(self.outputs) > 1
+
+    def input_name(self, port: int) -> str:
+        """``h0`` for a named port, else ``input port 2``: how messages and the canvas say it."""
+        if self.input_ports is not None and 0 <= port < len(self.input_ports):
+            return self.input_ports[port].name
+        return f"input port {port}"
+
+    def output_name(self, port: int) -> str:
+        outputs = self.outputs
+        return outputs[port].name if 0 <= port < len(outputs) else f"output {port}"
 
 
 _REGISTRY: dict[str, LayerSpec] = {}

@@ -1,7 +1,8 @@
-"""Graph files: format v1 (JSON, UTF-8), loading with clear errors, atomic saving.
+"""Graph files: format v2 (JSON, UTF-8), loading with clear errors, atomic saving.
 
-Older versions are upgraded through one ordered chain of migrations, so a v2 only
-adds an entry to ``MIGRATIONS``; callers always get the current version.
+Older versions are upgraded through one ordered chain of migrations (``MIGRATIONS``);
+callers always get the current version. v2 added ``source_port`` on edges (a layer's
+output index) and allows several Input and Output nodes; every v1 file is a v2 file.
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from graph_engine.atomic import write_text_atomic
 from graph_engine.model import Edge, Graph, GraphError, Node
 
 FORMAT = "rosenblatt-graph"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+
+
+def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 edges all leave output 0 and graphs have one Input and Output: nothing to rewrite."""
+    return data
+
+
 #: version n -> function upgrading a version-n dict to version n+1
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
 
 _NODE_KEYS = ("id", "type", "params", "position", "label")
 _TOP_KEYS = ("format", "version", "name", "nodes", "edges", "training")
@@ -46,6 +54,8 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
     edges = []
     for edge in graph.edges:
         entry = {"source": edge.source, "target": edge.target}
+        if edge.source_port:
+            entry["source_port"] = edge.source_port
         if edge.port:
             entry["port"] = edge.port
         edges.append(entry)
@@ -169,7 +179,7 @@ def _add_edge(graph: Graph, entry: Any, index: int, source: str) -> None:
             raise GraphFileError(source, f"{where} ({ends[0]} -> {ends[1]}) refers to a missing "
                                          f"node {end!r}")
     try:
-        graph.add_edge(Edge(entry["source"], entry["target"], entry.get("port", 0)))
+        graph.add_edge(Edge(entry["source"], entry["target"], entry.get("port", 0), entry.get("source_port", 0)))
     except GraphError as error:
         raise GraphFileError(source, f"{where}: {error}") from None
 
@@ -203,5 +213,5 @@ def load_graph(path: str | os.PathLike[str]) -> Graph:
 
 
 def save_graph(graph: Graph, path: str | os.PathLike[str]) -> None:
-    """Save ``graph`` atomically as format v1."""
+    """Save ``graph`` atomically in the current format."""
     write_text_atomic(path, dumps(graph))

@@ -1,8 +1,9 @@
 """Diagnostics about a graph's structure: never raises on a bad graph.
 
 Shape errors come from the analysis walk (``graph_engine.analysis``); this module
-checks what needs no shapes: known types, one Input and one Output, cycles,
-ports, and nodes off every Input→Output path.
+checks what needs no shapes: known types, at least one Input and one Output,
+cycles, ports (by name where a layer names them), and nodes off every Input→Output
+path. Every loop here is bounded by the graph's size, never by a number in it.
 """
 
 from __future__ import annotations
@@ -74,44 +75,94 @@ def structure_diagnostics(graph: Graph, wiring: Wiring) -> tuple[list[Diagnostic
             continue
         if spec.role:
             roles[spec.role].append(node.id)
-        port_problems = _port_diagnostics(node.id, spec, wiring)
+        port_problems = _port_diagnostics(graph, node.id, spec, wiring)
         if port_problems:
             bad_ports.add(node.id)
             found += port_problems
     for role, name in (("input", "Input"), ("output", "Output")):
         if not roles[role]:
             found.append(error(f"no-{role}", f"the graph has no {name} node"))
-        elif len(roles[role]) > 1:
-            found.append(error(f"many-{role}s", f"a graph has exactly one {name}; found "
-                                               f"{len(roles[role])}: {', '.join(roles[role])}",
-                               *roles[role]))
-    for cycle in wiring.cycles:
-        path = " → ".join(cycle + cycle[:1])
-        found.append(error("cycle", f"cycle: {path}; data cannot flow in a loop", *cycle))
+    found += _cycle_diagnostics(wiring.cycles)
     found += _off_path_warnings(graph, wiring, roles)
     return found, bad_ports
 
 
-def _port_diagnostics(node_id: str, spec, wiring: Wiring) -> list[Diagnostic]:
+#: cycles named one by one, and nodes off every path warned of one by one; the rest are counted
+SHOWN_CYCLES = 20
+SHOWN_IDLE = 50
+
+
+def _cycle_diagnostics(cycles: list[list[str]]) -> list[Diagnostic]:
+    found = []
+    for cycle in cycles[:SHOWN_CYCLES]:
+        path = " → ".join(cycle + cycle[:1])
+        found.append(error("cycle", f"cycle: {path}; data cannot flow in a loop", *cycle))
+    if len(cycles) > SHOWN_CYCLES:
+        rest = cycles[SHOWN_CYCLES:]
+        found.append(error("cycle", f"and {len(rest)} more cycles", *[n for c in rest for n in c]))
+    return found
+
+
+def port_ranges(ports: list[int]) -> str:
+    """``[1, 2, 3, 7]`` -> ``1–3, 7``: a list of port numbers that stays short."""
+    spans: list[list[int]] = []
+    for port in sorted(ports):
+        if spans and port == spans[-1][1] + 1:
+            spans[-1][1] = port
+        else:
+            spans.append([port, port])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+
+
+def _port_diagnostics(graph: Graph, node_id: str, spec, wiring: Wiring) -> list[Diagnostic]:
     found = []
     ports = wiring.port_sources(node_id)
     minimum, maximum = spec.inputs
-    for port, sources in sorted(ports.items()):
+    for port, feeds in sorted(ports.items()):
+        names = ", ".join(_feed_text(f) for f in feeds)
         if maximum is not None and port >= maximum:
             what = "takes no inputs" if maximum == 0 else f"has no input port {port}"
-            found.append(error("no-such-port", f"{spec.type} {what} (edge from {sources[0]})", node_id))
-        elif len(sources) > 1:
-            found.append(error("crowded-port", f"input port {port} has {len(sources)} connections "
-                                               f"(from {', '.join(sources)}); keep one", node_id))
+            found.append(error("no-such-port", f"{spec.type} {what} (edge from {names})", node_id))
+        elif len(feeds) > 1:
+            found.append(error("crowded-port", f"{spec.input_name(port)} has {len(feeds)} connections "
+                                               f"(from {names}); keep one", node_id))
+        for feed in feeds:
+            found += _source_port_problems(graph, node_id, feed)
     needed = max([minimum - 1, *[p for p in ports if maximum is None or p < maximum]], default=-1)
-    for port in range(needed + 1):
-        if port not in ports:
-            found.append(error("unconnected", f"input port {port} is not connected", node_id))
+    optional = {i for i, p in enumerate(spec.input_ports or ()) if p.optional}
+    missing = [p for p in _absent(ports, needed + 1) if p not in optional]
+    if len(missing) == 1:
+        found.append(error("unconnected", f"{spec.input_name(missing[0])} is not connected", node_id))
+    elif missing:
+        found.append(error("unconnected", f"input ports {port_ranges(missing)} are not connected", node_id))
     if not spec.has_output:
         for target in wiring.digraph.successors(node_id):
             found.append(error("no-output", f"{spec.type} has no output port (edge to {target})",
                                node_id))
     return found
+
+
+def _absent(ports: dict[int, list], count: int) -> list[int]:
+    """Port numbers below ``count`` with nothing connected (``count`` is at most MAX_PORT)."""
+    return [port for port in range(count) if port not in ports]
+
+
+def _feed_text(feed) -> str:
+    return feed.node if feed.port == 0 else f"{feed.node}.{feed.port}"
+
+
+def _source_port_problems(graph: Graph, node_id: str, feed) -> list[Diagnostic]:
+    """An edge leaving an output its source does not have (with its params: a Chunk of 3
+    has outputs 0–2 of the 8 it declares)."""
+    source = get_spec(graph.nodes[feed.node].type)  # by type: the wiring is pickled, specs cannot be
+    if source is None:
+        return []
+    outputs = source.outputs
+    if feed.port < len(outputs):
+        return []
+    have = ", ".join(f"{i} ({p.name})" for i, p in enumerate(outputs)) or "none"
+    return [error("no-such-output", f"{feed.node} ({source.type}) has no output port {feed.port}; "
+                                    f"its outputs: {have}", node_id)]
 
 
 def _off_path_warnings(graph: Graph, wiring: Wiring, roles: dict[str, list[str]]) -> list[Diagnostic]:
@@ -124,5 +175,9 @@ def _off_path_warnings(graph: Graph, wiring: Wiring, roles: dict[str, list[str]]
     useful: set[str] = set()
     for node_id in roles["output"]:
         useful |= nx.ancestors(wiring.digraph, node_id) | {node_id}
-    return [warning("off-path", "not on any path from the Input to the Output", n)
-            for n in graph.nodes if n not in reached or n not in useful]
+    idle = [n for n in graph.nodes if n not in reached or n not in useful]
+    found = [warning("off-path", "not on any path from the Input to the Output", n) for n in idle[:SHOWN_IDLE]]
+    if len(idle) > SHOWN_IDLE:
+        found.append(warning("off-path", f"and {len(idle) - SHOWN_IDLE} more nodes on no path from an Input "
+                                         "to an Output", *idle[SHOWN_IDLE:]))
+    return found

@@ -1,5 +1,6 @@
 """The compiled module as exporters want it: on the CPU, in eval mode, weights loaded,
-with a matching example input (int64 token indices for language models)."""
+with matching example inputs (int64 token indices for language models), one per Input
+node in file order — the order of the module's arguments."""
 
 from __future__ import annotations
 
@@ -11,31 +12,55 @@ from torch import fx
 
 from graph_engine.compiler import compile_graph
 from graph_engine.lowering import checked_analysis
+from graph_engine.memory import check_fits, estimate
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
 from graph_engine.interop.weights import load_into, run_weights
 
 
+#: the batch the exporters trace with (TorchScript checks a batch one larger)
+EXAMPLE_BATCH = 2
+
+
+@dataclass(frozen=True)
+class ModuleInput:
+    """One argument of the compiled module: the Input node's id, shape and dtype."""
+
+    id: str
+    shape: tuple[int, ...]
+    #: "float32" or "int64"
+    dtype: str
+
+
 @dataclass
 class Exportable:
-    """What every exporter needs: the module, its one input and the node types by id."""
+    """What every exporter needs: the module, its inputs and outputs, the node types by id."""
 
     graph: Graph
     module: fx.GraphModule
-    input_id: str
-    input_shape: tuple[int, ...]
-    #: "float32" or "int64"
-    input_dtype: str
+    inputs: tuple[ModuleInput, ...]
+    #: the Output nodes' ids, in the order the module returns them
+    output_ids: tuple[str, ...]
     #: the largest token index + 1 the Embeddings accept (int64 inputs only)
     token_limit: int
 
-    def example(self, batch: int = 2, seed: int = 0) -> torch.Tensor:
-        """A random input batch: token indices below the Embeddings' limit, or N(0, 1) values."""
+    @property
+    def input_id(self) -> str:
+        return self.inputs[0].id
+
+    @property
+    def input_dtype(self) -> str:
+        return self.inputs[0].dtype
+
+    def example(self, batch: int = EXAMPLE_BATCH, seed: int = 0) -> tuple[torch.Tensor, ...]:
+        """Random input batches: token indices below the Embeddings' limit, or N(0, 1) values."""
         generator = torch.Generator().manual_seed(seed)
-        shape = (batch, *self.input_shape)
-        if self.input_dtype == "int64":
-            return torch.randint(0, self.token_limit, shape, generator=generator)
-        return torch.randn(shape, generator=generator)
+        examples = []
+        for given in self.inputs:
+            shape = (batch, *given.shape)
+            examples.append(torch.randint(0, self.token_limit, shape, generator=generator)
+                            if given.dtype == "int64" else torch.randn(shape, generator=generator))
+        return tuple(examples)
 
     def node_type(self, node_id: str) -> str:
         return self.graph.node(node_id).type
@@ -47,12 +72,13 @@ def prepare(graph: Graph, weights: str | os.PathLike[str] | None = None) -> Expo
     Raises CompileError for a graph with errors and InteropError for unusable weights.
     """
     analysis = checked_analysis(graph)
-    module = compile_graph(graph, device="cpu")
+    check_fits(estimate(analysis).inference_bytes(EXAMPLE_BATCH + 1), f"exporting {graph.name!r}")
+    module = compile_graph(graph, device="cpu", analysis=analysis)
     if weights is not None:
         load_into(module, run_weights(weights), str(weights))
     module.eval()
-    input_node = next(n for n in graph if get_spec(n.type).role == "input")
     limits = [get_spec(n.type).token_limit(n.params) for n in graph if get_spec(n.type).token_limit]
-    dtype = "int64" if analysis.info(input_node.id).dtype == "int64" else "float32"
-    return Exportable(graph, module, input_node.id, tuple(analysis.info(input_node.id).out_shape),
-                      dtype, min(limits, default=2))
+    inputs = tuple(ModuleInput(i, tuple(analysis.info(i).out_shape),
+                               "int64" if analysis.info(i).dtype == "int64" else "float32")
+                   for i in analysis.input_ids)
+    return Exportable(graph, module, inputs, tuple(analysis.output_ids), min(limits, default=2))

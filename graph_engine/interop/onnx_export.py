@@ -40,8 +40,22 @@ class OnnxExport:
     path: Path
     #: "dynamo" (torch.export-based) or "legacy" (TorchScript-based)
     exporter: str
-    input_name: str
-    input_dtype: str
+    input_names: tuple[str, ...]
+    input_dtypes: tuple[str, ...]
+    output_names: tuple[str, ...]
+
+    @property
+    def input_name(self) -> str:
+        return self.input_names[0]
+
+    @property
+    def input_dtype(self) -> str:
+        return self.input_dtypes[0]
+
+
+def output_names(output_ids: tuple[str, ...] | list[str]) -> list[str]:
+    """``output`` for a single result, else the Output nodes' ids (checked identifiers)."""
+    return [OUTPUT_NAME] if len(output_ids) == 1 else [py_identifier(i) for i in output_ids]
 
 
 def require_onnx() -> None:
@@ -86,36 +100,41 @@ def _native_output_silenced() -> Iterator[None]:
             os.close(handle)
 
 
-def _dynamo_bytes(module: torch.nn.Module, example: torch.Tensor, input_name: str) -> bytes:
+def _dynamo_bytes(module: torch.nn.Module, examples: tuple[torch.Tensor, ...], input_names: list[str],
+                  names: list[str]) -> bytes:
     batch = torch.export.Dim("batch", min=1)
-    program = torch.onnx.export(module, (example,), dynamo=True, verbose=False,
-                                input_names=[input_name], output_names=[OUTPUT_NAME],
-                                dynamic_shapes={input_name: {0: batch}})
+    program = torch.onnx.export(module, examples, dynamo=True, verbose=False,
+                                input_names=input_names, output_names=names,
+                                dynamic_shapes={name: {0: batch} for name in input_names})
     return program.model_proto.SerializeToString()
 
 
-def _legacy_bytes(module: torch.nn.Module, example: torch.Tensor, input_name: str,
-                  outputs: int = 1) -> bytes:
-    names = [OUTPUT_NAME] if outputs == 1 else [f"{OUTPUT_NAME}_{i}" for i in range(outputs)]
+def _legacy_bytes(module: torch.nn.Module, examples: tuple[torch.Tensor, ...], input_names: list[str],
+                  names: list[str]) -> bytes:
     stream = io.BytesIO()
     with _native_output_silenced():
-        torch.onnx.export(module, (example,), stream, dynamo=False, input_names=[input_name],
-                          output_names=names, dynamic_axes={n: {0: "batch"} for n in [input_name, *names]})
+        torch.onnx.export(module, examples, stream, dynamo=False, input_names=input_names,
+                          output_names=names, dynamic_axes={n: {0: "batch"} for n in [*input_names, *names]})
     return stream.getvalue()
+
+
+def _input_names(exportable: Exportable) -> list[str]:
+    return [py_identifier(given.id) for given in exportable.inputs]
 
 
 def onnx_bytes(exportable: Exportable) -> tuple[bytes, str]:
     """The ONNX model as bytes and which exporter made it; InteropError naming the node if none can."""
-    module, name = exportable.module, py_identifier(exportable.input_id)
-    example = exportable.example()
+    module, inputs = exportable.module, _input_names(exportable)
+    outputs = output_names(exportable.output_ids)
+    examples = exportable.example()
     with _quiet():
         try:
-            return _dynamo_bytes(module, example, name), "dynamo"
+            return _dynamo_bytes(module, examples, inputs, outputs), "dynamo"
         except Exception as dynamo_error:  # noqa: BLE001 (any refusal: try the other exporter)
             try:
-                return _legacy_bytes(module, example, name), "legacy"
+                return _legacy_bytes(module, examples, inputs, outputs), "legacy"
             except Exception:  # noqa: BLE001
-                raise _located_failure(exportable, example, dynamo_error) from None
+                raise _located_failure(exportable, examples, dynamo_error) from None
 
 
 def _prefix_module(module: fx.GraphModule, node_ids: list[str]) -> fx.GraphModule:
@@ -156,18 +175,23 @@ def _first_refused(exportable: Exportable, order: list[str], export) -> tuple[in
     return high, found
 
 
-def _located_failure(exportable: Exportable, example: torch.Tensor,
+def _located_failure(exportable: Exportable, examples: tuple[torch.Tensor, ...],
                      dynamo_error: BaseException) -> InteropError:
     """Name the first node neither exporter takes: bisected with the fast legacy exporter,
     confirmed with the main one (which is bisected itself only when it disagrees)."""
-    order = [n for n in node_values(exportable.module) if n != exportable.input_id]
-    name = py_identifier(exportable.input_id)
+    given = {i.id for i in exportable.inputs}
+    order = [n for n in node_values(exportable.module) if n not in given]
+    inputs = _input_names(exportable)
+
+    def names(module: fx.GraphModule) -> list[str]:
+        count = len(module.graph.find_nodes(op="output")[0].args[0])
+        return [f"{OUTPUT_NAME}_{i}" for i in range(count)]
 
     def legacy(module: fx.GraphModule) -> bytes:
-        return _legacy_bytes(module, example, name, len(module.graph.find_nodes(op="output")[0].args[0]))
+        return _legacy_bytes(module, examples, inputs, names(module))
 
     def dynamo(module: fx.GraphModule) -> bytes:
-        return _dynamo_bytes(module, example, name)
+        return _dynamo_bytes(module, examples, inputs, names(module))
 
     located = _first_refused(exportable, order, legacy)
     if located is not None:
@@ -186,12 +210,13 @@ def export_onnx(graph: Graph, path: str | os.PathLike[str],
                 weights: str | os.PathLike[str] | None = None) -> OnnxExport:
     """Write ``graph`` (with a run folder's trained ``weights``) as an ONNX model at ``path``.
 
-    The input is named after the graph's Input node and the output ``output``; both have a
-    dynamic batch axis. Raises MissingExtra without the ``[onnx]`` extra, CompileError for a
+    Inputs are named after the graph's Input nodes (in file order); the output is ``output``,
+    or, with several Outputs, each is named after its node. All have a dynamic batch axis. Raises MissingExtra without the ``[onnx]`` extra, CompileError for a
     graph with errors and InteropError when a layer cannot be expressed in ONNX.
     """
     require_onnx()
     exportable = prepare(graph, weights)
     data, exporter = onnx_bytes(exportable)
     write_atomic(path, lambda stream: stream.write(data))
-    return OnnxExport(Path(path), exporter, exportable.input_id, exportable.input_dtype)
+    return OnnxExport(Path(path), exporter, tuple(_input_names(exportable)),
+                      tuple(i.dtype for i in exportable.inputs), tuple(output_names(exportable.output_ids)))

@@ -33,13 +33,18 @@ class TorchScriptExport:
     script_refusal: str = ""
 
 
+def _as_tuple(value: torch.Tensor | tuple) -> tuple[torch.Tensor, ...]:
+    return value if isinstance(value, tuple) else (value,)
+
+
 def _traced(exportable: Exportable) -> torch.jit.ScriptModule:
     module = exportable.module
-    traced = torch.jit.trace(module, (exportable.example(batch=2),), check_trace=False)
+    traced = torch.jit.trace(module, exportable.example(batch=2), check_trace=False)
     other = exportable.example(batch=3, seed=1)
     with torch.no_grad():
-        expected, got = module(other), traced(other)
-    if got.shape != expected.shape or not torch.allclose(got, expected, rtol=1e-5, atol=1e-6):
+        expected, got = _as_tuple(module(*other)), _as_tuple(traced(*other))
+    if len(got) != len(expected) or any(
+            g.shape != e.shape or not torch.allclose(g, e, rtol=1e-5, atol=1e-6) for g, e in zip(got, expected)):
         raise InteropError(f"TorchScript export of {exportable.graph.name!r}: the traced module depends on "
                            "the batch size it was traced with")
     return traced

@@ -32,7 +32,7 @@ register(LayerSpec(
 
 register(LayerSpec(
     type="Output", category="Input/Output",
-    help="The network's output: exactly one input, returned by the compiled model.",
+    help="A network output: exactly one input, returned by the compiled model (several Outputs: a tuple in file order).",
     inputs=(1, 1), has_output=False, shape=lambda params, in_shapes: in_shapes[0],
     forward=identity_forward, input_dtype="any", output_dtype=None, role="output",
 ))

@@ -16,9 +16,10 @@ from graph_engine.analysis import Analysis
 from graph_engine.data.base import (
     CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, SEGMENTATION, Dataset, InputFit,
 )
-from graph_engine.shape_format import shape_text
+from graph_engine.lowering import CompileError
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
+from graph_engine.shape_format import shape_text
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,23 @@ class GraphEnds:
 
 
 def graph_ends(graph: Graph, analysis: Analysis) -> GraphEnds:
-    """Find the Input and Output (the graph must be valid)."""
-    roles = {get_spec(n.type).role: n.id for n in graph if get_spec(n.type) and get_spec(n.type).role}
-    input_id, output_id = roles["input"], roles["output"]
-    last = analysis.input_values(output_id)[0]
+    """Find the Input and Output (the graph must be valid). Raises CompileError for a graph
+    with several: the built-in tasks feed one tensor and score one."""
+    inputs, outputs = analysis.input_ids, analysis.output_ids
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise CompileError(f"training takes one Input and one Output; {graph.name!r} has "
+                           f"{_listed(inputs, 'Input')} and {_listed(outputs, 'Output')}")
+    input_id, output_id = inputs[0], outputs[0]
+    last = analysis.input_values(output_id)[0].node
     return GraphEnds(input_id, output_id, tuple(analysis.info(input_id).out_shape),
                      analysis.info(input_id).dtype, tuple(analysis.info(output_id).out_shape),
                      graph.node(last).type,
                      tuple((n.id, get_spec(n.type).token_limit(n.params)) for n in graph
                            if get_spec(n.type).token_limit))
+
+
+def _listed(ids: list[str], kind: str) -> str:
+    return f"{len(ids)} {kind}{'s' if len(ids) != 1 else ''} ({', '.join(ids)})" if ids else f"no {kind}"
 
 
 def fit_problems(task: str, dataset: Dataset, ends: GraphEnds) -> list[str]:

@@ -25,15 +25,18 @@ def test_summary_table(capsys, lenet_file):
     assert out.splitlines()[0] == "LeNet-5"
     c1 = next(line for line in out.splitlines() if line.startswith("c1 "))
     assert c1.split() == ["c1", "Conv2d", "6×28×28", "156", "117,600", "5×5", "(jump", "1×1)"]
-    assert out.splitlines()[-1].split() == ["total", "61,706", "416,520"]
+    assert out.splitlines()[-2:] == ["inputs: image (1×32×32)", "outputs: scores (10)"]
+    assert out.splitlines()[-3].split() == ["total", "61,706", "416,520"]
 
 
 def test_summary_json(capsys, lenet_file):
     assert main(["summary", str(lenet_file), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) >= {"nodes", "total_params", "total_macs", "errors", "warnings"}
+    assert set(data) >= {"inputs", "outputs", "nodes", "total_params", "total_macs", "errors", "warnings"}
+    assert [(e["id"], e["shape"], e["dtype"]) for e in data["inputs"]] == [("image", [1, 32, 32], "float")]
     first_conv = data["nodes"][1]
-    assert first_conv == {"id": "c1", "type": "Conv2d", "output_shape": [6, 28, 28], "params": 156,
+    assert first_conv == {"id": "c1", "type": "Conv2d", "output_shape": [6, 28, 28],
+                          "output_shapes": [[6, 28, 28]], "params": 156,
                           "macs": 117600, "receptive_field": {"size": [5.0, 5.0], "jump": [1.0, 1.0],
                                                               "start": [2.5, 2.5]}}
     assert data["total_params"] == 61706 and data["errors"] == []

@@ -59,3 +59,44 @@ def test_exported_script_runs_standalone(tmp_path):
     result = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "torch.Size([2, 10])"
+
+
+def _run_main(tmp_path, graph):
+    import subprocess
+
+    path = tmp_path / "model.py"
+    path.write_text(generate_code(graph), encoding="utf-8")
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+def test_an_add_of_thousands_of_inputs_exports_a_module_that_imports(tmp_path):
+    """Issue 17, item 9: the sum was one nested expression; Python's parser gave up."""
+    from graph_engine import Graph
+
+    graph = Graph("wide sum")
+    graph.create_node("Input", {"shape": [2]}, node_id="x")
+    graph.create_node("Add", {}, node_id="total")
+    graph.create_node("Output", {}, node_id="y")
+    for port in range(3000):
+        graph.connect("x", "total", port=port)
+    graph.connect("total", "y")
+    result = _run_main(tmp_path, graph)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.strip() == "torch.Size([2, 2])"
+
+
+@pytest.mark.slow
+def test_the_self_test_feeds_tokens_every_embedding_accepts(tmp_path):
+    """Issue 17, item 9: with num_embeddings 1 the self-test drew token 1 and crashed."""
+    from graph_engine import Graph
+
+    graph = Graph("one word")
+    graph.create_node("Input", {"shape": [4], "dtype": "int64"}, node_id="tokens")
+    graph.create_node("Embedding", {"num_embeddings": 1, "embedding_dim": 3}, node_id="embed")
+    graph.create_node("Output", {}, node_id="y")
+    graph.connect("tokens", "embed")
+    graph.connect("embed", "y")
+    result = _run_main(tmp_path, graph)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.strip() == "torch.Size([2, 4, 3])"

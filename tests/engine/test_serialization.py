@@ -1,4 +1,4 @@
-"""Graph file format v1: round trips, golden files, clear refusals, atomic saves, migrations."""
+"""Graph file formats v1 and v2: round trips, golden files, clear refusals, atomic saves, migrations."""
 
 import json
 import os
@@ -15,6 +15,7 @@ from graph_engine import (
 from graph_engine import serialization
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "v1"
+GOLDEN_V2 = GOLDEN.parent / "v2"
 
 
 def test_golden_v1_minimal_loads_with_defaults_and_keeps_unknown_keys():
@@ -36,8 +37,16 @@ def test_golden_v1_minimal_loads_with_defaults_and_keeps_unknown_keys():
     assert json.loads(dumps(again))["app_state"] == {"zoom": 1.5}
 
 
-def test_golden_v1_saved_file_is_reproduced_byte_for_byte(tmp_path):
-    original = (GOLDEN / "lenet5_saved.json").read_text(encoding="utf-8")
+def test_golden_v1_file_saves_as_v2_changing_only_the_version(tmp_path):
+    graph = loads((GOLDEN / "lenet5_saved.json").read_text(encoding="utf-8"))
+    save_graph(graph, tmp_path / "copy.json")
+    assert (tmp_path / "copy.json").read_text(encoding="utf-8") == \
+        (GOLDEN_V2 / "lenet5_saved.json").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN_V2.glob("*.json")))
+def test_golden_v2_files_are_reproduced_byte_for_byte(tmp_path, name):
+    original = (GOLDEN_V2 / name).read_text(encoding="utf-8")
     graph = loads(original)
     save_graph(graph, tmp_path / "copy.json")
     assert (tmp_path / "copy.json").read_text(encoding="utf-8") == original
@@ -69,7 +78,9 @@ def _valid_dict():
     (lambda d: d["nodes"][1]["params"].update(kernel_size="big"), "kernel_size must be an integer"),
     (lambda d: d["nodes"][1]["params"].update(kernal_size=3), "unknown parameter 'kernal_size'"),
     (lambda d: d["nodes"][4].update(position="here"), "'position' must be [x, y]"),
-    (lambda d: d["edges"][0].update(port=-1), "port must be an integer ≥ 0"),
+    (lambda d: d["edges"][0].update(port=-1), "port must be an integer from 0 to 4095"),
+    (lambda d: d["edges"][0].update(port=10**7), "port must be an integer from 0 to 4095"),
+    (lambda d: d["edges"][0].update(source_port=1.5), "source_port must be an integer from 0 to 4095"),
     (lambda d: d.update(nodes={}), "'nodes' must be a JSON array"),
     (lambda d: d["nodes"][1].pop("type"), "has no 'type'"),
 ])
@@ -133,11 +144,11 @@ def test_migrations_run_in_order(monkeypatch):
         old["name"] = old["name"] + " (migrated)"
         return old
 
-    monkeypatch.setattr(serialization, "FORMAT_VERSION", 2)
-    monkeypatch.setitem(serialization.MIGRATIONS, 1, v1_to_v2)
-    graph = graph_from_dict(data, "old.json")
+    monkeypatch.setattr(serialization, "FORMAT_VERSION", 3)
+    monkeypatch.setitem(serialization.MIGRATIONS, 2, v1_to_v2)
+    graph = graph_from_dict({**data, "version": 1}, "old.json")
     assert graph.name == "Residual pair (migrated)"
-    assert graph_to_dict(graph)["version"] == 2
+    assert graph_to_dict(graph)["version"] == 3
 
 
 # -- property: save -> load is the identity ---------------------------------------------
@@ -170,7 +181,8 @@ def graphs(draw):
     ids = list(graph.nodes)
     if ids:
         for _ in range(draw(st.integers(0, 10))):
-            edge = Edge(draw(st.sampled_from(ids)), draw(st.sampled_from(ids)), draw(st.integers(0, 2)))
+            edge = Edge(draw(st.sampled_from(ids)), draw(st.sampled_from(ids)), draw(st.integers(0, 2)),
+                        draw(st.integers(0, 2)))
             if edge not in graph.edges:
                 graph.add_edge(edge)
     graph.set_training(draw(st.dictionaries(st.text(max_size=5), st.integers(), max_size=3)))

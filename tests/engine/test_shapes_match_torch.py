@@ -42,7 +42,8 @@ MERGE_EXAMPLES = 40
 #: at least this fraction of the drawn cases must be graphs the analysis accepts
 MIN_VALID_FRACTION = 0.12
 
-SINGLE = [s.type for s in layer_types() if s.role is None and s.inputs == (1, 1)]
+#: one required input (recurrent layers also have optional state ports, tested in test_ports.py)
+SINGLE = [s.type for s in layer_types() if s.role is None and s.inputs[0] == 1 and s.inputs[1] is not None]
 MERGES = [s.type for s in layer_types() if s.role is None and s.inputs[0] >= 2]
 
 #: small drawing ranges per parameter name (clipped to the ParamSpec's own bounds)

@@ -252,7 +252,7 @@ def test_drag_from_output_port_to_input_port_emits_connect_requested(make_canvas
     with qtbot.waitSignal(scene.connect_requested, timeout=1000) as blocker:
         QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                            end)
-    assert blocker.args == ["conv", "relu", 0]
+    assert blocker.args == ["conv", "relu", 0, 0]
     assert not scene.is_connecting()
     assert not [i for i in scene.items() if i.zValue() == 10]
     assert conv.pos() == QPointF(240.0, 0.0)                 # the press did not move the node
@@ -267,7 +267,7 @@ def test_drop_on_a_node_body_picks_its_free_port(make_canvas, qtbot):
     source, add = scene.node_item("image"), scene.node_item("add")
     with qtbot.waitSignal(scene.connect_requested, timeout=1000) as blocker:
         drag(view, at(view, source.output_port_scene_pos()), at(view, body_point(add)))
-    assert blocker.args == ["image", "add", 1]
+    assert blocker.args == ["image", "add", 1, 0]
 
 
 def test_connection_drops_that_mean_nothing_emit_nothing(make_canvas, qtbot):
@@ -606,3 +606,34 @@ def test_render_template_to_png(make_canvas, tmp_path):
     path = tmp_path / "canvas.png"
     assert pixmap.save(str(path))
     assert path.stat().st_size > 1000
+
+
+# -- named ports (issue 11) -------------------------------------------------------------
+def _encoder_decoder_graph() -> Graph:
+    graph = Graph("encdec")
+    graph.create_node("Input", {"shape": [5, 3]}, (0.0, 0.0), "source")
+    graph.create_node("GRU", {"hidden_size": 4, "return_sequences": False}, (240.0, 0.0), "encoder")
+    graph.create_node("Input", {"shape": [6, 3]}, (240.0, 200.0), "target")
+    graph.create_node("GRU", {"hidden_size": 4}, (520.0, 120.0), "decoder")
+    graph.connect("source", "encoder")
+    graph.connect("target", "decoder")
+    return graph
+
+
+def test_a_state_port_is_dragged_from_h_n_to_h0_and_named_on_hover(make_canvas, qtbot):
+    graph = _encoder_decoder_graph()
+    scene, view = make_canvas(graph, size=(1000, 500))
+    scene.set_analysis(analyze(graph))
+    view.centerOn(QPointF(400.0, 100.0))
+    encoder, decoder = scene.node_item("encoder"), scene.node_item("decoder")
+    assert encoder.output_count == 2 and decoder.input_count == 2
+    h_n, h0 = encoder.output_port_scene_pos(1), decoder.input_port_scene_pos(1)
+    assert h_n != encoder.output_port_scene_pos(0)
+    assert encoder.port_tooltip(encoder.port_at(encoder.mapFromScene(h_n))) == "h_n: 1×4"
+    assert decoder.port_tooltip(decoder.port_at(decoder.mapFromScene(h0))) == "h0: not connected"
+    with qtbot.waitSignal(scene.connect_requested, timeout=1000) as blocker:
+        drag(view, at(view, h_n), at(view, h0))
+    assert blocker.args == ["encoder", "decoder", 1, 1]
+    graph.connect("encoder", "decoder", port=1, source_port=1)
+    edge_item = scene.edge_item(Edge("encoder", "decoder", 1, 1))
+    assert edge_item.path.pointAtPercent(0) == h_n  # the edge leaves from h_n, not from out

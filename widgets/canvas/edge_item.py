@@ -63,11 +63,20 @@ class EdgeItem(QGraphicsItem):
 
     def _update_tooltip(self) -> None:
         edge = self.edge
-        self.setToolTip(f"{edge.source} → {edge.target} (input {edge.port})"
+        source = f"{edge.source}.{self._port_name(self.source_item, edge.source_port, output=True)}" \
+            if edge.source_port else edge.source
+        self.setToolTip(f"{source} → {edge.target} ({self._port_name(self.target_item, edge.port, output=False)})"
                         + (f": {self._label}" if self._label else ""))
 
+    @staticmethod
+    def _port_name(item, port: int, output: bool) -> str:
+        spec = item.spec
+        if spec is None:
+            return f"{'output' if output else 'input'} {port}"
+        return spec.output_name(port) if output else spec.input_name(port)
+
     def update_path(self) -> None:
-        start = self.source_item.output_port_scene_pos()
+        start = self.source_item.output_port_scene_pos(self.edge.source_port)
         end = self.target_item.input_port_scene_pos(self.edge.port)
         self._path = bezier_path(start, end)
         self._mid = bezier_midpoint(start, end)

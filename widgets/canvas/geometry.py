@@ -56,13 +56,25 @@ def bezier_midpoint(start: QPointF, end: QPointF) -> QPointF:
     return (start + (c1 + c2) * 3 + end) / 8
 
 
-def port_y(port: int, count: int, height: float) -> float:
-    """The y of input ``port`` of ``count`` on a card ``height`` tall (centred, evenly spaced)."""
+#: cards whose ports have names put them in a band below the three text rows
+PORT_BAND_TOP = 58.0
+
+
+def port_y(port: int, count: int, height: float, banded: bool = False) -> float:
+    """The y of ``port`` of ``count`` on a card ``height`` tall: centred and evenly spaced,
+    or one per row in the port band of a card with named ports."""
+    if banded:
+        return PORT_BAND_TOP + (port + 0.5) * PORT_SPACING
     return height / 2 + (port - (count - 1) / 2) * PORT_SPACING
 
 
+def banded_height(rows: int) -> float:
+    """Height of a card with named ports: text rows, then one row per port."""
+    return PORT_BAND_TOP + rows * PORT_SPACING + 6.0
+
+
 @functools.lru_cache(maxsize=64)
-def node_paths(count: int, height: float, has_output: bool
+def node_paths(count: int, height: float, outputs: int, banded: bool = False
                ) -> tuple[QPainterPath, QPainterPath, QPainterPath]:
     """Body, category stripe and hit shape of a node card (shared; never mutated)."""
     body = QPainterPath()
@@ -71,9 +83,8 @@ def node_paths(count: int, height: float, has_output: bool
     top.addRect(QRectF(0, 0, NODE_WIDTH, STRIPE_HEIGHT))
     stripe = body.intersected(top)
     shape = QPainterPath(body)
-    centres = [QPointF(0.0, port_y(p, count, height)) for p in range(count)]
-    if has_output:
-        centres.append(QPointF(NODE_WIDTH, height / 2))
+    centres = [QPointF(0.0, port_y(p, count, height, banded)) for p in range(count)]
+    centres += [QPointF(NODE_WIDTH, port_y(p, outputs, height, banded)) for p in range(outputs)]
     for centre in centres:
         shape.addEllipse(centre, PORT_HIT_RADIUS, PORT_HIT_RADIUS)
     shape.setFillRule(Qt.FillRule.WindingFill)

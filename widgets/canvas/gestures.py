@@ -49,14 +49,16 @@ def target_port(node: NodeItem, scene_pos: QPointF) -> int | None:
 
 
 class ConnectionDrag:
-    """One connection being dragged from ``source``'s output port in ``scene``.
+    """One connection being dragged from output ``source_port`` of ``source`` in ``scene``.
 
     ``node_at(scene_pos, exclude)`` finds the node under the pointer.
     """
 
     def __init__(self, scene: QGraphicsScene, source: NodeItem,
-                 node_at: Callable[[QPointF, NodeItem | None], NodeItem | None]):
+                 node_at: Callable[[QPointF, NodeItem | None], NodeItem | None], source_port: int = 0):
         self.source = source
+        #: which of ``source``'s outputs the connection leaves from
+        self.source_port = source_port
         self._scene = scene
         self._node_at = node_at
         #: the node showing a drop hint
@@ -82,7 +84,7 @@ class ConnectionDrag:
         end = scene_pos
         if target is not None and port is not None:
             end = target.input_port_scene_pos(port)
-        self._curve.setPath(bezier_path(self.source.output_port_scene_pos(), end))
+        self._curve.setPath(bezier_path(self.source.output_port_scene_pos(self.source_port), end))
         hint = target if port is not None else None
         if self.hint is not None and self.hint is not hint:
             self.hint.set_drop_port(None)

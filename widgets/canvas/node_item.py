@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from graph_engine import Severity, get_spec
 from widgets.canvas.geometry import (
     NODE_MIN_HEIGHT, NODE_WIDTH, PORT_HIT_RADIUS, PORT_RADIUS, PORT_SPACING, TEXT_MARGIN,
-    TEXT_MIN_LOD, dist2, node_paths, port_y, snap,
+    TEXT_MIN_LOD, banded_height, dist2, node_paths, port_y, snap,
 )
 from widgets.canvas.labels import key_params_text
 from widgets.theme import (
@@ -42,7 +42,7 @@ class NodeItem(QGraphicsItem):
     """
 
     Type = QGraphicsItem.UserType + 1
-    OUTPUT = -1  #: port_at's answer for the output port
+    OUTPUT = -1  #: port_at's answer for the (first) output port; output k is -1 - k
 
     def __init__(self, node: "Node", connected_ports: "Counter[int] | None" = None):
         super().__init__()
@@ -67,6 +67,9 @@ class NodeItem(QGraphicsItem):
         self._title = self._type_text = self._key_text = ""
         self._key_small = False
         self._shape_line = ""
+        #: shape text per input and per output port, for a port's tooltip
+        self._port_shapes: tuple[list[str], list[str]] = ([], [])
+        self.setAcceptHoverEvents(True)
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
@@ -156,27 +159,43 @@ class NodeItem(QGraphicsItem):
     # -- ports --------------------------------------------------------------------------
     def input_port_pos(self, port: int) -> QPointF:
         """Centre of input ``port`` in item coordinates (ports past the shown ones stack on)."""
-        return QPointF(0.0, port_y(port, max(self._input_count, port + 1), self._height))
+        return QPointF(0.0, port_y(port, max(self._input_count, port + 1), self._height, self.banded))
 
-    def output_port_pos(self) -> QPointF:
-        return QPointF(NODE_WIDTH, self._height / 2)
+    @property
+    def banded(self) -> bool:
+        """Ports with names sit in rows below the text, each with its name."""
+        return any(self._port_names())
+
+    @property
+    def output_count(self) -> int:
+        """How many output ports the node has (an unknown type shows one)."""
+        return len(self._spec.outputs) if self._spec is not None else 1
+
+    def output_port_pos(self, port: int = 0) -> QPointF:
+        return QPointF(NODE_WIDTH, port_y(port, max(self.output_count, port + 1), self._height, self.banded))
 
     def input_port_scene_pos(self, port: int) -> QPointF:
         return self.mapToScene(self.input_port_pos(port))
 
-    def output_port_scene_pos(self) -> QPointF:
-        return self.mapToScene(self.output_port_pos())
+    def output_port_scene_pos(self, port: int = 0) -> QPointF:
+        return self.mapToScene(self.output_port_pos(port))
+
+    @staticmethod
+    def output_of(hit: int | None) -> int | None:
+        """The output index a :meth:`port_at` answer names, or None for an input or nothing."""
+        return -1 - hit if hit is not None and hit < 0 else None
 
     def connected_ports(self) -> set[int]:
         return {p for p, n in self._connected.items() if n > 0}
 
     def port_at(self, pos: QPointF) -> int | None:
-        """The port near ``pos`` (item coordinates): an input index, OUTPUT, or None."""
+        """The port near ``pos`` (item coordinates): an input index ≥ 0, an output as
+        ``-1 - index`` (OUTPUT for the first), or None."""
         best, best_d2 = None, PORT_HIT_RADIUS * PORT_HIT_RADIUS
-        if self.has_output:
-            d2 = dist2(pos, self.output_port_pos())
+        for output in range(self.output_count if self.has_output else 0):
+            d2 = dist2(pos, self.output_port_pos(output))
             if d2 <= best_d2:
-                best, best_d2 = self.OUTPUT, d2
+                best, best_d2 = -1 - output, d2
         for port in range(self._input_count):
             d2 = dist2(pos, self.input_port_pos(port))
             if d2 < best_d2 or (d2 == best_d2 and best is None):
@@ -259,7 +278,9 @@ class NodeItem(QGraphicsItem):
 
     def _update_geometry(self) -> bool:
         count = self._shown_inputs()
-        height = max(NODE_MIN_HEIGHT, (count + 1) * PORT_SPACING)
+        outputs = self.output_count if self.has_output else 0
+        rows = max(count, outputs)
+        height = banded_height(rows) if self.banded else max(NODE_MIN_HEIGHT, (rows + 1) * PORT_SPACING)
         if count == self._input_count and height == self._height and not self._bounds.isNull():
             return False
         self.prepareGeometryChange()
@@ -267,7 +288,7 @@ class NodeItem(QGraphicsItem):
         self._bounds = QRectF(-PORT_HIT_RADIUS, -2.0, NODE_WIDTH + 2 * PORT_HIT_RADIUS,
                               height + 4.0)
         self._body_path, self._stripe_path, self._shape_path = node_paths(
-            count, height, self.has_output)
+            count, height, outputs, self.banded)
         self.update()
         return True
 
@@ -315,6 +336,26 @@ class NodeItem(QGraphicsItem):
             lines += ["", spec.help]
         return "\n".join(lines)
 
+    def set_port_shapes(self, inputs: list[str], outputs: list[str]) -> None:
+        self._port_shapes = (list(inputs), list(outputs))
+
+    def port_tooltip(self, hit: int) -> str:
+        """``h_n: 2×64`` — a port's name and the shape it carries (hover on a port)."""
+        spec, (inputs, outputs) = self._spec, self._port_shapes
+        output = self.output_of(hit)
+        if output is not None:
+            name = spec.output_name(output) if spec is not None else "output"
+            shape = outputs[output] if output < len(outputs) else ""
+        else:
+            name = spec.input_name(hit) if spec is not None else f"input port {hit}"
+            shape = inputs[hit] if hit < len(inputs) else ""
+        return f"{name}: {shape or 'not connected'}"
+
+    def hoverMoveEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        hit = self.port_at(event.pos())
+        self.setToolTip(self._tooltip() if hit is None else self.port_tooltip(hit))
+        super().hoverMoveEvent(event)
+
     # -- QGraphicsItem ------------------------------------------------------------------
     def boundingRect(self) -> QRectF:
         return self._bounds
@@ -343,7 +384,7 @@ class NodeItem(QGraphicsItem):
             inner = NODE_WIDTH - 2 * TEXT_MARGIN
             top = QRectF(TEXT_MARGIN, 9, inner, 18)
             middle = QRectF(TEXT_MARGIN, 27, inner, 16)
-            bottom = QRectF(TEXT_MARGIN, self._height - 22, inner, 16)
+            bottom = QRectF(TEXT_MARGIN, 43 if self.banded else self._height - 22, inner, 16)
             painter.setFont(f.title)
             painter.setPen(TEXT_COLOR)
             painter.drawText(top, _LEFT, self._title)
@@ -370,7 +411,31 @@ class NodeItem(QGraphicsItem):
             painter.drawEllipse(centre, PORT_RADIUS, PORT_RADIUS)
         if self.has_output:
             painter.setBrush(self.category_color())
-            painter.drawEllipse(self.output_port_pos(), PORT_RADIUS, PORT_RADIUS)
+            for output in range(self.output_count):
+                painter.drawEllipse(self.output_port_pos(output), PORT_RADIUS, PORT_RADIUS)
+        if lod >= TEXT_MIN_LOD and any(self._port_names()):
+            self._paint_port_names(painter)
+
+    def _port_names(self) -> tuple[list[str], list[str]]:
+        """Names to print beside the ports: only for layers that name more than one."""
+        spec = self._spec
+        if spec is None:
+            return [], []
+        inputs = [p.name for p in spec.input_ports or ()] if spec.input_ports and len(spec.input_ports) > 1 else []
+        outputs = [p.name for p in spec.outputs] if spec.multi_output else []
+        return inputs, outputs
+
+    def _paint_port_names(self, painter: QPainter) -> None:
+        inputs, outputs = self._port_names()
+        painter.setFont(canvas_fonts().small)
+        painter.setPen(MUTED_TEXT_COLOR)
+        half = NODE_WIDTH / 2 - PORT_RADIUS - 4
+        for port, name in enumerate(inputs):
+            y = self.input_port_pos(port).y()
+            painter.drawText(QRectF(PORT_RADIUS + 4, y - 7, half, 14), _LEFT, name)
+        for port, name in enumerate(outputs):
+            y = self.output_port_pos(port).y()
+            painter.drawText(QRectF(NODE_WIDTH / 2, y - 7, half, 14), _RIGHT, name)
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
         Change = QGraphicsItem.GraphicsItemChange

@@ -35,14 +35,14 @@ class GraphScene(QGraphicsScene):
 
     Signals (intents; the scene itself never changes the graph):
 
-    - ``connect_requested(str source, str target, int port)``
+    - ``connect_requested(str source, str target, int port, int source_port)``
     - ``nodes_moved(dict)``: ``{node_id: ((old_x, old_y), (new_x, new_y))}``, once per drag
     - ``delete_requested(list node_ids, list edges)``
     - ``layer_dropped(str type_name, QPointF scene_pos)``
     - ``selection_changed_ids(list node_ids)``
     """
 
-    connect_requested = Signal(str, str, int)
+    connect_requested = Signal(str, str, int, int)
     nodes_moved = Signal(dict)
     delete_requested = Signal(list, list)
     layer_dropped = Signal(str, QPointF)
@@ -130,11 +130,14 @@ class GraphScene(QGraphicsScene):
         for nid, item in self._nodes.items():
             if analysis is None:
                 item.set_analysis("", "", None, [])
+                item.set_port_shapes([], [])
                 continue
             info = analysis.info(nid)
-            shape = shape_text(info.out_shape) if info.out_shape is not None else ""
+            shape = " | ".join(shape_text(s) for s in info.out_shapes) if info.out_shapes else ""
             severity, messages = problems.get(nid, (None, []))
             item.set_analysis(shape, param_count_text(info.params), severity, messages)
+            item.set_port_shapes([shape_text(s) if s is not None else "" for s in info.in_shapes or ()],
+                                 [shape_text(s) for s in info.out_shapes or ()])
         for edge, item in self._edges.items():
             shape = analysis.edge_shape(edge) if analysis is not None else None
             item.set_label(shape_text(shape) if shape is not None else "")
@@ -293,15 +296,16 @@ class GraphScene(QGraphicsScene):
         if found is None:
             return
         (target, port), source = found, connection.source
-        if Edge(source.node_id, target.node_id, port) not in self._edges:
-            self.connect_requested.emit(source.node_id, target.node_id, port)
+        if Edge(source.node_id, target.node_id, port, connection.source_port) not in self._edges:
+            self.connect_requested.emit(source.node_id, target.node_id, port, connection.source_port)
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self._connection is None:
             pos = event.scenePos()
             node = self._node_at(pos)
-            if node is not None and node.port_at(node.mapFromScene(pos)) == NodeItem.OUTPUT:
-                self._connection = ConnectionDrag(self, node, self._node_at)
+            output = NodeItem.output_of(node.port_at(node.mapFromScene(pos))) if node is not None else None
+            if output is not None:
+                self._connection = ConnectionDrag(self, node, self._node_at, output)
                 self._connection.move(pos)
                 event.accept()
                 return
