@@ -189,8 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    return {name for action in parser._subparsers._group_actions for name in action.choices}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in _commands(parser):
+        argv.insert(0, "gui")  # `rosenblatt FILE.json` opens the file in the editor
     args = parser.parse_args(argv)
     if args.command is None:
         args = parser.parse_args(["gui"])

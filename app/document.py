@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from app.bridge import ALL_CHANGES, NETWORK, GraphBridge
+from app.edits import place_unpositioned
 from graph_engine import Analysis, Graph, analyze, load_graph, save_graph
 
 
@@ -82,6 +83,7 @@ class Document(QObject):
     def replace_graph(self, graph: Graph, path: Path | None) -> None:
         """Show another graph (New, Open, Revert): a fresh undo history, clean."""
         self.undo_stack.clear()
+        place_unpositioned(graph)  # before anyone listens: a hand-written file opens laid out
         self.graph = graph
         self.bridge.attach(graph)
         self.path = path

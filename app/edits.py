@@ -148,3 +148,18 @@ def removal_edits(graph: Graph, node_ids: Iterable[str], edges: Iterable[Edge] =
                          if e in chosen or e.source in doomed or e.target in doomed]
     edits += [RemoveNode(n) for n in graph.nodes if n in doomed]
     return edits
+
+
+def place_unpositioned(graph: Graph) -> bool:
+    """Lay ``graph`` out when more than one of its nodes has no position (a hand-written
+    file): otherwise they would all stand on one spot. Not an undo step: the graph is
+    being opened. True when it moved anything."""
+    from dataclasses import replace
+
+    from graph_engine.layout import layered_layout
+
+    if sum(node.position is None for node in graph) < 2:
+        return False
+    positions = layered_layout(graph)
+    apply_all(graph, [ReplaceNode(replace(graph.node(n), position=p)) for n, p in positions.items()])
+    return True

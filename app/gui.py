@@ -23,13 +23,15 @@ def run_gui(file: str | None = None, screenshot: str | None = None,
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
 
+    from app.graph_source import graph_file, load_graph_argument
     from app.main_window import MainWindow
-    from graph_engine import GraphFileError, load_graph
+    from graph_engine import GraphFileError
 
     graph = path = None
     if file:
         try:
-            graph, path = load_graph(file), Path(file)
+            graph = load_graph_argument(file)
+            path = Path(file) if graph_file(file) else None  # a template opens as a new, unsaved graph
         except GraphFileError as error:
             print(f"rosenblatt gui: {error}", file=sys.stderr)
             return EXIT_UNREADABLE

@@ -65,7 +65,7 @@ class MainWindow(QMainWindow):
         }
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.statusBar().addPermanentWidget(self.summary, 1)
+        self.statusBar().addPermanentWidget(self.summary)  # no stretch: messages need the room
         self.selected: list[str] = []
         self.workspace = RunWorkspace(self.document, self.controller.edit_training,
                                       SceneOverlay(lambda: self.scene, self.focus_node), self._show_status, self)
@@ -219,7 +219,8 @@ class MainWindow(QMainWindow):
         info = analysis.info(node_id) if node_id else None
         self.inspector.show_node(node, info)
         self.summary.set_summary(analysis.total_params, analysis.total_macs, node_id,
-                                 field_text(info.field) if info is not None else None)
+                                 field_text(info.field) if info is not None else None,
+                                 unknown=len(analysis.unknown_nodes), count=len(graph))
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.document.name}[*] — Rosenblatt")

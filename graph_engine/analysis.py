@@ -80,6 +80,12 @@ class Analysis:
     def total_macs(self) -> int:
         return sum(info.macs for info in self.nodes.values())
 
+    @property
+    def unknown_nodes(self) -> list[str]:
+        """Nodes whose shapes (and so parameters and MACs) could not be inferred: the totals
+        above count the others only, and are partial while this is not empty."""
+        return [n for n in self.graph.nodes if self.info(n).out_shapes is None]
+
     def info(self, node_id: str) -> NodeInfo:
         return self.nodes.get(node_id, _UNKNOWN)
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFormLayout, QFrame, QGroupBox, QLabel, QLineEdit, QScrollArea, QStackedWidget, QVBoxLayout,
     QWidget,
@@ -33,6 +34,12 @@ __all__ = ["HINT_TEXT", "Inspector"]
 
 HINT_TEXT = "Select a node to see its parameters"
 UNKNOWN = "unknown"
+
+
+def _undo_key(event: QKeyEvent) -> bool:
+    """Ctrl+Z, Ctrl+Shift+Z or Ctrl+Y (the window's undo and redo)."""
+    return (event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)
+            or event.keyCombination() == QKeySequence("Ctrl+Y")[0])
 
 
 class Inspector(QWidget):
@@ -90,6 +97,7 @@ class Inspector(QWidget):
         self.label_edit.setPlaceholderText("(none)")
         self.label_edit.setToolTip("A free-text caption shown on the node; empty for none")
         self.label_edit.editingFinished.connect(self._commit_label)
+        self.label_edit.installEventFilter(self)
         node_form.addRow("Label", self.label_edit)
 
         # what the analysis inferred
@@ -220,6 +228,7 @@ class Inspector(QWidget):
     def _make_field(self, param: ParamSpec, parent: QWidget) -> ParamField:
         f = make_field(param, parent)
         kind, editor, name = f.kind, f.editor, param.name
+        editor.installEventFilter(self)
         if kind in ("spin", "double"):
             editor.valueChanged.connect(lambda _v, n=name: self._spin_changed(n))
             editor.editingFinished.connect(lambda n=name: self._spin_finished(n))
@@ -231,6 +240,48 @@ class Inspector(QWidget):
             editor.editingFinished.connect(lambda n=name: self._text_finished(n))
             editor.textEdited.connect(lambda _t, n=name: self._text_edited(n))
         return f
+
+    # -- keys in a field: Escape reverts, Ctrl+Z goes to the document unless typing ---
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        kind = event.type()
+        if kind in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and isinstance(event, QKeyEvent):
+            if event.key() == Qt.Key.Key_Escape and kind == QEvent.Type.KeyPress:
+                if self._revert(watched):
+                    return True
+            elif _undo_key(event) and not self._typing(watched):
+                # nothing typed here: the field lets the shortcut through to the document's undo
+                event.ignore()
+                return kind == QEvent.Type.ShortcutOverride
+        return super().eventFilter(watched, event)
+
+    def _field_of(self, widget: QObject) -> ParamField | None:
+        return next((f for f in self._fields.values() if f.editor is widget), None)
+
+    def _typing(self, widget: QObject) -> bool:
+        """Whether the field holds typed text that differs from the node's value."""
+        if widget is self.label_edit:
+            return self.label_edit.text().strip() != (self._label_value or "")
+        f = self._field_of(widget)
+        if f is None:
+            return False
+        if f.kind in ("spin", "double"):
+            return f.editor.cleanText() != f.editor.textFromValue(f.shown)
+        if f.kind == "text":
+            return f.editor.text() != ParamSpec.format_text(f.value)
+        return False
+
+    def _revert(self, widget: QObject) -> bool:
+        """Escape: put back the value the node has (a refused or half-typed value goes)."""
+        if widget is self.label_edit:
+            self.label_edit.blockSignals(True)
+            self.label_edit.setText(self._label_value or "")
+            self.label_edit.blockSignals(False)
+            return True
+        f = self._field_of(widget)
+        if f is None or self._node is None:
+            return False
+        self._set_editor(f, self._node.params.get(f.spec.name, f.spec.default))
+        return True
 
     # -- showing values -------------------------------------------------------------
     def _update_header(self, node: Node, spec) -> None:

@@ -307,7 +307,10 @@ class TrainingPanel(QWidget):
         parts = []
         epochs = int(history.settings.get("epochs", 0) or 0)
         if history.steps_per_epoch:
-            epoch = min(epochs or 10**9, step // history.steps_per_epoch + (history.status == "running"))
+            # the epoch in progress while a run is active (paused too), else the epochs begun
+            spe = history.steps_per_epoch
+            in_progress = step // spe + 1 if history.status in ("running", "paused") else -(-step // spe)
+            epoch = min(epochs or 10**9, in_progress)
             parts.append(f"epoch {max(1, epoch)}/{epochs}" if epochs else f"epoch {epoch}")
         parts.append(f"step {step:,}/{total:,}" if total else f"step {step:,}")
         rate = history.rate()
