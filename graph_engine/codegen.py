@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from graph_engine.analysis import shape_text
 from graph_engine.lowering import checked_analysis, class_name, live_nodes, output_values
 from graph_engine.model import Graph
-from graph_engine.source_text import py_identifier, py_literal, source_comment
+from graph_engine.source_text import py_identifier, py_index, py_literal, source_comment
 from graph_engine.traversal import Feed
 
 
@@ -26,9 +26,13 @@ class _CodeBuilder:
         self.value_args = 1
         self.uses_functional = False
 
-    def module(self, *inputs: str) -> str:
-        self.lines.append(f"{self.node_id} = self.{self.node_id}({', '.join(inputs)})")
+    def module(self, *inputs: str, **named_inputs: str) -> str:
+        arguments = [*inputs, *(f"{py_identifier(k)}={v}" for k, v in named_inputs.items())]
+        self.lines.append(f"{self.node_id} = self.{self.node_id}({', '.join(arguments)})")
         return self.node_id
+
+    def parameter(self, batch: str, rank: int) -> str:
+        return f"self.{self.node_id}.expand({', '.join([f'{batch}.size(0)'] + ['-1'] * rank)})"
 
     def function(self, path: str, *args: Any, **kwargs: Any) -> str:
         name = path.replace("torch.nn.functional.", "F.", 1)
@@ -51,7 +55,7 @@ class _CodeBuilder:
         return f"torch.cat([{', '.join(values)}], dim={dim})"
 
     def getitem(self, value: str, index: Any) -> str:
-        return f"{value}[{py_literal(index)}]"
+        return f"{value}[{py_index(index)}]"
 
     def pack(self, values: Sequence[str]) -> str:
         return f"({', '.join(values)},)" if len(values) == 1 else f"({', '.join(values)})"

@@ -35,8 +35,13 @@ class _FxBuilder:
     def _node(self, op: str, target: Any, args: tuple, kwargs: dict | None = None) -> fx.Node:
         return self.graph.create_node(op, target, args, kwargs or {}, name=self.node_id)
 
-    def module(self, *inputs: fx.Node) -> fx.Node:
-        return self._node("call_module", self.node_id, inputs)
+    def module(self, *inputs: fx.Node, **named_inputs: fx.Node) -> fx.Node:
+        return self._node("call_module", self.node_id, inputs, named_inputs)
+
+    def parameter(self, batch: fx.Node, rank: int) -> fx.Node:
+        tensor = self._node("get_attr", self.node_id, ())
+        size = self._node("call_method", "size", (batch, 0))
+        return self._node("call_method", "expand", (tensor, size, *[-1] * rank))
 
     def function(self, path: str, *args: Any, **kwargs: Any) -> fx.Node:
         return self._node("call_function", resolve_function(path), args, kwargs)

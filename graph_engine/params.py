@@ -20,7 +20,8 @@ class ParamError(ValueError):
     """A parameter value of the wrong type or outside its range."""
 
 
-#: Parameter kinds. ``int_or_pair``: 7 or [3, 5]; ``shape``: a list of positive ints;
+#: Parameter kinds. ``int_or_pair``: 7 or [3, 5]; ``shape``: a list of ints, each at least
+#: ``minimum`` (default 1: sizes; a list of dims sets its own range) and at most ``maximum``;
 #: ``padding``: like ``int_or_pair`` or the string "same"; ``optional_int_or_pair``: may be null.
 KINDS = ("int", "float", "bool", "choice", "int_or_pair", "optional_int_or_pair", "padding", "shape")
 
@@ -154,9 +155,13 @@ class ParamSpec:
         if not self.min_length <= len(value) <= self.max_length:
             raise ParamError(f"{self.name} must have {self.min_length} to {self.max_length} "
                              f"dimensions, got {len(value)}")
+        low = 1 if self.minimum is None else self.minimum
         for v in value:
-            if v < 1:
-                raise ParamError(f"{self.name} dimensions must be ≥ 1, got {list(value)}")
+            if v < low:
+                raise ParamError(f"{self.name} dimensions must be ≥ {_num(low)}, got {list(value)}")
+            if self.maximum is not None and v > self.maximum:
+                raise ParamError(f"{self.name} dimensions must be ≤ {_num(self.maximum)}, "
+                                 f"got {list(value)}")
         return [int(v) for v in value]
 
 

@@ -24,10 +24,12 @@ CATEGORIES = (
     "Pooling",
     "Dense",
     "Recurrent",
+    "Attention",
     "Merge / skip",
     "Activation",
     "Normalization & regularization",
     "Reshape",
+    "Tensor ops",
 )
 
 
@@ -79,6 +81,15 @@ class ModuleCall:
         return f"nn.{py_identifier(self.cls)}({', '.join(parts)})"
 
 
+class Constructor(Protocol):
+    """What a layer's ``module`` rule returns: a :class:`ModuleCall`, or another object that
+    builds this node's torch object and prints as the code that builds it (a Parameter's
+    ``nn.Parameter(torch.zeros(...))``)."""
+
+    def build(self) -> Any: ...
+    def code(self) -> str: ...
+
+
 def _plain(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -90,9 +101,14 @@ def call(cls: str, *args: Any, **kwargs: Any) -> ModuleCall:
 
 class Builder(Protocol):
     """What a layer's forward rule may emit. The compiler's builder makes torch.fx
-    nodes, the code exporter's makes Python source; one rule serves both."""
+    nodes, the code exporter's makes Python source; one rule serves both.
 
-    def module(self, *inputs: Any) -> Any: ...
+    ``module`` calls this node's module (``named_inputs`` are values passed by keyword);
+    ``parameter`` reads this node's learned tensor ``self.<node id>`` (stored with a batch
+    axis of 1 and ``rank`` sample axes) expanded over the batch of the value ``batch``."""
+
+    def module(self, *inputs: Any, **named_inputs: Any) -> Any: ...
+    def parameter(self, batch: Any, rank: int) -> Any: ...
     def function(self, path: str, *args: Any, **kwargs: Any) -> Any: ...
     def method(self, value: Any, name: str, *args: Any) -> Any: ...
     def add(self, left: Any, right: Any) -> Any: ...
@@ -255,11 +271,14 @@ class LayerSpec:
     input_ports: tuple[Port, ...] | None = None
     #: named output ports beyond the one default output
     output_ports: tuple[Port, ...] = (Port("out"),)
+    #: how many of ``output_ports`` these params give (None: all), for a layer whose
+    #: outputs a param counts (Chunk's ``chunks``): the ports declare the maximum
+    output_count: Callable[[Params], int] | None = None
     param_count: CountRule = zero
     macs: CountRule = zero
     field: FieldRule = pointwise_field
     #: torch.nn constructor for this node, or None for layers with no module
-    module: Callable[[Params, list[Shape]], ModuleCall] | None = None
+    module: Callable[[Params, list[Shape]], Constructor] | None = None
     forward: ForwardRule = module_forward
     #: dtype the inputs must have: "float", "int64" or "any"
     input_dtype: str = "float"
@@ -304,6 +323,12 @@ class LayerSpec:
     @property
     def multi_output(self) -> bool:
         return len(self.outputs) > 1
+
+    def outputs_for(self, params: Params) -> tuple[Port, ...]:
+        """The output ports a node with these params has (a prefix of :attr:`outputs`)."""
+        if self.output_count is None:
+            return self.outputs
+        return self.outputs[:self.output_count(params)]
 
     def input_name(self, port: int) -> str:
         """``h0`` for a named port, else ``input port 2``: how messages and the canvas say it."""

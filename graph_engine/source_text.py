@@ -50,6 +50,25 @@ def py_literal(value: Any) -> str:
     raise TypeError(f"no source literal for {type(value).__name__}")
 
 
+def py_index(index: Any) -> str:
+    """What goes between the brackets of ``value[...]``: ``0``, or ``..., 1:5:2`` for a tuple
+    of ints, slices and ``...`` (as a person writes it); anything else as :func:`py_literal`."""
+    parts = index if isinstance(index, tuple) else (index,)
+    if index == () or not all(p is Ellipsis or (isinstance(p, (int, slice)) and not isinstance(p, bool))
+                              for p in parts):
+        return py_literal(index)
+    return ", ".join("..." if p is Ellipsis else _slice_text(p) if isinstance(p, slice) else py_literal(p)
+                     for p in parts)
+
+
+def _slice_text(part: slice) -> str:
+    if not all(v is None or (isinstance(v, int) and not isinstance(v, bool))
+               for v in (part.start, part.stop, part.step)):
+        raise TypeError("no source text for a slice of non-integers")
+    bounds = ["" if v is None else py_literal(v) for v in (part.start, part.stop)]
+    return ":".join(bounds + ([] if part.step is None else [py_literal(part.step)]))
+
+
 _SHORT_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -100,5 +119,5 @@ def markdown_verbatim(text: str) -> str:
     return "\n".join("    " + line for line in str(text).splitlines() or [""])
 
 
-__all__ = ["py_literal", "source_comment", "py_identifier", "class_identifier", "tensorboard_tag",
+__all__ = ["py_literal", "py_index", "source_comment", "py_identifier", "class_identifier", "tensorboard_tag",
            "markdown_verbatim", "RESERVED_NAMES"]

@@ -157,7 +157,7 @@ def _source_port_problems(graph: Graph, node_id: str, feed) -> list[Diagnostic]:
     source = get_spec(graph.nodes[feed.node].type)  # by type: the wiring is pickled, specs cannot be
     if source is None:
         return []
-    outputs = source.outputs
+    outputs = source.outputs_for(graph.nodes[feed.node].params)
     if feed.port < len(outputs):
         return []
     have = ", ".join(f"{i} ({p.name})" for i, p in enumerate(outputs)) or "none"

@@ -24,10 +24,12 @@ CATEGORY_COLORS: dict[str, QColor] = {
     "Pooling": QColor("#0891b2"),
     "Dense": QColor("#7c3aed"),
     "Recurrent": QColor("#db2777"),
+    "Attention": QColor("#9333ea"),
     "Merge / skip": QColor("#ea580c"),
     "Activation": QColor("#16a34a"),
     "Normalization & regularization": QColor("#a16207"),
     "Reshape": QColor("#64748b"),
+    "Tensor ops": QColor("#0f766e"),
 }
 #: an unknown layer type (no category)
 UNKNOWN_COLOR = QColor("#9ca3af")

@@ -18,7 +18,8 @@ import torch
 from torch.nn import functional as F
 
 from graph_engine.interop.fx_modules import (
-    Mapping, Unsupported, adaptive_params, int_or_pair, pool_params, softmax_dim, upsample_params,
+    Mapping, Unsupported, adaptive_params, int_or_pair, pool_params, sample_dim, softmax_dim,
+    upsample_params,
 )
 
 Shape = tuple[int, ...]
@@ -41,10 +42,16 @@ class Rule:
     convert: Callable[[Bound], Mapping]
     #: names of the arguments that carry tensors into the layer (a list for "tensors")
     inputs: tuple[str, ...] = ("input",)
+    #: the last parameter collects the remaining positional arguments: x.permute(0, 2, 1)
+    rest: bool = False
 
     def bind(self, args: tuple, kwargs: dict) -> dict[str, Any]:
         names = [name for name, _ in self.signature]
         bound = {name: default for name, default in self.signature}
+        if self.rest and len(args) >= len(names):
+            last = args[len(names) - 1:]
+            packed = last[0] if len(last) == 1 and isinstance(last[0], (tuple, list)) else tuple(last)
+            args = (*args[:len(names) - 1], packed)
         bound.update(zip(names, args))
         bound.update({k: v for k, v in kwargs.items() if k in bound})
         return bound
@@ -88,7 +95,94 @@ def _add(b: Bound) -> Mapping:
     return "Add", {}
 
 
+def _mul(b: Bound) -> Mapping:
+    if not isinstance(b.args["other"], torch.fx.Node):
+        raise Unsupported("multiplying by a constant (Mul multiplies tensors)")
+    return "Mul", {}
+
+
+def _rank(b: Bound) -> int:
+    """The input's rank with the batch."""
+    if b.in_shape is None:
+        raise Unsupported("the shapes around it are unknown")
+    return len(b.in_shape)
+
+
+def _dims(value: Any) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _permute(b: Bound) -> Mapping:
+    dims = [int(d) % _rank(b) for d in _dims(b.args["dims"])]
+    if not dims or dims[0] != 0:
+        raise Unsupported("it moves the batch dimension")
+    return "Permute", {"dims": [d - 1 for d in dims[1:]]}
+
+
+def _transpose(b: Bound) -> Mapping:
+    rank = _rank(b)
+    return "Transpose", {"dim0": sample_dim(b.args["dim0"], rank), "dim1": sample_dim(b.args["dim1"], rank)}
+
+
+def _reduce(layer: str):
+    def convert(b: Bound) -> Mapping:
+        a = b.args
+        if a["dim"] is None or _dims(a["dim"]) == ():
+            raise Unsupported("reducing over every dimension, the batch included")
+        if a.get("dtype") is not None:
+            raise Unsupported("dtype=")
+        rank = _rank(b)
+        return layer, {"dim": [sample_dim(d, rank) for d in _dims(a["dim"])], "keepdim": bool(a["keepdim"])}
+
+    return convert
+
+
+def _chunk(b: Bound) -> Mapping:
+    return "Chunk", {"chunks": int(b.args["chunks"]), "dim": sample_dim(b.args["dim"], _rank(b))}
+
+
+def _split(b: Bound) -> Mapping:
+    dim = sample_dim(b.args["dim"], _rank(b))
+    sizes = b.args["split_size_or_sections"]
+    if isinstance(sizes, int):  # pieces of this size, the last one shorter
+        length = b.in_shape[dim + 1 if dim >= 0 else dim]
+        sizes = [min(sizes, length - start) for start in range(0, length, sizes)]
+    return "Split", {"split_size_or_sections": [int(n) for n in sizes], "dim": dim}
+
+
+def _expand(b: Bound) -> Mapping:
+    """The target sizes as traced (a size may be a value computed at run time)."""
+    if b.in_shape is None or b.out_shape is None:
+        raise Unsupported("the shapes around it are unknown")
+    if len(b.out_shape) != len(b.in_shape) or b.out_shape[0] != b.in_shape[0]:
+        raise Unsupported("it adds dimensions or expands the batch dimension")
+    return "Expand", {"shape": [int(n) for n in b.out_shape[1:]]}
+
+
+def _index(b: Bound) -> Mapping:
+    """``x[:, 0]`` -> Select, ``x[:, 1:5]`` or ``x[..., ::2]`` -> Slice: one dim indexed."""
+    rank = _rank(b)
+    parts = b.args["index"] if isinstance(b.args["index"], tuple) else (b.args["index"],)
+    if parts.count(Ellipsis) > 1 or any(p is None or isinstance(p, torch.fx.Node) for p in parts):
+        raise Unsupported("indexing with None, a tensor or a computed value")
+    if Ellipsis in parts:
+        cut = parts.index(Ellipsis)
+        parts = parts[:cut] + (slice(None),) * (rank - len(parts) + 1) + parts[cut + 1:]
+    picked = [(axis, p) for axis, p in enumerate(parts) if p != slice(None)]
+    if len(picked) != 1 or picked[0][0] == 0 or len(parts) > rank:
+        raise Unsupported("indexing the batch dimension or more than one dimension at once")
+    axis, part = picked[0]
+    if isinstance(part, int):
+        return "Select", {"dim": axis - 1, "index": part}
+    if not isinstance(part, slice) or not all(v is None or isinstance(v, int)
+                                              for v in (part.start, part.stop, part.step)):
+        raise Unsupported("an index that is not a number or a slice of numbers")
+    return "Slice", {"dim": axis - 1, "start": part.start or 0, "end": part.stop, "step": part.step or 1}
+
+
 def _cat(b: Bound) -> Mapping:
+    if len(b.args["tensors"]) == 1:  # DenseNet's torch.cat([x], 1): x itself
+        return None, {}
     dim = b.args["dim"]
     if dim == 0 or (b.out_shape is not None and dim == -len(b.out_shape)):
         raise Unsupported("joining along the batch dimension")
@@ -97,17 +191,24 @@ def _cat(b: Bound) -> Mapping:
 
 def _max_pool(b: Bound) -> Mapping:
     a = b.args
-    if int_or_pair(a["dilation"]) != 1 or a["ceil_mode"] or a.get("return_indices"):
-        raise Unsupported("dilation, ceil_mode or return_indices")
+    if int_or_pair(a["dilation"]) != 1 or a.get("return_indices"):
+        raise Unsupported("dilation or return_indices")
     layer = "MaxPool1d" if b.in_shape is not None and len(b.in_shape) == 3 else "MaxPool2d"
-    return layer, pool_params(a["kernel_size"], a["stride"], a["padding"])
+    return layer, pool_params(a["kernel_size"], a["stride"], a["padding"], a["ceil_mode"])
 
 
 def _avg_pool(b: Bound) -> Mapping:
     a = b.args
-    if a["ceil_mode"] or not a["count_include_pad"] or a["divisor_override"] is not None:
-        raise Unsupported("ceil_mode, count_include_pad=False or divisor_override")
-    return "AvgPool2d", pool_params(a["kernel_size"], a["stride"], a["padding"])
+    if a["divisor_override"] is not None:
+        raise Unsupported("divisor_override")
+    return "AvgPool2d", pool_params(a["kernel_size"], a["stride"], a["padding"], a["ceil_mode"],
+                                    a["count_include_pad"])
+
+
+def _adaptive_max(b: Bound) -> Mapping:
+    if b.args["return_indices"]:
+        raise Unsupported("return_indices=True")
+    return "AdaptiveMaxPool2d", adaptive_params(b.args["output_size"])
 
 
 def _gelu(b: Bound) -> Mapping:
@@ -133,6 +234,18 @@ _SOFTMAX = Rule(_sig("input", dim=None), lambda b: ("Softmax", {"dim": softmax_d
 _RESHAPE = Rule(_sig("input"), _reshape)
 _ADD = Rule(_sig("input", "other", alpha=1), _add, ("input", "other"))
 _IDENTITY = Rule(_sig("input"), lambda b: (None, {}))
+_MUL = Rule(_sig("input", "other"), _mul, ("input", "other"))
+_MATMUL = Rule(_sig("input", "other"), _fixed("MatMul"), ("input", "other"))
+_TRANSPOSE = Rule(_sig("input", "dim0", "dim1"), _transpose)
+_CHUNK = Rule(_sig("input", "chunks", dim=0), _chunk)
+_SPLIT = Rule(_sig("input", "split_size_or_sections", dim=0), _split)
+_MEAN = Rule(_sig("input", dim=None, keepdim=False, dtype=None), _reduce("Mean"))
+_SUM = Rule(_sig("input", dim=None, keepdim=False, dtype=None), _reduce("Sum"))
+
+
+def _unary(layer: str) -> Rule:
+    return Rule(_UNARY, _fixed(layer))
+
 
 FUNCTION_RULES: dict[Any, Rule] = {
     operator.add: _ADD, operator.iadd: _ADD, torch.add: _ADD,
@@ -143,6 +256,15 @@ FUNCTION_RULES: dict[Any, Rule] = {
     torch.sigmoid: Rule(_UNARY, _fixed("Sigmoid")), F.sigmoid: Rule(_UNARY, _fixed("Sigmoid")),
     torch.tanh: Rule(_UNARY, _fixed("Tanh")), F.tanh: Rule(_UNARY, _fixed("Tanh")),
     F.gelu: Rule(_sig("input", approximate="none"), _gelu),
+    F.relu6: _unary("ReLU6"), F.silu: _unary("SiLU"), F.hardswish: _unary("Hardswish"),
+    F.hardsigmoid: _unary("Hardsigmoid"),
+    F.elu: Rule(_sig("input", alpha=1.0, inplace=False),
+                lambda b: ("ELU", {"alpha": float(b.args["alpha"])})),
+    operator.mul: _MUL, operator.imul: _MUL, torch.mul: _MUL,
+    operator.matmul: _MATMUL, torch.matmul: _MATMUL, torch.bmm: _MATMUL,
+    torch.permute: Rule(_sig("input", "dims"), _permute), torch.transpose: _TRANSPOSE,
+    torch.chunk: _CHUNK, torch.split: _SPLIT, torch.mean: _MEAN, torch.sum: _SUM,
+    operator.getitem: Rule(_sig("input", "index"), _index),
     F.leaky_relu: Rule(_sig("input", negative_slope=0.01, inplace=False),
                        lambda b: ("LeakyReLU", {"negative_slope": float(b.args["negative_slope"])})),
     torch.softmax: _SOFTMAX, F.softmax: _SOFTMAX,
@@ -151,6 +273,7 @@ FUNCTION_RULES: dict[Any, Rule] = {
     F.avg_pool2d: Rule(_POOL_AVG, _avg_pool),
     F.adaptive_avg_pool2d: Rule(_sig("input", "output_size"),
                                 lambda b: ("AdaptiveAvgPool2d", adaptive_params(b.args["output_size"]))),
+    F.adaptive_max_pool2d: Rule(_sig("input", "output_size", return_indices=False), _adaptive_max),
     F.dropout: Rule(_sig("input", p=0.5, training=True, inplace=False),
                     lambda b: ("Dropout", {"p": float(b.args["p"])})),
     F.dropout2d: Rule(_sig("input", p=0.5, training=True, inplace=False),
@@ -166,6 +289,10 @@ METHOD_RULES: dict[str, Rule] = {
     "relu": Rule(_sig("input"), _fixed("ReLU")), "relu_": Rule(_sig("input"), _fixed("ReLU")),
     "sigmoid": Rule(_sig("input"), _fixed("Sigmoid")), "tanh": Rule(_sig("input"), _fixed("Tanh")),
     "softmax": _SOFTMAX, "contiguous": _IDENTITY, "clone": _IDENTITY,
+    "mul": _MUL, "mul_": _MUL, "__mul__": _MUL, "matmul": _MATMUL, "bmm": _MATMUL,
+    "permute": Rule(_sig("input", "dims"), _permute, rest=True),
+    "transpose": _TRANSPOSE, "chunk": _CHUNK, "split": _SPLIT, "mean": _MEAN, "sum": _SUM,
+    "expand": Rule(_sig("input", "size"), _expand, rest=True),
 }
 
 

@@ -1,9 +1,12 @@
 """Walk a traced ``torch.fx`` graph and turn each call into a layer node (or say why not).
 
-Values flowing through the walk are: a node id (a tensor some layer outputs), a recurrent
-layer's output with the indexing applied so far (``out, (h, c) = self.lstm(x)`` yields
-tuples), a tensor attribute of the model (``self.scale``), or None for the plain Python
-values fx records around shapes (``x.size(0)``), which need no layer. Every call that has no
+Values flowing through the walk are: a node id (a tensor some layer outputs), a
+:class:`Source` (another output port of a layer: the second piece of a ``chunk``), the
+tuple of a layer with several outputs before it is indexed (``out, weights =
+self.attn(q, k, v)``), a recurrent layer's output with the indexing applied so far
+(``out, (h, c) = self.lstm(x)`` yields tuples), a tensor attribute of the model
+(``self.scale``), or None for the plain Python values fx records around shapes
+(``x.size(0)``), which need no layer. Every call that has no
 layer type is collected with where it is, so one import lists every problem at once.
 """
 
@@ -14,7 +17,7 @@ import operator
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import fx, nn
@@ -22,11 +25,21 @@ from torch.fx.passes.shape_prop import TensorMetadata
 from torch.nn import functional as F
 
 from graph_engine.interop.fx_functions import Bound, reshape_mapping, rule_for
-from graph_engine.interop.fx_modules import MODULE_RULES, RECURRENT, RESHAPING_MODULES, Unsupported
+from graph_engine.interop.fx_modules import (
+    MODULE_RULES, RECURRENT, RESHAPING_MODULES, Unsupported, attention_inputs,
+)
 from graph_engine.model import GraphError, check_node_id
+from graph_engine.registry import get_spec
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+
+
+class Source(NamedTuple):
+    """Output ``port`` of node ``node``: an input of a layer that is not a node's first output."""
+
+    node: str
+    port: int
 
 
 @dataclass
@@ -36,7 +49,8 @@ class Pending:
     id: str
     type: str
     params: dict[str, Any]
-    inputs: list[str] = field(default_factory=list)
+    #: a node id (its first output) or a Source, per input port
+    inputs: list[str | Source] = field(default_factory=list)
     module: nn.Module | None = None
 
 
@@ -49,6 +63,13 @@ class _Recurrent:
 @dataclass(frozen=True)
 class _Attr:
     name: str
+
+
+@dataclass(frozen=True)
+class _Outputs:
+    """A layer's several outputs, as the tuple torch returns (index it to get one)."""
+
+    node_id: str
 
 
 class _Failed:
@@ -164,15 +185,15 @@ class FxWalk:
             candidate = f"{base}_{index}"
         return candidate
 
-    def _add(self, stem: str, layer: str, params: dict, inputs: list[str],
+    def _add(self, stem: str, layer: str, params: dict, inputs: list[str | Source],
              module: nn.Module | None = None) -> str:
         node_id = self.fresh_id(stem)
         self.pending[node_id] = Pending(node_id, layer, dict(params), inputs, module)
         return node_id
 
     # -- values ---------------------------------------------------------------------------
-    def _tensor(self, arg: Any) -> str:
-        """The node id carrying ``arg``; Unsupported for what no layer can take in."""
+    def _tensor(self, arg: Any) -> str | Source:
+        """The node id (or Source) carrying ``arg``; Unsupported for what no layer can take in."""
         value = self.values.get(arg) if isinstance(arg, fx.Node) else None
         if value is _FAILED:
             raise _Silent()
@@ -181,7 +202,9 @@ class FxWalk:
         if isinstance(value, _Attr):
             own = self.names.get(value.name, value.name)
             raise Unsupported(f"it uses the tensor self.{own} directly (only layers hold weights)")
-        if not isinstance(value, str):
+        if isinstance(value, _Outputs):
+            raise Unsupported(f"it uses all the outputs of '{value.node_id}' at once (index them)")
+        if not isinstance(value, (str, Source)):
             raise Unsupported("an input that is not a tensor computed by a layer")
         return value
 
@@ -248,32 +271,51 @@ class FxWalk:
 
     def _call_module(self, node: fx.Node) -> Any:
         module = self.root.get_submodule(str(node.target))
-        if len(node.args) != 1 or node.kwargs:
+        if isinstance(module, nn.MultiheadAttention):
+            arguments = attention_inputs(node.args, node.kwargs)
+        elif len(node.args) != 1 or node.kwargs:
             extra = "an initial state" if isinstance(module, nn.RNNBase) else "more than one input"
             raise Unsupported(f"called with {extra}")
+        else:
+            arguments = [node.args[0]]
         if isinstance(module, RESHAPING_MODULES):
             layer, params = reshape_mapping(_shape(node.args[0]), _shape(node), self.batch)
         elif type(module) in MODULE_RULES:
             layer, params = MODULE_RULES[type(module)](module)
         else:
             raise Unsupported("no layer type for this module")
-        source = self._tensor(node.args[0])
+        sources = [self._tensor(arg) for arg in arguments]
         if layer is None:
-            return source
+            return sources[0]
         owns_weights = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
         own = self.names.get(str(node.target), str(node.target))
         if owns_weights and str(node.target) in self._owners:
             raise Unsupported(f"self.{own} is called more than once (shared weights; a node owns its weights)")
-        node_id = self._add(own, layer, params, [source], module if owns_weights else None)
+        node_id = self._add(own, layer, params, sources, module if owns_weights else None)
         if owns_weights:
             self._owners[str(node.target)] = node_id
-        return _Recurrent(node_id) if layer in RECURRENT else node_id
+        return _Recurrent(node_id) if layer in RECURRENT else self._result(node_id)
+
+    def _result(self, node_id: str) -> str | _Outputs:
+        """A new node's value: its id, or its outputs still to be indexed."""
+        return _Outputs(node_id) if get_spec(self.pending[node_id].type).multi_output else node_id
+
+    def _output_port(self, value: _Outputs, index: Any) -> str | Source:
+        """``pieces[i]``: output port i of the node (its id for port 0)."""
+        node = self.pending[value.node_id]
+        count = len(get_spec(node.type).outputs_for(node.params))
+        if not isinstance(index, int) or not -count <= index < count:
+            raise Unsupported(f"index {index!r} of the {count} outputs of '{node.id}'")
+        port = index % count
+        return node.id if port == 0 else Source(node.id, port)
 
     def _call(self, node: fx.Node) -> Any:
         if node.op == "call_function" and node.target is operator.getitem:
             base = self.values.get(node.args[0])
             if isinstance(base, _Recurrent):
                 return _Recurrent(base.node_id, base.path + (node.args[1],))
+            if isinstance(base, _Outputs):
+                return self._output_port(base, node.args[1])
             if base is _FAILED:
                 raise _Silent()
         if not _is_tensor_like(node):
@@ -293,7 +335,7 @@ class FxWalk:
         sources = [self._tensor(arg) for arg in inputs]
         if layer is None:
             return sources[0]
-        return self._add(node.name, layer, params, sources)
+        return self._result(self._add(node.name, layer, params, sources))
 
 
 class _Silent(Exception):

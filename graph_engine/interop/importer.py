@@ -180,7 +180,8 @@ def _build(walk: FxWalk, name: str) -> Graph:
         raise UnsupportedModel(name, problems)
     for pending in walk.pending.values():
         for port, source in enumerate(pending.inputs):
-            graph.add_edge(Edge(source, pending.id, port))
+            node, output = (source, 0) if isinstance(source, str) else source
+            graph.add_edge(Edge(node, pending.id, port, output))
     errors = analyze(graph).errors
     if errors:
         raise UnsupportedModel(name, [f"node '{d.node}' ({graph.node(d.node).type}): {d.message}"

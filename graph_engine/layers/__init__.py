@@ -6,8 +6,10 @@ from graph_engine.layers import (  # noqa: F401  (imported for their registratio
     pool,
     dense,
     recurrent,
+    attention,
     merge,
     activation,
     norm,
     reshape,
+    tensor_ops,
 )

@@ -1,9 +1,10 @@
-"""Activations: ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax and Maxout."""
+"""Activations: ReLU, ReLU6, LeakyReLU, ELU, Sigmoid, Hardsigmoid, Tanh, GELU, SiLU,
+Hardswish, Softmax, Maxout and Identity."""
 
 from __future__ import annotations
 
 from graph_engine.layers._common import float_param, int_param, shape_text
-from graph_engine.registry import LayerSpec, ShapeError, function_forward, register
+from graph_engine.registry import LayerSpec, ShapeError, function_forward, identity_forward, register
 
 
 def _same(params, in_shapes):
@@ -19,6 +20,14 @@ for _layer, _function, _health, _help in (
      "Hyperbolic tangent: squashes to (-1, 1), zero-centred; saturates at both ends."),
     ("GELU", "torch.nn.functional.gelu", {},
      "Gaussian error linear unit: a smooth ReLU used by transformers."),
+    ("ReLU6", "torch.nn.functional.relu6", {"rectifier": True},
+     "min(max(0, x), 6): a ReLU capped at 6, as in MobileNetV2."),
+    ("SiLU", "torch.nn.functional.silu", {},
+     "x · sigmoid(x) (swish): a smooth, non-monotonic ReLU, as in EfficientNet."),
+    ("Hardswish", "torch.nn.functional.hardswish", {},
+     "x · ReLU6(x + 3) / 6: a cheap piecewise swish, as in MobileNetV3."),
+    ("Hardsigmoid", "torch.nn.functional.hardsigmoid", {"saturates": (0.0, 1.0)},
+     "ReLU6(x + 3) / 6: a cheap piecewise sigmoid in [0, 1] (MobileNetV3's gates)."),
 ):
     register(LayerSpec(type=_layer, category="Activation", help=_help, shape=_same,
                        forward=function_forward(_function), **_health))
@@ -31,6 +40,23 @@ register(LayerSpec(
     forward=function_forward("torch.nn.functional.leaky_relu",
                              lambda p, s: {"negative_slope": p["negative_slope"]}),
     key_params=("negative_slope",),
+))
+
+register(LayerSpec(
+    type="ELU", category="Activation",
+    help="x for x > 0, alpha · (e^x − 1) below: a smooth ReLU whose outputs can be negative.",
+    params=(float_param("alpha", 1.0, "Value the output approaches for very negative inputs "
+                                      "(times −1).", minimum=0.0, maximum=100.0),),
+    shape=_same,
+    forward=function_forward("torch.nn.functional.elu",
+                             lambda p, s: {"alpha": p["alpha"]} if p["alpha"] != 1.0 else {}),
+    key_params=("alpha",),
+))
+
+register(LayerSpec(
+    type="Identity", category="Activation",
+    help="Passes its input on unchanged (nn.Identity): a placeholder where a layer may go.",
+    shape=_same, forward=identity_forward, input_dtype="any", output_dtype=None,
 ))
 
 

@@ -1,9 +1,11 @@
-"""Merges for skip connections: Add (residual) and Concat (dense / U-Net skips)."""
+"""Merges: Add (residual), Mul (gating) and Concat (dense / U-Net skips)."""
 
 from __future__ import annotations
 
-from graph_engine.layers._common import int_param, shape_text
-from graph_engine.registry import Fix, LayerSpec, ShapeError, merge_field, no_field, register
+from graph_engine.layers._common import broadcast, int_param, numel, shape_text
+from graph_engine.registry import (
+    Fix, LayerSpec, ShapeError, function_forward, merge_field, no_field, register,
+)
 
 
 def _projection_fix(port: int, target, source) -> Fix | None:
@@ -43,6 +45,14 @@ register(LayerSpec(
     type="Add", category="Merge / skip",
     help="Element-wise sum of two or more inputs of the same shape (residual connections).",
     inputs=(2, None), shape=_add_shape, field=merge_field, forward=_add_forward,
+))
+
+register(LayerSpec(
+    type="Mul", category="Merge / skip",
+    help="Element-wise product of two inputs; a size 1 broadcasts, so a (C, 1, 1) gate scales "
+         "the channels of (C, H, W) (squeeze-and-excitation, layer scale).",
+    inputs=(2, 2), shape=lambda p, s: broadcast("Mul", s), field=merge_field,
+    macs=lambda p, s, o: numel(o), forward=function_forward("torch.mul"),
 ))
 
 

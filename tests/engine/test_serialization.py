@@ -37,7 +37,9 @@ def test_golden_v1_minimal_loads_with_defaults_and_keeps_unknown_keys():
     assert json.loads(dumps(again))["app_state"] == {"zoom": 1.5}
 
 
-def test_golden_v1_file_saves_as_v2_changing_only_the_version(tmp_path):
+def test_golden_v1_file_saves_as_v2(tmp_path):
+    """Only the version changes, and params added to a layer since (pooling's ceil_mode, ...)
+    are written with their defaults, as every param is."""
     graph = loads((GOLDEN / "lenet5_saved.json").read_text(encoding="utf-8"))
     save_graph(graph, tmp_path / "copy.json")
     assert (tmp_path / "copy.json").read_text(encoding="utf-8") == \

@@ -2,10 +2,12 @@
 
 For every layer type in the registry, hypothesis draws parameters from the layer's
 own ParamSpecs (small ranges) and a small input shape, builds Input -> layer -> Output
-and runs ``analyze``:
+and runs ``analyze``. Layers with several inputs (Add, Concat, Mul, MatMul, attention) get
+one drawn shape per input port, each fed through Linear -> Reshape; a layer with several
+outputs (Chunk, Split, attention) gets one Output per output port its params give.
 
-* analysis accepts: the compiled module runs on a batch of 2, its output shape is
-  ``(2, *out_shape)`` and its parameter count is the analysis's;
+* analysis accepts: the compiled module runs on a batch of 2, each output's shape is
+  ``(2, *out_shape)`` of its port and the layer's parameter count is the analysis's;
 * analysis rejects: the same layer built directly (``spec.module`` + ``spec.forward``
   run eagerly) must fail in torch, unless the case falls under one of the
   deliberately stricter rules listed in ``STRICTER_RULES`` (torch would run it, but
@@ -44,6 +46,7 @@ MIN_VALID_FRACTION = 0.12
 
 #: one required input (recurrent layers also have optional state ports, tested in test_ports.py)
 SINGLE = [s.type for s in layer_types() if s.role is None and s.inputs[0] == 1 and s.inputs[1] is not None]
+#: several required inputs: merges (any number) and fixed ports (Mul, MatMul, attention)
 MERGES = [s.type for s in layer_types() if s.role is None and s.inputs[0] >= 2]
 
 #: small drawing ranges per parameter name (clipped to the ParamSpec's own bounds)
@@ -53,6 +56,8 @@ NAME_RANGES = {
     "kernel_size": (1, 5), "stride": (1, 3), "padding": (0, 3), "output_padding": (0, 2),
     "dilation": (1, 2), "groups": (1, 4), "num_layers": (1, 3), "pieces": (2, 4),
     "dim": (-4, 3), "scale_factor": (1, 3), "output_size": (1, 4),
+    "dim0": (-4, 3), "dim1": (-4, 3), "chunks": (1, 4), "index": (-4, 4), "start": (-5, 5),
+    "end": (-5, 8), "step": (1, 3), "num_groups": (1, 4), "num_heads": (1, 4), "embed_dim": (1, 8),
 }
 
 
@@ -101,6 +106,42 @@ def _shape_values(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrate
     return st.one_of(factorised(), factorised(), anything)
 
 
+def _dims_values(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrategy[list[int]]:
+    """A list of dims (Permute's order, Mean's dims): usually an order of the sample's axes,
+    or some of them, sometimes negative or out of range."""
+    rank = len(in_shape)
+    low, high = int(spec.minimum), int(spec.maximum)
+    order = st.permutations(list(range(rank))).map(list)
+    some = st.lists(st.integers(-rank, rank - 1), min_size=1, max_size=max(1, min(rank, spec.max_length)),
+                    unique=True)
+    anything = st.lists(st.integers(max(low, -4), min(high, 3)), min_size=spec.min_length,
+                        max_size=spec.max_length)
+    return st.one_of(order, some, some, anything)
+
+
+def _sizes_values(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrategy[list[int]]:
+    """Expand's target (each size kept, -1, or grown from 1) or Split's sections (a split of
+    one axis), sometimes anything."""
+    low = int(spec.minimum) if spec.minimum is not None else 1
+
+    @st.composite
+    def fitted(draw):
+        if spec.name == "split_size_or_sections":
+            total = draw(st.sampled_from(in_shape))
+            cuts = sorted(draw(st.lists(st.integers(1, max(1, total - 1)), max_size=min(3, total - 1),
+                                        unique=True))) if total > 1 else []
+            return [b - a for a, b in zip([0] + cuts, cuts + [total])]
+        return [draw(st.sampled_from([-1, n] if n > 1 else [-1, 1, 2, 3, 5])) for n in in_shape]
+
+    anything = st.lists(st.integers(low, 6), min_size=spec.min_length, max_size=spec.max_length)
+    return st.one_of(fitted(), fitted(), anything)
+
+
+#: list-valued params that are not a Reshape target: how to draw them
+LIST_PARAMS = {"dims": _dims_values, "dim": _dims_values, "shape": _sizes_values,
+               "split_size_or_sections": _sizes_values}
+
+
 def param_strategy(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
     """Values for one ParamSpec, respecting its kind, bounds and choices."""
     kind = spec.kind
@@ -121,8 +162,10 @@ def param_strategy(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrat
     if kind == "padding":
         return st.sampled_from([False, False, True]).flatmap(
             lambda same: st.just("same") if same else _int_or_pair(spec))
-    if kind == "shape":
+    if kind == "shape" and spec.minimum is None and spec.name != "split_size_or_sections":
         return _shape_values(spec, in_shape)
+    if kind == "shape":
+        return LIST_PARAMS[spec.name](spec, in_shape)
     raise AssertionError(f"no strategy for parameter kind {kind!r} ({spec.name})")
 
 
@@ -167,21 +210,52 @@ def single_cases(draw, layer: str):
 @st.composite
 def merge_cases(draw, layer: str):
     spec = get_spec(layer)
-    count = draw(st.integers(2, 3))
+    count = draw(st.integers(spec.inputs[0], min(spec.inputs[1] or 3, 3)))
     first = draw(st.integers(1, 3).flatmap(_shape))
     shapes = [first]
     for _ in range(count - 1):
-        how = draw(st.sampled_from(["same", "same", "one axis", "anything"]))
+        how = draw(st.sampled_from(["same", "same", "one axis", "anything", "broadcast", "matrix",
+                                    "matrix"]))
         if how == "same":
             shapes.append(first)
         elif how == "one axis":
             axis = draw(st.integers(0, len(first) - 1))
             size = draw(st.integers(1, 12))
             shapes.append(tuple(size if i == axis else d for i, d in enumerate(first)))
+        elif how == "broadcast":  # a gate: some sizes 1 (Mul broadcasts them)
+            ones = draw(st.lists(st.booleans(), min_size=len(first), max_size=len(first)))
+            shapes.append(tuple(1 if one else d for one, d in zip(ones, first)))
+        elif how == "matrix":  # the right operand of a matrix product: (..., m, p)
+            shapes.append((*first[:-2], first[-1], draw(st.integers(1, 6))))
         else:
             shapes.append(draw(st.integers(1, 3).flatmap(_shape)))
     params = {p.name: draw(param_strategy(p, first), label=p.name) for p in spec.params}
     return shapes, params
+
+
+@st.composite
+def attention_cases(draw, layer: str):
+    """query (L, E), key (S, kdim), value (S, vdim) and sometimes a mask (L, S); now and then
+    one of them, or embed_dim, does not fit."""
+    spec = get_spec(layer)
+    heads = draw(st.integers(1, 4))
+    embed = heads * draw(st.integers(1, 3))
+    length, steps = draw(st.integers(1, 6)), draw(st.integers(1, 6))
+    kdim, vdim = draw(st.sampled_from([embed, embed, 3])), draw(st.sampled_from([embed, embed, 5]))
+    shapes = [(length, embed), (steps, kdim), (steps, vdim)]
+    if draw(st.booleans()):
+        shapes.append((length, steps))
+    if draw(st.integers(0, 3)) == 0:
+        port = draw(st.integers(0, len(shapes) - 1))
+        shapes[port] = draw(st.integers(1, 3).flatmap(_shape))
+    params = {p.name: draw(param_strategy(p, shapes[0]), label=p.name) for p in spec.params}
+    params["num_heads"] = heads if draw(st.integers(0, 4)) else params["num_heads"]
+    params["embed_dim"] = embed if draw(st.integers(0, 4)) else params["embed_dim"]
+    return shapes, params
+
+
+#: layers whose inputs must fit one another in more ways than merge_cases draws
+MULTI_INPUT_CASES = {"MultiheadAttention": attention_cases}
 
 
 # -- running ------------------------------------------------------------------------------
@@ -191,9 +265,12 @@ class EagerBuilder:
     def __init__(self, module: torch.nn.Module | None):
         self._module = module
 
-    def module(self, *inputs):
+    def module(self, *inputs, **named_inputs):
         assert self._module is not None, "forward rule calls a module the layer does not build"
-        return self._module(*inputs)
+        return self._module(*inputs, **named_inputs)
+
+    def parameter(self, batch, rank):
+        return self._module.expand(batch.size(0), *[-1] * rank)
 
     def function(self, path, *args, **kwargs):
         return registry.resolve_function(path)(*args, **kwargs)
@@ -228,7 +305,9 @@ def _torch_outcome(spec: LayerSpec, params: dict, shapes: list[tuple[int, ...]],
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            module = call.build().eval() if call is not None else None
+            module = call.build() if call is not None else None
+            if isinstance(module, torch.nn.Module):
+                module.eval()
             with torch.no_grad():
                 spec.forward(EagerBuilder(module), inputs, params, shapes)
     except Exception:
@@ -262,6 +341,23 @@ def _batch_axis(params, shapes) -> bool:
     return params["dim"] == -(len(shapes[0]) + 1)
 
 
+def _empty_slice(params, shapes) -> bool:
+    rank = len(shapes[0])
+    if not -rank <= params["dim"] < rank:
+        return False
+    size = shapes[0][params["dim"]]
+    return len(range(*slice(params["start"], params["end"], params["step"]).indices(size))) == 0
+
+
+def _reaches_batch(*names: str):
+    """Some dim param (an int or a list) is -(rank + 1): the batch axis."""
+    def applies(params, shapes) -> bool:
+        dims = [d for n in names for d in (params[n] if isinstance(params[n], list) else [params[n]])]
+        return -(len(shapes[0]) + 1) in dims
+
+    return applies
+
+
 #: Cases the analysis rejects although torch would run them, because torch would
 #: silently give them another meaning. Layer type -> (rule, predicate(params, shapes)).
 STRICTER_RULES: dict[str, list[tuple[str, Callable[[dict, list], bool]]]] = {
@@ -283,6 +379,32 @@ STRICTER_RULES: dict[str, list[tuple[str, Callable[[dict, list], bool]]]] = {
         ("ConvTranspose2d refuses an output of size 0 (torch returns an empty tensor)",
          lambda p, s: len(s[0]) == 3 and 0 in _transposed_sizes(p, s[0]))],
     "Add": [("Add refuses shapes that differ but broadcast", lambda p, s: _broadcastable(s))],
+    "Mul": [("Mul refuses samples of different ranks that broadcast (torch would align a data "
+             "axis against the batch axis)", lambda p, s: _broadcastable(s))],
+    "MatMul": [("MatMul refuses vectors and samples of different ranks (torch would multiply "
+                "across the batch axis)", lambda p, s: min(map(len, s)) < 2 or len(s[0]) != len(s[1]))],
+    "AdaptiveMaxPool2d": [("AdaptiveMaxPool2d refuses (C, L) inputs (torch: unbatched)", _unbatched(3))],
+    "InstanceNorm2d": [
+        ("InstanceNorm2d refuses (C, L) inputs (torch: unbatched (C, H, W))", _unbatched(3)),
+        ("InstanceNorm2d refuses one position per channel (torch refuses it while training, "
+         "and at evaluation without running statistics)", lambda p, s: math.prod(s[0][1:]) == 1)],
+    "Permute": [("Permute refuses a negative dim that reaches the batch axis", _reaches_batch("dims"))],
+    "Transpose": [("Transpose refuses a negative dim that reaches the batch axis",
+                   _reaches_batch("dim0", "dim1"))],
+    "Select": [("Select refuses to make a sample a single number (torch: a (N,) batch)",
+                lambda p, s: len(s[0]) == 1),
+               ("Select refuses a negative dim that reaches the batch axis", _reaches_batch("dim"))],
+    "Slice": [("Slice refuses an empty result (torch returns an empty tensor)", _empty_slice),
+              ("Slice refuses a negative dim that reaches the batch axis", _reaches_batch("dim"))],
+    "Mean": [("Mean refuses to reduce a sample to a single number (torch: a (N,) batch)",
+              lambda p, s: not p["keepdim"] and len(set(d % len(s[0]) for d in p["dim"])) == len(s[0])),
+             ("Mean refuses a negative dim that reaches the batch axis", _reaches_batch("dim"))],
+    "Sum": [("Sum refuses to reduce a sample to a single number (torch: a (N,) batch)",
+             lambda p, s: not p["keepdim"] and len(set(d % len(s[0]) for d in p["dim"])) == len(s[0])),
+            ("Sum refuses a negative dim that reaches the batch axis", _reaches_batch("dim"))],
+    "Chunk": [("Chunk refuses a negative dim that reaches the batch axis", _reaches_batch("dim"))],
+    "Split": [("Split refuses a negative dim that reaches the batch axis", _reaches_batch("dim"))],
+    "Expand": [("Expand refuses a size 0 (torch returns an empty tensor)", lambda p, s: 0 in p["shape"])],
     "Reshape": [("Reshape refuses a size change that reshape(-1, ...) would absorb by mixing "
                  "samples across the batch",
                  lambda p, s: BATCH * math.prod(s[0]) % math.prod(p["shape"]) == 0)],
@@ -297,7 +419,8 @@ def _stricter_rule(layer: str, params: dict, shapes: list) -> str | None:
 
 
 def _build_graph(layer: str, shapes: list[tuple[int, ...]], params: dict, int64: bool):
-    """Input -> layer -> Output; a merge gets one Linear -> Reshape branch per port."""
+    """Input -> layer -> Output (one per output port); a merge gets one Linear -> Reshape
+    branch per port."""
     graph = Graph("property")
     if len(shapes) == 1:
         graph.create_node("Input", {"shape": list(shapes[0]),
@@ -313,8 +436,10 @@ def _build_graph(layer: str, shapes: list[tuple[int, ...]], params: dict, int64:
             graph.connect("x", f"fc{port}")
             graph.connect(f"fc{port}", f"to{port}")
             graph.connect(f"to{port}", "layer", port)
-    graph.create_node("Output", node_id="y")
-    graph.connect("layer", "y")
+    spec = get_spec(layer)
+    for port in range(len(spec.outputs_for(graph.node("layer").params))):
+        graph.create_node("Output", node_id=f"y{port}")
+        graph.connect("layer", f"y{port}", source_port=port)
     return graph
 
 
@@ -332,17 +457,20 @@ def check_case(layer: str, shapes: list[tuple[int, ...]], params: dict, int64: b
             model = compile_graph(graph, device="cpu")
             model.eval()
             with torch.no_grad():
-                out = model(x)
+                result = model(x)
         if analysis.warnings and layer in ("RNN", "LSTM", "GRU"):
             # advice on RNN dropout with one layer: torch warns too (its even-kernel "same"
             # warning is issued once per process, so it cannot be checked per case)
             assert any(issubclass(w.category, UserWarning) for w in caught), analysis.warnings
-        assert tuple(out.shape) == (BATCH, *info.out_shape), (
-            f"{layer} {params} on {shapes}: analysis says {info.out_shape}, torch gives "
-            f"{tuple(out.shape[1:])}")
-        assert (out.dtype == torch.int64) == (info.dtype == "int64")
-        layer_module = model.get_submodule("layer") if hasattr(model, "layer") else None
-        real = sum(p.numel() for p in layer_module.parameters()) if layer_module else 0
+        outs = list(result) if isinstance(result, tuple) else [result]
+        assert len(outs) == len(info.out_shapes)
+        for port, (out, shape) in enumerate(zip(outs, info.out_shapes)):
+            assert tuple(out.shape) == (BATCH, *shape), (
+                f"{layer} {params} on {shapes}: analysis says {shape} at output {port}, torch gives "
+                f"{tuple(out.shape[1:])}")
+            assert (out.dtype == torch.int64) == (info.dtype == "int64")
+        # the layer's weights: its submodule's, or the tensor it holds itself (Parameter)
+        real = sum(p.numel() for name, p in model.named_parameters() if name.split(".")[0] == "layer")
         assert info.params == real, (
             f"{layer} {params} on {shapes}: analysis counts {info.params} parameters, "
             f"torch has {real}")
@@ -376,7 +504,7 @@ def _assert_enough_valid(layer: str, counts: Counter) -> None:
 def test_every_layer_type_is_covered():
     every = {s.type for s in layer_types() if s.role is None}
     assert set(SINGLE) | set(MERGES) == every
-    assert set(MERGES) >= {"Add", "Concat"}
+    assert set(MERGES) >= {"Add", "Concat", "Mul", "MatMul", "MultiheadAttention"}
 
 
 @pytest.mark.parametrize("layer", SINGLE)
@@ -401,7 +529,7 @@ def test_merge_layer_matches_torch(layer):
 
     @settings(max_examples=MERGE_EXAMPLES, deadline=None,
               suppress_health_check=[HealthCheck.too_slow])
-    @given(case=merge_cases(layer))
+    @given(case=MULTI_INPUT_CASES.get(layer, merge_cases)(layer))
     def check(case):
         shapes, params = case
         outcome = check_case(layer, shapes, params)

@@ -98,9 +98,10 @@ def test_palette_lists_every_type_under_its_category(palette):
 
 def test_palette_search_filters_case_insensitively_on_name_and_help(qtbot, palette):
     qtbot.keyClicks(palette.search, "POOL")
-    assert palette.visible_types() == ["MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+    assert palette.visible_types() == ["MaxPool1d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d",
+                                       "AdaptiveMaxPool2d", "Mean"]  # Mean: "global average pooling"
     hidden = [c for c, item in palette.category_items.items() if item.isHidden()]
-    assert hidden == [c for c in palette.category_items if c != "Pooling"]
+    assert hidden == [c for c in palette.category_items if c not in ("Pooling", "Tensor ops")]
 
     palette.search.clear()
     qtbot.keyClicks(palette.search, "residual")  # only in Add's help text
