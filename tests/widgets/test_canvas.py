@@ -637,3 +637,15 @@ def test_a_state_port_is_dragged_from_h_n_to_h0_and_named_on_hover(make_canvas, 
     graph.connect("encoder", "decoder", port=1, source_port=1)
     edge_item = scene.edge_item(Edge("encoder", "decoder", 1, 1))
     assert edge_item.path.pointAtPercent(0) == h_n  # the edge leaves from h_n, not from out
+
+
+def test_a_chunk_shows_as_many_output_ports_as_its_chunks(make_canvas):
+    graph = Graph("chunks")
+    graph.create_node("Input", {"shape": [6, 4]}, (0.0, 0.0), "x")
+    graph.create_node("Chunk", {"chunks": 3, "dim": 0}, (240.0, 0.0), "split")
+    graph.connect("x", "split")
+    scene, _view = make_canvas(graph)
+    item = scene.node_item("split")
+    assert item.output_count == 3
+    graph.set_params("split", {"chunks": 2})
+    assert item.output_count == 2

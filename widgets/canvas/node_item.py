@@ -169,7 +169,7 @@ class NodeItem(QGraphicsItem):
     @property
     def output_count(self) -> int:
         """How many output ports the node has (an unknown type shows one)."""
-        return len(self._spec.outputs) if self._spec is not None else 1
+        return len(self._spec.outputs_for(self._node.params)) if self._spec is not None else 1
 
     def output_port_pos(self, port: int = 0) -> QPointF:
         return QPointF(NODE_WIDTH, port_y(port, max(self.output_count, port + 1), self._height, self.banded))
@@ -217,6 +217,7 @@ class NodeItem(QGraphicsItem):
         self._node = node
         if node.type != old.type:
             self._spec = get_spec(node.type)
+        if node.type != old.type or node.params != old.params:  # Chunk's ports follow `chunks`
             self._update_geometry()
         if node.position != old.position:
             self.set_model_position(node.position)
