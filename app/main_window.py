@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.canvas_port import SceneOverlay
 from app.controller import EditorController
-from app.dock_layout import arrange_first_start, present_dock
+from app.dock_layout import DEFAULT_SIZE, DockMaximizer, arrange_default, fit_to_screen, present_dock, size_docks
 from app.document import Document
 from app.interop_actions import export_dialog, import_dialog
 from app.recovery import Autosaver, discard_recovery, pending_recovery
@@ -81,10 +81,13 @@ class MainWindow(QMainWindow):
         self._refresh_inspector()
         self._update_title()
         self.setAcceptDrops(True)
-        self.resize(1400, 900)
+        arrange_default(self, self._docks, [key for key, _title in RUN_VIEWS])
+        self._default_state = self.saveState()
+        self._maximizer = DockMaximizer(self, self._docks)
+        fit_to_screen(self, *DEFAULT_SIZE)
         self.persistent = autosave
-        if self.persistent:
-            self._restore_layout()
+        #: the layout is sized on the first show unless a remembered one was restored
+        self._sized = self.persistent and self._restore_layout()
         self.autosaver = Autosaver(self.document, parent=self) if autosave else None
         if self.autosaver is not None:
             self.autosaver.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
@@ -151,6 +154,7 @@ class MainWindow(QMainWindow):
         self.snap_action = self._action(view, "Snap to &grid", self._toggle_snap)
         self.snap_action.setCheckable(True)
         view.addSeparator()
+        self._action(view, "&Reset layout", self.reset_layout)
         for dock in self._docks.values():
             view.addAction(dock.toggleViewAction())
 
@@ -378,16 +382,21 @@ class MainWindow(QMainWindow):
     def _last_folder(self) -> Path:
         return self.recent_files.last_folder()
 
-    def _restore_layout(self) -> None:
+    def _restore_layout(self) -> bool:
         state = self.settings.value("window_state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
+        return isinstance(state, QByteArray) and self.restoreState(state)
+
+    def reset_layout(self) -> None:
+        """View → Reset layout: the default docks, sized for this window."""
+        self._maximizer.restore()
+        self.restoreState(self._default_state)
+        arrange_default(self, self._docks, [key for key, _title in RUN_VIEWS])
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
-        if not getattr(self, "_sized", False) and not self.settings.contains("window_state"):
-            self._sized = True  # first start: a canvas-first layout
-            arrange_first_start(self, self._docks, [key for key, _title in RUN_VIEWS])
+        if not self._sized:
+            self._sized = True  # the default layout's sizes need the window's real size
+            size_docks(self, self._docks)
 
     def present_dock(self, key: str) -> None:
         """Show a dock in front, docked, with room to read it (screenshots)."""

@@ -180,6 +180,11 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.run_label)
         layout.addStretch(1)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        for combo in (self.dataset, self.task, self.optimizer, self.schedule, self.device):
+            # as narrow as a dock column allows: a long item (a data path, the CUDA device's
+            # name) must not push the buttons out of sight
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         self.show_settings({})
         self.show_run(None)
 
