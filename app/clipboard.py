@@ -14,6 +14,8 @@ from graph_engine.model import Edge, Graph, Node
 from graph_engine.serialization import GraphFileError, graph_from_dict, graph_to_dict
 
 MIME_TYPE = "application/x-rosenblatt-nodes"
+#: a pasted copy stands this far below the lowest copied node's top (a card and a gap)
+PASTE_GAP = 150.0
 
 
 def copy_nodes(graph: Graph, node_ids: Iterable[str]) -> str:
@@ -30,9 +32,11 @@ def copy_nodes(graph: Graph, node_ids: Iterable[str]) -> str:
     return json.dumps({"nodes": data["nodes"], "edges": data["edges"]}, ensure_ascii=False)
 
 
-def paste_nodes(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40.0)
+def paste_nodes(graph: Graph, text: str, offset: tuple[float, float] | None = None
                 ) -> tuple[list[Node], list[Edge]]:
-    """Nodes and edges to add for a pasted copy: fresh ids where taken, shifted by ``offset``.
+    """Nodes and edges to add for a pasted copy: ``<id>_copy`` (``_copy2``, …) where an id is
+    taken, a label marked as a copy, shifted by ``offset`` — by default just below the copied
+    nodes, so a copy never lands on its original.
 
     Raises ValueError when the text is not a copy of nodes.
     """
@@ -42,20 +46,24 @@ def paste_nodes(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40
                                 "nodes": data["nodes"], "edges": data["edges"]}, "clipboard")
     except (ValueError, KeyError, TypeError, GraphFileError) as error:
         raise ValueError(f"the clipboard holds no Rosenblatt nodes ({error})") from None
+    if offset is None:
+        ys = [n.position[1] for n in part if n.position is not None]
+        offset = (0.0, (max(ys) - min(ys) if ys else 0.0) + PASTE_GAP)
     taken = set(graph.nodes)
     renamed: dict[str, str] = {}
     nodes = []
     for node in part:
-        new_id = node.id
+        new_id, label = node.id, node.label
         if new_id in taken:
-            stem = node.id.rstrip("0123456789").rstrip("_") or "node"
+            new_id = f"{node.id}_copy"
             index = 2
-            while f"{stem}_{index}" in taken:
+            while new_id in taken:
+                new_id = f"{node.id}_copy{index}"
                 index += 1
-            new_id = f"{stem}_{index}"
+            label = f"{label} (copy)" if label else None
         taken.add(new_id)
         renamed[node.id] = new_id
         x, y = node.position or (0.0, 0.0)
-        nodes.append(replace(node, id=new_id, position=(x + offset[0], y + offset[1])))
+        nodes.append(replace(node, id=new_id, label=label, position=(x + offset[0], y + offset[1])))
     edges = [replace(e, source=renamed[e.source], target=renamed[e.target]) for e in part.edges]
     return nodes, edges

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Mapping
 from PySide6.QtGui import QUndoCommand
 
 from app.edits import AddEdge, AddNode, Edit, ReplaceNode, SetTraining, ViewsFailed, apply_all, removal_edits
-from graph_engine.model import Edge, Graph, GraphError, Node, Position, resolve_params
+from graph_engine.model import Edge, Graph, GraphError, Node, Position, check_node_id, resolve_params
 from graph_engine.params import ParamError
 
 #: QUndoCommand ids: commands with the same id and merge key fold into one undo step
@@ -152,3 +152,63 @@ def set_training(graph: Graph, changes: Mapping[str, Any], continuing: bool = Fa
     key = ("training", tuple(sorted(changes))) if continuing else None
     return EditCommand(graph, f"Set training {names}", [SetTraining(merged)],
                        MERGE_TRAINING if continuing else -1, key)
+
+
+# -- structure: rename an id, insert on an edge or after a node, delete and bridge -----------
+def rename_node(graph: Graph, node_id: str, new_id: str) -> EditCommand:
+    """Give a node another id: its edges follow, in their places (the file keeps its order),
+    and so does the training section's list of feature-map nodes. Raises GraphError for an
+    id that is taken or invalid."""
+    check_node_id(new_id)
+    if new_id in graph:
+        raise GraphError(f"there is already a node {new_id!r}")
+    node = graph.node(node_id)
+    touching = [(graph.edge_index(e), e) for e in graph.edges if node_id in (e.source, e.target)]
+    edits: list[Edit] = removal_edits(graph, [node_id])
+    edits.append(AddNode(replace(node, id=new_id), graph.node_index(node_id)))
+    for index, edge in sorted(touching):
+        edits.append(AddEdge(replace(edge, source=new_id if edge.source == node_id else edge.source,
+                                     target=new_id if edge.target == node_id else edge.target), index))
+    watched = graph.training.get("feature_map_nodes")
+    if isinstance(watched, list) and node_id in watched:
+        edits.append(SetTraining({**graph.training,
+                                  "feature_map_nodes": [new_id if n == node_id else n for n in watched]}))
+    return EditCommand(graph, f"Rename {node_id} to {new_id}", edits)
+
+
+def insert_on_edge(graph: Graph, edge: Edge, node: Node, existing: bool = False) -> EditCommand:
+    """Put ``node`` on ``edge``: source → node (input 0) → target. ``existing``: the node is
+    already in the graph (dropped onto the edge), ``node`` its new value (where it lands)."""
+    edits: list[Edit] = [ReplaceNode(node) if existing else AddNode(node)]
+    edits += removal_edits(graph, [], [edge])
+    edits += [AddEdge(Edge(edge.source, node.id, 0, edge.source_port)), AddEdge(Edge(node.id, edge.target, edge.port))]
+    return EditCommand(graph, f"Insert {node.id} between {edge.source} and {edge.target}", edits)
+
+
+def insert_after(graph: Graph, anchor: str, node: Node, wire: bool, shift: Mapping[str, Position]) -> EditCommand:
+    """Add ``node`` after ``anchor``: wired from its first output, taking over what that output
+    fed (the chain stays one chain); ``shift`` moves the nodes downstream to make room."""
+    edits: list[Edit] = [ReplaceNode(replace(graph.node(n), position=p)) for n, p in shift.items()]
+    edits.append(AddNode(node))
+    if wire:
+        consumers = [e for e in graph.edges if e.source == anchor and e.source_port == 0]
+        edits += removal_edits(graph, [], consumers)
+        edits.append(AddEdge(Edge(anchor, node.id, 0)))
+        edits += [AddEdge(Edge(node.id, e.target, e.port)) for e in consumers]
+    return EditCommand(graph, f"Add {node.type} after {anchor}", edits)
+
+
+def bridged_edges(graph: Graph, node_id: str) -> list[Edge]:
+    """The edges that keep a chain connected when ``node_id`` goes: what fed its input 0 now
+    feeds what its output 0 fed (none when it had no single feed)."""
+    feeds = [e for e in graph.in_edges(node_id) if e.port == 0]
+    if len(feeds) != 1:
+        return []
+    feed = feeds[0]
+    return [Edge(feed.source, e.target, e.port, feed.source_port)
+            for e in graph.edges if e.source == node_id and e.source_port == 0]
+
+
+def delete_and_bridge(graph: Graph, node_id: str, bridges: Iterable[Edge]) -> EditCommand:
+    edits = removal_edits(graph, [node_id]) + [AddEdge(e) for e in bridges]
+    return EditCommand(graph, f"Delete {node_id} and bridge", edits)

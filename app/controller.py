@@ -22,6 +22,17 @@ from graph_engine.validation import Diagnostic
 
 #: where a node added "after" another goes, relative to it
 NEXT_OFFSET = (240.0, 0.0)
+#: the room a node takes when looking for a free spot (a card and a margin)
+CARD_SIZE = (200.0, 110.0)
+
+
+def free_spot(graph, position: tuple[float, float], step: float = 150.0) -> tuple[float, float]:
+    """``position``, or the first spot below it where a new node covers no other."""
+    x, y = position
+    taken = [n.position for n in graph if n.position is not None]
+    while any(abs(px - x) < CARD_SIZE[0] and abs(py - y) < CARD_SIZE[1] for px, py in taken):
+        y += step
+    return (x, y)
 
 
 class EditorController(QObject):
@@ -54,25 +65,48 @@ class EditorController(QObject):
 
     # -- nodes ----------------------------------------------------------------------
     def add_layer(self, type_name: str, position: tuple[float, float] | None = None,
-                  after: str | None = None) -> str | None:
-        """Add a node of ``type_name``; with ``after``, place it to the right and wire it in."""
+                  after: str | None = None, at_cursor: bool = False) -> str | None:
+        """Add a node of ``type_name``; with ``after``, wire it in after that node: to its right
+        (or at ``position`` when ``at_cursor``), taking over what the node's output fed, the
+        nodes downstream moved right to make room."""
         spec = get_spec(type_name)
         if spec is None:
             self.message.emit(f"Unknown layer type {type_name!r}")
             return None
         node_id = self.graph.unique_id(type_name)
-        edges: list[Edge] = []
         if after is not None and after in self.graph:
             anchor = self.graph.node(after)
+            anchor_spec = get_spec(anchor.type)
+            wire = (anchor_spec is None or anchor_spec.has_output) and (spec.inputs[1] is None or spec.inputs[1] > 0)
             x, y = anchor.position or (0.0, 0.0)
-            position = (x + NEXT_OFFSET[0], y + NEXT_OFFSET[1])
-            if get_spec(anchor.type) is None or get_spec(anchor.type).has_output:
-                if spec.inputs[1] is None or spec.inputs[1] > 0:
-                    edges.append(Edge(after, node_id, 0))
-        node = Node(node_id, type_name, {}, position or (0.0, 0.0))
-        self._push(commands.add_nodes(self.graph, [node], edges, f"Add {type_name}"))
+            shift = {}
+            if position is None or not at_cursor:
+                position = (x + NEXT_OFFSET[0], y + NEXT_OFFSET[1])
+                if wire and self._feeds(after):
+                    shift = self._room_after(after, x)
+                else:
+                    position = free_spot(self.graph, position)
+            node = Node(node_id, type_name, {}, position)
+            self._push(commands.insert_after(self.graph, after, node, wire, shift))
+        else:
+            node = Node(node_id, type_name, {}, position or free_spot(self.graph, (0.0, 0.0)))
+            self._push(commands.add_nodes(self.graph, [node], [], f"Add {type_name}"))
         self.select.emit([node_id])
         return node_id
+
+    def _feeds(self, node_id: str) -> bool:
+        return any(e.source == node_id and e.source_port == 0 for e in self.graph.edges)
+
+    def _room_after(self, node_id: str, x: float) -> dict[str, tuple[float, float]]:
+        """New positions for the nodes downstream of ``node_id`` standing right of it: one
+        column further right."""
+        digraph = nx.DiGraph([(e.source, e.target) for e in self.graph.edges])
+        moved = {}
+        for other in nx.descendants(digraph, node_id):
+            px, py = self.graph.node(other).position or (0.0, 0.0)
+            if px > x:
+                moved[other] = (px + NEXT_OFFSET[0], py)
+        return moved
 
     def move_nodes(self, moves: Mapping[str, tuple[tuple[float, float], tuple[float, float]]]) -> None:
         """One drag of one or more nodes: one undo step."""
@@ -160,7 +194,7 @@ class EditorController(QObject):
         ids = [n for n in node_ids if n in self.graph]
         return copy_nodes(self.graph, ids) if ids else None
 
-    def paste(self, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> list[str]:
+    def paste(self, text: str, offset: tuple[float, float] | None = None) -> list[str]:
         try:
             nodes, edges = paste_nodes(self.graph, text, offset)
         except ValueError as error:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.canvas_port import SceneOverlay
-from app.controller import EditorController
+from app.controller import EditorController, free_spot
 from app.dock_layout import DEFAULT_SIZE, DockMaximizer, arrange_default, fit_to_screen, present_dock, size_docks
 from app.document import Document
 from app.interop_actions import export_dialog, import_dialog
@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
         position = None
         if after is None:
             centre = self.view.mapToScene(self.view.viewport().rect().center())
-            position = (centre.x(), centre.y())
+            position = free_spot(self.document.graph, (centre.x(), centre.y()))
         self.controller.add_layer(type_name, position, after)
 
     def _layer_dropped(self, type_name: str, point: QPointF) -> None:

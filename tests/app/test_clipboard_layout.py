@@ -10,8 +10,8 @@ from graph_engine.layout import layered_layout
 def test_copy_paste_keeps_internal_edges_and_renames():
     graph = load_template("lenet5")
     text = copy_nodes(graph, ["c1", "tanh1", "s2"])
-    nodes, edges = paste_nodes(graph, text)
-    assert [n.id for n in nodes] == ["c_2", "tanh_2", "s_2"]
+    nodes, edges = paste_nodes(graph, text, (40.0, 40.0))
+    assert [n.id for n in nodes] == ["c1_copy", "tanh1_copy", "s2_copy"]
     assert len(edges) == 2
     assert all(e.source in {n.id for n in nodes} and e.target in {n.id for n in nodes} for e in edges)
     original = graph.node("c1")

@@ -135,3 +135,38 @@ def test_a_file_without_positions_is_laid_out_on_open(window, tmp_path):
     spots = {item.pos().toTuple() for item in window.scene.node_items().values()}
     assert len(spots) == len(window.document.graph)
     assert not window.document.dirty
+
+
+# -- 7: duplicates and "add after" ---------------------------------------------------------
+def _overlapping(window):
+    items = list(window.scene.node_items().values())
+    return [(a.node_id, b.node_id) for i, a in enumerate(items) for b in items[i + 1:]
+            if a.sceneBoundingRect().adjusted(12, 0, -12, 0).intersects(b.sceneBoundingRect().adjusted(12, 0, -12, 0))]
+
+
+def test_duplicates_are_named_as_copies_and_land_beside_the_originals(window):
+    window.document.replace_graph(load_template("digits_cnn"), None)
+    before = set(window.document.graph.nodes)
+    window.scene.select_ids(["conv1", "relu1", "conv2", "relu2"])
+    window.view.setFocus()
+    QTest.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    added = set(window.document.graph.nodes) - before
+    assert added == {"conv1_copy", "relu1_copy", "conv2_copy", "relu2_copy"}
+    assert not _overlapping(window)
+    titles = [item.title for item in window.scene.node_items().values()]
+    assert len(titles) == len(set(titles))
+
+
+def test_add_after_a_node_with_a_successor_inserts_into_the_chain(window):
+    window.scene.select_ids(["hidden1"])
+    palette = window.palette
+    palette.search.setFocus()
+    QTest.keyClicks(palette.search, "Dropout")
+    QTest.keyClick(palette.search, Qt.Key.Key_Return)
+    graph = window.document.graph
+    (added,) = [n.id for n in graph if n.type == "Dropout"]
+    pairs = [(e.source, e.target) for e in graph.edges]
+    assert (added, "relu1") in pairs and ("hidden1", added) in pairs and ("hidden1", "relu1") not in pairs
+    assert not _overlapping(window)
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert ("hidden1", "relu1") in [(e.source, e.target) for e in graph.edges] and not _overlapping(window)

@@ -89,8 +89,8 @@ def test_delete_copy_paste_duplicate_and_undo_redo_by_keyboard(window):
     QTest.keyClick(window, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     QTest.keyClick(window, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
     pasted = [n for n in graph(window).nodes if n not in original]
-    assert pasted == ["hidden_2", "relu_2"]
-    assert Edge("hidden_2", "relu_2") in graph(window).edges
+    assert pasted == ["hidden2_copy", "relu2_copy"]
+    assert Edge("hidden2_copy", "relu2_copy") in graph(window).edges
     assert window.selected == pasted
     QTest.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     assert len(graph(window)) == 12
