@@ -19,6 +19,15 @@ os.environ["XDG_DATA_HOME"] = os.path.join(_scratch, "data")
 os.environ["ROSENBLATT_RECOVERY_DIR"] = os.path.join(_scratch, "recovery")
 atexit.register(shutil.rmtree, _scratch, ignore_errors=True)
 
+# Under pytest-xdist the workers share the cores: each worker's torch gets its share of them
+# (2 workers on 2 cores: one thread each), so that their OpenMP threads do not fight and spin.
+# Training children and torchrun ranks that the tests start choose their own threads as before.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    import torch  # noqa: E402
+
+    _cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    torch.set_num_threads(max(1, _cores // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+
 
 def pytest_report_header(config):
     from tests.timing import slowdown
