@@ -149,10 +149,13 @@ def cmd_patches(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from graph_engine.probes import beam_search, sample_text
     from graph_engine.training.replay import open_run
 
-    if args.length < 1 or args.temperature < 0 or args.beam < 0:
+    temperature = 0.8 if args.temperature is None else args.temperature
+    if args.length < 1 or temperature < 0 or args.beam < 0:
         print("rosenblatt sample: --length must be ≥ 1, --temperature ≥ 0 and --beam ≥ 0", file=sys.stderr)
         return EXIT_UNREADABLE
     try:
@@ -160,6 +163,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as error:
         print(f"rosenblatt sample: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
+    if (Path(args.run_dir) / "vocabularies.json").is_file() or args.source is not None or args.image is not None:
+        return _sample_seq2seq(args, opened)
     vocabulary = opened.dataset.get("vocabulary")
     if not vocabulary:
         print(f"rosenblatt sample: {args.run_dir} is not a character model's run", file=sys.stderr)
@@ -168,14 +173,37 @@ def cmd_sample(args: argparse.Namespace) -> int:
     try:
         if args.beam:
             text = beam_search(opened.model, vocabulary, args.prompt, args.length, beam_width=args.beam,
-                               window=window)
+                               window=window, graph=opened.graph)
         else:
             text = sample_text(opened.model, vocabulary, args.prompt, args.length,
-                               temperature=args.temperature, window=window, seed=args.seed)
+                               temperature=temperature, window=window, seed=args.seed, graph=opened.graph)
     except ValueError as error:
         print(f"rosenblatt sample: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
     print(text)
+    return EXIT_OK
+
+
+def _sample_seq2seq(args: argparse.Namespace, opened: Any) -> int:
+    """An encoder–decoder's output for ``--source TEXT`` or ``--image PATH``: greedy (or sampled
+    with ``--temperature``), or with ``--beam K`` the K best, each with its log-probability."""
+    from graph_engine.training.seq2seq_run import Seq2SeqModel
+
+    try:
+        model = Seq2SeqModel(opened)
+        if (args.source is None) == (args.image is None):
+            what = "--image PATH" if model.image_source else "--source TEXT"
+            raise ValueError(f"this run decodes {'images' if model.image_source else 'text'}: give {what}")
+        x = model.encode_image(args.image) if args.image is not None else model.encode_text(args.source)
+        if args.beam >= 1:
+            candidates = model.beam(x, args.beam, alpha=args.alpha)
+        else:
+            candidates = [model.greedy(x, args.temperature or 0.0, args.seed)]
+    except (ValueError, OSError, KeyError) as error:
+        print(f"rosenblatt sample: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    for candidate in candidates:
+        print(f"{candidate.log_prob:9.4f}  {candidate.text}")
     return EXIT_OK
 
 
@@ -184,7 +212,8 @@ def register(sub: argparse._SubParsersAction, file_help: str) -> None:
     train = sub.add_parser("train", help="train a graph headless (default: the digits CNN on digits)")
     train.add_argument("file", nargs="?", help=file_help)
     train.add_argument("--dataset", help="built-in name (digits, shapes, shapes-segmentation, "
-                                         "python-docs, python-source) or a path")
+                                         "python-docs, python-source; for encoder–decoders number-words, "
+                                         "digits-words, shapes-captions) or a path")
     train.add_argument("--epochs", type=int)
     train.add_argument("--batch-size", type=int)
     train.add_argument("--lr", type=float, help="learning rate")
@@ -204,11 +233,19 @@ def register(sub: argparse._SubParsersAction, file_help: str) -> None:
     patches.add_argument("-o", "--output", required=True, help="PNG file to write")
     patches.set_defaults(run=cmd_patches)
 
-    sample = sub.add_parser("sample", help="generate text from a character model's run")
+    sample = sub.add_parser("sample", help="generate text from a character model's run, or decode a source "
+                                           "with an encoder–decoder's run")
     sample.add_argument("run_dir")
     sample.add_argument("--length", type=int, default=400)
-    sample.add_argument("--temperature", type=float, default=0.8)
-    sample.add_argument("--beam", type=int, default=0, help="beam width K (1 = greedy; 0 = sample)")
+    sample.add_argument("--temperature", type=float, default=None,
+                        help="sampling temperature (character models: default 0.8; encoder–decoders: "
+                             "default greedy)")
+    sample.add_argument("--beam", type=int, default=0,
+                        help="beam width K (1 = greedy; 0 = sample); an encoder–decoder prints the K best")
     sample.add_argument("--prompt", default="The ")
+    sample.add_argument("--source", help="encoder–decoder runs: the sentence to translate")
+    sample.add_argument("--image", help="captioning runs: the image to caption")
+    sample.add_argument("--alpha", type=float, default=1.0,
+                        help="beam search length normalisation: score = log P / length^alpha (0 = off)")
     sample.add_argument("--seed", type=int, default=None)
     sample.set_defaults(run=cmd_sample)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from graph_engine.training.history import RunHistory
 from widgets.curves import style
-from widgets.curves.plots import CurvePlots, curve, points_line
+from widgets.curves.plots import CurvePlots, curve, points_line, right_view
 from widgets.curves.readout import Readout, summary
 from widgets.curves.run_curves import X_MODES, RunCurves
 from widgets.curves.runs_list import EarlierRunsList
@@ -120,6 +120,10 @@ class CurvesPanel(QWidget):
         self.val_loss_curve = points_line(plots.loss, style.VAL_LOSS, "val")
         self.metric_curve = points_line(plots.metric, style.METRIC)
         self.lr_curve = curve(plots.lr, style.LR)
+        # scheduled sampling: the teacher-forcing probability, 0..1 on the lr plot's right axis
+        self.forcing_view = right_view(plots.lr, "teacher forcing", style.TEACHER_FORCING)
+        self.forcing_curve = pg.PlotDataItem(pen=style.pen(style.TEACHER_FORCING), connect="finite")
+        self.forcing_view.addItem(self.forcing_curve)
         self.best_marker, self.best_point = plots.best_marker, plots.best_point
         self.hover_lines, self.hover_points = plots.hover_lines, plots.hover_points
         self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -175,7 +179,7 @@ class CurvesPanel(QWidget):
         self._curves = RunCurves(history, self._smoothing) if history is not None else None
         self._seen_version = -1
         for item in (self.raw_curve, self.smooth_curve, self.val_loss_curve, self.metric_curve,
-                     self.lr_curve, self.best_point):
+                     self.lr_curve, self.best_point, self.forcing_curve):
             item.setData([], [])
         self.best_marker.hide()
         self._clear_hover()
@@ -238,6 +242,24 @@ class CurvesPanel(QWidget):
         self.smooth_curve.setData(x, curves.smoothed.values, skipFiniteCheck=finite)
         self.lr_curve.setData(x, curves.lr.values, skipFiniteCheck=curves.lr_finite)
         self._fit_constant_lr(curves.lr.values)
+        self._draw_teacher_forcing(x)
+
+    def _draw_teacher_forcing(self, x: np.ndarray) -> None:
+        """The teacher-forcing probability of a scheduled-sampling run (right axis, 0..1)."""
+        forcing = self._history.teacher_forcing if self._history is not None else None
+        if forcing is None or not len(forcing) or not len(x):
+            self.forcing_curve.setData([], [])
+            self.lr_plot.hideAxis("right")
+            return
+        steps = self._history.steps.column("step")
+        where = np.interp(forcing.column("step"), steps[:len(x)], x)
+        self.forcing_curve.setData(where, forcing.column("probability"))
+        self.lr_plot.showAxis("right")
+
+    @property
+    def teacher_forcing_shown(self) -> bool:
+        """Whether the teacher-forcing curve is drawn (a scheduled-sampling run)."""
+        return self.lr_plot.getAxis("right").isVisible() and len(self.forcing_curve.xData or []) > 0
 
     def _fit_constant_lr(self, lr: np.ndarray) -> None:
         """A constant rate would sit mid-plot on a ±0.5 axis: show it from 0 to above it."""

@@ -16,7 +16,8 @@ CLASSIFICATION = "classification"
 REGRESSION = "regression"
 LANGUAGE_MODEL = "language_model"
 SEGMENTATION = "segmentation"
-TASKS = (CLASSIFICATION, REGRESSION, LANGUAGE_MODEL, SEGMENTATION)
+SEQ2SEQ = "seq2seq"
+TASKS = (CLASSIFICATION, REGRESSION, LANGUAGE_MODEL, SEGMENTATION, SEQ2SEQ)
 
 
 class DataError(ValueError):
@@ -44,6 +45,9 @@ class Dataset:
       regression      x (N, *S) float32, y (N, *target) float32
       language_model  x (N, T) int64 windows, y (N, T) int64 = x shifted by one character
       segmentation    x (N, C, H, W) float32, y (N, H, W) int64 class per pixel
+      seq2seq         x (N, S) int64 source tokens or (N, C, H, W) images, y (N, T + 1) int64
+                      <bos> target <eos> <pad>… (training: (N, P, T + 1), P phrasings);
+                      see :mod:`graph_engine.data.seq2seq`
     """
 
     name: str
@@ -72,5 +76,6 @@ class Dataset:
         """``digits: 1437 train / 360 val, 1×8×8, 10 classes``"""
         shape = "×".join(str(d) for d in self.sample_shape)
         kind = {CLASSIFICATION: f"{self.num_classes} classes", SEGMENTATION: f"{self.num_classes} classes",
-                LANGUAGE_MODEL: f"{self.num_classes} characters", REGRESSION: "regression"}[self.task]
+                LANGUAGE_MODEL: f"{self.num_classes} characters", REGRESSION: "regression",
+                SEQ2SEQ: f"{self.num_classes} target tokens"}[self.task]
         return f"{self.name}: {len(self.x_train)} train / {len(self.x_val)} val, {shape}, {kind}"

@@ -13,6 +13,7 @@ from graph_engine.data.files import regular_size
 from graph_engine.data.folder import IMAGE_SUFFIXES, load_image_folder
 from graph_engine.data.idx import find_idx, is_idx_images_file, load_idx
 from graph_engine.data.npz import load_npz
+from graph_engine.data.seq2seq import CAPTIONS_FILE, SEQ2SEQ_DATASETS
 from graph_engine.data.split import check_fraction
 from graph_engine.data.text import read_text_file, text_dataset
 
@@ -72,6 +73,12 @@ def load_dataset(spec: str, fit: InputFit, seed: int = 0, validation_fraction: f
     """
     fraction = check_fraction(validation_fraction)
     spec = str(spec)
+    if spec in SEQ2SEQ_DATASETS:
+        raise DataError(f"{spec} is sequence-to-sequence data: it trains a graph with two Inputs (the source and "
+                        "the decoder's tokens), e.g. template:seq2seq_translator or template:shapes_captioner")
+    if spec.lower().endswith(".tsv") or (Path(spec).is_dir() and (Path(spec) / CAPTIONS_FILE).is_file()):
+        raise DataError(f"{spec}: source/target pairs train a graph with two Inputs (the source and the "
+                        "decoder's tokens), e.g. template:seq2seq_translator or template:shapes_captioner")
     if spec in BUILTIN_DATASETS:
         return load_builtin(spec, fit, int(seed), fraction)
     path = Path(spec).expanduser()

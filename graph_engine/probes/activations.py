@@ -25,11 +25,12 @@ SATURATION_TOLERANCE = 0.01
 _HISTC_CHUNK = 1 << 24
 
 
-def activation_stats(model: fx.GraphModule, graph: Graph, x: torch.Tensor,
+def activation_stats(model: fx.GraphModule, graph: Graph, x: torch.Tensor | tuple[torch.Tensor, ...],
                      node_ids: Sequence[str] | None = None, bins: int = 32,
                      ranges: Mapping[str, tuple[float, float]] | None = None,
                      analysis: Analysis | None = None) -> dict[str, dict[str, Any]]:
-    """Statistics of each node's output for the batch ``x`` (model in eval mode).
+    """Statistics of each node's output for the batch ``x`` (model in eval mode); a
+    module with several Inputs takes a tuple, in the Inputs' order.
 
     ``node_ids`` defaults to every live node other than Input/Output whose output is
     float. Per node the result holds:
@@ -60,7 +61,7 @@ def activation_stats(model: fx.GraphModule, graph: Graph, x: torch.Tensor,
     device = model_device(model)
     module = tapped(model, node_ids)
     with evaluating(model):
-        outputs = module(x.to(device))
+        outputs = module(*(t.to(device) for t in x)) if isinstance(x, tuple) else module(x.to(device))
         results, plans = _moments(graph, analysis, outputs, node_ids)
         for node_id in node_ids:
             if node_id not in ranges:

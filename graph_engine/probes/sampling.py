@@ -1,25 +1,46 @@
 """Text from a character model: random sampling and beam search.
 
-The compiled module maps int64 (B, T) windows of character indices to logits
-(B, T, V); each new character is predicted at the last position from the last
-``window`` characters. Generated indices stay on the device until the end, and a
-private random generator is used so sampling never disturbs the training's random
-stream.
+Given the model's ``graph``, generation is incremental: the graph's decoder step
+(:mod:`graph_engine.probes.incremental`) reads the prompt once and then one character
+per step, carrying the recurrent state on — the prefix is never run again, and the
+context is not cut to a window. Without a graph (any module mapping int64 (B, T)
+windows of character indices to logits (B, T, V)) each new character is predicted
+at the last position from the last ``window`` characters, re-running the window.
+Generated indices stay on the device until the end, and a private random generator
+is used so sampling never disturbs the training's random stream.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Sequence
 
 import torch
 from torch import fx
 
 from graph_engine.data.text import UNKNOWN  # stands for characters the vocabulary lacks
+from graph_engine.model import Graph
 from graph_engine.probes._common import evaluating, model_device
+from graph_engine.probes.incremental import IncrementalDecoder
+
+_decoders: "weakref.WeakKeyDictionary[torch.nn.Module, tuple[Graph, IncrementalDecoder]]" = (
+    weakref.WeakKeyDictionary())
+
+
+def decoder_for(model: torch.nn.Module, graph: Graph) -> IncrementalDecoder:
+    """The incremental decoder of ``model`` (compiled from ``graph``), built once and reused:
+    it shares the model's layers, so it always sees the current weights."""
+    cached = _decoders.get(model)
+    if cached is not None and cached[0] is graph:
+        return cached[1]
+    decoder = IncrementalDecoder(model, graph)
+    _decoders[model] = (graph, decoder)
+    return decoder
 
 
 def sample_text(model: fx.GraphModule, vocabulary: str | Sequence[str], prompt: str, length: int,
-                temperature: float = 1.0, window: int = 64, seed: int | None = None) -> str:
+                temperature: float = 1.0, window: int = 64, seed: int | None = None,
+                graph: Graph | None = None) -> str:
     """``length`` characters continuing ``prompt`` (the prompt itself is not returned).
 
     Each character is drawn from softmax(logits / temperature) at the last position.
@@ -52,19 +73,32 @@ def sample_text(model: fx.GraphModule, vocabulary: str | Sequence[str], prompt: 
 
 
 def beam_search(model: fx.GraphModule, vocabulary: str | Sequence[str], prompt: str, length: int,
-                beam_width: int = 4, window: int = 64) -> str:
+                beam_width: int = 4, window: int = 64, graph: Graph | None = None) -> str:
     """The most probable ``length``-character continuation found by beam search.
 
     Keeps the ``beam_width`` continuations with the highest summed log-probability
     at every step and returns the best one (without the prompt). Width 1 is greedy
-    decoding.
+    decoding. With ``graph`` each beam carries its recurrent state (incremental).
     """
     if beam_width < 1:
         raise ValueError(f"beam_width must be at least 1, got {beam_width}")
-    context, size = _start(model, vocabulary, prompt, length, window)
+    context, size = _start(model, vocabulary, prompt, length, window if graph is None else 1 << 30)
     device = context.device
     scores = torch.zeros(1, device=device)
     produced = torch.empty((1, 0), dtype=torch.int64, device=device)
+    if graph is not None:
+        decoder = decoder_for(model, graph)
+        with evaluating(model):
+            logits, state = decoder.step(context, decoder.start(batch=1))
+            for index in range(length):
+                log_probs = torch.log_softmax(logits[:, -1, :size].float(), dim=-1)
+                totals = (scores[:, None] + log_probs).reshape(-1)
+                scores, flat = totals.topk(min(beam_width, totals.numel()))
+                parents, tokens = flat // size, (flat % size)[:, None]
+                produced = torch.cat([produced[parents], tokens], dim=1)
+                if index + 1 < length:
+                    logits, state = decoder.step(tokens, state.select(parents))
+        return _decode(vocabulary, produced[0].tolist())
     with evaluating(model):
         for _ in range(length):
             log_probs = torch.log_softmax(_last_logits(model, context, size), dim=-1)

@@ -97,7 +97,7 @@ class RunHistory:
     epochs: list[dict[str, Any]] = field(default_factory=list)
     best_epoch: int | None = None
     #: newest result per probe kind: gradients, activations, feature_maps, filters,
-    #: confusion, segmentation, samples
+    #: confusion, segmentation, samples, translations and encoder_states (seq2seq)
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     #: node → Series(step, grad_norm, update_ratio)
     gradients: dict[str, Series] = field(default_factory=dict)
@@ -107,6 +107,8 @@ class RunHistory:
     activation_series: dict[str, Series] = field(default_factory=dict)
     #: (step, prompt, text) of each text sample generated during training
     samples: list[tuple[int, str, str]] = field(default_factory=list)
+    #: seq2seq under scheduled sampling: the teacher-forcing probability per step
+    teacher_forcing: Series = field(default_factory=lambda: Series(("step", "probability")))
     #: why parts of a replayed run folder were left out, one line each (empty when whole)
     damage: list[str] = field(default_factory=list)
     version: int = 0
@@ -147,6 +149,9 @@ class RunHistory:
 
     def _on_step(self, event: dict[str, Any]) -> None:
         self.steps.append(event["step"], event["epoch"], event["loss"], event["lr"], event["time"])
+        forcing = event.get("teacher_forcing")
+        if isinstance(forcing, (int, float)):
+            self.teacher_forcing.append(event["step"], forcing)
         self.changed.add("steps")
 
     def _on_epoch(self, event: dict[str, Any]) -> None:

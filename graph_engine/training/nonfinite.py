@@ -54,7 +54,7 @@ def loss_diagnosis(model: fx.GraphModule, analysis: Analysis, x: torch.Tensor, l
         return weights_diagnosis(model, analysis, f"the loss became {float(loss.detach())} at step {step}")
     order = [n for n in analysis.order if n in model.meta[NODE_KEY]]
     with torch.no_grad():
-        outputs = tap(model, order)(x)
+        outputs = tap(model, order)(*x) if isinstance(x, tuple) else tap(model, order)(x)
     for node_id in order:
         value = outputs[node_id]
         if value.is_floating_point() and not torch.isfinite(value).all():

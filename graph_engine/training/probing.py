@@ -22,7 +22,7 @@ from torch import fx
 from graph_engine import probes
 from graph_engine.analysis import Analysis
 from graph_engine.compiler import NODE_KEY
-from graph_engine.data.base import CLASSIFICATION, LANGUAGE_MODEL, SEGMENTATION
+from graph_engine.data.base import CLASSIFICATION, LANGUAGE_MODEL, SEGMENTATION, SEQ2SEQ
 from graph_engine.model import Graph
 from graph_engine.training.tasks import GraphEnds
 
@@ -92,6 +92,8 @@ class ProbeContext:
     emit: Callable[[dict[str, Any]], None]
     #: a viewer's wishes since the last call (TrainingControl.requests)
     requests: Callable[[], dict[str, Any]]
+    #: the seq2seq task (decoding, the encoder's state), for an encoder–decoder's run
+    seq2seq: Any = None
 
     @property
     def graph(self) -> Graph:
@@ -109,11 +111,13 @@ class RunProbes:
     def __init__(self, context: ProbeContext):
         self.context = context
         self.batch = context.x_val[:PROBE_BATCH]
+        if context.seq2seq is not None:  # the module takes the source and the decoder's tokens
+            self.batch = context.seq2seq.ends.arguments(self.batch, context.y_val[:PROBE_BATCH, :-1])
         self.sample_index = 0
         self.sample = context.x_val[0]
         self.monitor = probes.GradientMonitor(context.model)
         self.ranges: dict[str, tuple[float, float]] = {}
-        self.feature_nodes = self._default_feature_nodes()
+        self.feature_nodes = self._default_feature_nodes() if context.seq2seq is None else []
         #: the convolution whose filters the Filters view shows (None without one)
         self.filter_node = probes.first_conv_node(context.model, context.graph)
         self._grad_norms: dict[str, float] = {}
@@ -137,6 +141,8 @@ class RunProbes:
         if isinstance(index, int) and 0 <= index < len(context.x_val):
             self.sample_index, self.sample = index, context.x_val[index]
         nodes = changes.get("feature_nodes")
+        if context.seq2seq is not None:
+            return  # feature maps of one sample need every Input: not offered for an encoder–decoder
         if isinstance(nodes, (list, tuple)):
             self.feature_nodes = [n for n in nodes if n in context.live]
         watched = changes.get("watch_node")
@@ -157,6 +163,8 @@ class RunProbes:
         if self.feature_nodes:
             maps = probes.feature_maps(context.model, self.sample, self.feature_nodes)
             self._emit("feature_maps", step, maps)
+        if context.seq2seq is not None:
+            return
         self._emit("probe_sample", step, {
             "index": self.sample_index, "input": self.sample.detach().cpu().numpy(),
             "target": context.y_val[self.sample_index].detach().cpu().numpy()})
@@ -173,6 +181,8 @@ class RunProbes:
             self._segmentation(step, extras["predictions"])
         elif task == LANGUAGE_MODEL and self.context.vocabulary:
             self._text_sample(step)
+        elif task == SEQ2SEQ and self.context.seq2seq is not None:
+            self._seq2seq(step, extras.get("hypotheses", []))
 
     def _confusion(self, step: int, predictions: torch.Tensor) -> None:
         context = self.context
@@ -191,8 +201,21 @@ class RunProbes:
         vocabulary = context.vocabulary
         prompt = "".join(vocabulary[i] for i in context.x_val[0, :16].tolist())
         text = probes.sample_text(context.model, vocabulary, prompt, SAMPLE_LENGTH, temperature=0.8,
-                                  window=context.ends.input_shape[0], seed=context.seed + step)
+                                  window=context.ends.input_shape[0], seed=context.seed + step,
+                                  graph=context.graph)
         self._emit("samples", step, {"prompt": prompt, "text": text, "temperature": 0.8})
+
+    def _seq2seq(self, step: int, hypotheses: list[str]) -> None:
+        """Decodings of the first validation samples, and the encoder state's projection."""
+        from graph_engine.probes import evaluating
+        from graph_engine.training.seq2seq import ENCODER_POINTS, encoder_projection
+
+        task = self.context.seq2seq
+        self._emit("translations", step, {"rows": task.shown(hypotheses)})
+        with evaluating(self.context.model):
+            states = task.encoder_states(self.context.x_val[:ENCODER_POINTS])
+        labels = task.labels[:len(states)]
+        self._emit("encoder_states", step, encoder_projection(states, labels))
 
     def _emit(self, kind: str, step: int, data: Any) -> None:
         self.context.emit({"type": "probe", "kind": kind, "step": step, "data": data})

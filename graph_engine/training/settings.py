@@ -14,7 +14,9 @@ from graph_engine.params import ParamError, ParamSpec
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-TASK_CHOICES = ("auto", "classification", "regression", "language_model", "segmentation")
+TASK_CHOICES = ("auto", "classification", "regression", "language_model", "segmentation", "seq2seq")
+#: scheduled sampling (Bengio et al. 2015): how the teacher-forcing probability decays
+SAMPLING_DECAYS = ("off", "linear", "exponential", "inverse_sigmoid", "always")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,20 @@ class TrainingSettings:
     feature_map_nodes: tuple[str, ...] = ()
     #: also write TensorBoard event files to RUN_DIR/tensorboard (needs the tensorboard extra)
     tensorboard: bool = False
+    #: seq2seq: feed the decoder the true previous token with a probability that decays from 1
+    #: by the step ("off": always the truth, teacher forcing; "always": never, always sampling)
+    scheduled_sampling: str = "off"
+    #: seq2seq: the step at which the teacher-forcing probability has fallen to 0.5
+    sampling_midpoint: int = 2000
+    #: seq2seq: the teacher-forcing probability never falls below this
+    sampling_floor: float = 0.0
+    #: seq2seq: the tokens fed back instead of the truth: "model" (sampled from the model's
+    #: prediction) or "uniform" (drawn uniformly from the vocabulary, the uniform variant)
+    sampling_tokens: str = "model"
+    #: seq2seq: token level of text ("auto": the data's own, else char or word)
+    tokens: str = "auto"
+    #: seq2seq: the encoder reads the source backwards (Sutskever et al. 2014)
+    reverse_source: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -94,6 +110,12 @@ _SPECS = {
     "log_every": ParamSpec("log_every", "int", 10, "", minimum=1, maximum=10**6),
     "feature_map_nodes": None,
     "tensorboard": ParamSpec("tensorboard", "bool", False, ""),
+    "scheduled_sampling": ParamSpec("scheduled_sampling", "choice", "off", "", choices=SAMPLING_DECAYS),
+    "sampling_midpoint": ParamSpec("sampling_midpoint", "int", 2000, "", minimum=1, maximum=10**9),
+    "sampling_floor": ParamSpec("sampling_floor", "float", 0.0, "", minimum=0.0, maximum=1.0),
+    "sampling_tokens": ParamSpec("sampling_tokens", "choice", "model", "", choices=("model", "uniform")),
+    "tokens": ParamSpec("tokens", "choice", "auto", "", choices=("auto", "char", "word")),
+    "reverse_source": ParamSpec("reverse_source", "bool", False, ""),
 }
 
 

@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from graph_engine.analysis import Analysis
 from graph_engine.data.base import (
-    CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, SEGMENTATION, Dataset, InputFit,
+    CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, SEGMENTATION, SEQ2SEQ, Dataset, InputFit,
 )
 from graph_engine.lowering import CompileError
 from graph_engine.model import Graph
@@ -42,10 +42,19 @@ class GraphEnds:
 
 def graph_ends(graph: Graph, analysis: Analysis) -> GraphEnds:
     """Find the Input and Output (the graph must be valid). Raises CompileError for a graph
-    with several: the built-in tasks feed one tensor and score one."""
+    with several: the built-in tasks feed one tensor and score one. An encoder–decoder
+    (two Inputs: a source and the decoder's tokens) is the seq2seq task's: its GraphEnds
+    describe the source Input and the Output."""
     inputs, outputs = analysis.input_ids, analysis.output_ids
+    if len(inputs) == 2 and len(outputs) == 1:
+        from graph_engine.training.seq2seq import seq2seq_ends
+
+        ends = seq2seq_ends(graph, analysis)
+        return GraphEnds(ends.source_id, ends.output_id, ends.source_shape, ends.source_dtype, ends.output_shape,
+                         ends.last_layer, ends.source_embeddings + ends.target_embeddings)
     if len(inputs) != 1 or len(outputs) != 1:
-        raise CompileError(f"training takes one Input and one Output; {graph.name!r} has "
+        raise CompileError(f"training takes one Input and one Output (or, for the seq2seq task, a source "
+                           f"Input, a decoder Input and one Output); {graph.name!r} has "
                            f"{_listed(inputs, 'Input')} and {_listed(outputs, 'Output')}")
     input_id, output_id = inputs[0], outputs[0]
     last = analysis.input_values(output_id)[0].node
@@ -196,4 +205,4 @@ class MetricAccumulator:
 
 #: the metric that "better" means for each task, and whether higher is better
 HEADLINE = {CLASSIFICATION: ("accuracy", True), LANGUAGE_MODEL: ("bits_per_char", False),
-            SEGMENTATION: ("mean_iou", True), REGRESSION: ("mse", False)}
+            SEGMENTATION: ("mean_iou", True), REGRESSION: ("mse", False), SEQ2SEQ: ("bleu", True)}

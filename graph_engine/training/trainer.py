@@ -28,7 +28,7 @@ from typing import Any, Callable
 import torch
 
 from graph_engine.compiler import compile_graph
-from graph_engine.data.base import DataError, Dataset
+from graph_engine.data.base import SEQ2SEQ, DataError, Dataset
 from graph_engine.model import Graph
 from graph_engine.serialization import load_graph, save_graph
 from graph_engine.training import runs
@@ -45,6 +45,8 @@ from graph_engine.training.schedule import lr_factor
 from graph_engine.training.settings import TrainingSettings, settings_from_dict
 from graph_engine.training.snapshot import RunSnapshot
 from graph_engine.training.tensorboard_log import TensorBoardLog, require_tensorboard
+from graph_engine.training.seq2seq import Seq2SeqTask, is_encoder_decoder, seq2seq_ends
+from graph_engine.training.seq2seq import fit_problems as seq2seq_fit_problems
 from graph_engine.training.tasks import (
     MetricAccumulator, fit_problems, graph_ends, loss_fn, prepare_targets,
 )
@@ -89,11 +91,15 @@ class Trainer:
         self.sink = (sink or _ignore) if self.distributed.is_main else _ignore
         self.control = control or TrainingControl()
         self.ends = graph_ends(self.graph, self.analysis)
+        #: an encoder–decoder's source and decoder Inputs (the seq2seq task), else None
+        self.seq2seq_ends = seq2seq_ends(self.graph, self.analysis) if is_encoder_decoder(self.analysis) else None
         self.task = dataset.task if self.settings.task == "auto" else self.settings.task
         self._check_fit()
         self.device = self.distributed.start(self.settings.device)
         torch.manual_seed(self.settings.seed)
         self.model = compile_graph(self.graph, self.device, analysis=self.analysis)
+        self.seq2seq = (Seq2SeqTask(self.model, self.graph, self.analysis, self.seq2seq_ends, dataset, self.settings)
+                        if self.seq2seq_ends is not None else None)
         self.distributed.seed(self.settings.seed)
         #: what the training step calls: the model, or its DDP wrapper under torchrun (probes,
         #: evaluation and checkpoints use ``self.model``, whose state_dict keys stay the graph's)
@@ -126,7 +132,14 @@ class Trainer:
 
     def _check_fit(self) -> None:
         """Refuse data that does not fit the graph, before any device or model is made."""
-        problems = fit_problems(self.task, self.dataset, self.ends)
+        if (self.task == SEQ2SEQ) != (self.seq2seq_ends is not None) or (
+                self.task == SEQ2SEQ and self.dataset.task != SEQ2SEQ):
+            raise FitError(f"{self.dataset.name} does not fit {self.graph.name!r}: the seq2seq task needs "
+                           "sequence-to-sequence data and a graph with a source Input and a decoder Input")
+        if self.task == SEQ2SEQ:
+            problems = seq2seq_fit_problems(self.dataset, self.seq2seq_ends)
+        else:
+            problems = fit_problems(self.task, self.dataset, self.ends)
         if problems:
             raise FitError(f"{self.dataset.name} does not fit {self.graph.name!r}: " + "; ".join(problems))
         if self.settings.tensorboard:
@@ -149,7 +162,7 @@ class Trainer:
             model=self.model, analysis=self.analysis, ends=self.ends, x_val=self.x_val, y_val=self.y_val,
             task=self.task, class_names=self.dataset.class_names, vocabulary=self.dataset.vocabulary,
             feature_map_nodes=tuple(self.settings.feature_map_nodes), seed=self.settings.seed,
-            emit=self._emit, requests=self.control.requests)
+            emit=self._emit, requests=self.control.requests, seq2seq=self.seq2seq)
 
     # -- resuming ---------------------------------------------------------------------
     @classmethod
@@ -204,7 +217,7 @@ class Trainer:
             raise
         self.metrics_log = (runs.MetricsLog(self.run_dir / "metrics.jsonl") if self.distributed.is_main
                             else NullLog())
-        self._pending: list[tuple[int, int, float, float, torch.Tensor]] = []
+        self._pending: list[tuple[int, int, float, float, torch.Tensor, dict[str, float]]] = []
         try:
             return self._run()
         except KeyboardInterrupt:
@@ -241,8 +254,8 @@ class Trainer:
                 if self.distributed.stop_agreed(self._should_stop(), at_group_start=not self._pending):
                     self._flush()
                     return self._finish("stopped", "stopped by request")
-                loss = self._train_step(order)
-                self._pending.append((self.step, self.epoch, self._lr(), self._elapsed(), loss))
+                loss, extras = self._train_step(order)
+                self._pending.append((self.step, self.epoch, self._lr(), self._elapsed(), loss, extras))
                 if len(self._pending) >= self.log_every:
                     self._flush()
             self._flush()
@@ -286,7 +299,7 @@ class Trainer:
         except Exception:  # noqa: BLE001 (already failing: keep what can be kept)
             self._pending.clear()
 
-    def _train_step(self, order: torch.Tensor) -> torch.Tensor:
+    def _train_step(self, order: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         size = self.settings.batch_size
         start, end = self.batch_index * size, (self.batch_index + 1) * size
         if len(order) - end == 1:  # a batch of one sample would break BatchNorm: join it
@@ -294,10 +307,18 @@ class Trainer:
         index = order[start:end]
         x, y = self.x_train[index], self.y_train[index]
         self._set_lr(self.step)
-        output = self.step_model(x)  # in train mode: evaluation and probes restore the mode they found
-        loss = loss_fn(self.task, output, y)
+        extras: dict[str, float] = {}
+        if self.seq2seq is not None:
+            loss, forcing = self.seq2seq.loss(self.step_model, x, y, self.step)
+            if self.settings.scheduled_sampling != "off":
+                extras["teacher_forcing"] = forcing
+        else:
+            output = self.step_model(x)  # in train mode: evaluation and probes restore the mode they found
+            loss = loss_fn(self.task, output, y)
         if self._check_each_step and not math.isfinite(loss.item()):
-            raise NonFiniteError(*loss_diagnosis(self.model, self.analysis, x, loss, self.step + 1))
+            inputs = x if self.seq2seq is None else self.seq2seq_ends.arguments(
+                x, self.seq2seq.targets(y, self.step)[:, :-1])
+            raise NonFiniteError(*loss_diagnosis(self.model, self.analysis, inputs, loss, self.step + 1))
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         probing = self.probes is not None and self.probe_schedule.due(self.step)
@@ -312,7 +333,7 @@ class Trainer:
         self.batch_index += 1
         if probing:
             self.probes.after_update(self.step)
-        return loss.detach()
+        return loss.detach(), extras
 
     def _flush(self) -> None:
         """Emit buffered step records: one device→host transfer for the lot."""
@@ -322,13 +343,13 @@ class Trainer:
         # averaged over the ranks under torchrun: every rank sees the same numbers and so
         # takes the same decisions (a NaN on one rank stops all of them at this flush)
         values = self.distributed.mean(torch.stack([p[4] for p in pending])).tolist()
-        for (step, epoch, lr, elapsed, _), loss in zip(pending, values):
+        for (step, epoch, lr, elapsed, _, extras), loss in zip(pending, values):
             if not math.isfinite(loss):
                 pending.clear()
                 raise NonFiniteError(*weights_diagnosis(self.model, self.analysis,
                                                         f"the loss became {loss} at step {step}"))
             record = {"type": "step", "step": step, "epoch": epoch + 1, "loss": loss, "lr": lr,
-                      "time": elapsed}
+                      "time": elapsed, **extras}
             self.metrics_log.write(record)
             self._emit(record)
         pending.clear()
@@ -374,6 +395,11 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         size = max(self.settings.batch_size, 256)
+        if self.seq2seq is not None:
+            with torch.no_grad():
+                metrics, extras = self.seq2seq.evaluate(self.x_val, self.y_val, size)
+            self.model.train(was_training)
+            return metrics, extras
         with torch.no_grad():
             for start in range(0, len(self.x_val), size):
                 x, y = self.x_val[start:start + size], self.y_val[start:start + size]
@@ -426,6 +452,12 @@ class Trainer:
             raise FitError(f"{self.run_dir} already holds files: choose a new run folder, or resume it")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.writer.call(save_graph, self.graph, self.run_dir / "graph.json")  # the snapshot: never edited
+        if self.seq2seq is not None:
+            source, target = self.seq2seq.source_vocab, self.seq2seq.target_vocab
+            self.writer.call(runs.write_json, self.run_dir / "vocabularies.json", {
+                "source": None if source is None else source.to_dict(), "target": target.to_dict(),
+                "reverse_source": bool(self.dataset.extra.get("reverse_source")),
+                "source_input": self.seq2seq_ends.source_id, "decoder_input": self.seq2seq_ends.decoder_id})
         self.writer.call(runs.write_json, self.run_dir / "settings.json", self.settings.to_dict())
         self.writer.call(runs.write_json, self.run_dir / "dataset.json", {
             "name": self.dataset.name, "source": self.dataset.source, "task": self.task,

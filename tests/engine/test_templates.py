@@ -7,7 +7,7 @@ from graph_engine import DEFAULT_TEMPLATE, analyze, compile_graph, list_template
 
 KEYS = [t.key for t in list_templates()]
 REQUIRED = {"perceptron", "mlp", "digits_cnn", "lenet5", "vgg_style", "resnet_style", "unet_like",
-            "char_lstm", "gru_classifier"}
+            "char_lstm", "gru_classifier", "seq2seq_translator", "shapes_captioner"}
 
 
 def test_all_required_templates_ship():
@@ -22,13 +22,14 @@ def test_template_compiles_and_runs(key):
     analysis = analyze(graph)
     assert analysis.diagnostics == []
     model = compile_graph(graph, device="cpu").eval()
-    (input_id,) = [n.id for n in graph if n.type == "Input"]
     (output_id,) = [n.id for n in graph if n.type == "Output"]
-    node = graph.node(input_id)
-    shape = (2, *node.params["shape"])
-    x = (torch.randint(0, 128, shape) if node.params["dtype"] == "int64" else torch.randn(shape))
+    inputs = []
+    for node in graph:  # the module takes every Input, in file order (the encoder–decoders take two)
+        if node.type == "Input":
+            shape = (2, *node.params["shape"])
+            inputs.append(torch.randint(0, 32, shape) if node.params["dtype"] == "int64" else torch.randn(shape))
     with torch.no_grad():
-        y = model(x)
+        y = model(*inputs)
     assert tuple(y.shape) == (2, *analysis.info(output_id).out_shape)
     assert torch.isfinite(y).all()
     assert analysis.total_params == sum(p.numel() for p in model.parameters())

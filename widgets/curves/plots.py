@@ -122,6 +122,34 @@ class CurvePlots:
         self.metric.getAxis("left").setLabel(text, color=style.TEXT, **{"font-size": "8pt"})
 
 
+def right_view(plot: pg.PlotItem, label: str, color: str) -> pg.ViewBox:
+    """A second view box over ``plot`` with its own y axis on the right (x linked): a value
+    of another scale drawn against the same steps, e.g. the teacher-forcing probability
+    beside the learning rate. The axis is hidden until :func:`show_right` shows it."""
+    view = pg.ViewBox()
+    view.setMouseEnabled(x=False, y=False)
+    plot.scene().addItem(view)
+    axis = plot.getAxis("right")
+    axis.linkToView(view)
+    axis.setPen(pg.mkPen(color))
+    axis.setTextPen(pg.mkPen(color))
+    font = QFont()
+    font.setPointSizeF(8)
+    axis.setStyle(tickFont=font, tickLength=-4, maxTickLevel=0)
+    axis.setLabel(label, color=color, **{"font-size": "8pt"})
+    view.setXLink(plot)
+    view.setYRange(0.0, 1.0, padding=0.05)
+
+    def follow() -> None:
+        view.setGeometry(plot.vb.sceneBoundingRect())
+        view.linkedViewChanged(plot.vb, view.XAxis)
+
+    plot.vb.sigResized.connect(follow)
+    follow()
+    plot.hideAxis("right")
+    return view
+
+
 def curve(plot: pg.PlotItem, color: str, name: str | None = None) -> pg.PlotDataItem:
     """A 1-px line (the plot's clip-to-view and peak downsampling apply to it)."""
     item = pg.PlotDataItem(pen=style.pen(color), name=name, connect="finite")

@@ -19,6 +19,8 @@ SMOOTH_LOSS = "#2563eb"
 VAL_LOSS = "#ea580c"
 METRIC = "#16a34a"
 LR = "#7c3aed"
+#: scheduled sampling: the probability of feeding the decoder the true previous token
+TEACHER_FORCING = "#0d9488"
 BEST = "#b45309"
 HOVER_LINE = "#9ca3af"
 
