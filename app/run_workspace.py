@@ -32,7 +32,8 @@ from widgets.training_panel import TrainingPanel
 SCROLLED = ("training", "text")
 #: the run's views in dock order: (key, dock title)
 RUN_VIEWS = (("curves", "Curves"), ("activations", "Activations"), ("filters", "Filters"),
-             ("patches", "Patches"), ("health", "Health"), ("evaluation", "Evaluation"), ("text", "Text"))
+             ("patches", "Patches"), ("health", "Health"), ("evaluation", "Evaluation"), ("text", "Text"),
+             ("encoder", "Encoder state"))
 #: canvas overlay choices: (key, menu text)
 OVERLAYS = (("none", "&None"), ("dead", "&Dead units"), ("gradient", "&Gradient norm"))
 
@@ -60,6 +61,7 @@ def _cuda_name() -> str | None:
 def _view_classes() -> dict[str, type]:
     from widgets.activations_panel import ActivationsPanel
     from widgets.curves_panel import CurvesPanel
+    from widgets.encoder_state_panel import EncoderStatePanel
     from widgets.evaluation_panel import EvaluationPanel
     from widgets.filters_panel import FiltersPanel
     from widgets.health_panel import HealthPanel
@@ -67,7 +69,8 @@ def _view_classes() -> dict[str, type]:
     from widgets.text_panel import TextPanel
 
     return {"curves": CurvesPanel, "activations": ActivationsPanel, "filters": FiltersPanel,
-            "patches": PatchesPanel, "health": HealthPanel, "evaluation": EvaluationPanel, "text": TextPanel}
+            "patches": PatchesPanel, "health": HealthPanel, "evaluation": EvaluationPanel, "text": TextPanel,
+            "encoder": EncoderStatePanel}
 
 
 class RunWorkspace(QObject):
@@ -161,6 +164,7 @@ class RunWorkspace(QObject):
         views["patches"].patches_requested.connect(self.request_patches)
         views["patches"].patch_clicked.connect(self._patch_clicked)
         views["text"].generate_requested.connect(self._generate_requested)
+        views["text"].decode_requested.connect(self._decode_requested)
         self.document.graph_replaced.connect(self._graph_replaced)
         self.document.changed.connect(self._document_changed)
         panel.show_settings(self.document.graph.training)
@@ -257,6 +261,11 @@ class RunWorkspace(QObject):
         view = self.views["text"]
         self.controller.inspect(self.controller.inspector.generate, prompt, length, temperature, beam,
                                 on_result=lambda r: view.show_generated(*r), on_error=view.show_error)
+
+    def _decode_requested(self, source: str, validation_index: int, beam: int) -> None:
+        view = self.views["text"]
+        self.controller.inspect(self.controller.inspector.decode, source, validation_index, beam,
+                                on_result=view.show_decoded, on_error=view.show_decode_error)
 
     # -- reacting ---------------------------------------------------------------------
     def _document_changed(self, changes: frozenset) -> None:
