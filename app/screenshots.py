@@ -91,6 +91,11 @@ def _show_patches(app: "QApplication", window: "MainWindow", view) -> str | None
 
 
 def _show_text(app: "QApplication", window: "MainWindow", view) -> str | None:
+    if view.decode_box.isVisibleTo(view):  # an encoder–decoder: decode a validation sample
+        view.decode_sample_button.click()
+        if not _wait(app, lambda: view.decoded is not None, 300):
+            return f"nothing was decoded: {view.decode_caption}"
+        return None
     view.generate_button.click()
     if not _wait(app, lambda: bool(view.output.toPlainText()), 300):
         return "no text was generated"
