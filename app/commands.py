@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 from PySide6.QtGui import QUndoCommand
 
-from app.edits import AddEdge, AddNode, Edit, ReplaceNode, SetTraining, ViewsFailed, apply_all, removal_edits
+from app.edits import AddEdge, AddNode, Edit, ReplaceNode, SetName, SetTraining, ViewsFailed, apply_all, removal_edits
 from graph_engine.model import Edge, Graph, GraphError, Node, Position, check_node_id, resolve_params
 from graph_engine.params import ParamError
 
@@ -212,3 +212,7 @@ def bridged_edges(graph: Graph, node_id: str) -> list[Edge]:
 def delete_and_bridge(graph: Graph, node_id: str, bridges: Iterable[Edge]) -> EditCommand:
     edits = removal_edits(graph, [node_id]) + [AddEdge(e) for e in bridges]
     return EditCommand(graph, f"Delete {node_id} and bridge", edits)
+
+
+def set_name(graph: Graph, name: str) -> EditCommand:
+    return EditCommand(graph, f"Name the graph {name}", [SetName(name)])

@@ -7,6 +7,7 @@ with a message, and pushes one command per gesture onto the document's stack.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterable, Mapping
 
 import networkx as nx
@@ -15,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from app import commands
 from app.clipboard import copy_nodes, paste_nodes
 from app.document import Document
-from graph_engine import Edge, GraphError, Node, get_spec
+from graph_engine import Edge, GraphError, Node, analyze, get_spec
 from graph_engine.layout import layered_layout
 from graph_engine.training.settings import TrainingSettings
 from graph_engine.validation import Diagnostic
@@ -141,6 +142,12 @@ class EditorController(QObject):
             return False
         return self._push(command)
 
+    def rename_graph(self, name: str) -> bool:
+        name = " ".join(name.split())
+        if not name or name == self.graph.name:
+            return False
+        return self._push(commands.set_name(self.graph, name))
+
     def set_label(self, node_id: str, label: str) -> None:
         if node_id in self.graph and (self.graph.node(node_id).label or "") != label:
             self._push(commands.set_label(self.graph, node_id, label))
@@ -171,6 +178,111 @@ class EditorController(QObject):
         else:
             self._push(commands.connect(graph, edge))
         return True
+
+    def reconnect(self, old: Edge, new: Edge) -> bool:
+        """An edge's end picked up and dropped on another input: one step (refused like a
+        connection that would close a cycle)."""
+        if old not in self.graph.edges:
+            return False
+        occupied = [e for e in self.graph.edges if e.target == new.target and e.port == new.port and e != old]
+        if self._closes_cycle(new.source, new.target, ignore=old):
+            return False
+        command = commands.remove(self.graph, [], [old, *occupied])
+        command.edits.append(commands.AddEdge(new))
+        command.setText(f"Reconnect {new.source} → {new.target}")
+        return self._push(command)
+
+    def _closes_cycle(self, source: str, target: str, ignore: Edge | None = None) -> bool:
+        digraph = nx.DiGraph([(e.source, e.target) for e in self.graph.edges if e != ignore])
+        digraph.add_nodes_from(self.graph.nodes)
+        if source != target and not nx.has_path(digraph, target, source):
+            return False
+        cycle = [source] if source == target else nx.shortest_path(digraph, target, source)
+        self.highlight.emit(cycle)
+        self.message.emit(f"Refused: connecting {source} → {target} would close the cycle "
+                          f"{' → '.join([*cycle, cycle[0]])}")
+        return True
+
+    # -- structure: insert, bridge, rename, neighbours --------------------------------
+    def insert_layer(self, type_name: str, edge: Edge) -> str | None:
+        """A new layer on ``edge``, half-way between its ends."""
+        if get_spec(type_name) is None or edge not in self.graph.edges:
+            return None
+        (sx, sy), (tx, ty) = (self.graph.node(n).position or (0.0, 0.0) for n in (edge.source, edge.target))
+        node = Node(self.graph.unique_id(type_name), type_name, {}, ((sx + tx) / 2, (sy + ty) / 2 + 90.0))
+        if self._push(commands.insert_on_edge(self.graph, edge, node)):
+            self.select.emit([node.id])
+            return node.id
+        return None
+
+    def insert_before(self, type_name: str, node_id: str, port: int = 0) -> str | None:
+        feeds = [e for e in self.graph.in_edges(node_id) if e.port == port]
+        if feeds:
+            return self.insert_layer(type_name, feeds[0])
+        x, y = self.graph.node(node_id).position or (0.0, 0.0)
+        node = Node(self.graph.unique_id(type_name), type_name, {}, free_spot(self.graph, (x - NEXT_OFFSET[0], y)))
+        if self._push(commands.add_nodes(self.graph, [node], [Edge(node.id, node_id, port)], f"Add {type_name}")):
+            self.select.emit([node.id])
+            return node.id
+        return None
+
+    def drop_on_edge(self, node_id: str, edge: Edge, position: tuple[float, float]) -> bool:
+        """A free node dragged onto an edge: moved there and inserted, one step."""
+        if node_id not in self.graph or edge not in self.graph.edges:
+            return False
+        node = replace(self.graph.node(node_id), position=(float(position[0]), float(position[1])))
+        return self._push(commands.insert_on_edge(self.graph, edge, node, existing=True))
+
+    def delete_and_bridge(self, node_id: str) -> bool:
+        """Delete a node and connect what fed it to what it fed, when the shapes still fit
+        (otherwise delete it alone, and say why)."""
+        if node_id not in self.graph:
+            return False
+        bridges = commands.bridged_edges(self.graph, node_id)
+        if bridges and not self._bridge_fits(node_id, bridges):
+            self.message.emit(f"Deleted {node_id} without a bridge: the shapes on either side differ")
+            bridges = []
+        return self._push(commands.delete_and_bridge(self.graph, node_id, bridges))
+
+    def _bridge_fits(self, node_id: str, bridges: list[Edge]) -> bool:
+        trial = self.graph.copy()
+        before = {d.message for d in analyze(trial).errors}
+        commands.apply_all(trial, commands.delete_and_bridge(trial, node_id, bridges).edits)
+        return {d.message for d in analyze(trial).errors} <= before
+
+    def rename(self, node_id: str, text: str, as_id: bool = False) -> bool:
+        """Rename in place: a node with a label gets a new label; one without gets a new id when
+        ``text`` can be one (or ``as_id``), else a label."""
+        text = text.strip()
+        if node_id not in self.graph or not text:
+            return False
+        node = self.graph.node(node_id)
+        if as_id or (node.label is None and text.isidentifier()):
+            if text == node_id:
+                return False
+            try:
+                command = commands.rename_node(self.graph, node_id, text)
+            except GraphError as error:
+                self.message.emit(f"Cannot rename {node_id}: {error}")
+                return False
+            if self._push(command):
+                self.select.emit([text])
+                return True
+            return False
+        self.set_label(node_id, text)
+        return True
+
+    def disconnect_node(self, node_id: str) -> None:
+        edges = [e for e in self.graph.edges if node_id in (e.source, e.target)]
+        if edges:
+            self._push(commands.remove(self.graph, [], edges))
+
+    def neighbours(self, node_id: str, downstream: bool) -> list[str]:
+        """The node and everything upstream (or downstream) of it."""
+        digraph = nx.DiGraph([(e.source, e.target) for e in self.graph.edges])
+        digraph.add_nodes_from(self.graph.nodes)
+        found = nx.descendants(digraph, node_id) if downstream else nx.ancestors(digraph, node_id)
+        return [n for n in self.graph.nodes if n in found or n == node_id]
 
     # -- fixes, layout, clipboard ---------------------------------------------------
     def apply_fix(self, diagnostic: Diagnostic) -> None:

@@ -96,7 +96,20 @@ class SetTraining:
         graph.set_training(self.training)
 
 
-Edit = Union[AddNode, RemoveNode, AddEdge, RemoveEdge, ReplaceNode, SetTraining]
+@dataclass(frozen=True)
+class SetName:
+    """Rename the graph (the class name of its exported module)."""
+
+    name: str
+
+    def inverse(self, graph: Graph) -> "SetName":
+        return SetName(graph.name)
+
+    def apply(self, graph: Graph) -> None:
+        graph.set_name(self.name)
+
+
+Edit = Union[AddNode, RemoveNode, AddEdge, RemoveEdge, ReplaceNode, SetTraining, SetName]
 
 
 class ViewsFailed(ListenerError):

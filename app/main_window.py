@@ -11,11 +11,13 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget,
+    QDockWidget, QMainWindow, QMessageBox, QWidget,
 )
 
 from app.canvas_port import SceneOverlay
+from app.canvas_actions import CanvasActions
 from app.controller import EditorController, free_spot
+from app.file_actions import FileActions
 from app.dock_layout import DEFAULT_SIZE, DockMaximizer, arrange_default, fit_to_screen, present_dock, size_docks
 from app.document import Document
 from app.interop_actions import export_dialog, import_dialog
@@ -24,9 +26,8 @@ from app.recent_files import RecentFiles
 from app.run_workspace import RUN_VIEWS, RunWorkspace
 from app.shortcuts import shortcuts_html
 from app.system_clipboard import nodes_text, put_nodes_text
-from app.template_gallery import TemplateGallery
 from graph_engine import (
-    CompileError, DEFAULT_TEMPLATE, Graph, GraphFileError, field_text, generate_code,
+    CompileError, DEFAULT_TEMPLATE, Graph, field_text, generate_code,
     load_template,
 )
 from widgets.canvas import NODE_MIN_HEIGHT, NODE_WIDTH, GraphScene, GraphView
@@ -36,11 +37,10 @@ from widgets.palette import LayerPalette
 from widgets.problems import ProblemsPanel
 from widgets.summary_bar import SummaryBar
 
-FILE_FILTER = "Rosenblatt graphs (*.json);;All files (*)"
 
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, QMainWindow):
     """Rosenblatt's editor window for one document."""
 
     def __init__(self, graph: Graph | None = None, path: Path | None = None, autosave: bool = True):
@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
             area = Qt.DockWidgetArea.RightDockWidgetArea if key == "training" else Qt.DockWidgetArea.BottomDockWidgetArea
             self.addDockWidget(area, dock)
         self._docks.update(self.workspace.docks)
+        self.canvas_actions = CanvasActions(self)
         self._build_actions()
         self._wire()
         self._bind_scene(self.document.graph)
@@ -106,7 +107,7 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence(shortcut))
         if context is not None:
             action.setShortcutContext(context)
-        action.triggered.connect(slot)
+        action.triggered.connect(lambda _checked=False: slot())
         menu.addAction(action)
         self.addAction(action)
         return action
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Save", self.save, QKeySequence.StandardKey.Save)
         self._action(file_menu, "Save &as…", self.save_as, QKeySequence.StandardKey.SaveAs)
         self._action(file_menu, "Re&vert", self.revert)
+        self._action(file_menu, "&Name the graph…", self.name_graph)
         file_menu.addSeparator()
         self._action(file_menu, "View &code…", self.view_code, "Ctrl+E")
         export_menu = file_menu.addMenu("&Export")
@@ -145,12 +147,16 @@ class MainWindow(QMainWindow):
         self._action(edit, "&Paste", self.paste, QKeySequence.StandardKey.Paste)
         self._action(edit, "&Duplicate", self.duplicate_selection, "Ctrl+D")
         self._action(edit, "De&lete", self.delete_selection)
+        self._action(edit, "Delete and &bridge", self.delete_and_bridge, "Shift+Delete")
+        self._action(edit, "Re&name", self.rename_selection, "F2")
+        self._action(edit, "&Find a node…", self.canvas_actions.open_finder, QKeySequence.StandardKey.Find)
         self._action(edit, "Select &all", self.select_all, QKeySequence.StandardKey.SelectAll)
 
         view = bar.addMenu("&View")
         self._action(view, "&Fit", self.view.fit, "F")
         self._action(view, "Zoom &100 %", self.view.reset_zoom, "Ctrl+0")
         self._action(view, "Auto-&layout", self.controller.auto_layout, "L")
+        self._action(view, "&Export diagram…", self.canvas_actions.export_dialog)
         self.snap_action = self._action(view, "Snap to &grid", self._toggle_snap)
         self.snap_action.setCheckable(True)
         view.addSeparator()
@@ -193,6 +199,7 @@ class MainWindow(QMainWindow):
         scene.delete_requested.connect(self.controller.delete)
         scene.layer_dropped.connect(self._layer_dropped)
         scene.selection_changed_ids.connect(self._selection_changed)
+        self.canvas_actions.bind(scene)
         self.scene = scene
         self.view.setScene(scene)
         scene.set_analysis(self.document.analysis)
@@ -201,12 +208,15 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self.view.fit)
 
     # -- reacting to the model ------------------------------------------------------
-    def _show_status(self, text: str) -> None:
+    def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
+
+    _show_status = show_status
 
     def _show_problems(self) -> None:
         """The graph's diagnostics and, first, whatever stopped a training start."""
-        self.problems.set_diagnostics(list(self.training.problems) + list(self.document.analysis.diagnostics))
+        graph = list(self.document.analysis.diagnostics) if len(self.document.graph) else []  # an empty canvas hints instead
+        self.problems.set_diagnostics(list(self.training.problems) + graph)
         if self.training.problems:
             self._docks["problems"].raise_()
 
@@ -276,10 +286,29 @@ class MainWindow(QMainWindow):
         if text:
             put_nodes_text(text)
 
-    def paste(self) -> None:
+    def paste(self, at: QPointF | None = None) -> None:
+        """Paste below the copied nodes, or with their top-left corner at ``at`` (a scene point)."""
         text = nodes_text()
-        if text:
-            self.controller.paste(text)
+        if not text:
+            return
+        offset = None
+        if at is not None:
+            try:
+                from app.clipboard import paste_nodes
+                nodes, _edges = paste_nodes(self.document.graph, text, (0.0, 0.0))
+                xs, ys = zip(*(n.position or (0.0, 0.0) for n in nodes))
+                offset = (at.x() - min(xs), at.y() - min(ys))
+            except ValueError:
+                pass
+        self.controller.paste(text, offset)
+
+    def delete_and_bridge(self) -> None:
+        for node_id in list(self.selected):
+            self.controller.delete_and_bridge(node_id)
+
+    def rename_selection(self) -> None:
+        if len(self.selected) == 1:
+            self.canvas_actions.rename_in_place(self.selected[0])
 
     def duplicate_selection(self) -> None:
         self.controller.duplicate(self.selected)
@@ -292,96 +321,22 @@ class MainWindow(QMainWindow):
         if self.scene is not None:
             self.scene.select_ids(list(self.document.graph.nodes))
 
-    # -- files ----------------------------------------------------------------------
-    def _confirm_discard(self) -> bool:
-        """Ask before losing unsaved changes; True when it is fine to go on."""
-        if not self.document.dirty:
-            return True
-        answer = QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {self.document.name}?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
-        if answer == QMessageBox.StandardButton.Save:
-            return self.save()
-        return answer == QMessageBox.StandardButton.Discard
-
-    def new_document(self) -> None:
-        if self._confirm_discard():
-            self.document.replace_graph(Graph("Untitled"), None)
-
-    def new_from_template(self) -> None:
-        if not self._confirm_discard():
-            return
-        key = TemplateGallery.choose(self)
-        if key:
-            self.document.replace_graph(load_template(key), None)
-
-    def open_dialog(self) -> None:
-        if not self._confirm_discard():
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Open graph", str(self._last_folder()), FILE_FILTER)
-        if path:
-            self.open_path(path, confirm=False)
-
-    def open_path(self, path: str | Path, confirm: bool = True) -> bool:
-        """Open a file; a bad file is reported and the current document stays as it was."""
-        if confirm and not self._confirm_discard():
-            return False
-        try:
-            self.document.open(path)
-        except GraphFileError as error:
-            QMessageBox.critical(self, "Cannot open the file", str(error))
-            return False
-        self._remember(Path(path))
-        return True
-
-    def save(self) -> bool:
-        if self.document.path is None:
-            return self.save_as()
-        return self._save_to(self.document.path)
-
-    def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save graph", str(self._last_folder() / "graph.json"),
-                                              FILE_FILTER)
-        return bool(path) and self._save_to(Path(path))
-
-    def _save_to(self, path: Path) -> bool:
-        try:
-            self.document.save(path)
-        except OSError as error:
-            QMessageBox.critical(self, "Cannot save", f"{path}: {error.strerror or error}")
-            return False
-        self._remember(path)
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        return True
-
-    def revert(self) -> None:
-        path = self.document.path
-        if path is None or not self.document.dirty:
-            return
-        answer = QMessageBox.question(self, "Revert", f"Discard all changes since {path.name} was saved?")
-        if answer == QMessageBox.StandardButton.Yes:
-            self.open_path(path, confirm=False)
-
-    def view_code(self) -> None:
+    def view_code(self, node_id: str | None = None) -> None:
+        """The generated module; with ``node_id``, scrolled to where that node is made."""
         try:
             source = generate_code(self.document.graph)
         except CompileError as error:
             QMessageBox.warning(self, "No code for a graph with errors", str(error))
             return
         self.code_view = CodeView(source, f"PyTorch code — {self.document.graph.name}", self)
+        if node_id:
+            self.code_view.find(f"self.{node_id}")
         self.code_view.show()
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())
 
     # -- recent files, layout, drops, closing ---------------------------------------
-    def _remember(self, path: Path) -> None:
-        self.recent_files.remember(path)
-
-    def _last_folder(self) -> Path:
-        return self.recent_files.last_folder()
-
     def _restore_layout(self) -> bool:
         state = self.settings.value("window_state")
         return isinstance(state, QByteArray) and self.restoreState(state)

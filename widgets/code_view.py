@@ -78,3 +78,10 @@ class CodeView(QDialog):
 
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.editor.toPlainText())
+
+    def find(self, text: str) -> bool:
+        """Select the first occurrence of ``text`` and scroll to it (show a node's code)."""
+        found = self.editor.find(text)
+        if found:
+            self.editor.centerCursor()
+        return found

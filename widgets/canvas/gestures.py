@@ -48,17 +48,33 @@ def target_port(node: NodeItem, scene_pos: QPointF) -> int | None:
     return node.free_port()
 
 
-class ConnectionDrag:
-    """One connection being dragged from output ``source_port`` of ``source`` in ``scene``.
+def source_port(node: NodeItem, scene_pos: QPointF) -> int | None:
+    """The output a connection dragged backwards from an input and released at ``scene_pos``
+    on ``node`` comes from: the output port under the pointer, else the first."""
+    hit = NodeItem.output_of(node.port_at(node.mapFromScene(scene_pos)))
+    if hit is not None:
+        return hit
+    return 0 if node.has_output else None
 
+
+class ConnectionDrag:
+    """One connection being dragged in ``scene``.
+
+    Forward (the default): from output ``source_port`` of ``source`` towards an input.
+    Backwards (``reverse``): from input ``target_port`` of ``source`` towards an output.
+    ``detached``: the edge whose end was grabbed off an input (re-routed on release, or
+    removed when released on nothing); its item is hidden while the drag lasts.
     ``node_at(scene_pos, exclude)`` finds the node under the pointer.
     """
 
     def __init__(self, scene: QGraphicsScene, source: NodeItem,
-                 node_at: Callable[[QPointF, NodeItem | None], NodeItem | None], source_port: int = 0):
+                 node_at: Callable[[QPointF, NodeItem | None], NodeItem | None], source_port: int = 0,
+                 reverse: bool = False, detached=None):
         self.source = source
-        #: which of ``source``'s outputs the connection leaves from
+        #: which of ``source``'s outputs (or, reversed, inputs) the connection leaves from
         self.source_port = source_port
+        self.reverse = reverse
+        self.detached = detached
         self._scene = scene
         self._node_at = node_at
         #: the node showing a drop hint
@@ -74,7 +90,9 @@ class ConnectionDrag:
 
     def _aim(self, scene_pos: QPointF) -> tuple[NodeItem | None, int | None]:
         target = self._node_at(scene_pos, self.source)
-        return target, target_port(target, scene_pos) if target is not None else None
+        if target is None:
+            return None, None
+        return target, (source_port(target, scene_pos) if self.reverse else target_port(target, scene_pos))
 
     def move(self, scene_pos: QPointF) -> None:
         """The pointer moved: redraw the curve and the drop hint."""
@@ -82,10 +100,16 @@ class ConnectionDrag:
             return
         target, port = self._aim(scene_pos)
         end = scene_pos
-        if target is not None and port is not None:
-            end = target.input_port_scene_pos(port)
-        self._curve.setPath(bezier_path(self.source.output_port_scene_pos(self.source_port), end))
-        hint = target if port is not None else None
+        if self.reverse:
+            if target is not None and port is not None:
+                end = target.output_port_scene_pos(port)
+            path = bezier_path(end, self.source.input_port_scene_pos(self.source_port))
+        else:
+            if target is not None and port is not None:
+                end = target.input_port_scene_pos(port)
+            path = bezier_path(self.source.output_port_scene_pos(self.source_port), end)
+        self._curve.setPath(path)
+        hint = target if port is not None and not self.reverse else None
         if self.hint is not None and self.hint is not hint:
             self.hint.set_drop_port(None)
         if hint is not None:
@@ -93,8 +117,8 @@ class ConnectionDrag:
         self.hint = hint
 
     def finish(self, scene_pos: QPointF) -> tuple[NodeItem, int] | None:
-        """The button went up at ``scene_pos``: remove the marks and return the (target,
-        port) the connection asks for, or None."""
+        """The button went up at ``scene_pos``: remove the marks and return the (node, port)
+        the connection asks for (an input, or reversed an output), or None."""
         target, port = self._aim(scene_pos)
         self.cancel()
         return (target, port) if target is not None and port is not None else None

@@ -10,18 +10,18 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from graph_engine import Severity, get_spec
 from widgets.canvas.geometry import (
-    NODE_MIN_HEIGHT, NODE_WIDTH, PORT_HIT_RADIUS, PORT_RADIUS, PORT_SPACING, TEXT_MARGIN,
-    TEXT_MIN_LOD, banded_height, dist2, node_paths, port_y, snap,
+    NODE_MIN_HEIGHT, NODE_WIDTH, PORT_HIT_RADIUS, PORT_SPACING, TEXT_MARGIN, banded_height, dist2,
+    node_paths, port_y, snap,
 )
 from widgets.canvas.labels import key_params_text
+from widgets.canvas.node_paint import TITLE_BOTTOM, paint_node
 from widgets.theme import (
-    BODY_COLOR, BORDER_COLOR, DROP_HINT_COLOR, HIGHLIGHT_COLOR, MUTED_TEXT_COLOR, PORT_COLOR,
-    PORT_FREE_COLOR, SELECTION_COLOR, SEVERITY_BODY_COLORS, SEVERITY_COLORS, TEXT_COLOR,
+    BODY_COLOR, BORDER_COLOR, HIGHLIGHT_COLOR, SELECTION_COLOR, SEVERITY_BODY_COLORS, SEVERITY_COLORS,
     canvas_fonts, category_color,
 )
 
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     from graph_engine import LayerSpec, Node
     from widgets.canvas.edge_item import EdgeItem
 
-_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
 class NodeItem(QGraphicsItem):
@@ -164,7 +162,7 @@ class NodeItem(QGraphicsItem):
     @property
     def banded(self) -> bool:
         """Ports with names sit in rows below the text, each with its name."""
-        return any(self._port_names())
+        return any(self.port_names())
 
     @property
     def output_count(self) -> int:
@@ -366,58 +364,13 @@ class NodeItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        border = self.border_color()
-        width = 1.0
-        if self._highlighted:
-            width = 3.0
-        elif self.isSelected() or self._severity is not None:
-            width = 2.0
-        painter.setPen(QPen(border, width))
-        painter.setBrush(self.body_color())
-        painter.drawPath(self._body_path)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(self.category_color())
-        painter.drawPath(self._stripe_path)
+        paint_node(self, painter, option.levelOfDetailFromTransform(painter.worldTransform()))
 
-        if lod >= TEXT_MIN_LOD:
-            f = canvas_fonts()
-            inner = NODE_WIDTH - 2 * TEXT_MARGIN
-            top = QRectF(TEXT_MARGIN, 9, inner, 18)
-            middle = QRectF(TEXT_MARGIN, 27, inner, 16)
-            bottom = QRectF(TEXT_MARGIN, 43 if self.banded else self._height - 22, inner, 16)
-            painter.setFont(f.title)
-            painter.setPen(TEXT_COLOR)
-            painter.drawText(top, _LEFT, self._title)
-            painter.setFont(f.small if self._key_small else f.body)
-            painter.drawText(middle, _LEFT, self._key_text)
-            if self._shape_line:
-                painter.setFont(f.body)
-                painter.drawText(bottom, _LEFT, self._shape_line)
-            painter.setFont(f.small)
-            painter.setPen(MUTED_TEXT_COLOR)
-            painter.drawText(top, _RIGHT, self._type_text)
-            if self._params_text:
-                painter.drawText(bottom, _RIGHT, self._params_text)
+    def on_title(self, pos: QPointF) -> bool:
+        """Whether ``pos`` (item coordinates) is on the title row (double-click renames)."""
+        return TEXT_MARGIN <= pos.x() <= NODE_WIDTH - TEXT_MARGIN and 0 <= pos.y() <= TITLE_BOTTOM
 
-        connected = self.connected_ports()
-        painter.setPen(QPen(PORT_COLOR, 1.2))
-        for port in range(self._input_count):
-            centre = self.input_port_pos(port)
-            if port == self._drop_port:
-                painter.setBrush(DROP_HINT_COLOR)
-                painter.drawEllipse(centre, PORT_RADIUS + 2, PORT_RADIUS + 2)
-                continue
-            painter.setBrush(PORT_COLOR if port in connected else PORT_FREE_COLOR)
-            painter.drawEllipse(centre, PORT_RADIUS, PORT_RADIUS)
-        if self.has_output:
-            painter.setBrush(self.category_color())
-            for output in range(self.output_count):
-                painter.drawEllipse(self.output_port_pos(output), PORT_RADIUS, PORT_RADIUS)
-        if lod >= TEXT_MIN_LOD and any(self._port_names()):
-            self._paint_port_names(painter)
-
-    def _port_names(self) -> tuple[list[str], list[str]]:
+    def port_names(self) -> tuple[list[str], list[str]]:
         """Names to print beside the ports: only for layers that name more than one."""
         spec = self._spec
         if spec is None:
@@ -426,17 +379,13 @@ class NodeItem(QGraphicsItem):
         outputs = [p.name for p in spec.outputs] if spec.multi_output else []
         return inputs, outputs
 
-    def _paint_port_names(self, painter: QPainter) -> None:
-        inputs, outputs = self._port_names()
-        painter.setFont(canvas_fonts().small)
-        painter.setPen(MUTED_TEXT_COLOR)
-        half = NODE_WIDTH / 2 - PORT_RADIUS - 4
-        for port, name in enumerate(inputs):
-            y = self.input_port_pos(port).y()
-            painter.drawText(QRectF(PORT_RADIUS + 4, y - 7, half, 14), _LEFT, name)
-        for port, name in enumerate(outputs):
-            y = self.output_port_pos(port).y()
-            painter.drawText(QRectF(NODE_WIDTH / 2, y - 7, half, 14), _RIGHT, name)
+    def paths(self) -> tuple[QPainterPath, QPainterPath]:
+        """The card's body and its category stripe."""
+        return self._body_path, self._stripe_path
+
+    def texts(self) -> tuple[str, str, bool, str, str]:
+        """What the card prints: title, key parameters (and whether small), shape line, type."""
+        return self._title, self._key_text, self._key_small, self._shape_line, self._type_text
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
         Change = QGraphicsItem.GraphicsItemChange

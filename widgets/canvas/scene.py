@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Iterable
 
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneDragDropEvent, QGraphicsSceneMouseEvent
 
 from graph_engine import Edge, shape_text
 from widgets.canvas.edge_item import EdgeItem
 from widgets.canvas.geometry import snap
-from widgets.canvas.gestures import ConnectionDrag, moved_nodes
+from widgets.canvas.gestures import moved_nodes
+from widgets.canvas.wiring import Wiring
 from widgets.canvas.labels import node_problems, param_count_text
 from widgets.canvas.node_item import NodeItem
 from widgets.canvas.overlays import NodeBadge, NodeBar, NodeOverlays
@@ -38,15 +39,25 @@ class GraphScene(QGraphicsScene):
     - ``connect_requested(str source, str target, int port, int source_port)``
     - ``nodes_moved(dict)``: ``{node_id: ((old_x, old_y), (new_x, new_y))}``, once per drag
     - ``delete_requested(list node_ids, list edges)``
+    - ``reconnect_requested(Edge old, Edge new)``: an edge's end picked up and dropped elsewhere
+    - ``node_dropped_on_edge(str node_id, Edge edge, tuple position)``: a free node dragged onto
+      an edge, to be inserted there
     - ``layer_dropped(str type_name, QPointF scene_pos)``
     - ``selection_changed_ids(list node_ids)``
+    - ``context_requested(str kind, object target, QPointF scene_pos, QPoint screen_pos)``: a
+      right click on a node ("node", its id), an edge ("edge", the Edge) or the canvas ("canvas", None)
+    - ``title_activated(str node_id)``: a node's title was double-clicked (rename in place)
     """
 
     connect_requested = Signal(str, str, int, int)
     nodes_moved = Signal(dict)
     delete_requested = Signal(list, list)
+    reconnect_requested = Signal(object, object)
+    node_dropped_on_edge = Signal(str, object, tuple)
     layer_dropped = Signal(str, QPointF)
     selection_changed_ids = Signal(list)
+    context_requested = Signal(str, object, QPointF, QPoint)
+    title_activated = Signal(str)
 
     def __init__(self, graph: "Graph", parent=None):
         super().__init__(parent)
@@ -59,8 +70,8 @@ class GraphScene(QGraphicsScene):
         self._highlighted: set[str] = set()
         # training marks (badges, bars) by node id, re-applied when a node item is rebuilt
         self._overlays = NodeOverlays()
-        # the connection being dragged from an output port, if any
-        self._connection: ConnectionDrag | None = None
+        # the connection being dragged (from a port, or an edge's end picked up), if any
+        self._wiring = Wiring(self)
         # node move: positions of the selected nodes when the left button went down
         self._press_positions: dict[str, QPointF] | None = None
         self._last_selection: list[str] = []
@@ -105,7 +116,7 @@ class GraphScene(QGraphicsScene):
 
     def is_connecting(self) -> bool:
         """True while the user drags a new connection."""
-        return self._connection is not None
+        return self._wiring.active
 
     # -- selection (for the app: e.g. select the node a diagnostic names) --------------
     def select_ids(self, node_ids: Iterable[str]) -> None:
@@ -225,12 +236,7 @@ class GraphScene(QGraphicsScene):
         for edge_item in list(item.edges):   # the graph removes edges first; be safe anyway
             self._remove_edge_item(edge_item.edge)
         self._highlighted.discard(node.id)
-        connection = self._connection
-        if connection is not None and item is connection.source:
-            connection.cancel()
-            self._connection = None
-        elif connection is not None and item is connection.hint:
-            connection.hint = None
+        self._wiring.node_removed(item)
         if self._press_positions is not None:
             self._press_positions.pop(node.id, None)
         self._overlays.node_removed(node.id)
@@ -284,29 +290,15 @@ class GraphScene(QGraphicsScene):
         self._overlays.relayout(node.node_id)
 
     # -- gestures: connect and move -----------------------------------------------------
-    def _node_at(self, scene_pos: QPointF, exclude: NodeItem | None = None) -> NodeItem | None:
+    def node_at(self, scene_pos: QPointF, exclude: NodeItem | None = None) -> NodeItem | None:
         for item in self.items(scene_pos):
             if isinstance(item, NodeItem) and item is not exclude:
                 return item
         return None
 
-    def _finish_connection(self, scene_pos: QPointF) -> None:
-        connection, self._connection = self._connection, None
-        found = connection.finish(scene_pos)
-        if found is None:
-            return
-        (target, port), source = found, connection.source
-        if Edge(source.node_id, target.node_id, port, connection.source_port) not in self._edges:
-            self.connect_requested.emit(source.node_id, target.node_id, port, connection.source_port)
-
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self._connection is None:
-            pos = event.scenePos()
-            node = self._node_at(pos)
-            output = NodeItem.output_of(node.port_at(node.mapFromScene(pos))) if node is not None else None
-            if output is not None:
-                self._connection = ConnectionDrag(self, node, self._node_at, output)
-                self._connection.move(pos)
+        if event.button() == Qt.MouseButton.LeftButton and not self._wiring.active:
+            if self._wiring.press(event.scenePos()):
                 event.accept()
                 return
         super().mousePressEvent(event)
@@ -315,16 +307,16 @@ class GraphScene(QGraphicsScene):
                                      if item.isSelected()}
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self._connection is not None:
-            self._connection.move(event.scenePos())
+        if self._wiring.active:
+            self._wiring.move(event.scenePos())
             event.accept()
             return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        if self._connection is not None:
+        if self._wiring.active:
             if event.button() == Qt.MouseButton.LeftButton:
-                self._finish_connection(event.scenePos())
+                self._wiring.release(event.scenePos())
             event.accept()
             return
         super().mouseReleaseEvent(event)
@@ -332,11 +324,49 @@ class GraphScene(QGraphicsScene):
             before, self._press_positions = self._press_positions, None
             self._report_moves(before)
 
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        node = self.node_at(event.scenePos())
+        if node is not None and event.button() == Qt.MouseButton.LeftButton \
+                and node.on_title(node.mapFromScene(event.scenePos())):
+            self.title_activated.emit(node.node_id)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        pos = event.scenePos()
+        for item in self.items(pos):
+            if isinstance(item, NodeItem):
+                if not item.isSelected():
+                    self.select_ids([item.node_id])
+                self.context_requested.emit("node", item.node_id, pos, event.screenPos())
+                break
+            if isinstance(item, EdgeItem) and item.isVisible():
+                self.context_requested.emit("edge", item.edge, pos, event.screenPos())
+                break
+        else:
+            self.context_requested.emit("canvas", None, pos, event.screenPos())
+        event.accept()
+
+    def edge_under(self, item: NodeItem) -> "Edge | None":
+        """The edge a free node dragged onto it would be inserted on: one under its centre."""
+        centre = item.mapToScene(item.boundingRect().center())
+        for edge, edge_item in self._edges.items():
+            if item.node_id not in (edge.source, edge.target) and \
+                    edge_item.shape().contains(centre):
+                return edge
+        return None
+
     def _report_moves(self, before: dict[str, QPointF]) -> None:
         moved = moved_nodes(before, self._nodes)
         if not moved:
             return
-        self.nodes_moved.emit(moved)
+        item = self._nodes.get(next(iter(moved))) if len(moved) == 1 else None
+        edge = self.edge_under(item) if item is not None and not item.edges else None
+        if edge is not None:
+            self.node_dropped_on_edge.emit(item.node_id, edge, moved[item.node_id][1])
+        else:
+            self.nodes_moved.emit(moved)
         # The model decides: after the app's command the items already sit where the
         # model says; if nothing was done, this puts them back.
         for nid in moved:
@@ -347,12 +377,12 @@ class GraphScene(QGraphicsScene):
     # -- keys ---------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key == Qt.Key.Key_Escape and self._connection is not None:
-            self._connection.cancel()
-            self._connection = None
+        if key == Qt.Key.Key_Escape and self._wiring.active:
+            self._wiring.cancel()
             event.accept()
             return
-        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and self._connection is None:
+        if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not self._wiring.active \
+                and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             if self.request_delete():
                 event.accept()
                 return

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
-    QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPen, QTransform, QWheelEvent,
+    QCursor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPen, QTransform, QWheelEvent,
 )
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
 from widgets.canvas.geometry import GRID_SIZE
-from widgets.theme import CANVAS_BACKGROUND, GRID_COLOR, GRID_MAJOR_COLOR
+from widgets.theme import CANVAS_BACKGROUND, GRID_COLOR, GRID_MAJOR_COLOR, MUTED_TEXT_COLOR
 
 #: half the side of the scrollable area: room to pan and zoom about any point
 SCENE_EXTENT = 1_000_000.0
@@ -24,6 +24,11 @@ class GraphView(QGraphicsView):
     (0.1× to 4×). Middle-drag or Space+left-drag: pan. F: :meth:`fit`. Ctrl+0:
     :meth:`reset_zoom`; Ctrl+= / Ctrl+-: zoom in / out. Drops go to the scene.
     """
+
+    #: Tab, or typing a letter, on the canvas: add a layer at the cursor (scene point, text typed)
+    quick_add_requested = Signal(QPointF, str)
+    #: shown in the middle of an empty canvas
+    EMPTY_HINT = "Drag a layer here from the Layers panel, or press Tab to search for one"
 
     MIN_ZOOM = 0.1
     MAX_ZOOM = 4.0
@@ -158,6 +163,20 @@ class GraphView(QGraphicsView):
         event.accept()   # the view consumed the gesture (e.g. ended a rubber band)
 
     # -- keys ---------------------------------------------------------------------------
+    def cursor_scene_pos(self) -> QPointF:
+        """The scene point under the mouse, or the viewport's centre when it is elsewhere."""
+        pos = self.viewport().mapFromGlobal(QCursor.pos())
+        if not self.viewport().rect().contains(pos):
+            pos = self.viewport().rect().center()
+        return self.mapToScene(pos)
+
+    def event(self, event) -> bool:  # noqa: A003 (Qt override)
+        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Tab \
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            self.quick_add_requested.emit(self.cursor_scene_pos(), "")
+            return True  # not focus navigation
+        return super().event(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key, mods = event.key(), event.modifiers()
         ctrl = bool(mods & Qt.KeyboardModifier.ControlModifier)
@@ -186,6 +205,12 @@ class GraphView(QGraphicsView):
             self.zoom_out()
             event.accept()
             return
+        text = event.text()
+        if text.isalpha() and not mods & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier) \
+                and not (self.scene() is not None and self.scene().focusItem() is not None):
+            self.quick_add_requested.emit(self.cursor_scene_pos(), text)  # type to search
+            event.accept()
+            return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
@@ -202,6 +227,22 @@ class GraphView(QGraphicsView):
         if self._pan_from is None:
             self.viewport().unsetCursor()
         super().focusOutEvent(event)
+
+    # -- background and the empty canvas's hint -------------------------------------------
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        scene = self.scene()
+        node_items = getattr(scene, "node_items", None)
+        if node_items is None or node_items():
+            return
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(MUTED_TEXT_COLOR)
+        font = painter.font()
+        font.setPointSizeF(12.0)
+        painter.setFont(font)
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                         self.EMPTY_HINT)
+        painter.restore()
 
     # -- background ---------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
