@@ -170,3 +170,24 @@ def test_add_after_a_node_with_a_successor_inserts_into_the_chain(window):
     assert not _overlapping(window)
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert ("hidden1", "relu1") in [(e.source, e.target) for e in graph.edges] and not _overlapping(window)
+
+
+# -- 12: the graph is named in the app; Save proposes its name ------------------------------
+def test_the_graph_is_named_in_the_app_and_save_proposes_that_name(window, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QInputDialog
+
+    from app.file_actions import documents_folder
+    from graph_engine import generate_code
+
+    before = window.document.graph.name
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Digit reader", True)))
+    name_action = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "&Name the graph…")
+    name_action.trigger()
+    assert window.document.graph.name == "Digit reader" and window.document.dirty
+    assert "class DigitReader(nn.Module)" in generate_code(window.document.graph)
+    proposed = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda _p, _t, path, _f: proposed.append(path) or ("", "")))
+    window.save_as()
+    assert proposed == [str(documents_folder() / "Digit_reader.json")]
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.document.graph.name == before
