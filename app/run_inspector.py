@@ -41,6 +41,11 @@ class LoadedRun:
     #: index of the first validation sample in ``x_all``
     validation_start: int
     key: tuple
+    #: encoder–decoders: each validation sample's true outputs and its label (phrase or caption)
+    references: list | None = None
+    labels: list | None = None
+    #: encoder–decoders: the model ready to decode (made on first use)
+    seq2seq: Any = None
 
     @property
     def step(self) -> int:
@@ -57,6 +62,23 @@ class PatchDetail:
     sample_index: int
     channel: int
     value: float
+
+
+@dataclass
+class Decoded:
+    """An encoder–decoder's outputs for one source: greedy and the beam's candidates, against
+    the truth (for a validation sample)."""
+
+    step: int
+    source: str
+    #: (H, W, 3) uint8 of a captioning run's image, else None
+    image: np.ndarray | None
+    greedy: Any
+    beam: list
+    beam_width: int
+    references: list[str]
+    #: log P(first reference | source) under the model, when there is a reference
+    truth_log_prob: float | None
 
 
 class JobError(Exception):
@@ -131,13 +153,52 @@ class RunInspector(QObject):
                 raise JobError("this run is not a character model's (its dataset has no vocabulary)")
             window = run.opened.dataset["sample_shape"][0]
             model = run.opened.model
+            graph = run.opened.graph  # incremental: the decoder step carries the LSTM's state
             if beam >= 1:
-                text = beam_search(model, vocabulary, prompt, length, beam_width=beam, window=window)
+                text = beam_search(model, vocabulary, prompt, length, beam_width=beam, window=window, graph=graph)
             else:
                 text = sample_text(model, vocabulary, prompt, length, temperature=temperature,
-                                   window=window, seed=seed)
+                                   window=window, seed=seed, graph=graph)
             return run.step, text
         self.submit("generate", job, callback, run_dir)
+
+    def decode(self, run_dir: Path, source: str, validation_index: int, beam: int,
+               callback: Callable[[Any], None]) -> None:
+        """:class:`Decoded` for a source sentence (``validation_index`` < 0) or a validation
+        sample of an encoder–decoder's run: greedy decoding and beam search of width ``beam``."""
+        def job() -> Any:
+            run = self.load(run_dir, data=validation_index >= 0)
+            model = self._seq2seq_model(run)
+            references: list[str] = []
+            image = None
+            if validation_index >= 0:
+                count = len(run.x_all) - run.validation_start
+                if not 0 <= validation_index < count:
+                    raise JobError(f"there is no validation sample {validation_index} (0..{count - 1})")
+                x = run.x_all[run.validation_start + validation_index][None]
+                references = list(run.references[validation_index]) if run.references else []
+                label = run.labels[validation_index] if run.labels else str(validation_index)
+            else:
+                if model.image_source:
+                    raise JobError("this run captions images: choose a validation image")
+                x, label = model.encode_text(source), source
+            if model.image_source:
+                image = model.image_pixels(x[0])
+            greedy = model.greedy(x)
+            candidates = model.beam(x, max(1, beam))
+            truth = model.log_prob(x, references[0]) if references else None
+            return Decoded(model.step, label, image, greedy, candidates, max(1, beam), references, truth)
+        self.submit("decode", job, callback, run_dir)
+
+    def _seq2seq_model(self, run: LoadedRun) -> Any:
+        from graph_engine.training.seq2seq_run import Seq2SeqModel
+
+        if run.seq2seq is None:
+            try:
+                run.seq2seq = Seq2SeqModel(run.opened)
+            except (ValueError, KeyError) as error:
+                raise JobError(str(error)) from None
+        return run.seq2seq
 
     # -- machinery ----------------------------------------------------------------
     def load(self, run_dir: Path, data: bool = True) -> LoadedRun:
@@ -150,15 +211,17 @@ class RunInspector(QObject):
             return loaded
         opened = open_run(run_dir)
         snapshot = RunSnapshot.of(opened.graph, copy=False)  # one analysis for the data and the jobs
-        x_all, start = None, 0
+        x_all, start, references, labels = None, 0, None, None
         if loaded is not None and loaded.key[0] == key[0] and loaded.x_all is not None:
             x_all, start = loaded.x_all, loaded.validation_start  # same run, newer weights
+            references, labels = loaded.references, loaded.labels
         elif data:
             from graph_engine.training import load_dataset_for
 
             dataset = load_dataset_for(snapshot, opened.settings)
             x_all, start = torch.cat([dataset.x_train, dataset.x_val]), len(dataset.x_train)
-        loaded = LoadedRun(opened, snapshot.analysis, x_all, start, key)
+            references, labels = dataset.extra.get("val_references"), dataset.extra.get("val_sources")
+        loaded = LoadedRun(opened, snapshot.analysis, x_all, start, key, references, labels)
         self._loaded = loaded
         return loaded
 

@@ -8,14 +8,23 @@ job (``app.run_inspector.RunInspector.generate``) and calls
 
 The bottom half lists the samples the trainer wrote at each epoch's end, newest
 first: the model learning to spell, one epoch at a time.
+
+For an encoder–decoder's run (the seq2seq task) the top half decodes instead: a source
+sentence typed in, or a validation sample (a sentence, or an image, which is shown),
+greedy and beam search side by side, each candidate with its log-probability, against
+the true output(s). It emits :attr:`TextPanel.decode_requested`; the app answers with
+:meth:`TextPanel.show_decoded`. The bottom half lists the newest epoch's decodings of
+the first validation samples against the truth.
 """
 
 from __future__ import annotations
 
 import html
 
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFontDatabase, QTextCharFormat, QTextCursor
+from PySide6.QtGui import QColor, QFontDatabase, QImage, QPixmap, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSizePolicy,
     QSpinBox, QSplitter, QTextEdit, QVBoxLayout, QWidget,
@@ -32,6 +41,12 @@ MAX_LENGTH = 5000
 #: samples listed under "During training" (the newest)
 MAX_SAMPLES = 100
 LANGUAGE_MODEL = "language_model"
+SEQ2SEQ = "seq2seq"
+DEFAULT_DECODE_BEAM = 5
+#: a captioning run's image is shown this many times its size (nearest neighbour)
+IMAGE_SCALE = 4
+GOOD_COLOR = "#15803d"
+BAD_COLOR = "#b91c1c"
 PROMPT_COLOR = "#8a8f98"
 NO_RUN_TIP = "Train a character model (e.g. the Character LSTM template) to generate text from it"
 NO_SAMPLES_TEXT = "Each epoch's sample appears here, newest first"
@@ -51,6 +66,8 @@ class TextPanel(QWidget):
 
     #: (prompt, length, temperature, beam width; 0 = sample)
     generate_requested = Signal(str, int, float, int)
+    #: encoder–decoders: (source sentence, validation sample index or -1, beam width)
+    decode_requested = Signal(str, int, int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -127,8 +144,12 @@ class TextPanel(QWidget):
         samples_layout = QVBoxLayout(samples_box)
         samples_layout.addWidget(self.samples_view)
 
+        self.generate_box = generate_box
+        self.decode_box = self._build_decode_box(fixed)
+        self.decode_box.hide()
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(generate_box)
+        self.splitter.addWidget(self.decode_box)
         self.splitter.addWidget(samples_box)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
@@ -138,11 +159,69 @@ class TextPanel(QWidget):
         layout.addWidget(self.splitter)
         self._update_button()
 
+    def _build_decode_box(self, fixed) -> QGroupBox:
+        self.source_edit = QLineEdit()
+        self.source_edit.setFont(fixed)
+        self.source_edit.setPlaceholderText("a source sentence, e.g. four thousand seventeen")
+        self.source_edit.setToolTip("The sentence to translate (tokens the run's vocabulary lacks are refused)")
+        self.source_edit.returnPressed.connect(lambda: self._decode_clicked(use_sample=False))
+        self.sample_spin = QSpinBox()
+        self.sample_spin.setRange(0, 0)
+        self.sample_spin.setToolTip("A validation sample: its source (sentence or image) and its true output(s)")
+        self.decode_beam_spin = QSpinBox()
+        self.decode_beam_spin.setRange(1, MAX_BEAM)
+        self.decode_beam_spin.setValue(DEFAULT_DECODE_BEAM)
+        self.decode_beam_spin.setToolTip("Beam width K: the K best outputs are listed (1 = greedy)")
+        self.decode_text_button = QPushButton("Decode")
+        self.decode_text_button.setToolTip("Decode the sentence typed on the left")
+        self.decode_text_button.clicked.connect(lambda: self._decode_clicked(use_sample=False))
+        self.decode_sample_button = QPushButton("Decode sample")
+        self.decode_sample_button.setToolTip("Decode the chosen validation sample")
+        self.decode_sample_button.clicked.connect(lambda: self._decode_clicked(use_sample=True))
+        source_row = QHBoxLayout()
+        self.source_label = QLabel("Source")
+        source_row.addWidget(self.source_label)
+        source_row.addWidget(self.source_edit, 1)
+        source_row.addWidget(self.decode_text_button)
+        sample_row = QHBoxLayout()
+        sample_row.addWidget(QLabel("Validation sample"))
+        sample_row.addWidget(self.sample_spin)
+        sample_row.addWidget(self.decode_sample_button)
+        sample_row.addSpacing(8)
+        sample_row.addWidget(QLabel("Beam"))
+        sample_row.addWidget(self.decode_beam_spin)
+        sample_row.addStretch(1)
+        self.decode_status = QLabel()
+        self.decode_status.setTextFormat(Qt.TextFormat.PlainText)
+        self.decode_status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.decode_status.setStyleSheet(MUTED_STYLE)
+        self.image_label = QLabel()
+        self.image_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.image_label.hide()
+        self.decoded_view = QTextEdit()
+        self.decoded_view.setReadOnly(True)
+        self.decoded_view.setPlaceholderText("Greedy decoding and the beam's candidates appear here")
+        results = QHBoxLayout()
+        results.addWidget(self.image_label)
+        results.addWidget(self.decoded_view, 1)
+        box = QGroupBox("Decode from the checkpoint")
+        layout = QVBoxLayout(box)
+        layout.addLayout(source_row)
+        layout.addLayout(sample_row)
+        layout.addWidget(self.decode_status)
+        layout.addLayout(results, 1)
+        self.decoded: Any = None
+        return box
+
     # -- the run ------------------------------------------------------------------
     def set_history(self, history: RunHistory | None) -> None:
         """Show another run (text generated from the previous one is cleared)."""
         if history is not self._history:
             self.output.clear()
+            self.decoded_view.clear()
+            self.image_label.clear()
+            self.image_label.hide()
+            self.decoded = None
             self._requested = None
             self.show_busy("")
         self._history = history
@@ -157,10 +236,17 @@ class TextPanel(QWidget):
         if task != self._shown_task:
             self._shown_task = task
             self._update_button()
-        key = (id(history), len(history.samples) if history is not None else 0)
+        translations = history.probes.get("translations") if history is not None else None
+        key = (id(history), len(history.samples) if history is not None else 0,
+               translations.step if translations is not None else None)
         if key != self._shown_samples:
             self._shown_samples = key
-            self._show_samples()
+            if task == SEQ2SEQ:
+                self._show_translations(translations)
+            else:
+                self._show_samples()
+        if history is not None and history.validation_samples:
+            self.sample_spin.setMaximum(max(0, history.validation_samples - 1))
 
     @property
     def sample_count(self) -> int:
@@ -169,6 +255,14 @@ class TextPanel(QWidget):
 
     def _update_button(self) -> None:
         task = self._shown_task
+        seq2seq = task == SEQ2SEQ
+        self.decode_box.setVisible(seq2seq)
+        self.generate_box.setVisible(not seq2seq)
+        if seq2seq:
+            images = bool(self._history is not None and "caption" in self._history.dataset)
+            self.source_edit.setEnabled(not images)
+            self.decode_text_button.setEnabled(not images)
+            self.source_label.setEnabled(not images)
         if task == LANGUAGE_MODEL:
             self.generate_button.setEnabled(True)
             self.generate_button.setToolTip("Continue the prompt with the run's best checkpoint")
@@ -192,6 +286,101 @@ class TextPanel(QWidget):
                 f'<pre style="margin: 0 0 8px 0; white-space: pre-wrap;">'
                 f'<span style="color: {PROMPT_COLOR};">{html.escape(prompt)}</span>{html.escape(text)}</pre>')
         self.samples_view.setHtml("".join(parts))
+
+    def _show_translations(self, result) -> None:
+        """The newest epoch's decodings of the first validation samples, against the truth."""
+        if result is None:
+            self.samples_view.setHtml("")
+            self.samples_view.setPlaceholderText("Each epoch's decodings of validation samples appear here")
+            return
+        rows = []
+        for row in result.data.get("rows", []):
+            color = GOOD_COLOR if row.get("correct") else BAD_COLOR
+            truth = " | ".join(row.get("references", [])[:3])
+            rows.append(f'<tr><td style="color: {PROMPT_COLOR};">{html.escape(str(row["source"]))}</td>'
+                        f'<td style="color: {color};"><b>{html.escape(row["output"] or "∅")}</b></td>'
+                        f'<td style="color: {PROMPT_COLOR};">{html.escape(truth)}</td></tr>')
+        self.samples_view.setHtml(
+            f'<p style="color: {PROMPT_COLOR}; font-family: sans-serif;"><b>after step {result.step:,}</b> '
+            '(greedy decoding; green = a true output)</p>'
+            '<table cellspacing="0" cellpadding="3"><tr><th align="left">source</th><th align="left">decoded'
+            '</th><th align="left">truth</th></tr>' + "".join(rows) + "</table>")
+
+    @property
+    def translation_count(self) -> int:
+        history = self._history
+        result = history.probes.get("translations") if history is not None else None
+        return 0 if result is None else len(result.data.get("rows", []))
+
+    # -- decoding (encoder–decoders) ----------------------------------------------
+    def _decode_clicked(self, use_sample: bool) -> None:
+        if self._shown_task != SEQ2SEQ:
+            return
+        source = self.source_edit.text().strip()
+        if not use_sample and not source:
+            self.show_decode_error("type a source sentence, or decode a validation sample")
+            return
+        index = self.sample_spin.value() if use_sample else -1
+        beam = self.decode_beam_spin.value()
+        what = f"validation sample {index}" if use_sample else repr(source)
+        self.decode_status.setStyleSheet(MUTED_STYLE)
+        self.decode_status.setText(f"Decoding {what}: greedy and beam search of width {beam}…")
+        self.decode_requested.emit(source, index, beam)
+
+    def show_decoded(self, decoded: Any) -> None:
+        """Greedy and beam side by side, with scores, against the truth (see app.run_inspector.Decoded)."""
+        self.decoded = decoded
+        if decoded.image is not None:
+            image = decoded.image
+            height, width = image.shape[:2]
+            qimage = QImage(image.tobytes(), width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+            self.image_label.setPixmap(QPixmap.fromImage(qimage).scaled(
+                width * IMAGE_SCALE, height * IMAGE_SCALE, Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.FastTransformation))
+            self.image_label.show()
+        else:
+            self.image_label.clear()
+            self.image_label.hide()
+        truths = set(decoded.references)
+
+        def mark(text: str) -> str:
+            if not truths:
+                return html.escape(text or "∅")
+            color = GOOD_COLOR if text in truths else BAD_COLOR
+            return f'<span style="color: {color};">{html.escape(text or "∅")}</span>'
+
+        greedy = decoded.greedy
+        beam_rows = "".join(
+            f"<tr><td align=right>{k + 1}.</td><td><b>{mark(c.text)}</b></td>"
+            f"<td align=right>{c.log_prob:.3f}</td><td align=right>{c.score:.3f}</td></tr>"
+            for k, c in enumerate(decoded.beam))
+        truth = ""
+        if decoded.references:
+            scored = "" if decoded.truth_log_prob is None else f" (log P = {decoded.truth_log_prob:.3f})"
+            truth = (f'<p><b>Truth</b>{scored}: ' + " &nbsp;|&nbsp; ".join(
+                html.escape(r) for r in decoded.references) + "</p>")
+        self.decoded_view.setHtml(
+            f'<p><b>Source</b>: {html.escape(decoded.source)}</p>{truth}'
+            '<table width="100%" cellspacing="6"><tr>'
+            f'<td valign="top" width="40%"><b>Greedy</b><br><b>{mark(greedy.text)}</b><br>'
+            f'<span style="color: {PROMPT_COLOR};">log P = {greedy.log_prob:.3f}</span></td>'
+            f'<td valign="top"><b>Beam search, width {decoded.beam_width}</b>'
+            '<table cellspacing="0" cellpadding="2"><tr><th></th><th align=left>candidate</th>'
+            '<th align=right>log P</th><th align=right>score</th></tr>'
+            f"{beam_rows}</table></td></tr></table>")
+        self.decode_status.setStyleSheet(MUTED_STYLE)
+        self.decode_status.setText(f"Greedy and beam search (width {decoded.beam_width}, score = log P / "
+                                   f"length), from the checkpoint at step {decoded.step:,}")
+
+    def show_decode_error(self, text: str) -> None:
+        line = " ".join(str(text).split()) or "decoding failed"
+        self.decode_status.setStyleSheet(ERROR_STYLE)
+        self.decode_status.setText(line)
+        self.decode_status.setToolTip(line)
+
+    @property
+    def decode_caption(self) -> str:
+        return self.decode_status.text()
 
     # -- generating ---------------------------------------------------------------
     def _beam_changed(self, beam: int) -> None:

@@ -202,9 +202,9 @@ def load_parallel_tsv(path: Path, fit: Seq2SeqFit, seed: int, fraction: float) -
         grouped.setdefault(src, []).append(tgt)
     sources = list(grouped)
     targets = [grouped[s] for s in sources]
-    src_level = fit.tokens if fit.tokens != "auto" else _guess_level(sources)
-    tgt_level = fit.tokens if fit.tokens != "auto" else _guess_level([t for g in targets for t in g])
-    return text_pairs(path.name, str(path), sources, targets, fit, seed, fraction, src_level, tgt_level)
+    # one level for both sides: words when most lines (of either side) have several
+    level = fit.tokens if fit.tokens != "auto" else _guess_level(sources + [t for g in targets for t in g])
+    return text_pairs(path.name, str(path), sources, targets, fit, seed, fraction, level, level)
 
 
 def load_caption_folder(root: Path, fit: Seq2SeqFit, seed: int, fraction: float) -> Dataset:
