@@ -4,6 +4,8 @@ inside a use name their path; bad definitions are refused with one line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -245,3 +247,15 @@ def test_torchscript_and_onnx_still_export_a_graph_with_blocks(tmp_path):
     graph = with_blocks([4])
     assert export_torchscript(graph, tmp_path / "m.pt").method in ("script", "trace")
     assert export_onnx(graph, tmp_path / "m.onnx").input_names == ("image",)
+
+
+def test_summary_shows_totals_per_use_and_expands_on_request(capsys):
+    from app.cli import main
+
+    golden = str(Path(__file__).resolve().parents[1] / "data" / "golden" / "v3" / "residual_blocks.json")
+    assert main(["summary", golden]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert rows["layer1"][:4] == ["layer1", "Basic", "8×8×8", "1,168"]
+    assert main(["summary", golden, "--expand"]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert rows["layer1.conv1"][:4] == ["layer1.conv1", "Conv2d", "8×8×8", "584"]
