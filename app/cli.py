@@ -92,10 +92,13 @@ def print_text(text: str) -> None:
 def cmd_summary(args: argparse.Namespace) -> int:
     graph = load_graph_argument(args.file)
     analysis = analyze(graph)
+    shown_graph, shown = graph, analysis
+    if args.expand:  # every layer inside the block uses, by path (layer1.conv2)
+        shown_graph, shown = analysis.compiled().graph, analysis.compiled()
     if args.json:
-        print_text(json.dumps(summary_json(graph, analysis), indent=2, ensure_ascii=False))
+        print_text(json.dumps(summary_json(shown_graph, shown), indent=2, ensure_ascii=False))
     else:
-        print_text(summary_table(graph, analysis))
+        print_text(summary_table(shown_graph, shown))
         for diagnostic in analysis.diagnostics:
             print_text(f"{diagnostic.severity}: {diagnostic}")
     return EXIT_GRAPH_ERRORS if analysis.errors else EXIT_OK
@@ -163,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
                                              "and diagnostics")
     summary.add_argument("file", nargs="?", help=file_help)
     summary.add_argument("--json", action="store_true", help="machine-readable output")
+    summary.add_argument("--expand", action="store_true",
+                         help="list the layers inside block uses (by path) instead of one row per use")
     summary.set_defaults(run=cmd_summary)
 
     interop_cli.register(sub, file_help)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
+from graph_engine.blocks import BlockError, Expansion, expand, uses_blocks
 from graph_engine.memory import estimate, warnings_for
 from graph_engine.model import Edge, Graph
 from graph_engine.registry import Field, Fix, LayerSpec, Shape, ShapeError, get_spec
@@ -54,6 +55,13 @@ class Analysis:
     wiring: Wiring
     nodes: dict[str, NodeInfo]
     diagnostics: list[Diagnostic]
+    #: for a graph that uses blocks: the analysis of its expansion (path ids), which the
+    #: compiler and the probes work on; ``nodes`` and ``diagnostics`` speak of the top level
+    flat: "Analysis | None" = None
+
+    def compiled(self) -> "Analysis":
+        """The analysis of what gets compiled: the expansion for a graph with blocks."""
+        return self.flat if self.flat is not None else self
 
     @property
     def order(self) -> list[str]:
@@ -113,6 +121,8 @@ class Analysis:
 
 def analyze(graph: Graph) -> Analysis:
     """Validate ``graph`` and infer shapes, counts and receptive fields per node."""
+    if uses_blocks(graph):
+        return _analyze_expanded(graph)
     wiring = wire(graph)
     diagnostics, bad_ports = structure_diagnostics(graph, wiring)
     nodes: dict[str, NodeInfo] = {}
@@ -132,6 +142,53 @@ def analyze(graph: Graph) -> Analysis:
     analysis = Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics)
     diagnostics += [warning("memory", text) for text in warnings_for(estimate(analysis))]
     return analysis
+
+
+def _analyze_expanded(graph: Graph) -> Analysis:
+    """Analyse the graph with every block use expanded, then speak of the top level: a use's
+    shapes are its ports', its counts the sum of its inside, and a problem inside names its
+    path (``layer3_1 › conv2: …``)."""
+    wiring = wire(graph)
+    try:
+        expansion = expand(graph)
+    except BlockError as failure:
+        return Analysis(graph=graph, wiring=wiring, nodes={}, diagnostics=[error("blocks", str(failure))])
+    flat = analyze(expansion.flat)
+    diagnostics = [error("block", message, node_id) for node_id, message in expansion.problems]
+    lifted = [_lifted(d, expansion) for d in flat.diagnostics]
+    diagnostics += [d for d in lifted if not (d.node_ids and set(d.node_ids) <= expansion.failed)]
+    nodes = {}
+    for node in graph:
+        definition = graph.blocks.get(node.type)
+        info = _use_info(node.id, definition, flat, expansion) if definition is not None else flat.nodes.get(node.id)
+        if info is not None:
+            nodes[node.id] = info
+    return Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics, flat=flat)
+
+
+def _lifted(diagnostic: Diagnostic, expansion: Expansion) -> Diagnostic:
+    """A diagnostic of the expansion, said of the top-level nodes it concerns."""
+    if not diagnostic.node_ids:
+        return diagnostic
+    owners = list(dict.fromkeys(expansion.owner.get(n, n.split(".")[0]) for n in diagnostic.node_ids))
+    first = diagnostic.node_ids[0]
+    if "." not in first:
+        return replace(diagnostic, node_ids=tuple(owners))
+    return replace(diagnostic, node_ids=tuple(owners), fix=None,
+                   message=f"{expansion.shown(first)}: {diagnostic.message}")
+
+
+def _use_info(node_id: str, definition, flat: Analysis, expansion: Expansion) -> NodeInfo:
+    """A block use seen from outside: its ports' shapes, the sums of its inside."""
+    inside = [info for flat_id, info in flat.nodes.items() if expansion.owner.get(flat_id) == node_id]
+    ports_in = [flat.info(f"{node_id}.{i}") for i in definition.input_ids]
+    ports_out = [flat.info(f"{node_id}.{o}") for o in definition.output_ids]
+    in_shapes = tuple(p.in_shapes[0] if p.in_shapes else None for p in ports_in)
+    out_shapes = tuple(p.out_shape for p in ports_out)
+    first = ports_out[0] if ports_out else NodeInfo(None, None, None)
+    return NodeInfo(in_shapes=in_shapes, out_shapes=out_shapes if all(s is not None for s in out_shapes) else None,
+                    dtype=first.dtype, params=sum(i.params for i in inside), macs=sum(i.macs for i in inside),
+                    field=first.field)
 
 
 def validate(graph: Graph) -> list[Diagnostic]:

@@ -89,7 +89,9 @@ def compile_graph(graph: Graph, device: str | torch.device = "auto",
     when the graph has errors, and ``memory.TooLarge`` before allocating parameters that
     cannot fit in this machine's memory.
     """
-    analysis = analysis or checked_analysis(graph)
+    # blocks: compile the expansion (module paths follow the nesting)
+    analysis = (analysis or checked_analysis(graph)).compiled()
+    graph = analysis.graph
     check_fits(estimate(analysis).parameter_bytes, f"{graph.name!r}'s parameters")
     fx_graph = fx.Graph()
     builder = _FxBuilder(fx_graph)

@@ -91,7 +91,10 @@ class Edge:
 class Graph:
     """A network as a DAG of layer nodes. Mutate only through the methods below."""
 
-    def __init__(self, name: str = "Untitled"):
+    def __init__(self, name: str = "Untitled", path_ids: bool = False, template: bool = False):
+        """``path_ids``: ids may be dotted paths (``layer1.conv2``), for a graph with its
+        blocks expanded. ``template``: params are kept as given (a block definition's may
+        refer to block params); they are checked when a use instantiates them."""
         self._name = name
         self._nodes: dict[str, Node] = {}
         self._edges: list[Edge] = []
@@ -99,6 +102,10 @@ class Graph:
         self._training: dict[str, Any] = {}
         #: unknown top-level keys of the file, kept for round trips
         self.extra: dict[str, Any] = {}
+        self._path_ids = path_ids
+        self._template = template
+        #: block definitions by name (the type their uses carry); see graph_engine.blocks
+        self._blocks: dict[str, Any] = {}
         self.node_added = Signal("node_added")          # (node)
         self.node_removed = Signal("node_removed")      # (node)
         self.node_changed = Signal("node_changed")      # (old_node, new_node)
@@ -106,6 +113,7 @@ class Graph:
         self.edge_removed = Signal("edge_removed")      # (edge)
         self.name_changed = Signal("name_changed")      # (name)
         self.training_changed = Signal("training_changed")  # (training)
+        self.blocks_changed = Signal("blocks_changed")      # (name)
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -116,6 +124,11 @@ class Graph:
     def training(self) -> dict[str, Any]:
         """The trainer's settings section of the file, kept as given (a copy: use set_training)."""
         return dict(self._training)
+
+    @property
+    def blocks(self) -> dict[str, Any]:
+        """Block definitions by name (a read-only view by convention: use set_block)."""
+        return self._blocks
 
     @property
     def nodes(self) -> dict[str, Node]:
@@ -159,6 +172,19 @@ class Graph:
         self._name = name
         self.name_changed.emit(name)
 
+    def set_block(self, definition: Any) -> Any:
+        """Add or replace a block definition (``graph_engine.blocks.BlockDefinition``);
+        returns the one it replaced, or None, for undo."""
+        previous = self._blocks.get(definition.name)
+        self._blocks[definition.name] = definition
+        self.blocks_changed.emit(definition.name)
+        return previous
+
+    def remove_block(self, name: str) -> Any:
+        definition = self._blocks.pop(name)
+        self.blocks_changed.emit(name)
+        return definition
+
     def set_training(self, training: dict[str, Any]) -> dict[str, Any]:
         """Replace the training section; returns the previous one, for undo."""
         if not isinstance(training, dict):
@@ -171,11 +197,15 @@ class Graph:
         """Insert ``node`` (its id must be free and valid; params are checked and completed).
 
         ``index`` puts it at that place in the node order (undo restores files exactly)."""
-        check_node_id(node.id)
+        if self._path_ids:
+            for part in node.id.split("."):
+                check_node_id(part)
+        else:
+            check_node_id(node.id)
         if node.id in self._nodes:
             raise GraphError(f"duplicate node id {node.id!r}")
         try:
-            params = resolve_params(node.type, node.params)
+            params = dict(node.params) if self._template else resolve_params(node.type, node.params)
         except ParamError as error:
             raise GraphError(f"node {node.id!r} ({node.type}): {error}") from None
         node = replace(node, params=params)
@@ -283,7 +313,7 @@ class Graph:
 
         Nodes and edges are immutable values and were checked when added, so they are
         shared as they are; only the mutable containers are new."""
-        clone = Graph(self._name)
+        clone = Graph(self._name, self._path_ids, self._template)
         clone._nodes = {node_id: replace(node, params=copy.deepcopy(node.params),
                                          extra=copy.deepcopy(node.extra))
                         for node_id, node in self._nodes.items()}
@@ -291,4 +321,5 @@ class Graph:
         clone._edge_set = set(self._edge_set)
         clone._training = copy.deepcopy(self._training)
         clone.extra = copy.deepcopy(self.extra)
+        clone._blocks = dict(self._blocks)  # definitions are values: edits replace them
         return clone

@@ -296,6 +296,8 @@ class LayerSpec:
     saturates: tuple[float, float] | None = None
     #: layers fed token indices: the number of distinct indices they accept
     token_limit: Callable[[Params], int] | None = None
+    #: made by the engine (a block's boundary once expanded), never offered in the palette
+    internal: bool = False
 
     def out_dtype(self, params: Params, in_dtypes: list[str]) -> str:
         """The dtype this node outputs ("float" or "int64")."""
@@ -369,4 +371,4 @@ def layer_types() -> list[LayerSpec]:
     """All declarations, grouped by category in palette order."""
     _ensure_loaded()
     order = {c: i for i, c in enumerate(CATEGORIES)}
-    return sorted(_REGISTRY.values(), key=lambda s: order[s.category])
+    return sorted((s for s in _REGISTRY.values() if not s.internal), key=lambda s: order[s.category])

@@ -1,8 +1,9 @@
-"""Graph files: format v2 (JSON, UTF-8), loading with clear errors, atomic saving.
+"""Graph files: format v3 (JSON, UTF-8), loading with clear errors, atomic saving.
 
 Older versions are upgraded through one ordered chain of migrations (``MIGRATIONS``);
 callers always get the current version. v2 added ``source_port`` on edges (a layer's
-output index) and allows several Input and Output nodes; every v1 file is a v2 file.
+output index) and allows several Input and Output nodes; v3 added block definitions
+(``"blocks"``). Every older file is a valid newer one.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from graph_engine.atomic import write_text_atomic
+from graph_engine.blocks import BlockDefinition, BlockError, check_definitions
 from graph_engine.model import Edge, Graph, GraphError, Node
+from graph_engine.params import ParamSpec
 
 FORMAT = "rosenblatt-graph"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 
 def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
@@ -24,11 +27,17 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """v3 added block definitions ("blocks"); a v2 file has none."""
+    return data
+
+
 #: version n -> function upgrading a version-n dict to version n+1
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 _NODE_KEYS = ("id", "type", "params", "position", "label")
-_TOP_KEYS = ("format", "version", "name", "nodes", "edges", "training")
+_TOP_KEYS = ("format", "version", "name", "nodes", "edges", "training", "blocks")
+_BLOCK_KEYS = ("params", "nodes", "edges")
 
 
 class GraphFileError(Exception):
@@ -42,6 +51,16 @@ class GraphFileError(Exception):
 
 def graph_to_dict(graph: Graph) -> dict[str, Any]:
     """The file form of ``graph`` (current version)."""
+    nodes, edges = _body_to_dict(graph)
+    data: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "name": graph.name,
+                            "nodes": nodes, "edges": edges, "training": graph.training}
+    if graph.blocks:
+        data["blocks"] = {name: block_to_dict(definition) for name, definition in graph.blocks.items()}
+    data.update(graph.extra)
+    return data
+
+
+def _body_to_dict(graph: Graph) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     nodes = []
     for node in graph:
         entry: dict[str, Any] = {"id": node.id, "type": node.type, "params": dict(node.params)}
@@ -59,10 +78,26 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
         if edge.port:
             entry["port"] = edge.port
         edges.append(entry)
-    data: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION, "name": graph.name,
-                            "nodes": nodes, "edges": edges, "training": graph.training}
-    data.update(graph.extra)
-    return data
+    return nodes, edges
+
+
+def block_to_dict(definition: BlockDefinition) -> dict[str, Any]:
+    """A block definition's file form: its declared params, nodes and edges."""
+    nodes, edges = _body_to_dict(definition.graph)
+    return {"params": [_param_spec_to_dict(p) for p in definition.params], "nodes": nodes, "edges": edges,
+            **definition.extra}
+
+
+def _param_spec_to_dict(spec: ParamSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": spec.name, "kind": spec.kind, "default": spec.default}
+    for key in ("minimum", "maximum"):
+        if getattr(spec, key) is not None:
+            entry[key] = getattr(spec, key)
+    if spec.choices:
+        entry["choices"] = list(spec.choices)
+    if spec.help:
+        entry["help"] = spec.help
+    return entry
 
 
 def dumps(graph: Graph) -> str:
@@ -126,11 +161,50 @@ def graph_from_dict(data: Any, source: str = "<graph>") -> Graph:
     graph = Graph(name)
     graph.set_training(_expect(data.get("training", {}), dict, "'training'", source))
     graph.extra = {k: v for k, v in data.items() if k not in _TOP_KEYS}
-    for index, entry in enumerate(_expect(data.get("nodes", []), list, "'nodes'", source)):
-        _add_node(graph, entry, index, source)
-    for index, entry in enumerate(_expect(data.get("edges", []), list, "'edges'", source)):
-        _add_edge(graph, entry, index, source)
+    for name, entry in _expect(data.get("blocks", {}), dict, "'blocks'", source).items():
+        graph.set_block(_block_from_dict(name, entry, source))
+    try:
+        check_definitions(graph.blocks)
+    except BlockError as error:
+        raise GraphFileError(source, str(error)) from None
+    _fill(graph, data, source, "")
     return graph
+
+
+def _fill(graph: Graph, data: dict[str, Any], source: str, where: str) -> None:
+    """Add a file entry's nodes and edges to ``graph`` (``where`` prefixes messages)."""
+    for index, entry in enumerate(_expect(data.get("nodes", []), list, f"{where}'nodes'", source)):
+        _add_node(graph, entry, index, source, where)
+    for index, entry in enumerate(_expect(data.get("edges", []), list, f"{where}'edges'", source)):
+        _add_edge(graph, entry, index, source, where)
+
+
+def _block_from_dict(name: Any, entry: Any, source: str) -> BlockDefinition:
+    where = f"block {name!r}: "
+    if not isinstance(name, str) or not name.isidentifier():
+        raise GraphFileError(source, f"{where}a block's name must be an identifier (it is the type its uses carry)")
+    _expect(entry, dict, f"block {name!r}", source)
+    params = []
+    for index, spec in enumerate(_expect(entry.get("params", []), list, f"{where}'params'", source)):
+        params.append(_param_spec_from_dict(spec, f"{where}params[{index}]", source))
+    inner = Graph(name, template=True)
+    _fill(inner, entry, source, where)
+    extra = {k: v for k, v in entry.items() if k not in _BLOCK_KEYS}
+    return BlockDefinition(name, inner, tuple(params), extra)
+
+
+def _param_spec_from_dict(entry: Any, where: str, source: str) -> ParamSpec:
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or "kind" not in entry \
+            or "default" not in entry:
+        raise GraphFileError(source, f"{where} must be an object with 'name', 'kind' and 'default'")
+    try:
+        spec = ParamSpec(entry["name"], entry["kind"], entry["default"], str(entry.get("help", "")),
+                         minimum=entry.get("minimum"), maximum=entry.get("maximum"),
+                         choices=tuple(entry.get("choices", ())))
+        spec.check(spec.default)
+    except (ValueError, TypeError) as error:  # ParamError is a ValueError
+        raise GraphFileError(source, f"{where}: {error}") from None
+    return spec
 
 
 def _expect(value: Any, kind: type, what: str, source: str) -> Any:
@@ -139,15 +213,15 @@ def _expect(value: Any, kind: type, what: str, source: str) -> Any:
     return value
 
 
-def _add_node(graph: Graph, entry: Any, index: int, source: str) -> None:
-    where = f"nodes[{index}]"
+def _add_node(graph: Graph, entry: Any, index: int, source: str, prefix: str = "") -> None:
+    where = f"{prefix}nodes[{index}]"
     if not isinstance(entry, dict):
         raise GraphFileError(source, f"{where} must be an object")
     for key in ("id", "type"):
         if key not in entry:
             raise GraphFileError(source, f"{where} has no {key!r}")
     if isinstance(entry["id"], str):
-        where = f"node {entry['id']!r}"
+        where = f"{prefix}node {entry['id']!r}"
     if not isinstance(entry["type"], str):
         raise GraphFileError(source, f"{where}: 'type' must be a string")
     params = _expect(entry.get("params", {}), dict, f"{where}: 'params'", source)
@@ -167,8 +241,8 @@ def _add_node(graph: Graph, entry: Any, index: int, source: str) -> None:
         raise GraphFileError(source, f"{where}: {error}") from None
 
 
-def _add_edge(graph: Graph, entry: Any, index: int, source: str) -> None:
-    where = f"edges[{index}]"
+def _add_edge(graph: Graph, entry: Any, index: int, source: str, prefix: str = "") -> None:
+    where = f"{prefix}edges[{index}]"
     if not isinstance(entry, dict) or "source" not in entry or "target" not in entry:
         raise GraphFileError(source, f"{where} must be an object with 'source' and 'target'")
     ends = entry["source"], entry["target"]

@@ -77,7 +77,8 @@ def prepare(graph: Graph, weights: str | os.PathLike[str] | None = None) -> Expo
     if weights is not None:
         load_into(module, run_weights(weights), str(weights))
     module.eval()
-    limits = [get_spec(n.type).token_limit(n.params) for n in graph if get_spec(n.type).token_limit]
+    layers = analysis.compiled().graph  # with blocks: their layers
+    limits = [get_spec(n.type).token_limit(n.params) for n in layers if get_spec(n.type).token_limit]
     inputs = tuple(ModuleInput(i, tuple(analysis.info(i).out_shape),
                                "int64" if analysis.info(i).dtype == "int64" else "float32")
                    for i in analysis.input_ids)

@@ -26,7 +26,7 @@ KEYS = ("task", "optimizer", "learning_rate", "momentum", "nesterov", "schedule"
 def generated_block(graph: Graph, model_file: str, weights_file: str | None) -> str:
     """The assignments that tie the template to this graph."""
     analysis = checked_analysis(graph)
-    roles = {get_spec(n.type).role: n.id for n in graph if get_spec(n.type).role}
+    roles = {get_spec(n.type).role: n.id for n in graph if (spec := get_spec(n.type)) is not None and spec.role}
     input_id, output_id = roles["input"], roles["output"]
     settings = settings_from_dict(graph.training, strict=False).to_dict()
     lines = [

@@ -36,3 +36,11 @@ register(LayerSpec(
     inputs=(1, 1), has_output=False, shape=lambda params, in_shapes: in_shapes[0],
     forward=identity_forward, input_dtype="any", output_dtype=None, role="output",
 ))
+
+register(LayerSpec(
+    type="BlockPort", category="Input/Output",
+    help="Where a value crosses a block's boundary (an Input or Output of its definition) once "
+         "the block is expanded: passes it on unchanged. Not placed by hand.",
+    inputs=(1, 1), shape=lambda params, in_shapes: in_shapes[0], forward=identity_forward,
+    input_dtype="any", output_dtype=None, internal=True,
+))

@@ -244,6 +244,8 @@ def save_png(image: np.ndarray, path: str | os.PathLike[str]) -> None:
 def patch_candidates(graph: Graph, analysis: Analysis) -> list[tuple[str, str]]:
     """(node id, label) of every node whose top patches can be shown: (C, H, W) output with a
     2-d receptive field, in topological order; convolutions first within that order."""
+    analysis = analysis.compiled()  # with blocks: the layers inside them, by path
+    graph = analysis.graph
     found = []
     for node_id in analysis.order:
         info = analysis.info(node_id)

@@ -60,8 +60,8 @@ def graph_ends(graph: Graph, analysis: Analysis) -> GraphEnds:
     last = analysis.input_values(output_id)[0].node
     return GraphEnds(input_id, output_id, tuple(analysis.info(input_id).out_shape),
                      analysis.info(input_id).dtype, tuple(analysis.info(output_id).out_shape),
-                     graph.node(last).type,
-                     tuple((n.id, get_spec(n.type).token_limit(n.params)) for n in graph
+                     analysis.graph.node(last).type,
+                     tuple((n.id, get_spec(n.type).token_limit(n.params)) for n in analysis.compiled().graph
                            if get_spec(n.type).token_limit))
 
 

@@ -84,7 +84,8 @@ class Trainer:
                  distributed: Distributed | None = None):
         # a snapshot (a copy, analysed once): edits to the live document do not reach the run
         self.snapshot = RunSnapshot.of(graph)
-        self.graph, self.analysis = self.snapshot.graph, self.snapshot.analysis
+        # with blocks, the expansion's analysis: probes and checks reach the layers inside them
+        self.graph, self.analysis = self.snapshot.graph, self.snapshot.analysis.compiled()
         self.settings = settings or settings_from_dict(self.graph.training)
         self.dataset = dataset
         self.distributed = distributed or Distributed()

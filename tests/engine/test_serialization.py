@@ -16,6 +16,7 @@ from graph_engine import serialization
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden" / "v1"
 GOLDEN_V2 = GOLDEN.parent / "v2"
+GOLDEN_V3 = GOLDEN.parent / "v3"
 
 
 def test_golden_v1_minimal_loads_with_defaults_and_keeps_unknown_keys():
@@ -37,18 +38,25 @@ def test_golden_v1_minimal_loads_with_defaults_and_keeps_unknown_keys():
     assert json.loads(dumps(again))["app_state"] == {"zoom": 1.5}
 
 
-def test_golden_v1_file_saves_as_v2(tmp_path):
+def test_golden_v1_file_saves_as_the_current_version(tmp_path):
     """Only the version changes, and params added to a layer since (pooling's ceil_mode, ...)
     are written with their defaults, as every param is."""
     graph = loads((GOLDEN / "lenet5_saved.json").read_text(encoding="utf-8"))
     save_graph(graph, tmp_path / "copy.json")
     assert (tmp_path / "copy.json").read_text(encoding="utf-8") == \
-        (GOLDEN_V2 / "lenet5_saved.json").read_text(encoding="utf-8")
+        (GOLDEN_V3 / "lenet5_saved.json").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN_V2.glob("*.json")))
-def test_golden_v2_files_are_reproduced_byte_for_byte(tmp_path, name):
-    original = (GOLDEN_V2 / name).read_text(encoding="utf-8")
+def test_golden_v2_files_save_as_v3_changing_only_the_version(tmp_path, name):
+    graph = loads((GOLDEN_V2 / name).read_text(encoding="utf-8"))
+    save_graph(graph, tmp_path / "copy.json")
+    assert (tmp_path / "copy.json").read_text(encoding="utf-8") == (GOLDEN_V3 / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in GOLDEN_V3.glob("*.json")))
+def test_golden_v3_files_are_reproduced_byte_for_byte(tmp_path, name):
+    original = (GOLDEN_V3 / name).read_text(encoding="utf-8")
     graph = loads(original)
     save_graph(graph, tmp_path / "copy.json")
     assert (tmp_path / "copy.json").read_text(encoding="utf-8") == original
@@ -146,11 +154,11 @@ def test_migrations_run_in_order(monkeypatch):
         old["name"] = old["name"] + " (migrated)"
         return old
 
-    monkeypatch.setattr(serialization, "FORMAT_VERSION", 3)
-    monkeypatch.setitem(serialization.MIGRATIONS, 2, v1_to_v2)
+    monkeypatch.setattr(serialization, "FORMAT_VERSION", 4)
+    monkeypatch.setitem(serialization.MIGRATIONS, 3, v1_to_v2)
     graph = graph_from_dict({**data, "version": 1}, "old.json")
     assert graph.name == "Residual pair (migrated)"
-    assert graph_to_dict(graph)["version"] == 3
+    assert graph_to_dict(graph)["version"] == 4
 
 
 # -- property: save -> load is the identity ---------------------------------------------
