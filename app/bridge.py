@@ -36,6 +36,7 @@ class GraphBridge(QObject):
     edge_removed = Signal(object)
     training_changed = Signal(object)
     name_changed = Signal(str)
+    blocks_changed = Signal(str)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -55,6 +56,7 @@ class GraphBridge(QObject):
             (graph.node_changed, self._node_changed),
             (graph.training_changed, self._relay(self.training_changed, TRAINING)),
             (graph.name_changed, self._relay(self.name_changed, NAME)),
+            (graph.blocks_changed, self._relay(self.blocks_changed, NETWORK)),
         ]
         for signal, callback in self._subscriptions:
             signal.connect(callback)

@@ -14,7 +14,10 @@ from typing import Any, Iterable, Mapping
 
 from PySide6.QtGui import QUndoCommand
 
-from app.edits import AddEdge, AddNode, Edit, ReplaceNode, SetName, SetTraining, ViewsFailed, apply_all, removal_edits
+from app.edits import (
+    AddEdge, AddNode, Edit, RemoveEdge, RemoveNode, ReplaceNode, SetBlock, SetName, SetTraining, ViewsFailed,
+    apply_all, removal_edits,
+)
 from graph_engine.model import Edge, Graph, GraphError, Node, Position, check_node_id, resolve_params
 from graph_engine.params import ParamError
 
@@ -216,3 +219,14 @@ def delete_and_bridge(graph: Graph, node_id: str, bridges: Iterable[Edge]) -> Ed
 
 def set_name(graph: Graph, name: str) -> EditCommand:
     return EditCommand(graph, f"Name the graph {name}", [SetName(name)])
+
+
+def block_rewrite(graph: Graph, rewrite, text: str) -> EditCommand:
+    """One undo step for a change of the block structure (make block, explode, make unique):
+    ``rewrite`` is a ``graph_engine.blocks.BlockRewrite``."""
+    edits: list[Edit] = [RemoveEdge(e) for e in rewrite.removed_edges]
+    edits += [RemoveNode(n) for n in rewrite.removed_nodes]
+    edits += [SetBlock(d.name, d) for d in rewrite.definitions]
+    edits += [AddNode(n) for n in rewrite.added_nodes]
+    edits += [AddEdge(e) for e in rewrite.added_edges]
+    return EditCommand(graph, text, edits)

@@ -109,7 +109,24 @@ class SetName:
         graph.set_name(self.name)
 
 
-Edit = Union[AddNode, RemoveNode, AddEdge, RemoveEdge, ReplaceNode, SetTraining, SetName]
+@dataclass(frozen=True)
+class SetBlock:
+    """Add or replace the block definition ``name`` (``definition`` None: remove it)."""
+
+    name: str
+    definition: object | None
+
+    def inverse(self, graph: Graph) -> "SetBlock":
+        return SetBlock(self.name, graph.blocks.get(self.name))
+
+    def apply(self, graph: Graph) -> None:
+        if self.definition is None:
+            graph.remove_block(self.name)
+        else:
+            graph.set_block(self.definition)
+
+
+Edit = Union[AddNode, RemoveNode, AddEdge, RemoveEdge, ReplaceNode, SetTraining, SetName, SetBlock]
 
 
 class ViewsFailed(ListenerError):

@@ -211,3 +211,124 @@ def _instantiated(definition: BlockDefinition, env: Mapping[str, Any]) -> Graph:
 
 __all__ = ["BlockDefinition", "BlockError", "Expansion", "PARAM_REF", "BLOCK_PORT", "check_definitions",
            "expand", "is_ref", "substitute", "uses_blocks"]
+
+
+# -- editing: make a block from a selection, explode a use, make a use unique ------------------
+@dataclass(frozen=True)
+class BlockRewrite:
+    """What an edit of the block structure does to the top-level graph, as plain values the
+    app turns into one undoable command: edges and nodes out, definitions in, nodes and edges in."""
+
+    removed_edges: tuple[Edge, ...]
+    removed_nodes: tuple[str, ...]
+    definitions: tuple[BlockDefinition, ...]
+    added_nodes: tuple[Node, ...]
+    added_edges: tuple[Edge, ...]
+
+
+def _fresh_id(stem: str, taken: set[str]) -> str:
+    candidate, index = stem, 1
+    while candidate in taken:
+        index += 1
+        candidate = f"{stem}_{index}"
+    taken.add(candidate)
+    return candidate
+
+
+def make_block(graph: Graph, node_ids: list[str], name: str, shapes: Mapping[tuple[str, int], Any]) -> BlockRewrite:
+    """The selection becomes one use of a new definition ``name``: each distinct value
+    flowing in becomes an Input (its shape from ``shapes``: (node, output port) -> shape),
+    each distinct value flowing out an Output, in the order the edges stand."""
+    chosen = [n for n in graph.nodes if n in set(node_ids)]
+    if not chosen:
+        raise BlockError("select the nodes to make a block of")
+    if name in graph.blocks or get_spec(name) is not None or not name.isidentifier():
+        raise BlockError(f"{name!r} cannot name a new block (taken, or not an identifier)")
+    inside = set(chosen)
+    if any((s := get_spec(graph.node(n).type)) is not None and s.role for n in chosen):
+        raise BlockError("a block cannot take the graph's Inputs or Outputs")
+    inner = Graph(name, template=True)
+    taken = set(inside)
+    for node_id in chosen:
+        inner.add_node(graph.node(node_id))
+    ins: dict[tuple[str, int], str] = {}
+    outs: dict[tuple[str, int], str] = {}
+    for edge in graph.edges:
+        if edge.source in inside and edge.target in inside:
+            inner.add_edge(edge)
+        elif edge.target in inside and (edge.source, edge.source_port) not in ins:
+            feed = (edge.source, edge.source_port)
+            ins[feed] = _fresh_id("x" if not ins else f"x{len(ins)}", taken)
+            inner.add_node(Node(ins[feed], "Input", {"shape": list(shapes.get(feed) or [1])}))
+        elif edge.source in inside and (edge.source, edge.source_port) not in outs:
+            outs[(edge.source, edge.source_port)] = ""
+    for edge in graph.edges:
+        if edge.target in inside and edge.source not in inside:
+            inner.add_edge(Edge(ins[(edge.source, edge.source_port)], edge.target, edge.port))
+    for feed in outs:
+        outs[feed] = _fresh_id("out" if len(outs) == 1 else f"out{list(outs).index(feed)}", taken)
+        inner.add_node(Node(outs[feed], "Output", {}))
+        inner.add_edge(Edge(feed[0], outs[feed], 0, feed[1]))
+    positions = [graph.node(n).position for n in chosen if graph.node(n).position is not None]
+    at = (sum(p[0] for p in positions) / len(positions), sum(p[1] for p in positions) / len(positions)) \
+        if positions else None
+    use = Node(_fresh_id(name.lower(), set(graph.nodes)), name, {}, at)
+    in_ports, out_ports = list(ins), list(outs)
+    crossing = [e for e in graph.edges if (e.source in inside) != (e.target in inside)]
+    added = []
+    for edge in crossing:
+        if edge.target in inside:
+            added.append(Edge(edge.source, use.id, in_ports.index((edge.source, edge.source_port)), edge.source_port))
+        else:
+            added.append(Edge(use.id, edge.target, edge.port, out_ports.index((edge.source, edge.source_port))))
+    internal = [e for e in graph.edges if e.source in inside and e.target in inside]
+    return BlockRewrite(tuple(crossing + internal), tuple(chosen), (BlockDefinition(name, inner),), (use,),
+                        tuple(dict.fromkeys(added)))
+
+
+def explode(graph: Graph, use_id: str) -> BlockRewrite:
+    """A use replaced by its definition's layers (ids ``{use}_{inner}``), its params in place."""
+    use = graph.node(use_id)
+    definition = graph.blocks[use.type]
+    env = definition.resolve(use.params)
+    taken = set(graph.nodes)
+    ids = {n.id: _fresh_id(f"{use_id}_{n.id}", taken) for n in definition.graph
+           if get_spec(n.type) is None or get_spec(n.type).role is None}
+    nodes = tuple(replace(n, id=ids[n.id], params=substitute(n.params, env), position=_placed(use, n, definition))
+                  for n in definition.graph if n.id in ids)
+    inputs, outputs = definition.input_ids, definition.output_ids
+    inner = definition.graph.edges
+    feeding = {e.port: (e.source, e.source_port) for e in graph.edges if e.target == use_id}
+    edges = [Edge(ids[e.source], ids[e.target], e.port, e.source_port) for e in inner
+             if e.source in ids and e.target in ids]
+    for e in inner:  # the definition's Inputs: what fed the use's matching port
+        if e.source in inputs and e.target in ids and inputs.index(e.source) in feeding:
+            source, port = feeding[inputs.index(e.source)]
+            edges.append(Edge(source, ids[e.target], e.port, port))
+    produced = {outputs.index(e.target): (ids[e.source], e.source_port) for e in inner
+                if e.target in outputs and e.source in ids}
+    for e in graph.edges:
+        if e.source == use_id and e.source_port in produced:
+            source, port = produced[e.source_port]
+            edges.append(Edge(source, e.target, e.port, port))
+    touching = tuple(e for e in graph.edges if use_id in (e.source, e.target))
+    return BlockRewrite(touching, (use_id,), (), nodes, tuple(dict.fromkeys(edges)))
+
+
+def _placed(use: Node, inner: Node, definition: BlockDefinition):
+    """Where an exploded layer goes: where it stands in the definition, moved to the use."""
+    if use.position is None or inner.position is None:
+        return use.position
+    known = [n.position for n in definition.graph if n.position is not None]
+    left, top = min(p[0] for p in known), min(p[1] for p in known)
+    return (use.position[0] + inner.position[0] - left, use.position[1] + inner.position[1] - top)
+
+
+def make_unique(graph: Graph, use_id: str) -> BlockRewrite:
+    """A use detached from its definition: it gets a copy (``Basic_2``) that only it uses."""
+    use = graph.node(use_id)
+    definition = graph.blocks[use.type]
+    name = _fresh_id(definition.name, set(graph.blocks) | {n.type for n in graph})
+    copy = BlockDefinition(name, definition.graph.copy(), definition.params, dict(definition.extra))
+    touching = tuple(e for e in graph.edges if use_id in (e.source, e.target))
+    return BlockRewrite(touching, (use_id,), (copy,), (replace(use, type=name),), touching)

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("graph_engine", "app", "widgets")
 #: Graph methods that change a graph (``connect`` only when called on something named *graph*)
 MUTATORS = frozenset({"add_node", "remove_node", "add_edge", "remove_edge", "set_params", "move_node",
-                      "set_label", "restore_node", "set_training", "set_name", "create_node"})
+                      "set_label", "restore_node", "set_training", "set_name", "create_node",
+                      "set_block", "remove_block"})
 QT_ROOTS = ("PySide6", "shiboken6", "pyqtgraph")
 
 
