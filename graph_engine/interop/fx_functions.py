@@ -44,6 +44,13 @@ class Rule:
     inputs: tuple[str, ...] = ("input",)
     #: the last parameter collects the remaining positional arguments: x.permute(0, 2, 1)
     rest: bool = False
+    #: arguments that are the layer's weights: learned tensors of the model (F.layer_norm's)
+    weights: tuple[str, ...] = ()
+    #: the input may be a learned tensor of the model made batch-sized (its expand)
+    learned_input: bool = False
+    #: the node is named after the module whose forward makes the call (a module such as
+    #: torchvision's LayerNorm2d or StochasticDepth that is one function call)
+    named_by_module: bool = False
 
     def bind(self, args: tuple, kwargs: dict) -> dict[str, Any]:
         names = [name for name, _ in self.signature]
@@ -189,6 +196,30 @@ def _cat(b: Bound) -> Mapping:
     return "Concat", {"dim": dim - 1 if dim > 0 else dim}
 
 
+def _layer_norm(b: Bound) -> Mapping:
+    """``F.layer_norm`` over the last dimension (its weights: the model's learned tensors)."""
+    a = b.args
+    shape = a["normalized_shape"]
+    shape = tuple(shape) if isinstance(shape, (tuple, list, torch.Size)) else (shape,)
+    if len(shape) != 1 or b.in_shape is None or tuple(b.in_shape[-1:]) != tuple(shape):
+        raise Unsupported(f"normalized_shape={list(shape)}: LayerNorm normalises over the last dimension")
+    if (a["weight"] is None) != (a["bias"] is None):
+        raise Unsupported("a weight without a bias or a bias without a weight")
+    return "LayerNorm", {"eps": float(a["eps"]), "elementwise_affine": a["weight"] is not None,
+                         "channels_first": False}
+
+
+def _stochastic_depth(b: Bound) -> Mapping:
+    """torchvision.ops.stochastic_depth(input, p, mode, training): StochasticDepth with its p and
+    mode (``training`` is the module's mode, which the graph's own train/eval switch replaces)."""
+    mode, p = b.args["mode"], b.args["p"]
+    if mode not in ("row", "batch"):
+        raise Unsupported(f"mode={mode!r} (row or batch)")
+    if not isinstance(p, (int, float)) or not 0 <= p <= 1:
+        raise Unsupported(f"p={p!r}")
+    return "StochasticDepth", {"p": float(p), "mode": mode}
+
+
 def _max_pool(b: Bound) -> Mapping:
     a = b.args
     if int_or_pair(a["dilation"]) != 1 or a.get("return_indices"):
@@ -280,6 +311,14 @@ FUNCTION_RULES: dict[Any, Rule] = {
                       lambda b: ("Dropout2d", {"p": float(b.args["p"])})),
     F.interpolate: Rule(_sig("input", size=None, scale_factor=None, mode="nearest", align_corners=None,
                              recompute_scale_factor=None, antialias=False), _interpolate),
+    F.layer_norm: Rule(_sig("input", "normalized_shape", weight=None, bias=None, eps=1e-5), _layer_norm,
+                       weights=("weight", "bias"), named_by_module=True),
+}
+
+#: functions of other libraries, by (module, name): no import of the library is needed
+NAMED_FUNCTION_RULES: dict[tuple[str, str], Rule] = {
+    ("torchvision.ops.stochastic_depth", "stochastic_depth"): Rule(
+        _sig("input", "p", "mode", training=True), _stochastic_depth, named_by_module=True),
 }
 
 METHOD_RULES: dict[str, Rule] = {
@@ -292,7 +331,7 @@ METHOD_RULES: dict[str, Rule] = {
     "mul": _MUL, "mul_": _MUL, "__mul__": _MUL, "matmul": _MATMUL, "bmm": _MATMUL,
     "permute": Rule(_sig("input", "dims"), _permute, rest=True),
     "transpose": _TRANSPOSE, "chunk": _CHUNK, "split": _SPLIT, "mean": _MEAN, "sum": _SUM,
-    "expand": Rule(_sig("input", "size"), _expand, rest=True),
+    "expand": Rule(_sig("input", "size"), _expand, rest=True, learned_input=True),
 }
 
 
@@ -300,6 +339,9 @@ def rule_for(op: str, target: Any) -> Rule | None:
     if op == "call_method":
         return METHOD_RULES.get(target)
     try:
-        return FUNCTION_RULES.get(target)
+        rule = FUNCTION_RULES.get(target)
     except TypeError:  # an unhashable target
         return None
+    if rule is None:
+        rule = NAMED_FUNCTION_RULES.get((getattr(target, "__module__", None), getattr(target, "__name__", None)))
+    return rule

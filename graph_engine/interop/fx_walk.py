@@ -7,12 +7,20 @@ self.attn(q, k, v)``), a recurrent layer's output with the indexing applied so f
 (``out, (h, c) = self.lstm(x)`` yields tuples), a tensor attribute of the model
 (``self.scale``), or None for the plain Python values fx records around shapes
 (``x.size(0)``), which need no layer. Every call that has no
-layer type is collected with where it is, so one import lists every problem at once.
+layer type is collected with where it is, so one import lists every problem at once: a call
+whose input could not become a layer is still checked itself (only said once: a call that
+would be fine is not reported for its failed input).
+
+A learned tensor of the model used beside an activation (``x + self.pos_embedding``,
+``self.layer_scale * x``, ``self.class_token.expand(n, -1, -1)``) becomes a Parameter node;
+one passed as a function's weight (``F.layer_norm(x, shape, self.weight, self.bias)``) becomes
+that layer's weight.
 """
 
 from __future__ import annotations
 
 import keyword
+import math
 import operator
 import os
 import re
@@ -24,7 +32,7 @@ from torch import fx, nn
 from torch.fx.passes.shape_prop import TensorMetadata
 from torch.nn import functional as F
 
-from graph_engine.interop.fx_functions import Bound, reshape_mapping, rule_for
+from graph_engine.interop.fx_functions import Bound, Rule, reshape_mapping, rule_for
 from graph_engine.interop.fx_modules import (
     MODULE_RULES, RECURRENT, RESHAPING_MODULES, Unsupported, attention_inputs,
 )
@@ -32,7 +40,9 @@ from graph_engine.model import GraphError, check_node_id
 from graph_engine.registry import get_spec
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
+_FX_DIR = os.path.join(_TORCH_DIR, "fx")
 _FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+_PACKAGES = re.compile(r"[/\\](?:site|dist)-packages[/\\]")
 
 
 class Source(NamedTuple):
@@ -51,7 +61,9 @@ class Pending:
     params: dict[str, Any]
     #: a node id (its first output) or a Source, per input port
     inputs: list[str | Source] = field(default_factory=list)
-    module: nn.Module | None = None
+    #: the node's weights, keyed as its compiled module names them ('' for a Parameter node,
+    #: whose tensor is the node's attribute itself); the model's own tensors, not copies
+    weights: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,14 @@ class _Outputs:
     node_id: str
 
 
+@dataclass(frozen=True)
+class _Named:
+    """A namedtuple of values made in forward (fx records its construction as a call)."""
+
+    fields: tuple[str, ...]
+    values: tuple
+
+
 class _Failed:
     """The value of a call already reported: its users stay silent (one problem, one message)."""
 
@@ -79,20 +99,32 @@ class _Failed:
 _FAILED = _Failed()
 
 
-def where(node: fx.Node) -> str:
-    """``file.py:12: `` from the innermost frame of the model's own code, or ''."""
+def _frame(node: fx.Node) -> tuple[str, str, str] | None:
+    """(file, line, function) of the innermost frame outside torch (the model's own code or a
+    library's, such as torchvision's), else torch's own innermost frame, else None."""
     frames = _FRAME.findall(node.stack_trace or "")
-    own = [f for f in frames if not os.path.abspath(f[0]).startswith(_TORCH_DIR)]
-    if not own:
-        return ""
-    path, line, _ = own[-1]
-    return f"{os.path.basename(path)}:{line}: "
+    # torch's own folder, not every path that starts like it (.../site-packages/torchvision)
+    own = [f for f in frames if not os.path.abspath(f[0]).startswith(_TORCH_DIR + os.sep)]
+    torch_code = [f for f in frames if not os.path.abspath(f[0]).startswith(_FX_DIR + os.sep)]
+    return (own or torch_code or [None])[-1]
+
+
+def _shown_path(path: str) -> str:
+    """An installed package's file by its path in the package (``torchvision/models/vgg.py``),
+    anything else by its name."""
+    parts = _PACKAGES.split(path)
+    return parts[-1].replace(os.sep, "/") if len(parts) > 1 else os.path.basename(path)
+
+
+def where(node: fx.Node) -> str:
+    """``file.py:12: `` from the innermost frame of the model's (or its library's) code, or ''."""
+    frame = _frame(node)
+    return f"{_shown_path(frame[0])}:{frame[1]}: " if frame else ""
 
 
 def _function(node: fx.Node) -> str:
-    frames = [f for f in _FRAME.findall(node.stack_trace or "")
-              if not os.path.abspath(f[0]).startswith(_TORCH_DIR)]
-    return frames[-1][2] if frames else "forward"
+    frame = _frame(node)
+    return frame[2] if frame else "forward"
 
 
 def describe(node: fx.Node, root: nn.Module, names: dict[str, str] | None = None) -> str:
@@ -150,6 +182,58 @@ def _last_step(index: Any) -> bool:
     return index in ((full, -1), (full, -1, full))
 
 
+def _is_tensor_value(node: Any) -> bool:
+    """Does fx node ``node`` hold one tensor (not a tuple of them, not a size)?"""
+    return isinstance(node, fx.Node) and isinstance(node.meta.get("tensor_meta"), TensorMetadata)
+
+
+def _batch_tensor(size: Any) -> fx.Node | None:
+    """The tensor whose batch size ``size`` is, when it was read as ``t.size(0)``,
+    ``t.shape[0]`` or ``n, c, h, w = t.shape``: a learned tensor expanded over the batch."""
+    if not isinstance(size, fx.Node):
+        return None
+    if size.op == "call_method" and size.target == "size" and size.args[1:] in ((0,), ()) \
+            and size.kwargs == {} and len(size.args) == 2:
+        return size.args[0] if isinstance(size.args[0], fx.Node) else None
+    if size.op == "call_function" and size.target is operator.getitem and size.args[1] == 0:
+        whole = size.args[0]
+        if isinstance(whole, fx.Node) and ((whole.op == "call_function" and whole.target is getattr
+                                            and whole.args[1] == "shape")
+                                           or (whole.op == "call_method" and whole.target == "size"
+                                               and len(whole.args) == 1)):
+            return whole.args[0] if isinstance(whole.args[0], fx.Node) else None
+    return None
+
+
+def fetch(root: nn.Module, target: str) -> Any:
+    """``root.<target>`` for a dotted target (``encoder.pos_embedding``)."""
+    value: Any = root
+    for part in target.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _permutation(node: Any) -> tuple[int, ...] | None:
+    """The dims of ``x.permute(...)`` or ``torch.permute(x, dims)``, else None."""
+    if not isinstance(node, fx.Node):
+        return None
+    if node.op == "call_method" and node.target == "permute":
+        dims = node.args[1:]
+        if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+            dims = dims[0]
+    elif node.op == "call_function" and node.target is torch.permute:
+        dims = node.args[1] if len(node.args) > 1 else node.kwargs.get("dims")
+    else:
+        return None
+    return tuple(dims) if isinstance(dims, (list, tuple)) and all(isinstance(d, int) for d in dims) else None
+
+
+def _module_path(node: fx.Node) -> str | None:
+    """The innermost module whose forward made this call (``features.1.0.stochastic_depth``)."""
+    stack = node.meta.get("nn_module_stack")
+    return next(reversed(stack)) if stack else None
+
+
 class FxWalk:
     """One pass over ``module.graph`` (shapes propagated) collecting Pending nodes and problems."""
 
@@ -167,9 +251,20 @@ class FxWalk:
         self.problems: list[str] = []
         self.values: dict[fx.Node, Any] = {}
         self.input_id: str | None = None
-        self.output_id: str | None = None
+        #: the Output nodes, in the order forward returns them
+        self.output_ids: list[str] = []
+        #: a module's or a learned tensor's fx target -> the node that owns its weights
         self._owners: dict[str, str] = {}
+        #: a learned tensor's fx target -> its Parameter node
+        self._learned: dict[str, str] = {}
         self._returns: dict[str, str] = {}
+        #: calls already done by a node made for an earlier call (the permute after a
+        #: channels-first LayerNorm): their value
+        self._fused: dict[fx.Node, Any] = {}
+
+    @property
+    def output_id(self) -> str | None:
+        return self.output_ids[0] if self.output_ids else None
 
     # -- ids ------------------------------------------------------------------------------
     def fresh_id(self, stem: str) -> str:
@@ -186,27 +281,96 @@ class FxWalk:
         return candidate
 
     def _add(self, stem: str, layer: str, params: dict, inputs: list[str | Source],
-             module: nn.Module | None = None) -> str:
+             weights: dict[str, torch.Tensor] | None = None) -> str:
         node_id = self.fresh_id(stem)
-        self.pending[node_id] = Pending(node_id, layer, dict(params), inputs, module)
+        self.pending[node_id] = Pending(node_id, layer, dict(params), inputs, dict(weights or {}))
         return node_id
 
+    def _own(self, target: str) -> str:
+        return self.names.get(target, target)
+
     # -- values ---------------------------------------------------------------------------
-    def _tensor(self, arg: Any) -> str | Source:
-        """The node id (or Source) carrying ``arg``; Unsupported for what no layer can take in."""
+    def _tensor(self, arg: Any, like: fx.Node | None = None) -> str | Source:
+        """The node id (or Source) carrying ``arg``; Unsupported for what no layer can take in.
+        A learned tensor of the model becomes a Parameter node when it is used beside the
+        activation ``like`` (its batch and rank)."""
         value = self.values.get(arg) if isinstance(arg, fx.Node) else None
         if value is _FAILED:
             raise _Silent()
         if isinstance(value, _Recurrent):
             return self._materialize(value)
         if isinstance(value, _Attr):
-            own = self.names.get(value.name, value.name)
-            raise Unsupported(f"it uses the tensor self.{own} directly (only layers hold weights)")
+            if like is None:
+                raise Unsupported(f"it uses the tensor self.{self._own(value.name)} directly (only layers "
+                                  "and Parameter nodes hold weights)")
+            return self._parameter(value, len(_shape(like) or ()), like)
         if isinstance(value, _Outputs):
             raise Unsupported(f"it uses all the outputs of '{value.node_id}' at once (index them)")
         if not isinstance(value, (str, Source)):
             raise Unsupported("an input that is not a tensor computed by a layer")
         return value
+
+    def _learned_tensor(self, attr: _Attr) -> torch.Tensor:
+        """The model's nn.Parameter behind ``self.<name>`` (a buffer is a constant: refused)."""
+        own = self._own(attr.name)
+        tensor = fetch(self.root, attr.name)
+        if not isinstance(tensor, nn.Parameter):
+            kind = "buffer" if isinstance(tensor, torch.Tensor) else type(tensor).__name__
+            raise Unsupported(f"it uses self.{own}, a {kind} (a constant: only learned tensors become "
+                              "Parameter nodes)")
+        if not tensor.is_floating_point():
+            raise Unsupported(f"self.{own} is a {tensor.dtype} tensor (a Parameter node is float)")
+        return tensor
+
+    def _parameter(self, attr: _Attr, rank: int, batch: fx.Node | None) -> str:
+        """A Parameter node for ``self.<name>`` beside an activation of ``rank`` (with the batch):
+        its shape is the tensor's, ones prepended up to that rank, without the leading 1; its
+        batch input is ``batch``'s value (else the graph's Input)."""
+        own = self._own(attr.name)
+        tensor = self._learned_tensor(attr)
+        shape = tuple(tensor.shape)
+        if not 2 <= rank <= 5 or len(shape) > rank:
+            raise Unsupported(f"self.{own} of shape {list(shape)} beside a value of rank {rank}")
+        full = (1,) * (rank - len(shape)) + shape
+        if full[0] != 1:
+            raise Unsupported(f"self.{own} of shape {list(shape)} has a batch dimension of its own "
+                              "(a Parameter node is one (1, …) tensor expanded over the batch)")
+        if attr.name in self._learned:
+            node_id = self._learned[attr.name]
+            if [1, *self.pending[node_id].params["shape"]] != list(full):
+                raise Unsupported(f"self.{own} is used at two ranks")
+            return node_id
+        if attr.name in self._owners:
+            raise Unsupported(f"self.{own} is also the weight of '{self._owners[attr.name]}' (shared weights; "
+                              "a node owns its weights)")
+        source = self._tensor(batch) if batch is not None and self.values.get(batch) is not None \
+            and not isinstance(self.values.get(batch), _Attr) else self.input_id
+        data = tensor.detach()
+        zeros = not bool(data.any())
+        params = {"shape": list(full[1:]), "init": "zeros" if zeros else "normal",
+                  "std": 0.02 if zeros or data.numel() < 2 else float(f"{float(data.std()):.3g}")}
+        node_id = self._add(own, "Parameter", params, [source], {"": data.view(full)})
+        self._learned[attr.name] = self._owners[attr.name] = node_id
+        return node_id
+
+    def _weights(self, rule: Rule, bound: dict[str, Any]) -> dict[str, tuple[str, torch.Tensor]]:
+        """A function's weight arguments (``F.layer_norm``'s weight and bias): name -> (the
+        tensor's fx target, the model's learned tensor), each owned by this node alone."""
+        weights: dict[str, tuple[str, torch.Tensor]] = {}
+        for name in rule.weights:
+            arg = bound.get(name)
+            if arg is None:
+                continue
+            value = self.values.get(arg) if isinstance(arg, fx.Node) else None
+            if value is _FAILED:
+                raise _Silent()
+            if not isinstance(value, _Attr):
+                raise Unsupported(f"its {name} is computed, not a learned tensor of the model")
+            if value.name in self._owners:
+                raise Unsupported(f"self.{self._own(value.name)} is also used by '{self._owners[value.name]}' "
+                                  "(shared weights; a node owns its weights)")
+            weights[name] = (value.name, self._learned_tensor(value).detach())
+        return weights
 
     def _materialize(self, value: _Recurrent) -> str:
         """Decide a recurrent node's ``return_sequences`` from how its output is indexed."""
@@ -239,6 +403,9 @@ class FxWalk:
         for node in self.module.graph.nodes:
             try:
                 self.values[node] = self._visit(node)
+                for later, value in self._fused.items():
+                    if isinstance(value, _Later):  # the fused call's value: this node's
+                        self._fused[later] = self.values[node]
             except Unsupported as reason:
                 self.problems.append(problem_text(node, self.root, str(reason), self.names))
                 self.values[node] = _FAILED
@@ -246,6 +413,8 @@ class FxWalk:
                 self.values[node] = _FAILED
 
     def _visit(self, node: fx.Node) -> Any:
+        if node in self._fused:
+            return self._fused.pop(node)
         if node.op == "placeholder":
             return self._placeholder(node)
         if node.op == "get_attr":
@@ -258,16 +427,37 @@ class FxWalk:
 
     def _placeholder(self, node: fx.Node) -> str:
         if self.input_id is not None:
-            raise Unsupported(f"forward takes a second input '{node.name}' (a graph has one Input)")
+            raise Unsupported(f"forward takes a second input '{node.name}' (the import gives a graph one Input)")
         self.input_id = self._add(node.name, "Input", {"shape": list(self.input_shape),
                                                        "dtype": self.input_dtype}, [])
         return self.input_id
 
     def _output(self, node: fx.Node) -> None:
+        """One Output per returned tensor: ``output`` for one, else named after the dict's keys
+        or the namedtuple's fields (``output_0``, ``output_1`` … for a plain tuple)."""
         result = node.args[0]
-        if not isinstance(result, fx.Node):
-            raise Unsupported("forward returns several values (a graph has one Output)")
-        self.output_id = self._add("output", "Output", {}, [self._tensor(result)])
+        made = self.values.get(result) if isinstance(result, fx.Node) else None
+        if isinstance(made, _Named):
+            named = list(zip(made.fields, made.values))
+        elif isinstance(result, fx.Node):
+            named = [("output", result)]
+        elif isinstance(result, dict):
+            named = [(str(key), value) for key, value in result.items()]
+        elif isinstance(result, tuple) and hasattr(result, "_fields"):
+            named = list(zip(result._fields, result))
+        elif isinstance(result, (tuple, list)):
+            named = [(f"output_{index}", value) for index, value in enumerate(result)]
+        else:
+            raise Unsupported(f"forward returns a {type(result).__name__}, not tensors")
+        if not named:
+            raise Unsupported("forward returns no tensor")
+        for name, value in named:
+            if not isinstance(value, fx.Node):
+                raise Unsupported(f"forward returns {type(value).__name__} as {name!r} (an Output takes a "
+                                  "tensor)")
+        sources = [self._tensor(value) for _, value in named]
+        for (name, _), source in zip(named, sources):
+            self.output_ids.append(self._add(name, "Output", {}, [source]))
 
     def _call_module(self, node: fx.Node) -> Any:
         module = self.root.get_submodule(str(node.target))
@@ -284,17 +474,42 @@ class FxWalk:
             layer, params = MODULE_RULES[type(module)](module)
         else:
             raise Unsupported("no layer type for this module")
+        owns_weights = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
+        own = self._own(str(node.target))
+        if layer is not None and owns_weights and str(node.target) in self._owners:
+            raise Unsupported(f"self.{own} is called more than once (shared weights; a node owns its weights: "
+                              f"'{self._owners[str(node.target)]}')")
         sources = [self._tensor(arg) for arg in arguments]
         if layer is None:
             return sources[0]
-        owns_weights = any(True for _ in module.parameters()) or any(True for _ in module.buffers())
-        own = self.names.get(str(node.target), str(node.target))
-        if owns_weights and str(node.target) in self._owners:
-            raise Unsupported(f"self.{own} is called more than once (shared weights; a node owns its weights)")
-        node_id = self._add(own, layer, params, sources, module if owns_weights else None)
+        weights = {key: value.detach() for key, value in module.state_dict(keep_vars=True).items()} \
+            if owns_weights else None
+        if layer == "LayerNorm":
+            sources, params = self._channels_first(node, arguments[0], sources, params)
+        in_shape, out_shape = _shape(arguments[0]), _shape(node)
+        flat = layer == "Linear" and in_shape is not None and out_shape is not None and len(in_shape) > 3
+        if flat:  # Linear over (H, W, C): over (H·W, C), the same weights
+            sources = [self._add(f"{own}_flat", "Reshape", {"shape": [math.prod(in_shape[1:-1]), in_shape[-1]]},
+                                 sources)]
+        node_id = self._add(own, layer, params, sources, weights)
         if owns_weights:
             self._owners[str(node.target)] = node_id
+        if flat:
+            return self._add(f"{own}_unflat", "Reshape", {"shape": list(out_shape[1:])}, [node_id])
         return _Recurrent(node_id) if layer in RECURRENT else self._result(node_id)
+
+    def _channels_first(self, node: fx.Node, arg: Any, sources: list, params: dict) -> tuple[list, dict]:
+        """``permute(0, 2, 3, 1)`` -> layer norm -> ``permute(0, 3, 1, 2)`` (torchvision's
+        LayerNorm2d) is one channels-first LayerNorm; anything else stays as it is."""
+        before = self.values.get(arg)
+        users = list(node.users)
+        if not (_permutation(arg) == (0, 2, 3, 1) and isinstance(before, str) and len(arg.users) == 1
+                and self.pending[before].type == "Permute" and len(users) == 1
+                and _permutation(users[0]) == (0, 3, 1, 2)):
+            return sources, params
+        source = self.pending.pop(before).inputs[0]
+        self._fused[users[0]] = _Later()
+        return [source], {**params, "channels_first": True}
 
     def _result(self, node_id: str) -> str | _Outputs:
         """A new node's value: its id, or its outputs still to be indexed."""
@@ -316,8 +531,15 @@ class FxWalk:
                 return _Recurrent(base.node_id, base.path + (node.args[1],))
             if isinstance(base, _Outputs):
                 return self._output_port(base, node.args[1])
-            if base is _FAILED:
-                raise _Silent()
+            if isinstance(base, _Named) and isinstance(node.args[1], int):
+                return self.values.get(base.values[node.args[1]])
+            if base is _FAILED and not _is_tensor_value(node.args[0]):
+                raise _Silent()  # a piece of what a failed call returns
+        target = node.target
+        if node.op == "call_function" and isinstance(target, type) and issubclass(target, tuple) \
+                and hasattr(target, "_fields"):
+            bound = dict(zip(target._fields, node.args), **node.kwargs)
+            return _Named(tuple(target._fields), tuple(bound.get(name) for name in target._fields))
         if not _is_tensor_like(node):
             return None  # shapes and sizes: plain values, no layer
         rule = rule_for(node.op, node.target)
@@ -328,14 +550,73 @@ class FxWalk:
         for name in rule.inputs:
             value = bound[name]
             inputs += list(value) if isinstance(value, (list, tuple)) else [value]
-        if any(self.values.get(a) is _FAILED for a in inputs if isinstance(a, fx.Node)):
+        if rule.learned_input and isinstance(self.values.get(bound["input"]), _Attr):
+            return self._learned_expand(node, bound)
+        tensors = [a for a in inputs if isinstance(a, fx.Node)]
+        first = next((a for a in tensors if not isinstance(self.values.get(a), _Attr)),
+                     tensors[0] if tensors else None)
+        in_shape = self._attr_shape(first) if isinstance(self.values.get(first), _Attr) else _shape(first)
+        # the call's own reason first: reported even when one of its inputs failed
+        layer, params = rule.convert(Bound(bound, in_shape, _shape(node), self.batch))
+        if any(self.values.get(a) is _FAILED for a in tensors):
             raise _Silent()
-        first = next((a for a in inputs if isinstance(a, fx.Node)), None)
-        layer, params = rule.convert(Bound(bound, _shape(first), _shape(node), self.batch))
-        sources = [self._tensor(arg) for arg in inputs]
+        weights = self._weights(rule, bound)
+        sources = [self._tensor(arg, like=first) for arg in inputs]
         if layer is None:
             return sources[0]
-        return self._result(self._add(node.name, layer, params, sources))
+        if layer == "Add":
+            sources = self._expanded(node, inputs, sources)
+        if layer == "LayerNorm":
+            sources, params = self._channels_first(node, inputs[0], sources, params)
+        path = _module_path(node)
+        node_id = self._add(path if rule.named_by_module and path else node.name, layer, params, sources,
+                            {name: tensor for name, (_, tensor) in weights.items()})
+        for target, _ in weights.values():
+            self._owners[target] = node_id
+        return self._result(node_id)
+
+    def _attr_shape(self, arg: fx.Node) -> tuple[int, ...] | None:
+        tensor = fetch(self.root, self.values[arg].name)
+        return tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else None
+
+    def _expanded(self, node: fx.Node, inputs: list[Any], sources: list[str | Source]) -> list[str | Source]:
+        """Add sums equal shapes: an input that broadcasts (a learned (1, D) bias beside (L, D))
+        goes through an Expand node to the sum's shape."""
+        out = _shape(node)
+        if out is None:
+            return sources
+        expanded = []
+        for arg, source in zip(inputs, sources):
+            shape = _shape(arg) if not isinstance(self.values.get(arg), _Attr) \
+                else (self.batch, *self.pending[str(source)].params["shape"])
+            if shape is not None and tuple(shape) != tuple(out):
+                if len(shape) != len(out) or shape[0] != out[0]:
+                    raise Unsupported(f"adding {list(shape)} to {list(out)} (a broadcast over the batch or "
+                                      "to a higher rank)")
+                source = self._add(f"{node.name}_expand", "Expand", {"shape": list(out[1:])}, [source])
+            expanded.append(source)
+        return expanded
+
+    def _learned_expand(self, node: fx.Node, bound: dict[str, Any]) -> str:
+        """``self.class_token.expand(n, -1, -1)``: a Parameter node expanded over the batch of the
+        tensor ``n`` was read from (an Expand node after it for the other sizes)."""
+        attr = self.values[bound["input"]]
+        sizes = bound["size"] if isinstance(bound["size"], (tuple, list)) else (bound["size"],)
+        batch = _batch_tensor(sizes[0]) if sizes else None
+        if batch is None:
+            raise Unsupported(f"it expands self.{self._own(attr.name)} to a batch size that is not read from "
+                              "a tensor (x.size(0) or x.shape[0])")
+        out = _shape(node)
+        if out is None:
+            raise Unsupported("the shapes around it are unknown")
+        node_id = self._parameter(attr, len(out), batch)
+        if list(out[1:]) != self.pending[node_id].params["shape"]:
+            node_id = self._add(node.name, "Expand", {"shape": list(out[1:])}, [node_id])
+        return node_id
+
+
+class _Later:
+    """The value of a fused call, known once the node that does it is made."""
 
 
 class _Silent(Exception):

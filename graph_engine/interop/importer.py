@@ -6,12 +6,16 @@ so the imported graph's compiled module names its weights after the model's own 
 The import is refused, with every offending call listed with its file and line, when some
 call has no layer type; and it is refused when the compiled graph does not compute what the
 model computes (in float64, on a random input), so an import never silently changes a model.
+
+Memory: the imported weights are the model's own tensors (no copy), the compiled graph of
+the check is built on the meta device and takes those tensors, and the float64 check converts
+one module's weights at a time, while it runs: an import holds about the model's size plus
+its largest layer in float64, not copies of every tensor.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import importlib
 import importlib.util
 import io
@@ -30,8 +34,8 @@ from torch.fx.passes.shape_prop import ShapeProp
 from graph_engine.analysis import analyze
 from graph_engine.compiler import compile_graph
 from graph_engine.interop.errors import InteropError, UnsupportedModel, one_line, reason
-from graph_engine.interop.fx_walk import FxWalk
-from graph_engine.interop.weights import load_into
+from graph_engine.interop.fx_walk import FxWalk, fetch
+from graph_engine.interop.weights import check_fit, load_into
 from graph_engine.layout import layered_layout
 from graph_engine.model import Edge, Graph, GraphError, Node
 
@@ -45,7 +49,8 @@ MAX_INPUT_VALUES = 1 << 24
 @dataclass
 class ImportedModel:
     graph: Graph
-    #: weights keyed like ``compile_graph(graph).state_dict()``
+    #: weights keyed like ``compile_graph(graph).state_dict()``: the model's own tensors (on
+    #: the CPU, detached; the same memory as a CPU model's: clone them to change one alone)
     state: dict[str, torch.Tensor]
     #: largest |difference| between the model's and the graph's outputs (float64, random input)
     max_difference: float
@@ -118,13 +123,6 @@ def _writable(target: str) -> bool:
                for part in target.split("."))
 
 
-def _fetch(root: nn.Module, target: str) -> Any:
-    value: Any = root
-    for part in target.split("."):
-        value = getattr(value, part)
-    return value
-
-
 def _safe_attributes(graph: fx.Graph, root: nn.Module) -> tuple[dict[str, Any], dict[str, str]]:
     """What the traced code reads of the model, by names fx can write, and each renamed
     target's own name (node ids and messages use the model's names; weights go with the module)."""
@@ -138,7 +136,7 @@ def _safe_attributes(graph: fx.Graph, root: nn.Module) -> tuple[dict[str, Any], 
         if not _writable(own):
             node.target = renamed.setdefault(own, f"_rosenblatt_renamed_{len(renamed)}")
             names[node.target] = own
-        attributes[str(node.target)] = _fetch(root, own)
+        attributes[str(node.target)] = fetch(root, own)
     return attributes, names
 
 
@@ -173,7 +171,7 @@ def _build(walk: FxWalk, name: str) -> Graph:
     problems = []
     for pending in walk.pending.values():
         try:
-            graph.add_node(Node(pending.id, pending.type, pending.params))
+            graph.add_node(Node(pending.id, pending.type, dict(pending.params)))
         except GraphError as error:
             problems.append(str(error))
     if problems:
@@ -191,30 +189,141 @@ def _build(walk: FxWalk, name: str) -> Graph:
     return graph
 
 
+def compiled_with(graph: Graph, state: dict[str, torch.Tensor]) -> nn.Module:
+    """The compiled graph holding ``state``'s tensors themselves: built on the meta device (no
+    weights of its own are allocated), then given the tensors (``assign``)."""
+    with torch.device("meta"):
+        compiled = compile_graph(graph, device="meta")
+    check_fit(compiled, state, graph.name)
+    compiled.load_state_dict(state, assign=True)
+    if any(t.is_meta for t in (*compiled.parameters(), *compiled.buffers())):  # tensors outside the state
+        compiled = compile_graph(graph, device="cpu")
+        load_into(compiled, state, graph.name)
+    return compiled
+
+
+def _atomic(module: nn.Module) -> bool:
+    """A torch.nn layer: its forward may read its children's tensors (MultiheadAttention's
+    out_proj) without calling them."""
+    return type(module).__module__.startswith("torch.nn.") and not isinstance(
+        module, (nn.Sequential, nn.ModuleList, nn.ModuleDict))
+
+
+@contextlib.contextmanager
+def _float64_while_running(root: nn.Module):
+    """Each module's floating tensors are float64 while its forward runs (a torch.nn layer's
+    with its children's), and the very same float32 tensors again after: one layer's weights
+    in float64 at a time, not a float64 copy of the model. A tensor that a module reads without
+    calling its owner stays as it is (torch promotes it exactly, or refuses: see the caller)."""
+    depth: dict[int, int] = {}
+    saved: dict[int, list] = {}
+
+    def convert(module, _args):
+        key = id(module)
+        depth[key] = depth.get(key, 0) + 1
+        if depth[key] > 1:
+            return
+        undo: list = []
+        for owner in (module.modules() if _atomic(module) else (module,)):
+            for name, tensor in owner._parameters.items():
+                if tensor is not None and tensor.is_floating_point() and tensor.dtype != torch.float64:
+                    undo.append((tensor, None, tensor.data))
+                    tensor.data = tensor.data.double()
+            for name, tensor in owner._buffers.items():
+                if tensor is not None and tensor.is_floating_point() and tensor.dtype != torch.float64:
+                    undo.append((owner, name, tensor))
+                    owner._buffers[name] = tensor.double()
+        saved[key] = undo
+
+    def restore(module, _args, _output):
+        key = id(module)
+        depth[key] -= 1
+        if depth[key]:
+            return
+        for target, name, original in reversed(saved.pop(key)):
+            if name is None:
+                target.data = original
+            else:
+                target._buffers[name] = original
+
+    handles = []
+    for module in root.modules():
+        handles.append(module.register_forward_pre_hook(convert))
+        handles.append(module.register_forward_hook(restore, always_call=True))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextlib.contextmanager
+def _float64_whole(*modules: nn.Module):
+    """Every floating tensor of ``modules`` float64 for the block, the same tensors after."""
+    undo: list = []
+    try:
+        for root in modules:
+            for owner in root.modules():
+                for tensor in owner._parameters.values():
+                    if tensor is not None and tensor.is_floating_point() and tensor.dtype != torch.float64:
+                        undo.append((tensor, None, tensor.data))
+                        tensor.data = tensor.data.double()
+                for name, tensor in owner._buffers.items():
+                    if tensor is not None and tensor.is_floating_point() and tensor.dtype != torch.float64:
+                        undo.append((owner, name, tensor))
+                        owner._buffers[name] = tensor.double()
+        yield
+    finally:
+        for target, name, original in reversed(undo):
+            if name is None:
+                target.data = original
+            else:
+                target._buffers[name] = original
+
+
+def _tensors(value: Any) -> list[torch.Tensor] | None:
+    """A forward's result as a list of tensors (a dict's values, a namedtuple's fields), or None."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    items = list(value.values()) if isinstance(value, dict) else list(value) \
+        if isinstance(value, (tuple, list)) else None
+    return items if items is not None and all(isinstance(v, torch.Tensor) for v in items) else None
+
+
+def _run_both(model: nn.Module, compiled: nn.Module, example: torch.Tensor):
+    """Both outputs in float64 where the model allows it (one module's weights converted at a
+    time, else all at once), else in the model's own dtype."""
+    with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # fx prints what it re-raises
+        wide = example.double() if example.is_floating_point() else example
+        try:
+            with _float64_while_running(model), _float64_while_running(compiled):
+                return model(wide), compiled(wide)
+        except Exception:  # noqa: BLE001 (a module reading another's weights without calling it)
+            pass
+        try:
+            with _float64_whole(model, compiled):
+                return model(wide), compiled(wide)
+        except Exception:  # noqa: BLE001 (e.g. a model that only runs in float32)
+            pass
+        return model(example), compiled(example)
+
+
 def _difference(model: nn.Module, graph: Graph, state: dict[str, torch.Tensor],
                 example: torch.Tensor) -> float:
-    """Largest |model(x) - graph(x)| in float64 (copies: the caller's model keeps its dtype)."""
-    compiled = compile_graph(graph, device="cpu")
-    load_into(compiled, state, graph.name)
-    try:
-        reference = copy.deepcopy(model)
-    except Exception:  # noqa: BLE001 (an uncopyable model is compared in its own dtype)
-        reference = model
-    else:
-        reference, compiled = reference.double(), compiled.double()
-        if example.is_floating_point():
-            example = example.double()
-    reference.eval()
+    """Largest |model(x) - graph(x)| in float64 over every output (the model is left as it was)."""
+    compiled = compiled_with(graph, state)
     compiled.eval()
     try:
-        with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # fx prints what it re-raises
-            expected, got = reference(example), compiled(example)
-    except Exception as error:  # noqa: BLE001 (e.g. a model that only runs in float32)
+        expected, got = _run_both(model, compiled, example)
+    except Exception as error:  # noqa: BLE001
         raise InteropError(f"{graph.name}: comparing the graph's outputs with the model's failed: "
                            f"{reason(error)}") from None
-    if not isinstance(expected, torch.Tensor) or expected.shape != got.shape:
+    expected, got = _tensors(expected), _tensors(got)
+    if expected is None or got is None or len(expected) != len(got) \
+            or any(e.shape != g.shape for e, g in zip(expected, got)):
         return math.inf
-    return float((expected.double() - got.double()).abs().max()) if expected.numel() else 0.0
+    return max((float((e.double() - g.double()).abs().max()) if e.numel() else 0.0
+                for e, g in zip(expected, got)), default=0.0)
 
 
 def _checked_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
@@ -245,9 +354,8 @@ def import_module_object(model: nn.Module, input_shape: Sequence[int], input_dty
     if walk.problems:
         raise UnsupportedModel(name, walk.problems)
     graph = _build(walk, name)
-    state = {f"{p.id}.{key}": value.detach().to("cpu", copy=True)
-             for p in walk.pending.values() if p.module is not None
-             for key, value in p.module.state_dict().items()}
+    state = {f"{p.id}.{key}" if key else p.id: value.detach().to("cpu")
+             for p in walk.pending.values() for key, value in p.weights.items()}
     difference = _difference(model, graph, state, example)
     if not difference <= TOLERANCE:
         raise InteropError(f"{name}: the imported graph computes something other than the model "
