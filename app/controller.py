@@ -296,6 +296,47 @@ class EditorController(QObject):
         self._push(commands.insert_on_input(self.graph, fix.node_id, fix.port, node))
         self.message.emit(f"{fix.label}: inserted {node.id}")
 
+    # -- blocks ----------------------------------------------------------------------
+    def make_block(self, node_ids: Iterable[str], name: str | None = None) -> str | None:
+        """The selection becomes one use of a new block definition (one undo step)."""
+        from graph_engine.blocks import BlockError, make_block
+
+        ids = [n for n in node_ids if n in self.graph]
+        name = name or self._free_block_name()
+        shapes = {(node_id, port): shape for node_id, info in self.document.analysis.nodes.items()
+                  for port, shape in enumerate(info.out_shapes or ())}
+        try:
+            rewrite = make_block(self.graph, ids, name, shapes)
+        except BlockError as error:
+            self.message.emit(str(error))
+            return None
+        if not self._push(commands.block_rewrite(self.graph, rewrite, f"Make block {name}")):
+            return None
+        use = rewrite.added_nodes[0].id
+        self.select.emit([use])
+        self.message.emit(f"Made block {name} of {len(ids)} nodes: {use} uses it")
+        return use
+
+    def explode_block(self, use_id: str) -> None:
+        """Replace a block use by its layers (one undo step)."""
+        from graph_engine.blocks import explode
+
+        if use_id in self.graph and self.graph.node(use_id).type in self.graph.blocks:
+            self._push(commands.block_rewrite(self.graph, explode(self.graph, use_id), f"Explode {use_id}"))
+
+    def make_block_unique(self, use_id: str) -> None:
+        """Give one use its own copy of the definition (one undo step)."""
+        from graph_engine.blocks import make_unique
+
+        if use_id in self.graph and self.graph.node(use_id).type in self.graph.blocks:
+            self._push(commands.block_rewrite(self.graph, make_unique(self.graph, use_id), f"Make {use_id} unique"))
+
+    def _free_block_name(self) -> str:
+        index = 1
+        while f"Block{index}" in self.graph.blocks:
+            index += 1
+        return f"Block{index}"
+
     def auto_layout(self) -> None:
         """Lay out left to right; nothing to undo when every node is already in place."""
         moved = {n: p for n, p in layered_layout(self.graph).items() if self.graph.node(n).position != p}

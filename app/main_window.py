@@ -146,6 +146,7 @@ class MainWindow(FileActions, QMainWindow):
         self._action(edit, "&Copy", self.copy_selection, QKeySequence.StandardKey.Copy)
         self._action(edit, "&Paste", self.paste, QKeySequence.StandardKey.Paste)
         self._action(edit, "&Duplicate", self.duplicate_selection, "Ctrl+D")
+        self._action(edit, "&Make block", lambda: self.controller.make_block(self.selected), "Ctrl+G")
         self._action(edit, "De&lete", self.delete_selection)
         self._action(edit, "Delete and &bridge", self.delete_and_bridge, "Shift+Delete")
         self._action(edit, "Re&name", self.rename_selection, "F2")

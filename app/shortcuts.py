@@ -5,7 +5,8 @@ from __future__ import annotations
 SHORTCUTS = (
     ("New", "Ctrl+N"), ("Open…", "Ctrl+O"), ("Save", "Ctrl+S"), ("Save As…", "Ctrl+Shift+S"),
     ("Undo", "Ctrl+Z"), ("Redo", "Ctrl+Shift+Z / Ctrl+Y"), ("Copy", "Ctrl+C"), ("Paste", "Ctrl+V"),
-    ("Duplicate", "Ctrl+D"), ("Select all", "Ctrl+A"), ("Delete", "Delete / Backspace"),
+    ("Duplicate", "Ctrl+D"), ("Make block of the selection", "Ctrl+G"), ("Select all", "Ctrl+A"),
+    ("Delete", "Delete / Backspace"),
     ("Fit view", "F"), ("Zoom 100 %", "Ctrl+0"), ("Auto-layout", "L"),
     ("Zoom", "mouse wheel (around the cursor)"), ("Pan", "middle-drag, or Space + drag"),
     ("Add selected palette type after the selected node", "Enter or double-click in the palette"),

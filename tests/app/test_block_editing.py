@@ -78,3 +78,31 @@ def test_a_block_cannot_take_the_graphs_ends_or_a_taken_name():
         make_block(graph, ["image", "stem"], "Front", shapes)
     with pytest.raises(BlockError, match="cannot name a new block"):
         make_block(graph, BLOCK, "Conv2d", shapes)
+
+
+def test_edit_make_block_in_the_window_makes_a_block_of_the_selection_and_undo_restores(qtbot, monkeypatch,
+                                                                                       tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
+    from app.main_window import MainWindow
+
+    monkeypatch.setenv("ROSENBLATT_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
+    window = MainWindow(load_template("resnet_style"), autosave=False)
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    before = dumps(window.document.graph)
+    window.scene.select_ids(BLOCK)
+    (make,) = [a for a in window.actions() if a.text() == "&Make block"]
+    assert make.shortcut().toString() == "Ctrl+G"
+    make.trigger()
+    graph = window.document.graph
+    assert "Block1" in graph.blocks and "block1" in graph
+    assert window.selected == ["block1"]
+    assert window.scene.node_item("block1") is not None and window.document.analysis.ok
+    window.document.undo_stack.undo()
+    assert dumps(window.document.graph) == before
+    window.training.shutdown(0)
+    window.document.undo_stack.setClean()
