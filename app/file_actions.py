@@ -10,11 +10,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from PySide6.QtCore import QStandardPaths
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
+from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QInputDialog, QLineEdit, QMessageBox
+
+from app import large_graphs
+from app.document import collector_paused
 
 from app.template_gallery import TemplateGallery
-from graph_engine import Graph, GraphFileError, load_template
+from graph_engine import Graph, GraphFileError, load_graph, load_template
 
 FILE_FILTER = "Rosenblatt graphs (*.json);;All files (*)"
 
@@ -80,12 +83,29 @@ class FileActions:
         """Open a file; a bad file is reported and the current document stays as it was."""
         if confirm and not self._confirm_discard():
             return False
-        try:
-            self.document.open(path)
-        except GraphFileError as error:
-            QMessageBox.critical(self, "Cannot open the file", str(error))
-            return False
-        self.recent_files.remember(Path(path))
+        path = Path(path)
+        with collector_paused():
+            try:
+                graph = load_graph(path)
+            except GraphFileError as error:
+                QMessageBox.critical(self, "Cannot open the file", str(error))
+                return False
+            problem = large_graphs.refusal(graph, path.name)
+            if problem:
+                QMessageBox.warning(self, "Too large for the editor", problem)
+                return False
+            if len(graph) + len(graph.edges) >= large_graphs.PROGRESS_FROM:
+                scene = large_graphs.build_with_progress(self, graph, path.name)
+                if scene is None:
+                    self.show_status(f"Opening {path.name} cancelled")
+                    return False
+                self.prebuilt_scene = scene
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                self.document.replace_graph(graph, path)
+            finally:
+                QApplication.restoreOverrideCursor()
+        self.recent_files.remember(path)
         return True
 
     def save(self) -> bool:

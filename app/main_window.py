@@ -18,6 +18,7 @@ from app.canvas_port import SceneOverlay
 from app.canvas_actions import CanvasActions
 from app.controller import EditorController, free_spot
 from app.file_actions import FileActions
+from app.large_graphs import edge_labels_for
 from app.dock_layout import DEFAULT_SIZE, DockMaximizer, arrange_default, fit_to_screen, present_dock, size_docks
 from app.document import Document
 from app.interop_actions import export_dialog, import_dialog
@@ -52,6 +53,8 @@ class MainWindow(FileActions, QMainWindow):
         self.controller = EditorController(self.document, self)
         self.settings = QSettings("Rosenblatt", "Rosenblatt")
         self.scene: GraphScene | None = None
+        #: a big graph's scene, built under a progress dialog before the document switched to it
+        self.prebuilt_scene: GraphScene | None = None
         self.view = GraphView()
         self.setCentralWidget(self.view)
         self.palette = LayerPalette()
@@ -193,7 +196,10 @@ class MainWindow(FileActions, QMainWindow):
             self.scene.blockSignals(True)  # a late gesture on the old scene must not edit the new graph
             self.scene.detach()
             self.document.analysis_changed.disconnect(self.scene.set_analysis)
-        scene = GraphScene(graph)
+        scene, self.prebuilt_scene = self.prebuilt_scene, None
+        if scene is None or scene.graph is not graph:
+            scene = GraphScene(graph)
+            scene.edge_labels = edge_labels_for(graph)
         scene.snap_to_grid = self.snap_action.isChecked()
         scene.connect_requested.connect(self.controller.connect_ports)
         scene.nodes_moved.connect(self.controller.move_nodes)

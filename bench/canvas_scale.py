@@ -21,7 +21,13 @@ it times (median of several runs, each on a fresh scene):
                  changes the network: command + ``analyze`` + ``set_analysis``
 - paint:         ``view.grab()`` of a 1280×800 view fitted to the whole graph, and at 100 %
 
-Run from the repo root:  .venv/bin/python bench/canvas_scale.py [--reps N]
+With ``--open`` it times instead what a person waits for (issue 17, item 4): ``File → Open``
+of a chain of 1,000 to 20,000 nodes through the real window (``MainWindow.open_path``: load,
+the scene built under its progress dialog, analysis, labels, the first paint), each in a fresh
+process, with its wall and CPU time and how much the process's resident memory grew; then
+the growth exponent (time ∝ nodes^k) and the refusal of a graph past the editor's limit.
+
+Run from the repo root:  .venv/bin/python bench/canvas_scale.py [--reps N] [--open]
 (offscreen unless QT_QPA_PLATFORM says otherwise).
 """
 
@@ -201,11 +207,87 @@ def _an_int_param(graph: Graph) -> tuple[str, str, int] | None:
     return None
 
 
+OPEN_SIZES = (1_000, 5_000, 10_000, 20_000)
+#: opening must grow about linearly with the graph: time ∝ nodes^k with k below this
+TARGET_EXPONENT = 1.2
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def open_one(app: QApplication, nodes: int) -> dict[str, float]:
+    """One ``File → Open`` of a chain of ``nodes`` in this process's window."""
+    import json
+    import tempfile
+
+    from app.main_window import MainWindow
+    from graph_engine import save_graph
+
+    path = Path(tempfile.mkdtemp()) / "chain.json"
+    save_graph(build_chain(nodes), path)
+    window = MainWindow(autosave=False)
+    window.resize(1280, 800)
+    window.show()
+    app.processEvents()
+    gc.collect()
+    rss = _rss_mb()
+    wall, cpu = time.perf_counter(), time.process_time()
+    assert window.open_path(path, confirm=False)
+    app.processEvents()
+    window.view.viewport().grab()  # the first paint, fitted
+    result = {"nodes": nodes, "wall": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+              "rss": _rss_mb() - rss}
+    window.document.undo_stack.setClean()
+    print(json.dumps(result))
+    return result
+
+
+def open_table() -> int:
+    import json
+    import math
+    import subprocess
+
+    from app import large_graphs
+
+    print("Rosenblatt bench: File → Open of a long chain through the main window")
+    for line in machine_lines("each size in a fresh process; Qt offscreen"):
+        print(line)
+    header = f"{'nodes':>7} {'wall s':>7} {'CPU s':>7} {'ms/node':>8} {'RSS +MB':>8} {'KB/node':>8}"
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for nodes in OPEN_SIZES:
+        out = subprocess.run([sys.executable, __file__, "--open-one", str(nodes)], capture_output=True,
+                             text=True, check=True).stdout.strip().splitlines()[-1]
+        r = json.loads(out)
+        rows.append(r)
+        print(f"{nodes:>7,} {r['wall']:>7.2f} {r['cpu']:>7.2f} {1e3 * r['cpu'] / nodes:>8.3f} "
+              f"{r['rss']:>8.0f} {1024 * r['rss'] / nodes:>8.1f}")
+    first, last = rows[0], rows[-1]
+    exponent = math.log(last["cpu"] / first["cpu"]) / math.log(last["nodes"] / first["nodes"])
+    print(f"\ngrowth: CPU time ∝ nodes^{exponent:.2f} from {first['nodes']:,} to {last['nodes']:,} nodes")
+    print(f"limits: the editor refuses more than {large_graphs.MAX_NODES:,} nodes or {large_graphs.MAX_EDGES:,} "
+          f"edges (one message); from {large_graphs.PROGRESS_FROM:,} nodes + edges a progress dialog with "
+          f"Cancel; edge labels up to {large_graphs.EDGE_LABELS_UP_TO:,} edges")
+    ok = exponent < TARGET_EXPONENT
+    print(f"\nVERDICT: {'PASS' if ok else 'FAIL'} — exponent {exponent:.2f} vs target < {TARGET_EXPONENT}")
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reps", type=int, default=7, help="timed runs per measure (default 7)")
+    parser.add_argument("--open", action="store_true", help="time File → Open of 1k–20k-node chains")
+    parser.add_argument("--open-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.open:
+        return open_table()
     app = QApplication.instance() or QApplication([])
+    if args.open_one:
+        open_one(app, args.open_one)
+        return 0
 
     print("Rosenblatt bench: graph canvas scaling (GraphScene / GraphView)")
     for line in machine_lines(f"Qt platform {app.platformName()} (CPU raster painting)"):

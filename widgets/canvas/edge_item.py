@@ -37,8 +37,8 @@ class EdgeItem(QGraphicsItem):
         self._bounds = QRectF()
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(-1)
+        self.setAcceptHoverEvents(True)
         self.update_path()
-        self._update_tooltip()
 
     def type(self) -> int:  # noqa: A003  (Qt override)
         return self.Type
@@ -59,14 +59,18 @@ class EdgeItem(QGraphicsItem):
             self._label = text
             self._update_bounds()
             self.update()
-            self._update_tooltip()
 
-    def _update_tooltip(self) -> None:
+    def toolTip(self) -> str:  # noqa: N802 (Qt's name; Qt itself is given the text on hover)
+        """``conv1 → relu1 (input): 6×28×28``, made when asked."""
         edge = self.edge
         source = f"{edge.source}.{self._port_name(self.source_item, edge.source_port, output=True)}" \
             if edge.source_port else edge.source
-        self.setToolTip(f"{source} → {edge.target} ({self._port_name(self.target_item, edge.port, output=False)})"
-                        + (f": {self._label}" if self._label else ""))
+        return (f"{source} → {edge.target} ({self._port_name(self.target_item, edge.port, output=False)})"
+                + (f": {self._label}" if self._label else ""))
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.setToolTip(self.toolTip())
+        super().hoverEnterEvent(event)
 
     @staticmethod
     def _port_name(item, port: int, output: bool) -> str:

@@ -67,14 +67,15 @@ class NodeItem(QGraphicsItem):
         self._shape_line = ""
         #: shape text per input and per output port, for a port's tooltip
         self._port_shapes: tuple[list[str], list[str]] = ([], [])
+        self._banded = self._names_ports()
         self.setAcceptHoverEvents(True)
+        self.set_model_position(node.position)  # before geometry changes are sent: no edges yet
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self._update_geometry()
         self._update_texts()
-        self.set_model_position(node.position)
 
     # -- reading ------------------------------------------------------------------------
     def type(self) -> int:  # noqa: A003  (Qt override)
@@ -162,6 +163,9 @@ class NodeItem(QGraphicsItem):
     @property
     def banded(self) -> bool:
         """Ports with names sit in rows below the text, each with its name."""
+        return self._banded
+
+    def _names_ports(self) -> bool:
         return any(self.port_names())
 
     @property
@@ -215,6 +219,7 @@ class NodeItem(QGraphicsItem):
         self._node = node
         if node.type != old.type:
             self._spec = get_spec(node.type)
+            self._banded = self._names_ports()
         if node.type != old.type or node.params != old.params:  # Chunk's ports follow `chunks`
             self._update_geometry()
         if node.position != old.position:
@@ -311,7 +316,16 @@ class NodeItem(QGraphicsItem):
         self._shape_line = (f.body_metrics.elidedText(f"→ {self._shape_text}",
                                                       Qt.TextElideMode.ElideRight, shape_width)
                             if self._shape_text else "")
+        if self.isUnderMouse():
+            self.setToolTip(self._tooltip())
+
+    def toolTip(self) -> str:  # noqa: N802 (Qt's name; Qt itself is given the text on hover)
+        """The card's tooltip, made when asked: thousands of nodes never pay for theirs."""
+        return self._tooltip()
+
+    def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self.setToolTip(self._tooltip())
+        super().hoverEnterEvent(event)
 
     def _tooltip(self) -> str:
         node, spec = self._node, self._spec

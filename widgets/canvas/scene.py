@@ -10,7 +10,7 @@ app turns into undo commands, whose model events then redraw the items.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from PySide6.QtCore import QPoint, QPointF, Qt, Signal
 from PySide6.QtGui import QKeyEvent
@@ -59,8 +59,12 @@ class GraphScene(QGraphicsScene):
     context_requested = Signal(str, object, QPointF, QPoint)
     title_activated = Signal(str)
 
-    def __init__(self, graph: "Graph", parent=None):
+    def __init__(self, graph: "Graph", parent=None, build: bool = True):
+        """``build`` False: the items are made by :meth:`build_steps`, a chunk at a time (a
+        big graph opened with progress and cancel); the scene follows the graph from then."""
         super().__init__(parent)
+        #: shape labels on edges (a graph with very many edges opens without them)
+        self.edge_labels = True
         #: snap dragged nodes (and drop points) to a 20 px grid
         self.snap_to_grid = False
         self._graph = graph
@@ -76,9 +80,10 @@ class GraphScene(QGraphicsScene):
         self._press_positions: dict[str, QPointF] | None = None
         self._last_selection: list[str] = []
         self._attached = False
-        self._build()
-        self._attach()
         self.selectionChanged.connect(self._on_selection_changed)
+        if build:
+            for _done in self.build_steps(chunk=0):
+                pass
 
     # -- reading ------------------------------------------------------------------------
     @property
@@ -136,6 +141,8 @@ class GraphScene(QGraphicsScene):
     # -- analysis and highlight ---------------------------------------------------------
     def set_analysis(self, analysis: "Analysis | None") -> None:
         """Show shapes, parameter counts and diagnostics from ``analysis`` (None clears)."""
+        if analysis is not None and analysis is self._analysis:
+            return  # already shown (a new scene is given the document's analysis, then hears of it)
         self._analysis = analysis
         problems = node_problems(analysis) if analysis is not None else {}
         for nid, item in self._nodes.items():
@@ -150,7 +157,7 @@ class GraphScene(QGraphicsScene):
             item.set_port_shapes([shape_text(s) if s is not None else "" for s in info.in_shapes or ()],
                                  [shape_text(s) for s in info.out_shapes or ()])
         for edge, item in self._edges.items():
-            shape = analysis.edge_shape(edge) if analysis is not None else None
+            shape = analysis.edge_shape(edge) if analysis is not None and self.edge_labels else None
             item.set_label(shape_text(shape) if shape is not None else "")
 
     def highlight_nodes(self, node_ids: Iterable[str]) -> None:
@@ -211,17 +218,28 @@ class GraphScene(QGraphicsScene):
             signal.connect(handler)
         self._attached = True
 
-    def _build(self) -> None:
+    def build_steps(self, chunk: int = 1000) -> Iterator[float]:
+        """Make every node and edge item, yielding the fraction done after each ``chunk``
+        items (0: in one go); the scene follows the graph's events once it is done."""
         ports: dict[str, Counter[int]] = defaultdict(Counter)
         edges = self._graph.edges
         for edge in edges:
             ports[edge.target][edge.port] += 1
-        for node in self._graph:
+        total, made = max(1, len(self._graph) + len(edges)), 0
+        for node in list(self._graph):
             item = NodeItem(node, ports.get(node.id))
             self._nodes[node.id] = item
             self.addItem(item)
-        for edge in edges:
+            made += 1
+            if chunk and made % chunk == 0:
+                yield made / total
+        for edge in list(edges):
             self._add_edge_item(edge)
+            made += 1
+            if chunk and made % chunk == 0:
+                yield made / total
+        self._attach()
+        yield 1.0
 
     def _on_node_added(self, node: "Node") -> None:
         item = NodeItem(node)
