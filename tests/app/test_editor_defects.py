@@ -180,6 +180,7 @@ def test_the_graph_is_named_in_the_app_and_save_proposes_that_name(window, monke
     from graph_engine import generate_code
 
     before = window.document.graph.name
+    window.settings.remove("recent_files")  # a first save: no folder used yet
     monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("Digit reader", True)))
     name_action = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "&Name the graph…")
     name_action.trigger()
