@@ -146,7 +146,7 @@ def _inline(graph: Graph, blocks: Mapping[str, BlockDefinition], prefix: str, to
         if definition is not None:
             try:
                 env = definition.resolve(node.params)
-            except ParamError as error:
+            except (ParamError, TypeError, ValueError) as error:
                 expansion.problems.append((owner, f"{expansion.shown(flat_id)}: {error}"))
                 _stand_in(definition, flat_id, owner, expansion)
                 inlined[node.id] = definition

@@ -65,7 +65,8 @@ class _CodeBuilder:
         return f"({', '.join(values)},)" if len(values) == 1 else f"({', '.join(values)})"
 
 
-def _lower_layer(flat, builder: _CodeBuilder, node_id: str, flat_id: str, inputs: list) -> tuple:
+def _lower_layer(flat, builder: _CodeBuilder, node_id: str, flat_id: str, inputs: list, taken: set[str]
+                 ) -> tuple:
     """One layer inside a block use: its constructor (or None) and one value per output port."""
     node, info = flat.graph.nodes[flat_id], flat.info(flat_id)
     spec = get_spec(node.type)
@@ -73,8 +74,11 @@ def _lower_layer(flat, builder: _CodeBuilder, node_id: str, flat_id: str, inputs
     call = None
     if spec.module is not None:
         made = spec.module(node.params, in_shapes)
-        call = Call(f"nn.{made.cls}", tuple(_plain(a) for a in made.args),
-                    tuple((k, _plain(v)) for k, v in made.kwargs))
+        if hasattr(made, "cls"):
+            call = Call(f"nn.{py_identifier(made.cls)}", tuple(_plain(a) for a in made.args),
+                        tuple((k, _plain(v)) for k, v in made.kwargs))
+        else:  # a constructor with its own code (Parameter): used as it is
+            call = Call(made.code(), raw=True)
     builder.node_id = py_identifier(node_id)
     builder.value_args = len(inputs)
     produced = spec.forward(builder, inputs, node.params, in_shapes)
@@ -84,7 +88,7 @@ def _lower_layer(flat, builder: _CodeBuilder, node_id: str, flat_id: str, inputs
         return call, [node_id]
     values = []
     for port, value in enumerate(output_values(spec, produced)):
-        variable = f"{node_id}_{spec.outputs[port].name}"
+        variable = _fresh(f"{node_id}_{spec.outputs[port].name}", taken)
         builder.lines.append(f"{variable} = {value}")
         values.append(variable)
     return call, values
@@ -97,14 +101,12 @@ def _plain(value: Any) -> Any:
 def _code_with_blocks(graph: Graph, analysis) -> str:
     """A graph with blocks: one class per block definition (see codegen_blocks)."""
     flat = analysis.flat
-    code = BlockCode(flat, graph.blocks, lambda b, n, f, i: _lower_layer(flat, b, n, f, i))
+    name = class_name(graph.name)  # reserved first: train.py names this class
+    code = BlockCode(flat, graph.blocks, lambda b, n, f, i, t: _lower_layer(flat, b, n, f, i, t), {name})
     live = set(analysis.input_ids)
     for output in analysis.output_ids:
         live |= nx.ancestors(analysis.wiring.digraph, output) | {output}
     top = code.scope(graph, "", _CodeBuilder, live=live)
-    name = class_name(graph.name)
-    taken = {variant.name for variants in code.variants.values() for variant in variants}
-    name = name + "Model" if name in taken else name
     classes = "\n\n".join(code.classes())
     init = "\n".join(f"        {line}" for line in code.render_init(top)) or "        pass"
     forward = "\n".join(f"        {line}" for line in top.forward)

@@ -12,6 +12,7 @@ the compiled module's (``layer1.conv2.weight``).
 
 from __future__ import annotations
 
+import keyword
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +28,13 @@ _POSITIONAL = ("in", "out")
 
 @dataclass
 class Call:
-    """A constructor call: ``nn.Conv2d(3, 8, kernel_size=3)`` or ``Basic(channels=8)``."""
+    """A constructor call: ``nn.Conv2d(3, 8, kernel_size=3)`` or ``Basic(channels=8)``; with
+    ``raw``, ``target`` is the whole constructor expression (no slots to vary)."""
 
     target: str
     args: tuple[Any, ...] = ()
     kwargs: tuple[tuple[str, Any], ...] = ()
+    raw: bool = False
 
     def slots(self) -> list[tuple[str, Any]]:
         named = [(_POSITIONAL[i] if i < len(_POSITIONAL) else f"arg{i}", a) for i, a in enumerate(self.args)]
@@ -67,9 +70,14 @@ class Variant:
     scopes: list[Scope] = field(default_factory=list)
 
     def arguments(self) -> list[tuple[str, str, int]]:
-        """(argument name, node attr, slot index) of every constructor slot that differs."""
+        """(argument name, node attr, slot index) of every constructor slot that differs.
+
+        A slot whose values are a block param's in every use takes that param's name; any
+        other gets ``{attr}_{slot}``, made unique against the params and the other names."""
         found: list[tuple[str, str, int]] = []
         first = self.scopes[0]
+        params = {p.name for p in self.definition.params}
+        taken = set(params) | {"self"}
         for index, (attr, call) in enumerate(first.init):
             calls = [scope.init[index][1] for scope in self.scopes]
             slots = [_slots(c) for c in calls]
@@ -77,20 +85,33 @@ class Variant:
                 values = [s[position][1] for s in slots]
                 if all(v == values[0] for v in values):
                     continue
-                found.append((self._name_for(attr, slot, position, index, values), attr, position))
+                name = self._param_for(values)
+                if name is None:
+                    name = _unique(py_identifier(f"{attr}_{slot}"), taken)
+                found.append((name, attr, position))
         return found
 
-    def _name_for(self, attr: str, slot: str, position: int, index: int, values: list[Any]) -> str:
+    def _param_for(self, values: list[Any]) -> str | None:
         for param in self.definition.params:
             if all(scope.env.get(param.name) == value for scope, value in zip(self.scopes, values)):
-                return param.name
-        return f"{attr}_{slot}"
+                return py_identifier(param.name)
+        return None
 
 
 def _slots(call: "Call | UseRef") -> list[tuple[str, Any]]:
     if isinstance(call, UseRef):
         return list(call.variant.use_kwargs(call.index).items())
-    return call.slots()
+    return [] if call.raw else call.slots()
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """``name``, or ``name_2``..., not in ``taken`` (which then holds it)."""
+    candidate, index = name, 1
+    while candidate in taken or keyword.iskeyword(candidate):
+        index += 1
+        candidate = f"{name}_{index}"
+    taken.add(candidate)
+    return candidate
 
 
 def _use_kwargs(self: Variant, index: int) -> dict[str, Any]:
@@ -108,9 +129,11 @@ Variant.use_kwargs = _use_kwargs  # type: ignore[attr-defined]
 class BlockCode:
     """Lowers a graph level by level; see the module docstring."""
 
-    def __init__(self, flat: Analysis, blocks: dict[str, Any], lower_layer):
+    def __init__(self, flat: Analysis, blocks: dict[str, Any], lower_layer, reserved: set[str]):
         self.flat = flat
         self.blocks = blocks
+        #: class names taken (the top-level model's first): a block class never shadows one
+        self.class_names = set(reserved)
         #: (builder, node id, flat id, spec, params, in_shapes, inputs) -> (Call | None, produced)
         self.lower_layer = lower_layer
         self.variants: dict[str, list[Variant]] = {}
@@ -122,7 +145,8 @@ class BlockCode:
         scope, builder = Scope(env=dict(env or {})), builder_factory()
         values: dict[Feed, str] = {}
         wiring = wire(graph)
-        outputs = []
+        returned: dict[str, str] = {}
+        taken = set(graph.nodes)
         for node_id in wiring.order:
             if live is not None and node_id not in live:
                 continue
@@ -136,7 +160,7 @@ class BlockCode:
                 values[Feed(node_id)] = node_id
                 continue
             if spec is not None and spec.role == "output":
-                outputs.append(inputs[0])
+                returned[node_id] = inputs[0]
                 continue
             definition = self.blocks.get(node.type)
             if definition is not None:
@@ -147,11 +171,13 @@ class BlockCode:
                 for port in range(len(ports)):
                     values[Feed(node_id, port)] = node_id if len(ports) == 1 else f"{node_id}[{port}]"
                 continue
-            call, produced = self.lower_layer(builder, node_id, flat_id, inputs)
+            call, produced = self.lower_layer(builder, node_id, flat_id, inputs, taken)
             if call is not None:
                 scope.init.append((node_id, call))
             for port, value in enumerate(produced):
                 values[Feed(node_id, port)] = value
+        # in the Outputs' file order, as the compiler returns them
+        outputs = [returned[n.id] for n in graph if n.id in returned]
         builder.lines.append(f"return {', '.join(outputs)}")
         scope.forward = builder.lines
         scope.returned = outputs
@@ -166,7 +192,7 @@ class BlockCode:
             if _shape_of(variant.scopes[0]) == _shape_of(scope):
                 variant.scopes.append(scope)
                 return UseRef(variant, len(variant.scopes) - 1)
-        name = class_identifier(definition.name) + ("" if not variants else f"_{len(variants) + 1}")
+        name = _unique(class_identifier(definition.name), self.class_names)
         variant = Variant(name, definition, [scope])
         variants.append(variant)
         return UseRef(variant, 0)
@@ -180,6 +206,9 @@ class BlockCode:
                 kwargs = call.variant.use_kwargs(call.index)
                 parts = [f"{k}={_value(v, argument_of, attr, i, scope)}" for i, (k, v) in enumerate(kwargs.items())]
                 lines.append(f"self.{attr} = {call.variant.name}({', '.join(parts)})")
+                continue
+            if call.raw:
+                lines.append(f"self.{attr} = {call.target}")
                 continue
             parts = []
             for position, (slot, value) in enumerate(call.slots()):

@@ -51,10 +51,13 @@ def live_nodes(graph: Graph, analysis: Analysis) -> list[LiveNode]:
     """Nodes on a path to an Output, in topological order (dead branches are dropped).
 
     Every Input is live, even one no Output needs: the module's arguments are all the
-    graph's Inputs, in file order."""
+    graph's Inputs, in file order. A block use is built whole (its class computes every
+    output the definition has), so everything inside a used block is live."""
     live = set(analysis.input_ids)
     for output in analysis.output_ids:
         live |= nx.ancestors(analysis.wiring.digraph, output) | {output}
+    used = {node_id.split(".")[0] for node_id in live if "." in node_id}
+    live |= {node_id for node_id in graph.nodes if node_id.split(".")[0] in used}  # a block use is one unit
     result = []
     for node_id in analysis.order:
         if node_id not in live:

@@ -290,6 +290,8 @@ class Graph:
         """Update some params (checked); returns the node as it was, for undo."""
         node = self.node(node_id)
         merged = {**node.params, **params}
+        if self._template:  # a block definition's: checked when a use instantiates it
+            return self._replace_node(replace(node, params=merged))
         try:
             checked = resolve_params(node.type, merged)
         except ParamError as error:

@@ -9,6 +9,8 @@ output index) and allows several Input and Output nodes; v3 added block definiti
 from __future__ import annotations
 
 import json
+import keyword
+import math
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -193,10 +195,24 @@ def _block_from_dict(name: Any, entry: Any, source: str) -> BlockDefinition:
     return BlockDefinition(name, inner, tuple(params), extra)
 
 
+#: names a block param may not have: exported classes take block params as __init__ arguments
+_RESERVED_PARAM_NAMES = frozenset({"self", "super", "torch", "nn", "F"})
+
+
 def _param_spec_from_dict(entry: Any, where: str, source: str) -> ParamSpec:
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str) or "kind" not in entry \
             or "default" not in entry:
         raise GraphFileError(source, f"{where} must be an object with 'name', 'kind' and 'default'")
+    name = entry["name"]
+    if not (name.isidentifier() and name.isascii()) or keyword.iskeyword(name) or name in _RESERVED_PARAM_NAMES:
+        raise GraphFileError(source, f"{where}: {name!r} cannot name a block param (use letters, digits and _; "
+                                     "not a Python keyword, self, super, torch, nn or F)")
+    bounds = [entry.get(k) for k in ("minimum", "maximum")]
+    if any(b is not None and not (isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b))
+           for b in bounds):
+        raise GraphFileError(source, f"{where}: 'minimum' and 'maximum' must be numbers or null")
+    if not isinstance(entry.get("choices", []), list) or not all(isinstance(c, str) for c in entry.get("choices", [])):
+        raise GraphFileError(source, f"{where}: 'choices' must be a list of strings")
     try:
         spec = ParamSpec(entry["name"], entry["kind"], entry["default"], str(entry.get("help", "")),
                          minimum=entry.get("minimum"), maximum=entry.get("maximum"),

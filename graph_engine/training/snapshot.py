@@ -20,8 +20,10 @@ def network_signature(graph: Graph) -> str:
     """What makes the trained network: node types and parameters, and the wiring (moving
     a node or changing the next run's settings does not change it)."""
     nodes = sorted((n.id, n.type, json.dumps(n.params, sort_keys=True, default=str)) for n in graph)
-    edges = sorted((e.source, e.target, e.port) for e in graph.edges)
-    return json.dumps([nodes, edges])
+    edges = sorted((e.source, e.target, e.port, e.source_port) for e in graph.edges)
+    blocks = {name: network_signature(d.graph) + json.dumps([(p.name, p.default) for p in d.params], default=str)
+              for name, d in sorted(graph.blocks.items())}
+    return json.dumps([nodes, edges, blocks])
 
 
 @dataclass(frozen=True)

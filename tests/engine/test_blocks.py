@@ -259,3 +259,78 @@ def test_summary_shows_totals_per_use_and_expands_on_request(capsys):
     assert main(["summary", golden, "--expand"]) == 0
     rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines() if line.strip()}
     assert rows["layer1.conv1"][:4] == ["layer1.conv1", "Conv2d", "8×8×8", "584"]
+
+
+# -- review findings: hostile names, output order, argument and class name clashes ------
+def _file_with(params: list, nodes_extra: list | None = None) -> str:
+    import json
+
+    inner = {"params": params, "edges": [{"source": "x", "target": "fc"}, {"source": "fc", "target": "y"}],
+             "nodes": [{"id": "x", "type": "Input", "params": {"shape": [4]}},
+                       {"id": "fc", "type": "Linear", "params": {"out_features": 3}},
+                       {"id": "y", "type": "Output"}] + (nodes_extra or [])}
+    return json.dumps({"format": "rosenblatt-graph", "version": 3, "nodes": [], "edges": [], "blocks": {"B": inner}})
+
+
+@pytest.mark.parametrize("name", ["self", "class", "nn", "x y", "a=print('PWNED')", "super"])
+def test_a_block_param_name_that_would_reach_code_badly_is_refused_at_load(name):
+    with pytest.raises(GraphFileError, match="cannot name a block param"):
+        loads(_file_with([{"name": name, "kind": "int", "default": 1}]))
+
+
+def test_block_param_bounds_must_be_numbers():
+    with pytest.raises(GraphFileError, match="'minimum' and 'maximum' must be numbers"):
+        loads(_file_with([{"name": "p", "kind": "padding", "default": "same", "minimum": "x"}]))
+
+
+def _two_outputs_block() -> BlockDefinition:
+    inner = Graph("TwoWays", template=True)
+    inner.add_node(Node("x", "Input", {"shape": [4]}))
+    inner.add_node(Node("fc", "Linear", {"out_features": 5}))
+    inner.add_node(Node("wide", "Output", {}))
+    inner.add_node(Node("same", "Output", {}))
+    inner.connect("x", "same")  # the second Output is connected first: order must be the file's
+    inner.connect("x", "fc")
+    inner.connect("fc", "wide")
+    return BlockDefinition("TwoWays", inner)
+
+
+def test_exported_block_outputs_keep_the_file_order(tmp_path):
+    graph = Graph("ports")
+    graph.set_block(_two_outputs_block())
+    graph.create_node("Input", {"shape": [4]}, node_id="x")
+    graph.add_node(Node("both", "TwoWays", {}))
+    graph.create_node("Output", {}, node_id="second")
+    graph.create_node("Output", {}, node_id="first")
+    graph.connect("x", "both")
+    graph.connect("both", "first", source_port=0)
+    graph.connect("both", "second", source_port=1)
+    torch.manual_seed(0)
+    compiled = compile_graph(graph, device="cpu").eval()
+    _source, module = _exported(tmp_path, graph, "ports")
+    exported = module.Ports().eval()
+    exported.load_state_dict(compiled.state_dict())
+    x = torch.randn(2, 4)
+    got, expected = exported(x), compiled(x)
+    assert [tuple(t.shape) for t in got] == [tuple(t.shape) for t in expected] == [(2, 4), (2, 5)]
+    for a, b in zip(got, expected):
+        assert_close(a, b, atol=0, rtol=0)
+
+
+def test_two_blocks_whose_names_fold_alike_get_two_classes(tmp_path):
+    graph = with_blocks([4])
+    lower = basic_block()
+    graph.set_block(BlockDefinition("basic", lower.graph, lower.params))
+    graph.create_node("Conv2d", {"out_channels": 6, "kernel_size": 1}, node_id="proj9")
+    graph.add_node(Node("layer9", "basic", {"channels": 6}))
+    graph.remove_edge(next(e for e in graph.edges if e.target == "flat"))
+    graph.connect("layer0", "proj9")
+    graph.connect("proj9", "layer9")
+    graph.connect("layer9", "flat")
+    source, module = _exported(tmp_path, graph, "folded")
+    assert "class Basic(" in source and "class Basic_2(" in source
+    compiled = compile_graph(graph, device="cpu").eval()
+    exported = module.Blocks().eval()
+    exported.load_state_dict(compiled.state_dict())
+    x = torch.randn(1, 3, 6, 6)
+    assert_close(exported(x), compiled(x), atol=0, rtol=0)

@@ -35,12 +35,13 @@ def test_exported_module_matches_compiled(tmp_path, key):
     exported.load_state_dict(compiled.state_dict())
     exported.eval()
     compiled.eval()
-    node = next(n for n in graph if n.type == "Input")
-    shape = (3, *node.params["shape"])
     torch.manual_seed(0)
-    x = torch.randint(0, 128, shape) if node.params["dtype"] == "int64" else torch.randn(shape)
+    xs = []
+    for node in (n for n in graph if n.type == "Input"):  # every Input, in file order
+        shape = (3, *node.params["shape"])
+        xs.append(torch.randint(0, 8, shape) if node.params["dtype"] == "int64" else torch.randn(shape))
     with torch.no_grad():
-        torch.testing.assert_close(exported(x), compiled(x), rtol=0, atol=0)
+        torch.testing.assert_close(exported(*xs), compiled(*xs), rtol=0, atol=0)
 
 
 def test_exported_code_reads_like_hand_written_code():
