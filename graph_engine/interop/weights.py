@@ -7,7 +7,10 @@ names, so the weights move between them by stripping the prefix.
 
 from __future__ import annotations
 
+import json
 import os
+import struct
+import sys
 from pathlib import Path
 
 import torch
@@ -78,9 +81,39 @@ def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], source: s
     module.load_state_dict(state)
 
 
+#: torch dtype -> safetensors' name for it
+_DTYPES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+           torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
+           torch.uint8: "U8", torch.bool: "BOOL"}
+
+
 def save_safetensors(path: str | os.PathLike[str], state: dict[str, torch.Tensor],
                      metadata: dict[str, str] | None = None) -> None:
-    """Write ``state`` as safetensors, atomically (copies: safetensors refuses shared storage)."""
-    tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
-    data = save(tensors, metadata={"format": "pt", **(metadata or {})})
-    write_atomic(path, lambda stream: stream.write(data))
+    """Write ``state`` as safetensors, atomically, one tensor at a time: a CPU tensor's bytes
+    go to the file as they are (no copy of the whole state in memory: VGG16's weights are
+    half a gigabyte). Tensors sharing memory are each written whole."""
+    tensors = {key: value.detach() for key, value in state.items()}
+    if sys.byteorder != "little" or any(t.dtype not in _DTYPES for t in tensors.values()):
+        data = save({k: v.to("cpu", copy=True).contiguous() for k, v in tensors.items()},
+                    metadata={"format": "pt", **(metadata or {})})
+        write_atomic(path, lambda stream: stream.write(data))
+        return
+    header: dict[str, object] = {"__metadata__": {"format": "pt", **(metadata or {})}}
+    offset = 0
+    for key, tensor in tensors.items():
+        size = tensor.numel() * tensor.element_size()
+        header[key] = {"dtype": _DTYPES[tensor.dtype], "shape": list(tensor.shape),
+                       "data_offsets": [offset, offset + size]}
+        offset += size
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as safetensors writes it
+
+    def write(stream) -> None:
+        stream.write(struct.pack("<Q", len(text)))
+        stream.write(text)
+        for tensor in tensors.values():
+            if tensor.numel():
+                plain = tensor.to("cpu").contiguous().reshape(-1)
+                stream.write(memoryview(plain.view(torch.uint8).numpy()))
+
+    write_atomic(path, write)

@@ -515,3 +515,17 @@ def test_an_import_holds_about_the_models_size_not_copies_of_it(tmp_path):
                           timeout=600, check=True)
     size, added = map(int, done.stdout.split())
     assert added < size / 2, (added / 2 ** 20, size / 2 ** 20)
+
+
+def test_safetensors_are_written_tensor_by_tensor_and_read_back_exactly(tmp_path):
+    from safetensors.torch import load_file
+
+    weight = torch.randn(4, 5)
+    state = {"fc.weight": weight, "fc.transposed": weight.t(), "scalar": torch.tensor(3.0),
+             "empty": torch.empty(0, 3), "steps": torch.arange(5), "mask": torch.tensor([True, False]),
+             "half": torch.randn(3).half(), "brain": torch.randn(3).bfloat16()}
+    save_safetensors(tmp_path / "w.safetensors", state, {"graph": "g"})
+    back = load_file(str(tmp_path / "w.safetensors"))
+    assert back.keys() == state.keys()
+    for key, value in state.items():
+        assert back[key].dtype == value.dtype and torch.equal(back[key], value), key
