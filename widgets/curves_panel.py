@@ -259,7 +259,8 @@ class CurvesPanel(QWidget):
     @property
     def teacher_forcing_shown(self) -> bool:
         """Whether the teacher-forcing curve is drawn (a scheduled-sampling run)."""
-        return self.lr_plot.getAxis("right").isVisible() and len(self.forcing_curve.xData or []) > 0
+        data = self.forcing_curve.xData
+        return self.lr_plot.getAxis("right").isVisible() and data is not None and len(data) > 0
 
     def _fit_constant_lr(self, lr: np.ndarray) -> None:
         """A constant rate would sit mid-plot on a ±0.5 axis: show it from 0 to above it."""
