@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import torch
 from torch import fx, nn
 from torch.fx.passes.shape_prop import ShapeProp
+from torch.nn import functional as F
 
 from graph_engine.analysis import analyze
 from graph_engine.compiler import compile_graph
@@ -209,19 +210,62 @@ def _atomic(module: nn.Module) -> bool:
         module, (nn.Sequential, nn.ModuleList, nn.ModuleDict))
 
 
+#: bytes of float64 weights one layer may convert at once; a larger Linear or Conv computes its
+#: outputs in slices of this size (VGG16's first Linear would take 822 MB at once)
+SLICE_BYTES = 32 << 20
+_CONVS = (nn.Conv1d, nn.Conv2d)
+
+
+def _lean_forward(module: nn.Module):
+    """The forward of a Linear or Conv for the float64 check, in less memory than torch's: a
+    weight over SLICE_BYTES in float64 is used a slice of rows at a time, and a Conv runs one
+    sample at a time (torch's float64 convolution unfolds its whole input: half a gigabyte for
+    VGG16's second layer at batch 2). Each output is computed as torch computes it."""
+    weight, bias = module.weight, module.bias
+    conv = isinstance(module, _CONVS)
+    big = weight.numel() * 8 > SLICE_BYTES and not (conv and module.groups != 1)
+    rows = max(1, SLICE_BYTES // (8 * max(1, weight[0].numel()))) if big else weight.shape[0]
+
+    def piece(x, start: int):
+        w = weight[start:start + rows].double()
+        b = bias[start:start + rows].double() if bias is not None else None
+        return module._conv_forward(x, w, b) if conv else F.linear(x, w, b)
+
+    def sliced(x):  # each slice's float64 weights are freed before the next is made
+        return torch.cat([piece(x, start) for start in range(0, weight.shape[0], rows)], dim=1 if conv else -1)
+
+    def forward(x):
+        if not conv or x.dim() == weight.dim() - 1:  # a Linear, or an unbatched input
+            return sliced(x)
+        return torch.cat([sliced(x[i:i + 1]) for i in range(x.shape[0])])
+
+    return forward
+
+
+def _lean(module: nn.Module) -> bool:
+    """Does the float64 check run this module with :func:`_lean_forward`?"""
+    if type(module) not in (nn.Linear, *_CONVS) or not module.weight.is_floating_point():
+        return False
+    return type(module) is not nn.Linear and module.padding_mode == "zeros" \
+        or module.weight.numel() * 8 > SLICE_BYTES
+
+
 @contextlib.contextmanager
 def _float64_while_running(root: nn.Module):
     """Each module's floating tensors are float64 while its forward runs (a torch.nn layer's
     with its children's), and the very same float32 tensors again after: one layer's weights
-    in float64 at a time, not a float64 copy of the model. A tensor that a module reads without
-    calling its owner stays as it is (torch promotes it exactly, or refuses: see the caller)."""
+    in float64 at a time (a Linear or Conv as :func:`_lean_forward` runs it), not a float64 copy
+    of the model. A tensor that a module reads without calling its owner stays as it is (torch
+    promotes it exactly, or refuses: see the caller)."""
     depth: dict[int, int] = {}
     saved: dict[int, list] = {}
+    lean = [module for module in root.modules() if _lean(module)]
+    skip = {id(module) for module in lean}
 
     def convert(module, _args):
         key = id(module)
         depth[key] = depth.get(key, 0) + 1
-        if depth[key] > 1:
+        if depth[key] > 1 or key in skip:
             return
         undo: list = []
         for owner in (module.modules() if _atomic(module) else (module,)):
@@ -238,7 +282,7 @@ def _float64_while_running(root: nn.Module):
     def restore(module, _args, _output):
         key = id(module)
         depth[key] -= 1
-        if depth[key]:
+        if depth[key] or key in skip:
             return
         for target, name, original in reversed(saved.pop(key)):
             if name is None:
@@ -247,14 +291,18 @@ def _float64_while_running(root: nn.Module):
                 target._buffers[name] = original
 
     handles = []
-    for module in root.modules():
-        handles.append(module.register_forward_pre_hook(convert))
-        handles.append(module.register_forward_hook(restore, always_call=True))
     try:
+        for module in lean:
+            module.forward = _lean_forward(module)
+        for module in root.modules():
+            handles.append(module.register_forward_pre_hook(convert))
+            handles.append(module.register_forward_hook(restore, always_call=True))
         yield
     finally:
         for handle in handles:
             handle.remove()
+        for module in lean:
+            module.__dict__.pop("forward", None)
 
 
 @contextlib.contextmanager

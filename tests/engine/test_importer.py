@@ -434,6 +434,26 @@ def test_the_weights_are_the_models_own_tensors_and_the_model_is_left_as_it_was(
     assert imported.state["self_attention.out_proj.weight"].dtype == torch.float32
 
 
+def test_large_layers_are_checked_in_float64_a_slice_at_a_time(monkeypatch):
+    from graph_engine.interop import importer
+
+    class Wide(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 16, 3, padding=1)
+            self.fc = nn.Linear(16 * 4 * 4, 40)
+
+        def forward(self, x):
+            return self.fc(torch.flatten(torch.relu(self.conv(x)), 1))
+
+    monkeypatch.setattr(importer, "SLICE_BYTES", 2048)  # conv: 3 filters a slice, fc: 1 row
+    model = Wide()
+    assert importer._lean(model.conv) and importer._lean(model.fc)
+    imported = import_module_object(model, (3, 4, 4))
+    assert imported.max_difference <= 1e-12
+    assert "forward" not in vars(model.fc) and model.fc.weight.dtype == torch.float32
+
+
 def test_a_learned_tensor_shared_by_two_layers_is_refused_by_name():
     class Tied(nn.Module):
         def __init__(self):
@@ -485,9 +505,10 @@ def test_every_refusal_is_listed_even_after_a_failed_call_with_library_file_and_
 
 @pytest.mark.slow
 def test_an_import_holds_about_the_models_size_not_copies_of_it(tmp_path):
-    """Peak memory of a child process importing 8 Linear layers of 2048×2048 (128 MiB): the
-    import adds less than half the model's size (one layer in float64 at a time; it used to add
-    a copy of the weights, a float32 graph and two float64 models: 7 times the model's size)."""
+    """Peak memory of a child process importing 4 Linear layers of 2048×2048 and one of
+    2048×8192 (128 MiB): the import adds less than half the model's size (one layer in float64
+    at a time, the large one a slice at a time; it used to add a copy of the weights, a float32
+    graph and two float64 models: 7 times the model's size)."""
     script = textwrap.dedent('''
         import os, resource, torch
         from torch import nn
@@ -499,7 +520,7 @@ def test_an_import_holds_about_the_models_size_not_copies_of_it(tmp_path):
 
         import_module_object(nn.Sequential(nn.Linear(2, 2)), (2,))  # what the first import loads (fx, sympy …)
         torch.manual_seed(0)
-        model = nn.Sequential(*[nn.Linear(2048, 2048) for _ in range(8)])
+        model = nn.Sequential(*[nn.Linear(2048, 2048) for _ in range(4)], nn.Linear(2048, 8192))
         size = sum(p.numel() * 4 for p in model.parameters())
         before = rss()
         import_module_object(model, (2048,))
