@@ -20,7 +20,10 @@ from PySide6.QtWidgets import (
 
 from graph_engine.data import BUILTIN_DATASETS
 from graph_engine.training.history import RunHistory
-from graph_engine.training.settings import DEVICES, OPTIMIZERS, SCHEDULES, TASK_CHOICES, TrainingSettings
+from graph_engine.data.seq2seq import SEQ2SEQ_DATASETS
+from graph_engine.training.settings import (
+    DEVICES, OPTIMIZERS, SAMPLING_DECAYS, SCHEDULES, TASK_CHOICES, TrainingSettings,
+)
 
 DATA_FILTER = ("Data files (*.csv *.npz *.txt *.idx *-ubyte *.gz *.bin);;CSV (*.csv);;NumPy (*.npz);;"
                "Text (*.txt);;All files (*)")
@@ -93,7 +96,7 @@ class TrainingPanel(QWidget):
         self.dataset = QComboBox()
         self.dataset.setEditable(False)
         self.dataset.setToolTip("Built-in datasets, or a file or folder chosen with Open data…")
-        self.dataset.addItems(BUILTIN_DATASETS)
+        self.dataset.addItems(BUILTIN_DATASETS + SEQ2SEQ_DATASETS)
         self.dataset.currentTextChanged.connect(lambda text: self._edit("dataset", text))
         self.open_data = QToolButton()
         self.open_data.setText("Open data…")
@@ -128,6 +131,20 @@ class TrainingPanel(QWidget):
         self.grad_clip.setToolTip("Clip the gradients' global L2 norm to this (0 = off)")
         self.grad_clip.value_edited.connect(lambda v: self._edit("grad_clip", v))
         form.addRow("Gradient clipping", self.grad_clip)
+        # encoder–decoders (the seq2seq task): how the decoder is fed while training
+        self.scheduled_sampling = self._combo("scheduled_sampling", SAMPLING_DECAYS)
+        self.scheduled_sampling.setToolTip(
+            "Encoder–decoders: off = teacher forcing (the true previous token); linear, exponential, "
+            "inverse sigmoid = scheduled sampling, the chance of the true token decaying by the step; "
+            "always = always the model's own token")
+        form.addRow("Scheduled sampling", self.scheduled_sampling)
+        self.sampling_midpoint = self._spin("sampling_midpoint", 1, 10**9)
+        self.sampling_midpoint.setToolTip("The step at which the teacher-forcing probability has fallen to 1/2")
+        form.addRow("Sampling midpoint", self.sampling_midpoint)
+        self.sampling_tokens = self._combo("sampling_tokens", ("model", "uniform"))
+        self.sampling_tokens.setToolTip("The tokens fed instead of the truth: sampled from the model, or drawn "
+                                        "uniformly from the vocabulary (the uniform variant)")
+        form.addRow("Sampled tokens", self.sampling_tokens)
         self.seed = self._spin("seed", 0, 2**31 - 1)
         form.addRow("Seed", self.seed)
         self.device = self._combo("device", DEVICES)
@@ -236,11 +253,11 @@ class TrainingPanel(QWidget):
                 self.dataset.addItem(dataset)
             self.dataset.setCurrentText(dataset)
             self.dataset.setToolTip(dataset)
-            for key in ("task", "optimizer", "schedule", "device"):
+            for key in ("task", "optimizer", "schedule", "device", "scheduled_sampling", "sampling_tokens"):
                 combo: QComboBox = getattr(self, key)
                 index = combo.findData(value[key])
                 combo.setCurrentIndex(max(0, index))
-            for key in ("batch_size", "epochs", "seed"):
+            for key in ("batch_size", "epochs", "seed", "sampling_midpoint"):
                 spin: QSpinBox = getattr(self, key)
                 try:
                     spin.setValue(int(value[key]))

@@ -123,3 +123,18 @@ def test_curves_plot_the_teacher_forcing_probability(qtbot, captions):
     assert panel.forcing_curve.yData[0] <= 1.0 and panel.forcing_curve.yData[-1] < panel.forcing_curve.yData[0]
     panel.set_history(RunHistory(task="classification"))
     assert not panel.teacher_forcing_shown
+
+
+def test_the_training_panel_edits_scheduled_sampling(qtbot):
+    from widgets.training_panel import TrainingPanel
+
+    panel = show_widget(qtbot, TrainingPanel(), 360, 700)
+    panel.show_settings({"scheduled_sampling": "inverse_sigmoid", "sampling_midpoint": 600})
+    assert panel.scheduled_sampling.currentData() == "inverse_sigmoid" and panel.sampling_midpoint.value() == 600
+    with qtbot.waitSignal(panel.settings_edited) as edited:
+        panel.scheduled_sampling.setCurrentIndex(panel.scheduled_sampling.findData("always"))
+    assert edited.args[0] == {"scheduled_sampling": "always"}
+    with qtbot.waitSignal(panel.settings_edited) as edited:
+        panel.sampling_tokens.setCurrentIndex(panel.sampling_tokens.findData("uniform"))
+    assert edited.args[0] == {"sampling_tokens": "uniform"}
+    assert panel.dataset.findText("number-words") >= 0 and panel.dataset.findText("shapes-captions") >= 0
