@@ -151,6 +151,21 @@ def run_child(name: str, timeout: float) -> dict:
     return json.loads(lines[-1])
 
 
+def summary(reasons: list[str]) -> str:
+    """``12× shifted_window_attention: no layer type for this call; …``: each kind of refusal
+    once, with how many calls it stops (node names and lines left out)."""
+    import re
+    from collections import Counter
+
+    kinds = Counter()
+    for reason in reasons:
+        text = re.sub(r"^[^ ]+:\d+: ", "", reason)
+        text = re.sub(r" at node \S+ \(in \w+\)", "", text)
+        text = re.sub(r"self\.[\w.]+", "self.…", text)
+        kinds[text] += 1
+    return "; ".join(f"{n}× {kind}" if n > 1 else kind for kind, n in kinds.most_common())
+
+
 def table(rows: list[dict]) -> str:
     head = ("| model | input | status | parameters | import time | peak memory (process) "
             "| import's own | model's weights |")
@@ -160,7 +175,9 @@ def table(rows: list[dict]) -> str:
         if r.get("status") == "differs":
             params += f" (graph {r.get('graph_params', 0):,})"
         seconds = f"{r['seconds']:.1f} s" if "seconds" in r else ""
-        lines.append(f"| {r['model']} | {r.get('input', '')} | {r['status']} | {params} | {seconds} "
+        status = r["status"] if r["status"] in ("exact", "differs") \
+            else f"{r['status']}: {summary(r['reasons'])}".replace("|", "\\|")
+        lines.append(f"| {r['model']} | {r.get('input', '')} | {status} | {params} | {seconds} "
                      f"| {_mib(r.get('peak_bytes'))} | {_mib(r.get('import_bytes'))} "
                      f"| {_mib(r.get('model_bytes'))} |")
     return "\n".join(lines)
