@@ -19,7 +19,10 @@ $(STAMP): pyproject.toml constraints.txt
 run: install
 	$(VENV)/bin/rosenblatt
 
-PYTEST := QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) -m pytest
+# pytest-xdist workers, one per core of the 2-core machines this runs on (0: one process).
+# --dist loadfile keeps a file's tests, and so its module fixtures (trained runs), on one worker.
+TEST_WORKERS ?= 2
+PYTEST := QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 test: install
 	$(PYTEST) -q
