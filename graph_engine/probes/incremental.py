@@ -20,8 +20,9 @@ trained model's own (shared, not copied): they always compute with the current w
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import networkx as nx
 import torch
@@ -294,6 +295,26 @@ class DecoderState:
                             tuple(s.repeat_interleave(times, 0) for s in self.states))
 
 
+#: steps of at most this many tokens run the recurrent layers without oneDNN (see _few_steps)
+FEW_STEPS = 4
+
+
+@contextlib.contextmanager
+def _few_steps(device: torch.device, steps: int) -> Iterator[None]:
+    """On the CPU torch runs an LSTM/GRU through oneDNN, which builds its kernel anew for every
+    call: about 3 ms on the 2-core VM, more than 30 steps of a long sequence cost inside one
+    call. For one step at a time torch's own kernel is ~10× faster, so it is used there."""
+    if device.type != "cpu" or steps > FEW_STEPS:
+        yield
+        return
+    enabled = torch._C._get_mkldnn_enabled()
+    torch._C._set_mkldnn_enabled(False)
+    try:
+        yield
+    finally:
+        torch._C._set_mkldnn_enabled(enabled)
+
+
 class IncrementalDecoder:
     """Runs a graph's decoder one step at a time with the trained ``model``'s layers.
 
@@ -351,7 +372,8 @@ class IncrementalDecoder:
 
     def step(self, tokens: torch.Tensor, state: DecoderState) -> tuple[torch.Tensor, DecoderState]:
         """Logits (B, t, V) for ``tokens`` (B, t) and the state after them."""
-        results = self.step_module(tokens, *state.context, *state.states)
+        with _few_steps(self.device, tokens.shape[1]):
+            results = self.step_module(tokens, *state.context, *state.states)
         if not isinstance(results, tuple):
             results = (results,)
         return results[0], DecoderState(state.context, tuple(results[1:]))

@@ -46,11 +46,12 @@ def sample_text(model: fx.GraphModule, vocabulary: str | Sequence[str], prompt: 
     Each character is drawn from softmax(logits / temperature) at the last position.
     Temperature 0 decodes greedily (argmax); as it approaches 0 sampling approaches
     greedy decoding, above 1 it flattens the distribution. The same ``seed`` gives
-    the same text on the same device; ``seed=None`` draws a fresh one.
+    the same text on the same device; ``seed=None`` draws a fresh one. With ``graph``
+    the decoding is incremental (``window`` is not used).
     """
     if temperature < 0:
         raise ValueError(f"temperature must be ≥ 0, got {temperature}")
-    context, size = _start(model, vocabulary, prompt, length, window)
+    context, size = _start(model, vocabulary, prompt, length, window if graph is None else 1 << 30)
     device = context.device
     generator = torch.Generator(device=device)
     if seed is None:
@@ -58,6 +59,22 @@ def sample_text(model: fx.GraphModule, vocabulary: str | Sequence[str], prompt: 
     else:
         generator.manual_seed(seed)
     produced = torch.empty(length, dtype=torch.int64, device=device)
+    if graph is not None:
+        decoder = decoder_for(model, graph)
+        with evaluating(model):
+            logits, state = decoder.step(context, decoder.start(batch=1))
+            for index in range(length):
+                last = logits[0, -1, :size].float()
+                if temperature == 0:
+                    token = last.argmax().reshape(1)
+                else:
+                    # subtracting the maximum first keeps tiny temperatures finite (no inf - inf)
+                    token = torch.multinomial(torch.softmax((last - last.max()) / temperature, dim=-1), 1,
+                                              generator=generator)
+                produced[index] = token[0]
+                if index + 1 < length:
+                    logits, state = decoder.step(token.reshape(1, 1), state)
+        return _decode(vocabulary, produced.tolist())
     with evaluating(model):
         for index in range(length):
             logits = _last_logits(model, context, size)[0]
