@@ -101,3 +101,36 @@ def test_ctrl_c_stops_cleanly_after_saving_a_checkpoint(tmp_path):
     checkpoint = json.loads((run_dir / "checkpoints" / "last.json").read_text())
     assert checkpoint["step"] > 0
     assert out.split()[0] == "loss"
+
+
+@pytest.mark.slow
+def test_a_translator_trains_and_decodes_from_the_command_line(capsys, tmp_path):
+    """rosenblatt train template:seq2seq_translator --dataset digits-words, then sample --source with
+    --beam: the K best, each with its log-probability (issue 12)."""
+    run_dir = tmp_path / "run"
+    assert main(["train", "template:seq2seq_translator", "--dataset", "digits-words", "--epochs", "1",
+                 "--out", str(run_dir)]) == 0
+    lines = dict(line.split() for line in capsys.readouterr().out.strip().splitlines())
+    assert set(lines) == {"loss", "token_accuracy", "exact_match", "bleu"}
+    assert (run_dir / "vocabularies.json").is_file()
+    assert main(["sample", str(run_dir), "--source", "4017", "--beam", "3"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 3
+    scores = [float(line.split()[0]) for line in out]
+    assert all(s <= 0 for s in scores)
+    assert main(["sample", str(run_dir), "--source", "four"]) == 2  # a word is not in the digits' vocabulary
+    assert "'f' is not in the source vocabulary" in capsys.readouterr().err
+    assert main(["sample", str(run_dir), "--image", str(tmp_path / "x.png")]) == 2
+    assert "this run translates text" in capsys.readouterr().err
+
+
+def test_a_decoder_without_its_state_is_refused_in_one_line(capsys, tmp_path):
+    graph = load_template("seq2seq_translator")
+    for port in (1, 2):
+        graph.remove_edge(next(e for e in graph.edges if e.target == "decoder" and e.port == port))
+    path = tmp_path / "no_state.json"
+    save_graph(graph, path)
+    assert main(["train", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rosenblatt train: the decoder 'decoder' (LSTM) has no state port connected")
+    assert "\n" not in err and not (tmp_path / "run").exists()
