@@ -184,10 +184,6 @@ def _check_per_step(graph: Graph, node_id: str) -> None:
                         "activations, Add, Concat on features)")
 
 
-def _fresh(graph: Graph, stem: str) -> str:
-    return graph.unique_id(stem)
-
-
 def step_graph(graph: Graph, analysis: Analysis, split: DecoderSplit) -> tuple[Graph, list[str], list[str]]:
     """The decoder step as a graph: Inputs (token, context values, states), Outputs (logits,
     final states). Returns it with its context Input ids and state Input ids, in argument order."""
