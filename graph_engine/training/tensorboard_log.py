@@ -64,6 +64,8 @@ class TensorBoardLog:
         if kind == "step":
             self._scalar("train/loss", event["loss"], event["step"])
             self._scalar("train/lr", event["lr"], event["step"])
+            if "teacher_forcing" in event:  # seq2seq under scheduled sampling
+                self._scalar("train/teacher_forcing", event["teacher_forcing"], event["step"])
         elif kind == "epoch":
             for name, value in event["val"].items():
                 self._scalar(tensorboard_tag("validation", name), value, event["step"])
