@@ -41,13 +41,21 @@ def test_layered_layout_puts_every_edge_left_to_right():
 def test_wrapped_layout_reads_like_text():
     graph = load_template("resnet_style")
     positions = layered_layout(graph)  # wraps a deep network into bands, like lines of text
-    band_height = (2 + 0.6) * 150.0    # the widest column of resnet_style holds two nodes
-    place = {n: (round(y / band_height), x) for n, (x, y) in positions.items()}
-    assert len({band for band, _ in place.values()}) > 1
-    assert all(place[e.source] < place[e.target] for e in graph.edges)
+    ys = sorted({y for _, y in positions.values()})
+    assert ys[-1] - ys[0] > 3 * 150.0
+    for e in graph.edges:  # to the right in a band, or on to the start of a band below
+        (sx, sy), (tx, ty) = positions[e.source], positions[e.target]
+        assert tx > sx or ty > sy, e
     xs = [x for x, _ in positions.values()]
-    ys = [y for _, y in positions.values()]
-    assert 0.5 < (max(xs) - min(xs)) / (max(ys) - min(ys)) < 4
+    assert 0.5 < (max(xs) - min(xs)) / (ys[-1] - ys[0]) < 4
+
+
+def test_a_unet_reads_as_a_u():
+    graph = load_template("unet_like")
+    y = {n: p[1] for n, p in layered_layout(graph).items()}
+    assert y["enc1"] < y["enc2"] < y["bottleneck"]      # the encoder goes down
+    assert y["bottleneck"] > y["dec2"] > y["dec1"]      # the decoder comes back up
+    assert y["enc1"] == y["dec1"] and y["enc2"] == y["dec2"]  # each skip runs straight across
 
 
 def test_layout_survives_a_cycle():

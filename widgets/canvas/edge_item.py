@@ -9,6 +9,7 @@ from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPainterPathStroker, Q
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from widgets.canvas.geometry import EDGE_LABEL_RAISE, TEXT_MIN_LOD, bezier_midpoint, bezier_path
+from widgets.canvas.routing import needs_route, route
 from widgets.theme import (
     EDGE_COLOR, EDGE_LABEL_BACKGROUND, EDGE_LABEL_COLOR, SELECTION_COLOR, canvas_fonts,
 )
@@ -80,12 +81,30 @@ class EdgeItem(QGraphicsItem):
         return spec.output_name(port) if output else spec.input_name(port)
 
     def update_path(self) -> None:
+        """The plain curve now; a long edge is routed around nodes once the scene has settled
+        (:meth:`route_around`)."""
         start = self.source_item.output_port_scene_pos(self.edge.source_port)
         end = self.target_item.input_port_scene_pos(self.edge.port)
         self._path = bezier_path(start, end)
         self._mid = bezier_midpoint(start, end)
         self._shape_path = None
         self._update_bounds()
+        scene = self.scene()
+        if scene is not None and needs_route(start, end):
+            scene.request_route(self)
+
+    def route_around(self, blocked) -> None:
+        """Take a path through a free lane when the curve would pass behind a node."""
+        start = self.source_item.output_port_scene_pos(self.edge.source_port)
+        end = self.target_item.input_port_scene_pos(self.edge.port)
+        routed = route(start, end, blocked)
+        if routed is None:
+            return
+        self._path = routed
+        self._mid = routed.pointAtPercent(0.5)
+        self._shape_path = None
+        self._update_bounds()
+        self.update()
 
     def _update_bounds(self) -> None:
         self.prepareGeometryChange()

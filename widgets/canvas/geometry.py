@@ -31,13 +31,10 @@ def snap(point: QPointF) -> QPointF:
 def curve_points(start: QPointF, end: QPointF) -> tuple[QPointF, QPointF]:
     """Control points of the edge curve from ``start`` (output port) to ``end`` (input port).
 
-    Tangents are horizontal. A long edge along a row of nodes (a skip connection) bows
-    below the row so that it does not hide behind the nodes it passes.
+    Tangents are horizontal. (A long edge that would pass behind nodes is routed around
+    them by :mod:`widgets.canvas.routing`.)
     """
     span = end.x() - start.x()
-    if span > 2.5 * NODE_WIDTH and abs(end.y() - start.y()) < NODE_MIN_HEIGHT:
-        sag = min(160.0, max(110.0, 0.06 * span))   # dips 0.75 * sag below the ports
-        return (QPointF(start.x() + 60.0, start.y() + sag), QPointF(end.x() - 60.0, end.y() + sag))
     dx = max(40.0, abs(span) * 0.5)
     return (QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()))
 

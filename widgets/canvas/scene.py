@@ -12,18 +12,18 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from PySide6.QtCore import QPoint, QPointF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneDragDropEvent, QGraphicsSceneMouseEvent
 
-from graph_engine import Edge, shape_text
+from graph_engine import Edge
 from widgets.canvas.edge_item import EdgeItem
 from widgets.canvas.geometry import snap
 from widgets.canvas.gestures import moved_nodes
 from widgets.canvas.wiring import Wiring
-from widgets.canvas.labels import node_problems, param_count_text
 from widgets.canvas.node_item import NodeItem
-from widgets.canvas.overlays import NodeBadge, NodeBar, NodeOverlays
+from widgets.canvas.overlays import NodeOverlays
+from widgets.canvas.scene_marks import SceneMarks
 from widgets.drag_mime import LAYER_MIME_TYPE, carries_layer, type_from_mime_data
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 
-class GraphScene(QGraphicsScene):
+class GraphScene(SceneMarks, QGraphicsScene):
     """Items for every node and edge of ``graph``, kept in step with its events.
 
     Signals (intents; the scene itself never changes the graph):
@@ -80,6 +80,12 @@ class GraphScene(QGraphicsScene):
         self._press_positions: dict[str, QPointF] | None = None
         self._last_selection: list[str] = []
         self._attached = False
+        # long edges to route around nodes once the items have settled
+        self._to_route: set[EdgeItem] = set()
+        self._route_timer = QTimer(self)
+        self._route_timer.setSingleShot(True)
+        self._route_timer.setInterval(0)
+        self._route_timer.timeout.connect(self.route_edges)
         self.selectionChanged.connect(self._on_selection_changed)
         if build:
             for _done in self.build_steps(chunk=0):
@@ -137,65 +143,6 @@ class GraphScene(QGraphicsScene):
         finally:
             self.blockSignals(False)
         self._on_selection_changed()
-
-    # -- analysis and highlight ---------------------------------------------------------
-    def set_analysis(self, analysis: "Analysis | None") -> None:
-        """Show shapes, parameter counts and diagnostics from ``analysis`` (None clears)."""
-        if analysis is not None and analysis is self._analysis:
-            return  # already shown (a new scene is given the document's analysis, then hears of it)
-        self._analysis = analysis
-        problems = node_problems(analysis) if analysis is not None else {}
-        for nid, item in self._nodes.items():
-            if analysis is None:
-                item.set_analysis("", "", None, [])
-                item.set_port_shapes([], [])
-                continue
-            info = analysis.info(nid)
-            shape = " | ".join(shape_text(s) for s in info.out_shapes) if info.out_shapes else ""
-            severity, messages = problems.get(nid, (None, []))
-            item.set_analysis(shape, param_count_text(info.params), severity, messages)
-            item.set_port_shapes([shape_text(s) if s is not None else "" for s in info.in_shapes or ()],
-                                 [shape_text(s) for s in info.out_shapes or ()])
-        for edge, item in self._edges.items():
-            shape = analysis.edge_shape(edge) if analysis is not None and self.edge_labels else None
-            item.set_label(shape_text(shape) if shape is not None else "")
-
-    def highlight_nodes(self, node_ids: Iterable[str]) -> None:
-        """Draw these nodes highlighted (e.g. a refused cycle) until :meth:`clear_highlight`."""
-        self.clear_highlight()
-        for nid in node_ids:
-            item = self._nodes.get(nid)
-            if item is not None:
-                item.set_highlighted(True)
-                self._highlighted.add(nid)
-
-    def clear_highlight(self) -> None:
-        for nid in self._highlighted:
-            item = self._nodes.get(nid)
-            if item is not None:
-                item.set_highlighted(False)
-        self._highlighted.clear()
-
-    # -- training overlays ----------------------------------------------------------------
-    def set_node_badges(self, badges: dict[str, tuple[str, str]]) -> None:
-        """Show a warning badge on each node: ``{node_id: (kind, tooltip)}``; replaces the
-        previous badges. Kinds "non_finite" and "exploding" are red, others amber."""
-        self._overlays.set_badges(badges, self._nodes)
-
-    def set_node_bars(self, bars: dict[str, tuple[float, str]]) -> None:
-        """Show a thin bar on each node: ``{node_id: (fraction 0..1, text)}``; replaces the
-        previous bars."""
-        self._overlays.set_bars(bars, self._nodes)
-
-    def clear_overlays(self) -> None:
-        """Remove every badge and bar."""
-        self._overlays.clear()
-
-    def node_badge(self, node_id: str) -> NodeBadge | None:
-        return self._overlays.badge(node_id)
-
-    def node_bar(self, node_id: str) -> NodeBar | None:
-        return self._overlays.bar(node_id)
 
     # -- model events -------------------------------------------------------------------
     def _subscriptions(self):

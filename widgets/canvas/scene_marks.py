@@ -1,0 +1,97 @@
+"""What the scene draws over its items: the analysis (shapes, counts, problems), highlights,
+training marks (badges, bars), and long edges routed around nodes. A mixin of
+:class:`widgets.canvas.scene.GraphScene`, which holds ``_nodes``, ``_edges``, ``_analysis``,
+``_highlighted``, ``_overlays``, ``_to_route`` and ``_route_timer``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable
+
+from graph_engine import shape_text
+from widgets.canvas.edge_item import EdgeItem
+from widgets.canvas.labels import node_problems, param_count_text
+from widgets.canvas.node_item import NodeItem
+from widgets.canvas.overlays import NodeBadge, NodeBar
+
+if TYPE_CHECKING:
+    from graph_engine import Analysis
+
+
+class SceneMarks:
+    # -- analysis and highlight ---------------------------------------------------------
+    def set_analysis(self, analysis: "Analysis | None") -> None:
+        """Show shapes, parameter counts and diagnostics from ``analysis`` (None clears)."""
+        if analysis is not None and analysis is self._analysis:
+            return  # already shown (a new scene is given the document's analysis, then hears of it)
+        self._analysis = analysis
+        problems = node_problems(analysis) if analysis is not None else {}
+        for nid, item in self._nodes.items():
+            if analysis is None:
+                item.set_analysis("", "", None, [])
+                item.set_port_shapes([], [])
+                continue
+            info = analysis.info(nid)
+            shape = " | ".join(shape_text(s) for s in info.out_shapes) if info.out_shapes else ""
+            severity, messages = problems.get(nid, (None, []))
+            item.set_analysis(shape, param_count_text(info.params), severity, messages)
+            item.set_port_shapes([shape_text(s) if s is not None else "" for s in info.in_shapes or ()],
+                                 [shape_text(s) for s in info.out_shapes or ()])
+        for edge, item in self._edges.items():
+            shape = analysis.edge_shape(edge) if analysis is not None and self.edge_labels else None
+            item.set_label(shape_text(shape) if shape is not None else "")
+
+    def highlight_nodes(self, node_ids: Iterable[str]) -> None:
+        """Draw these nodes highlighted (e.g. a refused cycle) until :meth:`clear_highlight`."""
+        self.clear_highlight()
+        for nid in node_ids:
+            item = self._nodes.get(nid)
+            if item is not None:
+                item.set_highlighted(True)
+                self._highlighted.add(nid)
+
+    def clear_highlight(self) -> None:
+        for nid in self._highlighted:
+            item = self._nodes.get(nid)
+            if item is not None:
+                item.set_highlighted(False)
+        self._highlighted.clear()
+
+    # -- training overlays ----------------------------------------------------------------
+    def set_node_badges(self, badges: dict[str, tuple[str, str]]) -> None:
+        """Show a warning badge on each node: ``{node_id: (kind, tooltip)}``; replaces the
+        previous badges. Kinds "non_finite" and "exploding" are red, others amber."""
+        self._overlays.set_badges(badges, self._nodes)
+
+    def set_node_bars(self, bars: dict[str, tuple[float, str]]) -> None:
+        """Show a thin bar on each node: ``{node_id: (fraction 0..1, text)}``; replaces the
+        previous bars."""
+        self._overlays.set_bars(bars, self._nodes)
+
+    def clear_overlays(self) -> None:
+        """Remove every badge and bar."""
+        self._overlays.clear()
+
+    def node_badge(self, node_id: str) -> NodeBadge | None:
+        return self._overlays.badge(node_id)
+
+    def node_bar(self, node_id: str) -> NodeBar | None:
+        return self._overlays.bar(node_id)
+
+
+    def request_route(self, item: EdgeItem) -> None:
+        self._to_route.add(item)
+        if not self._route_timer.isActive():
+            self._route_timer.start()
+
+    def route_edges(self) -> None:
+        """Route the long edges that moved around the nodes in their way."""
+        items, self._to_route = self._to_route, set()
+        for item in items:
+            if item.scene() is not self:
+                continue
+            ends = (item.source_item, item.target_item)
+
+            def blocked(rect, ends=ends) -> bool:
+                return any(isinstance(i, NodeItem) and i not in ends for i in self.items(rect))
+            item.route_around(blocked)
+
