@@ -42,13 +42,19 @@ def _graph(key):
                  ("next_char", "Linear", {"out_features": 128}), ("logits", "Output", {}), name="tokens")
 
 
-def _input(graph, batch, seed=1):
-    node = next(n for n in graph if n.type == "Input")
+def _inputs(graph, batch, seed=1):
+    """One batch per Input node, in file order (the compiled module's arguments)."""
     generator = torch.Generator().manual_seed(seed)
-    shape = (batch, *node.params["shape"])
-    if node.params["dtype"] == "int64":
-        return torch.randint(0, 128, shape, generator=generator)
-    return torch.randn(shape, generator=generator)
+    batches = []
+    for node in (n for n in graph if n.type == "Input"):
+        shape = (batch, *node.params["shape"])
+        batches.append(torch.randint(0, 8, shape, generator=generator) if node.params["dtype"] == "int64"
+                       else torch.randn(shape, generator=generator))
+    return tuple(batches)
+
+
+def _input(graph, batch, seed=1):
+    return _inputs(graph, batch, seed)[0]
 
 
 def _reference(graph, x, state=None):
@@ -58,7 +64,7 @@ def _reference(graph, x, state=None):
         module.load_state_dict(state)
     module.eval()
     with torch.no_grad():
-        return module(x)
+        return module(*x) if isinstance(x, tuple) else module(x)
 
 
 @pytest.fixture(scope="module")
@@ -153,9 +159,9 @@ def test_torchscript_file_runs_like_the_compiled_graph(tmp_path, key):
     state = compile_graph(graph, device="cpu").state_dict()
     assert set(dict(loaded.state_dict())) == set(state)
     for batch in (1, 3):
-        x = _input(graph, batch)
+        xs = _inputs(graph, batch)
         with torch.no_grad():
-            torch.testing.assert_close(loaded(x), _reference(graph, x, dict(loaded.state_dict())),
+            torch.testing.assert_close(loaded(*xs), _reference(graph, xs, dict(loaded.state_dict())),
                                        rtol=0, atol=1e-6)
 
 
