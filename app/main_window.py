@@ -161,6 +161,10 @@ class MainWindow(FileActions, QMainWindow):
         self._action(view, "Zoom &100 %", self.view.reset_zoom, "Ctrl+0")
         self._action(view, "Auto-&layout", self.controller.auto_layout, "L")
         self._action(view, "&Export diagram…", self.canvas_actions.export_dialog)
+        self.minimap_action = self._action(view, "&Minimap", lambda: self.view.minimap.set_enabled(
+            self.minimap_action.isChecked()), "M")
+        self.minimap_action.setCheckable(True)
+        self.minimap_action.setChecked(True)
         self.snap_action = self._action(view, "Snap to &grid", self._toggle_snap)
         self.snap_action.setCheckable(True)
         view.addSeparator()

@@ -30,3 +30,31 @@ def test_names_show_while_a_card_is_over_40_px_wide(qtbot):
         QApplication.processEvents()
         assert (_dark_pixels(view, item) > 15) == named, zoom
     scene.detach()
+
+
+def test_the_minimap_frames_the_view_and_moves_it(qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtTest import QTest
+
+    view = GraphView()
+    scene = GraphScene(load_template("resnet_style"), parent=view)
+    view.setScene(scene)
+    qtbot.addWidget(view)
+    view.resize(900, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.reset_zoom()
+    view.centerOn(scene.node_item("image"))
+    minimap = view.minimap
+    minimap.redraw()
+    assert minimap.isVisible() and minimap.geometry().right() < view.viewport().width()
+    frame = minimap.visible_frame()
+    assert 0 < frame.width() < minimap.width()
+    far = scene.node_item("scores").sceneBoundingRect().center()
+    target = minimap.visible_frame().center()  # click where "scores" is drawn on the minimap
+    scale, offset = minimap._scale()
+    spot = offset + (far - minimap._source.topLeft()) * scale
+    QTest.mouseClick(minimap, Qt.MouseButton.LeftButton, pos=QPoint(round(spot.x()), round(spot.y())))
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    assert shown.contains(far) and minimap.visible_frame().center() != target
+    scene.detach()

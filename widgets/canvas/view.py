@@ -11,6 +11,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
 from widgets.canvas.geometry import GRID_SIZE
+from widgets.canvas.minimap import Minimap
 from widgets.theme import CANVAS_BACKGROUND, GRID_COLOR, GRID_MAJOR_COLOR, MUTED_TEXT_COLOR
 
 #: half the side of the scrollable area: room to pan and zoom about any point
@@ -55,9 +56,21 @@ class GraphView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(True)
         self.viewport().setAcceptDrops(True)
+        #: the whole graph small in the bottom-right corner (View → Minimap)
+        self.minimap = Minimap(self)
+        self.minimap.set_scene(self.scene())
         self._pan_from: QPoint | None = None
         self._pan_button = Qt.MouseButton.NoButton
         self._space_held = False
+
+    def setScene(self, scene: QGraphicsScene | None) -> None:  # noqa: N802 (Qt override)
+        super().setScene(scene)
+        if getattr(self, "minimap", None) is not None:
+            self.minimap.set_scene(scene)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().resizeEvent(event)
+        self.minimap.place()
 
     # -- zoom ---------------------------------------------------------------------------
     def zoom_factor(self) -> float:
