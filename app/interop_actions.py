@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QLineEdit, QMessageBox, QPushButton, QVBoxLayout, QWidget,
 )
 
+from app.busy import run_busy
 from app.training_controller import runs_root
 from graph_engine import analyze
 from graph_engine.interop import (
@@ -102,14 +103,18 @@ def export_dialog(window, fmt: str) -> list[Path]:
     if not go_on or not may_write(window, export_files(fmt, path, weights, fmt == "python-training"),
                                   weights):
         return []
+    graph = graph.copy()  # exported off the GUI thread: the document may not change under it
+
+    def export() -> list[Path]:
+        if fmt == "onnx":
+            return [export_onnx(graph, path, weights).path]
+        if fmt == "torchscript":
+            return [export_torchscript(graph, path, weights).path]
+        return export_python(graph, path, weights, with_training=fmt == "python-training").files
+
     try:
-        with _busy():
-            if fmt == "onnx":
-                files = [export_onnx(graph, path, weights).path]
-            elif fmt == "torchscript":
-                files = [export_torchscript(graph, path, weights).path]
-            else:
-                files = export_python(graph, path, weights, with_training=fmt == "python-training").files
+        window.statusBar().showMessage(f"Exporting {Path(path).name}…")
+        files = run_busy(window, f"Exporting {Path(path).name} ({title.split('…')[0].strip()})…", export)
     except InteropError as error:
         QMessageBox.critical(window, "Cannot export", str(error))
         return []

@@ -14,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QMenu, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QFrame, QMenu, QMessageBox, QScrollArea, QWidget
 
 from app.bridge import NETWORK, TRAINING
 from app.document import Document
@@ -259,8 +259,17 @@ class RunWorkspace(QObject):
 
     def _generate_requested(self, prompt: str, length: int, temperature: float, beam: int) -> None:
         view = self.views["text"]
+
+        def done(show: Callable[..., None]) -> Callable[..., None]:
+            def finish(*args: Any) -> None:
+                QApplication.restoreOverrideCursor()
+                self._status("Text generated" if show is not view.show_error else "Text generation failed")
+                show(*args)
+            return finish
+        QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)  # 30-60 s on a big model: say so
+        self._status(f"Generating {length} characters from the newest checkpoint…")
         self.controller.inspect(self.controller.inspector.generate, prompt, length, temperature, beam,
-                                on_result=lambda r: view.show_generated(*r), on_error=view.show_error)
+                                on_result=lambda r: done(view.show_generated)(*r), on_error=done(view.show_error))
 
     def _decode_requested(self, source: str, validation_index: int, beam: int) -> None:
         view = self.views["text"]

@@ -87,15 +87,16 @@ class TrainingController(QObject):
         #: the network the shown run trains, made once at its start (None for an opened run)
         self._snapshot: RunSnapshot | None = None
         self._shown_status: str | None = None
+        self._made_root: Path | None = None
         self.session.events_arrived.connect(self._events)
         self.session.ended.connect(self._ended)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh_views)
-        document.graph_replaced.connect(lambda _graph: self._clear_problems())
+        document.graph_replaced.connect(lambda _graph: self.forget_run())
         # a training refusal describes the graph and settings as they were: the next edit of
         # either may have fixed it
-        document.changed.connect(lambda changes: changes & {NETWORK, TRAINING} and self._clear_problems())
+        document.changed.connect(lambda changes: changes & {NETWORK, TRAINING} and self._refusal_outdated())
         self._runs_loader = BackgroundWorker("rosenblatt-runs")
         self._runs_ticket = 0
         self._replay_cache: dict[str, tuple[tuple, RunHistory]] = {}
@@ -144,6 +145,7 @@ class TrainingController(QObject):
         history.changed.add("status")
         self._snapshot = RunSnapshot.of(graph)  # the one analysis the run makes before step 1
         self._show(history, self._snapshot.graph)
+        self._made_root = None if root.exists() else root  # removed again if nothing is ever put in it
         try:
             root.mkdir(parents=True, exist_ok=True)
             self.session.start(self._snapshot, settings.to_dict(), run_dir)
@@ -352,11 +354,29 @@ class TrainingController(QObject):
 
     def _ended(self) -> None:
         self._timer.stop()
+        if self._made_root is not None:  # a refused start leaves no empty runs/ behind
+            try:
+                self._made_root.rmdir()
+            except OSError:
+                pass  # not empty: a run folder is there
+            self._made_root = None
         self.refresh_views()
         if self.history is not None:
             self.run_changed.emit(self.history)
             self.message.emit(self.history.message or self.history.status)
             self.run_ended.emit(self.history)
+
+    def forget_run(self) -> None:
+        """Another document: its views start empty (a run still training keeps on, shown)."""
+        self._clear_problems()
+        if not self.running and self.history is not None:
+            self._snapshot = None
+            self._show(None, None)
+
+    def _refusal_outdated(self) -> None:
+        self._clear_problems()
+        if self.history is not None and self.history.status == "rejected" and not self.running:
+            self._show(None, None)  # its red text goes with the refusal
 
     def _set_problems(self, problems: list[Diagnostic]) -> None:
         self.problems = problems

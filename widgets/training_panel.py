@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from graph_engine.data import BUILTIN_DATASETS
 from graph_engine.training.history import RunHistory
+from widgets.best_result import best_text
 from graph_engine.data.seq2seq import SEQ2SEQ_DATASETS
 from graph_engine.training.settings import (
     DEVICES, OPTIMIZERS, SAMPLING_DECAYS, SCHEDULES, TASK_CHOICES, TrainingSettings,
@@ -316,7 +317,9 @@ class TrainingPanel(QWidget):
             return
         self._show_progress(history)
         self._show_status(history)
-        self.run_label.setText(f"Run folder: {history.run_dir}" if history.run_dir else "")
+        # a refused start made no folder: name only one that is there
+        shown = history.run_dir is not None and history.status != "rejected" and history.run_dir.exists()
+        self.run_label.setText(f"Run folder: {history.run_dir}" if shown else "")
 
     def _show_progress(self, history: RunHistory) -> None:
         total = history.total_steps
@@ -347,15 +350,8 @@ class TrainingPanel(QWidget):
 
     def _show_status(self, history: RunHistory) -> None:
         status, message = history.status, history.message
-        headline = history.headline
-        best = ""
-        if headline and history.epochs:
-            name, higher = headline
-            values = [e["val"][name] for e in history.epochs if name in e["val"]]
-            if values:
-                value = max(values) if higher else min(values)
-                shown = f"{100 * value:.1f} %" if name in ("accuracy", "mean_iou") else f"{value:.4g}"
-                best = f"best validation {name.replace('_', ' ')} {shown}"
+        found = best_text(history)
+        best = f"best: validation {found}" if found != "—" else ""
         texts = {
             "starting": "Starting…",
             "running": f"Training on {history.dataset}" + (f" — {best}" if best else ""),

@@ -151,7 +151,7 @@ def test_a_run_folder_trained_elsewhere_opens_in_the_curves(qtbot, window, tmp_p
     assert history.run_dir == run_dir and history.status == "finished"
     x, y = window.workspace.views["curves"].raw_curve.getData()
     assert len(y) == len(history.steps) > 0
-    assert window.workspace.panel.status_label.text().startswith("Finished all 1 epoch — best validation")
+    assert window.workspace.panel.status_label.text().startswith("Finished all 1 epoch — best: validation")
 
 
 @pytest.mark.slow

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QStyle, QStyleOptionViewItem
 
 from graph_engine import load_template
 from graph_engine.training import Trainer, load_dataset_for, runs, settings_from_dict
+from widgets.best_result import best_result
 from graph_engine.training.history import RunHistory
 from widgets.curves import Ema, ema
 from widgets.curves.axes import duration_text, step_text
@@ -266,8 +267,8 @@ def test_earlier_runs_list_and_overlay(qtbot, shown, run_dirs):
     assert runs_list.isVisible() and runs_list.topLevelItemCount() == 1
     item = runs_list.topLevelItem(0)
     assert runs_list.difference(0) == "learning_rate 0.001 → 0.01, batch_size 64 → 128"
-    best = max(e["val"]["accuracy"] for e in earlier.epochs)
-    assert item.text(0).startswith(f"digits-earlier  —  best accuracy {best:.4g} at epoch ")
+    epoch, metrics = best_result(earlier)  # the epoch of lowest validation loss, as metrics.jsonl says
+    assert item.text(0).startswith(f"digits-earlier  —  best accuracy {100 * metrics['accuracy']:.1f} % at epoch {epoch}\n")
     assert item.text(0).endswith("\nlearning_rate 0.001 → 0.01, batch_size 64 → 128")
     assert "learning_rate: 0.01" in item.toolTip(0) and "optimizer: adam" in item.toolTip(0)
     assert panel.overlay_items == {}

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem
 
 from graph_engine.training.history import RunHistory, settings_difference
+from widgets.best_result import best_text as run_best_text
 from widgets.curves.run_curves import RunCurves
 
 #: settings that say nothing about how a run learns: left out of the differences
@@ -62,12 +63,9 @@ def headline_text(curves: RunCurves) -> str:
 
 
 def best_text(curves: RunCurves) -> str:
-    best = curves.best_metric()
-    headline = curves.history.headline
-    if best is None or headline is None:
-        return "—"
-    value, epoch = best
-    return f"{headline[0].replace('_', ' ')} {value:.4g} at epoch {epoch}"
+    """The run's best epoch (lowest validation loss) and its headline metric, as the Training
+    panel and metrics.jsonl say it (widgets.best_result)."""
+    return run_best_text(curves.history)
 
 
 def swatch(color: str, size: int = 12) -> QIcon:
