@@ -61,6 +61,13 @@ def method_words(temperature: float, beam: int) -> str:
     return f"sampled at temperature {temperature:g}"
 
 
+def _image_samples(description: str) -> bool:
+    """Whether a dataset description (``Dataset.describe``: "name: N train / M val, 3×32×48, …")
+    has (C, H, W) samples: a captioner's run, whose sources are images, not sentences."""
+    parts = description.split(", ")
+    return len(parts) > 1 and parts[1].count("×") == 2
+
+
 class TextPanel(QWidget):
     """Generate from a character model's checkpoint; its samples during training."""
 
@@ -260,7 +267,7 @@ class TextPanel(QWidget):
         self.decode_box.setVisible(seq2seq)
         self.generate_box.setVisible(not seq2seq)
         if seq2seq:
-            images = bool(self._history is not None and "caption" in self._history.dataset)
+            images = self._history is not None and _image_samples(self._history.dataset)
             self.source_edit.setEnabled(not images)
             self.decode_text_button.setEnabled(not images)
             self.source_label.setEnabled(not images)

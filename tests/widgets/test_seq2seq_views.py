@@ -81,7 +81,7 @@ def test_the_text_panel_decodes_a_validation_image_greedy_and_beam(qtbot, captio
 
 def test_decoding_a_typed_sentence_emits_it(qtbot):
     panel = show_widget(qtbot, TextPanel(), 500, 400)
-    panel.set_history(RunHistory(task="seq2seq", dataset="number-words: 16000 train"))
+    panel.set_history(RunHistory(task="seq2seq", dataset="number-words: 16000 train / 4000 val, 12, 14 target tokens"))
     assert panel.source_edit.isEnabled()
     panel.source_edit.setText("four thousand seventeen")
     with qtbot.waitSignal(panel.decode_requested) as asked:
