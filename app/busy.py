@@ -1,5 +1,9 @@
-"""A long call (an ONNX export, 16 s) off the GUI thread while the window stays responsive:
-a busy dialog says what is happening, the window repaints, and edits wait until it is done."""
+"""A long call (an ONNX export, 16 s) with a busy dialog that says what is happening.
+
+Off the GUI thread (``in_thread``) the window stays responsive and repaints while edits wait.
+torch's exporters are called on the GUI thread instead (an ONNX export in a worker thread
+crashed the process now and then, in native code): the dialog and the busy cursor are shown
+and painted before the call, and the window catches up after it."""
 
 from __future__ import annotations
 
@@ -14,8 +18,10 @@ from PySide6.QtWidgets import QApplication, QProgressDialog, QWidget
 SHOW_AFTER_S = 0.3
 
 
-def run_busy(parent: QWidget, text: str, call: Callable[[], Any]) -> Any:
-    """``call()`` in a worker thread; its result, or its exception raised here."""
+def run_busy(parent: QWidget, text: str, call: Callable[[], Any], in_thread: bool = True) -> Any:
+    """``call()`` (in a worker thread); its result, or its exception raised here."""
+    if not in_thread:
+        return _run_here(parent, text, call)
     outcome: dict[str, Any] = {}
 
     def work() -> None:
@@ -46,3 +52,20 @@ def run_busy(parent: QWidget, text: str, call: Callable[[], Any]) -> Any:
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("result")
+
+
+def _run_here(parent: QWidget, text: str, call: Callable[[], Any]) -> Any:
+    QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+    dialog = QProgressDialog(text, "", 0, 0, parent)
+    dialog.setCancelButton(None)
+    dialog.setWindowTitle("Working")
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.show()
+    for _ in range(3):  # paint the dialog and the status message before the window stands still
+        QApplication.processEvents()
+    try:
+        return call()
+    finally:
+        dialog.close()
+        dialog.deleteLater()
+        QApplication.restoreOverrideCursor()

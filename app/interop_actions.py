@@ -114,7 +114,8 @@ def export_dialog(window, fmt: str) -> list[Path]:
 
     try:
         window.statusBar().showMessage(f"Exporting {Path(path).name}…")
-        files = run_busy(window, f"Exporting {Path(path).name} ({title.split('…')[0].strip()})…", export)
+        files = run_busy(window, f"Exporting {Path(path).name} ({title.split('…')[0].strip()})…", export,
+                         in_thread=fmt.startswith("python"))
     except InteropError as error:
         QMessageBox.critical(window, "Cannot export", str(error))
         return []

@@ -32,6 +32,7 @@ from graph_engine import (
     load_template,
 )
 from widgets.canvas import NODE_MIN_HEIGHT, NODE_WIDTH, GraphScene, GraphView
+from widgets.color_scheme import apply_scheme, follow_system, system_is_dark
 from widgets.code_view import CodeView
 from widgets.inspector import Inspector
 from widgets.palette import LayerPalette
@@ -92,6 +93,7 @@ class MainWindow(FileActions, QMainWindow):
         self.persistent = autosave
         #: the layout is sized on the first show unless a remembered one was restored
         self._sized = self.persistent and self._restore_layout()
+        follow_system(self._scheme_changed)
         self.autosaver = Autosaver(self.document, parent=self) if autosave else None
         if self.autosaver is not None:
             self.autosaver.failed.connect(lambda text: self.statusBar().showMessage(text, 15000))
@@ -246,6 +248,18 @@ class MainWindow(FileActions, QMainWindow):
         self.summary.set_summary(analysis.total_params, analysis.total_macs, node_id,
                                  field_text(info.field) if info is not None else None,
                                  unknown=len(analysis.unknown_nodes), count=len(graph))
+
+    def _scheme_changed(self, _scheme=None) -> None:
+        apply_scheme(system_is_dark())
+        self.repaint_canvas()
+
+    def repaint_canvas(self) -> None:
+        """Everything on the canvas drawn again (another colour scheme)."""
+        if self.scene is not None:
+            for item in self.scene.items():
+                item.update()
+        self.view.viewport().update()
+        self.view.minimap.redraw()
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.document.name}[*] — Rosenblatt")

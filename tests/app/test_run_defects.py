@@ -85,22 +85,44 @@ def test_one_best_result_in_the_panel_the_runs_list_and_the_run_file(window, tmp
     assert best_text(RunCurves(history, 0.9)) == "accuracy 96.9 % at epoch 2"
 
 
-def test_a_long_export_keeps_the_window_responsive_and_says_so(window, tmp_path, monkeypatch):
+def test_a_long_export_shows_a_busy_dialog_and_message(window, tmp_path, monkeypatch):
     target = tmp_path / "model.onnx"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    monkeypatch.setattr(interop_actions, "ask_weights", lambda _w: (True, None))
+    monkeypatch.setattr(interop_actions, "may_write", lambda *a: True)
+    seen = []
+
+    class Done:
+        path = target
+
+    def slow_export(*_args):
+        seen.extend((w.labelText(), w.isVisible()) for w in QApplication.topLevelWidgets()
+                    if isinstance(w, QProgressDialog) and w.isVisible())
+        seen.append(("status", window.statusBar().currentMessage()))
+        seen.append(("cursor", QApplication.overrideCursor() is not None))
+        return Done()
+
+    monkeypatch.setattr(interop_actions, "export_onnx", slow_export)
+    assert interop_actions.export_dialog(window, "onnx") == [target]
+    assert ("Exporting model.onnx (Export to ONNX)…", True) in seen, seen
+    assert ("status", "Exporting model.onnx…") in seen and ("cursor", True) in seen
+    assert QApplication.overrideCursor() is None
+
+
+def test_a_python_export_runs_off_the_gui_thread(window, tmp_path, monkeypatch):
+    target = tmp_path / "model.py"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
     monkeypatch.setattr(interop_actions, "ask_weights", lambda _w: (True, None))
     monkeypatch.setattr(interop_actions, "may_write", lambda *a: True)
 
     class Done:
-        path = target
+        files = [target]
 
-    monkeypatch.setattr(interop_actions, "export_onnx", lambda *a: time.sleep(1.5) or Done())
-    ticks, dialogs = [], []
+    monkeypatch.setattr(interop_actions, "export_python", lambda *a, **k: time.sleep(1.0) or Done())
+    ticks = []
     timer = QTimer()
-    timer.timeout.connect(lambda: (ticks.append(1), dialogs.extend(
-        w for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog) and w.isVisible())))
+    timer.timeout.connect(lambda: ticks.append(1))
     timer.start(50)
-    assert interop_actions.export_dialog(window, "onnx") == [target]
+    assert interop_actions.export_dialog(window, "python") == [target]
     timer.stop()
-    assert len(ticks) >= 10, "the event loop stood still during the export"
-    assert dialogs and "Exporting model.onnx" in dialogs[0].labelText()
+    assert len(ticks) >= 8, "the event loop stood still during the export"
