@@ -50,7 +50,7 @@ class Document(QObject):
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
         self.bridge = GraphBridge(self)
-        self.graph = graph or Graph()
+        self.graph = graph if graph is not None else Graph()  # an empty graph is falsy: it is still this one
         self.bridge.attach(self.graph)
         self.path: Path | None = None
         self.analysis: Analysis = analyze(self.graph)

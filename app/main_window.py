@@ -49,7 +49,7 @@ class MainWindow(FileActions, QMainWindow):
         """``autosave`` False (screenshots, tests) also leaves the remembered layout alone."""
         super().__init__()
         self.setObjectName("RosenblattMainWindow")
-        self.document = Document(graph or load_template(DEFAULT_TEMPLATE), self)
+        self.document = Document(graph if graph is not None else load_template(DEFAULT_TEMPLATE), self)
         self.document.path = path
         self.controller = EditorController(self.document, self)
         self.settings = QSettings("Rosenblatt", "Rosenblatt")

@@ -179,6 +179,18 @@ def test_an_empty_canvas_shows_a_hint_instead_of_errors(window):
     dark = sum(1 for x in range(0, image.width(), 3) for y in range(image.height() // 2 - 12, image.height() // 2 + 12)
                if image.pixelColor(x, y).lightness() < 150)
     assert dark > 20, "no hint text in the middle of the canvas"
+    window.controller.add_layer("ReLU", (5000.0, 5000.0))  # far from the middle
+    QApplication.processEvents()
+    image = window.view.viewport().grab().toImage()
+    dark = sum(1 for x in range(0, image.width(), 3) for y in range(image.height() // 2 - 12, image.height() // 2 + 12)
+               if image.pixelColor(x, y).lightness() < 150)
+    assert dark == 0, "the hint stayed after a node was added"
+
+
+def test_an_empty_graph_opens_empty(qtbot):
+    window = MainWindow(Graph("Sketch"), autosave=False)
+    qtbot.addWidget(window)
+    assert len(window.document.graph) == 0 and window.document.graph.name == "Sketch"
 
 
 # -- direct wiring ---------------------------------------------------------------------------

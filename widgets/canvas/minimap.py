@@ -105,12 +105,15 @@ class Minimap(QWidget):
         painter.setPen(QPen(QColor("#9ca3af"), 1))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
-        frame = self.visible_frame().intersected(QRectF(self.rect()))
+        whole = QRectF(self.rect())
+        frame = self.visible_frame()
+        if frame.contains(whole):
+            return  # the view shows everything: no frame to move
         fill = QColor(SELECTION_COLOR)
         fill.setAlpha(40)
         painter.setBrush(fill)
         painter.setPen(QPen(SELECTION_COLOR, 1.5))
-        painter.drawRect(frame)
+        painter.drawRect(frame.intersected(whole))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt override)
         self._view.centerOn(self.scene_point(event.position()))

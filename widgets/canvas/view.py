@@ -67,6 +67,17 @@ class GraphView(QGraphicsView):
         super().setScene(scene)
         if getattr(self, "minimap", None) is not None:
             self.minimap.set_scene(scene)
+        if scene is not None:
+            scene.changed.connect(self._maybe_hint_changed)
+        self._hinting = None
+
+    def _maybe_hint_changed(self, _regions=None) -> None:
+        """The hint is drawn over the whole viewport: repaint it all when it comes or goes."""
+        node_items = getattr(self.scene(), "node_items", None)
+        hinting = node_items is not None and not node_items()
+        if hinting != getattr(self, "_hinting", None):
+            self._hinting = hinting
+            self.viewport().update()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
