@@ -134,10 +134,11 @@ def test_pause_resume_and_stop_from_another_thread_within_a_step(tmp_path, digit
     control.resume()
     assert resumed.wait(30)
     control.stop()
+    steps_when_stopped = trainer.step  # read after the request: on a busy machine, steps ran since the resume
     worker.join(30)
     (result,) = results
     assert result.status == "stopped"
-    assert result.step <= steps_when_paused + 1
+    assert result.step <= steps_when_stopped + 1  # the step in flight may finish; no more
     assert [e["type"] for e in seen if e["type"] in ("paused", "resumed")] == ["paused", "resumed"]
     assert (tmp_path / "run" / "checkpoints" / "last.safetensors").exists()
 
