@@ -58,3 +58,26 @@ def test_the_minimap_frames_the_view_and_moves_it(qtbot):
     shown = view.mapToScene(view.viewport().rect()).boundingRect()
     assert shown.contains(far) and minimap.visible_frame().center() != target
     scene.detach()
+
+
+def test_the_stages_of_a_big_network_are_named_at_any_zoom(qtbot):
+    from graph_engine import Graph
+
+    graph = Graph("stages")
+    previous = graph.create_node("Input", {"shape": [4]}, position=(0.0, 0.0), node_id="x").id
+    for stage in (1, 2):
+        for block in range(2):
+            for name in ("fc", "act"):
+                node = graph.create_node("ReLU", position=(240.0 * len(graph), 0.0),
+                                         node_id=f"layer{stage}_{block}_{name}")
+                graph.connect(previous, node.id)
+                previous = node.id
+    graph.connect(previous, graph.create_node("ReLU", node_id="add_1").id)  # a stem alone names no stage
+    view = GraphView()
+    scene = GraphScene(graph, parent=view)
+    view.setScene(scene)
+    qtbot.addWidget(view)
+    view.show()
+    QApplication.processEvents()
+    assert scene.stage_labels() == ["layer1", "layer2"]
+    scene.detach()

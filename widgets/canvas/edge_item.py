@@ -93,6 +93,10 @@ class EdgeItem(QGraphicsItem):
         if scene is not None and needs_route(start, end):
             scene.request_route(self)
 
+    def is_long(self) -> bool:
+        """Whether it may pass behind other nodes (and so is routed once the scene settles)."""
+        return needs_route(self._path.pointAtPercent(0.0), self._path.pointAtPercent(1.0))
+
     def route_around(self, blocked) -> None:
         """Take a path through a free lane when the curve would pass behind a node."""
         start = self.source_item.output_port_scene_pos(self.edge.source_port)

@@ -186,15 +186,18 @@ class GraphScene(SceneMarks, QGraphicsScene):
             if chunk and made % chunk == 0:
                 yield made / total
         self._attach()
+        self._route_timer.start()  # stage names and routes once the items are in place
         yield 1.0
 
     def _on_node_added(self, node: "Node") -> None:
+        self._route_timer.start()
         item = NodeItem(node)
         self._nodes[node.id] = item
         self.addItem(item)
         self._overlays.node_added(node.id, item)
 
     def _on_node_removed(self, node: "Node") -> None:
+        self._route_timer.start()
         item = self._nodes.pop(node.id, None)
         if item is None:
             return
@@ -208,6 +211,7 @@ class GraphScene(SceneMarks, QGraphicsScene):
         self.removeItem(item)
 
     def _on_node_changed(self, old: "Node", new: "Node") -> None:
+        self._route_timer.start()
         item = self._nodes.get(new.id)
         if item is None:
             return
@@ -239,6 +243,8 @@ class GraphScene(SceneMarks, QGraphicsScene):
         source.edges.add(item)
         target.edges.add(item)
         self.addItem(item)
+        if item.is_long():  # made before it had a scene: ask for its route now
+            self.request_route(item)
         return item
 
     def _remove_edge_item(self, edge: "Edge") -> None:

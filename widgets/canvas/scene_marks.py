@@ -5,16 +5,37 @@ training marks (badges, bars), and long edges routed around nodes. A mixin of
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Iterable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetricsF, QTransform
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
 
 from graph_engine import shape_text
 from widgets.canvas.edge_item import EdgeItem
 from widgets.canvas.labels import node_problems, param_count_text
 from widgets.canvas.node_item import NodeItem
+from widgets import theme
 from widgets.canvas.overlays import NodeBadge, NodeBar
+from widgets.theme import canvas_fonts
 
 if TYPE_CHECKING:
     from graph_engine import Analysis
+
+
+_STAGE = re.compile(r"^([A-Za-z]+\d*)_\d+_[A-Za-z]")
+
+
+def stage_starts(node_ids: list[str]) -> list[tuple[str, str]]:
+    """(stage, its first node) for ids that name a stage and a block (``layer3_2_conv1``)."""
+    seen: dict[str, str] = {}
+    for node_id in node_ids:
+        match = _STAGE.match(node_id)
+        if match and match.group(1) not in seen:
+            seen[match.group(1)] = node_id
+    return [(stage, first) for stage, first in seen.items()
+            if sum(1 for n in node_ids if n.startswith(stage + "_")) >= 3]
 
 
 class SceneMarks:
@@ -83,8 +104,36 @@ class SceneMarks:
         if not self._route_timer.isActive():
             self._route_timer.start()
 
+    def update_stages(self) -> None:
+        """Name the stages of a big network (``layer1``, ``layer2``: ids' common stems, as an
+        import gives them) above each stage's first node, in a fixed screen size: at a zoom
+        too far out for names the network still reads as its stages."""
+        for item in getattr(self, "_stage_items", []):
+            self.removeItem(item)
+        self._stage_items = []
+        starts = stage_starts(list(self._nodes))
+        if len(starts) < 2:
+            return
+        font = QFont(canvas_fonts().title)
+        font.setPointSizeF(11.0)
+        for stage, node_id in starts:
+            text = QGraphicsSimpleTextItem(stage)
+            text.setFont(font)
+            text.setBrush(theme.TEXT_COLOR)
+            text.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+            text.setTransform(QTransform.fromTranslate(0, -QFontMetricsF(font).height() - 2))
+            text.setPos(self._nodes[node_id].pos())
+            text.setZValue(5)
+            text.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            self.addItem(text)
+            self._stage_items.append(text)
+
+    def stage_labels(self) -> list[str]:
+        return [item.text() for item in getattr(self, "_stage_items", [])]
+
     def route_edges(self) -> None:
         """Route the long edges that moved around the nodes in their way."""
+        self.update_stages()
         items, self._to_route = self._to_route, set()
         for item in items:
             if item.scene() is not self:

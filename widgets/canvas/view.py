@@ -79,9 +79,15 @@ class GraphView(QGraphicsView):
             self._hinting = hinting
             self.viewport().update()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
-        super().resizeEvent(event)
-        self.minimap.place()
+    def scrollContentsBy(self, dx: int, dy: int) -> None:  # noqa: N802 (Qt override)
+        super().scrollContentsBy(dx, dy)
+        if getattr(self, "minimap", None) is not None:
+            self.minimap.place()  # scrolling the viewport moves its child widgets along
+
+    def viewportEvent(self, event) -> bool:  # noqa: N802 (Qt override)
+        if event.type() == QEvent.Type.Resize and getattr(self, "minimap", None) is not None:
+            self.minimap.place()
+        return super().viewportEvent(event)
 
     # -- zoom ---------------------------------------------------------------------------
     def zoom_factor(self) -> float:
