@@ -343,8 +343,10 @@ class FxWalk:
         if attr.name in self._owners:
             raise Unsupported(f"self.{own} is also the weight of '{self._owners[attr.name]}' (shared weights; "
                               "a node owns its weights)")
-        source = self._tensor(batch) if batch is not None and self.values.get(batch) is not None \
-            and not isinstance(self.values.get(batch), _Attr) else self.input_id
+        carrier = self.values.get(batch) if batch is not None else None
+        if carrier is _FAILED:
+            raise _Silent()
+        source = carrier if isinstance(carrier, (str, Source)) else self.input_id  # any value of the batch
         data = tensor.detach()
         zeros = not bool(data.any())
         params = {"shape": list(full[1:]), "init": "zeros" if zeros else "normal",
