@@ -22,7 +22,7 @@ PROGRESS_FROM = 4_000
 #: beyond this many edges, edges carry no shape label (their tooltip still says it)
 EDGE_LABELS_UP_TO = 20_000
 #: items made between two looks at the event loop
-CHUNK = 500
+CHUNK = 1000
 
 
 def refusal(graph: Graph, name: str) -> str | None:

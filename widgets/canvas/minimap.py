@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QGraphicsView, QWidget
 from widgets.theme import CANVAS_BACKGROUND, SELECTION_COLOR
 
 SIZE = (220, 150)
+#: graphs up to this many nodes are drawn in the minimap as on the canvas; bigger ones as blocks
+DETAILED_UP_TO = 500
 MARGIN = 12
 REDRAW_MS = 300
 
@@ -73,8 +75,16 @@ class Minimap(QWidget):
         pixmap = QPixmap(self.size())
         pixmap.fill(CANVAS_BACKGROUND)
         painter = QPainter(pixmap)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        scene.render(painter, QRectF(pixmap.rect()), self._source, Qt.AspectRatioMode.KeepAspectRatio)
+        scale, offset = self._scale()
+        if len(nodes) <= DETAILED_UP_TO:  # small enough to draw as the canvas does
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            scene.render(painter, QRectF(pixmap.rect()), self._source, Qt.AspectRatioMode.KeepAspectRatio)
+        else:  # each card a block of its category's colour: cheap for tens of thousands
+            painter.setPen(Qt.PenStyle.NoPen)
+            for item in nodes.values():
+                rect = item.sceneBoundingRect()
+                painter.fillRect(QRectF(offset + (rect.topLeft() - self._source.topLeft()) * scale,
+                                        rect.size() * scale), item.category_color())
         painter.end()
         self._pixmap = pixmap
         self.place()

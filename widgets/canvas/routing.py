@@ -25,6 +25,8 @@ LANE_STEP = 37.5
 MAX_LANES = 48
 #: the corners' radius
 RADIUS = 12.0
+#: a scene with more edges than this draws them all as plain curves (routing costs a few ms an edge)
+ROUTE_UP_TO_EDGES = 5_000
 
 
 def needs_route(start: QPointF, end: QPointF) -> bool:

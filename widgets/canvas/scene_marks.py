@@ -18,6 +18,7 @@ from widgets.canvas.labels import node_problems, param_count_text
 from widgets.canvas.node_item import NodeItem
 from widgets import theme
 from widgets.canvas.overlays import NodeBadge, NodeBar
+from widgets.canvas.routing import ROUTE_UP_TO_EDGES
 from widgets.theme import canvas_fonts
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ class SceneMarks:
 
 
     def request_route(self, item: EdgeItem) -> None:
+        if len(self._edges) > ROUTE_UP_TO_EDGES:
+            return  # bounded cost for huge graphs: plain curves
         self._to_route.add(item)
         if not self._route_timer.isActive():
             self._route_timer.start()
@@ -140,7 +143,8 @@ class SceneMarks:
                 continue
             ends = (item.source_item, item.target_item)
 
-            def blocked(rect, ends=ends) -> bool:
-                return any(isinstance(i, NodeItem) and i not in ends for i in self.items(rect))
+            def blocked(rect, ends=ends) -> bool:  # bounding rectangles: no shapes computed
+                return any(isinstance(i, NodeItem) and i not in ends
+                           for i in self.items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect))
             item.route_around(blocked)
 
