@@ -24,6 +24,7 @@ import networkx as nx
 from graph_engine.model import Edge, Graph, GraphError, Node
 from graph_engine.params import ParamError, ParamSpec, check_params
 from graph_engine.registry import get_spec
+from graph_engine.source_text import fresh_name
 
 #: a node param that takes the use's value of a block param: {"$param": "channels"}
 PARAM_REF = "$param"
@@ -226,15 +227,6 @@ class BlockRewrite:
     added_edges: tuple[Edge, ...]
 
 
-def _fresh_id(stem: str, taken: set[str]) -> str:
-    candidate, index = stem, 1
-    while candidate in taken:
-        index += 1
-        candidate = f"{stem}_{index}"
-    taken.add(candidate)
-    return candidate
-
-
 def make_block(graph: Graph, node_ids: list[str], name: str, shapes: Mapping[tuple[str, int], Any]) -> BlockRewrite:
     """The selection becomes one use of a new definition ``name``: each distinct value
     flowing in becomes an Input (its shape from ``shapes``: (node, output port) -> shape),
@@ -258,7 +250,7 @@ def make_block(graph: Graph, node_ids: list[str], name: str, shapes: Mapping[tup
             inner.add_edge(edge)
         elif edge.target in inside and (edge.source, edge.source_port) not in ins:
             feed = (edge.source, edge.source_port)
-            ins[feed] = _fresh_id("x" if not ins else f"x{len(ins)}", taken)
+            ins[feed] = fresh_name("x" if not ins else f"x{len(ins)}", taken)
             inner.add_node(Node(ins[feed], "Input", {"shape": list(shapes.get(feed) or [1])}))
         elif edge.source in inside and (edge.source, edge.source_port) not in outs:
             outs[(edge.source, edge.source_port)] = ""
@@ -266,13 +258,13 @@ def make_block(graph: Graph, node_ids: list[str], name: str, shapes: Mapping[tup
         if edge.target in inside and edge.source not in inside:
             inner.add_edge(Edge(ins[(edge.source, edge.source_port)], edge.target, edge.port))
     for feed in outs:
-        outs[feed] = _fresh_id("out" if len(outs) == 1 else f"out{list(outs).index(feed)}", taken)
+        outs[feed] = fresh_name("out" if len(outs) == 1 else f"out{list(outs).index(feed)}", taken)
         inner.add_node(Node(outs[feed], "Output", {}))
         inner.add_edge(Edge(feed[0], outs[feed], 0, feed[1]))
     positions = [graph.node(n).position for n in chosen if graph.node(n).position is not None]
     at = (sum(p[0] for p in positions) / len(positions), sum(p[1] for p in positions) / len(positions)) \
         if positions else None
-    use = Node(_fresh_id(name.lower(), set(graph.nodes)), name, {}, at)
+    use = Node(fresh_name(name.lower(), set(graph.nodes)), name, {}, at)
     in_ports, out_ports = list(ins), list(outs)
     crossing = [e for e in graph.edges if (e.source in inside) != (e.target in inside)]
     added = []
@@ -292,7 +284,7 @@ def explode(graph: Graph, use_id: str) -> BlockRewrite:
     definition = graph.blocks[use.type]
     env = definition.resolve(use.params)
     taken = set(graph.nodes)
-    ids = {n.id: _fresh_id(f"{use_id}_{n.id}", taken) for n in definition.graph
+    ids = {n.id: fresh_name(f"{use_id}_{n.id}", taken) for n in definition.graph
            if get_spec(n.type) is None or get_spec(n.type).role is None}
     nodes = tuple(replace(n, id=ids[n.id], params=substitute(n.params, env), position=_placed(use, n, definition))
                   for n in definition.graph if n.id in ids)
@@ -328,7 +320,7 @@ def make_unique(graph: Graph, use_id: str) -> BlockRewrite:
     """A use detached from its definition: it gets a copy (``Basic_2``) that only it uses."""
     use = graph.node(use_id)
     definition = graph.blocks[use.type]
-    name = _fresh_id(definition.name, set(graph.blocks) | {n.type for n in graph})
+    name = fresh_name(definition.name, set(graph.blocks) | {n.type for n in graph})
     copy = BlockDefinition(name, definition.graph.copy(), definition.params, dict(definition.extra))
     touching = tuple(e for e in graph.edges if use_id in (e.source, e.target))
     return BlockRewrite(touching, (use_id,), (copy,), (replace(use, type=name),), touching)

@@ -15,7 +15,7 @@ from graph_engine.codegen_blocks import BlockCode, Call
 from graph_engine.lowering import checked_analysis, class_name, live_nodes, output_values
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
-from graph_engine.source_text import py_identifier, py_index, py_literal, source_comment
+from graph_engine.source_text import fresh_name, py_identifier, py_index, py_literal, source_comment
 from graph_engine.traversal import Feed
 
 
@@ -200,9 +200,4 @@ def _example(params: dict, shape: tuple[int, ...]) -> str:
 
 def _fresh(name: str, taken: set[str]) -> str:
     """``name``, or ``name_2``... if a node id or another variable has it."""
-    candidate, index = name, 1
-    while candidate in taken:
-        index += 1
-        candidate = f"{name}_{index}"
-    taken.add(candidate)
-    return py_identifier(candidate)
+    return py_identifier(fresh_name(name, taken))

@@ -12,14 +12,13 @@ the compiled module's (``layer1.conv2.weight``).
 
 from __future__ import annotations
 
-import keyword
 from dataclasses import dataclass, field
 from typing import Any
 
 from graph_engine.analysis import Analysis
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
-from graph_engine.source_text import class_identifier, py_identifier, py_literal
+from graph_engine.source_text import class_identifier, fresh_name, py_identifier, py_literal
 from graph_engine.traversal import Feed, wire
 
 #: positional constructor arguments named for what they usually are
@@ -87,7 +86,7 @@ class Variant:
                     continue
                 name = self._param_for(values)
                 if name is None:
-                    name = _unique(py_identifier(f"{attr}_{slot}"), taken)
+                    name = fresh_name(py_identifier(f"{attr}_{slot}"), taken)
                 found.append((name, attr, position))
         return found
 
@@ -104,14 +103,7 @@ def _slots(call: "Call | UseRef") -> list[tuple[str, Any]]:
     return [] if call.raw else call.slots()
 
 
-def _unique(name: str, taken: set[str]) -> str:
-    """``name``, or ``name_2``..., not in ``taken`` (which then holds it)."""
-    candidate, index = name, 1
-    while candidate in taken or keyword.iskeyword(candidate):
-        index += 1
-        candidate = f"{name}_{index}"
-    taken.add(candidate)
-    return candidate
+
 
 
 def _use_kwargs(self: Variant, index: int) -> dict[str, Any]:
@@ -192,7 +184,7 @@ class BlockCode:
             if _shape_of(variant.scopes[0]) == _shape_of(scope):
                 variant.scopes.append(scope)
                 return UseRef(variant, len(variant.scopes) - 1)
-        name = _unique(class_identifier(definition.name), self.class_names)
+        name = fresh_name(class_identifier(definition.name), self.class_names)
         variant = Variant(name, definition, [scope])
         variants.append(variant)
         return UseRef(variant, 0)

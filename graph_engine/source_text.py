@@ -109,6 +109,17 @@ def class_identifier(text: str) -> str:
     return py_identifier(name)
 
 
+def fresh_name(stem: str, taken: set[str]) -> str:
+    """``stem``, or ``stem_2``, ``stem_3``... — the first not in ``taken`` and not a keyword;
+    ``taken`` then holds it (ids, generated variables, class and argument names)."""
+    candidate, index = stem, 1
+    while candidate in taken or keyword.iskeyword(candidate):
+        index += 1
+        candidate = f"{stem}_{index}"
+    taken.add(candidate)
+    return candidate
+
+
 def tensorboard_tag(*parts: str) -> str:
     """A TensorBoard tag from parts: letters, digits and ``_ . -`` kept, others ``_``."""
     return "/".join(re.sub(r"[^A-Za-z0-9_.-]", "_", str(part)) or "_" for part in parts)
@@ -119,5 +130,5 @@ def markdown_verbatim(text: str) -> str:
     return "\n".join("    " + line for line in str(text).splitlines() or [""])
 
 
-__all__ = ["py_literal", "py_index", "source_comment", "py_identifier", "class_identifier", "tensorboard_tag",
+__all__ = ["fresh_name", "py_literal", "py_index", "source_comment", "py_identifier", "class_identifier", "tensorboard_tag",
            "markdown_verbatim", "RESERVED_NAMES"]
