@@ -222,7 +222,6 @@ class TrainingPanel(QWidget):
         self.init_std.value_edited.connect(lambda v: self._edit("init_std", v))
         form.addRow("Init std", self.init_std)
         self.init_from = QLabel()
-        self.init_from.setWordWrap(True)
         self.init_from.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.clear_init_from = QToolButton()
         self.clear_init_from.setText("Clear")
@@ -281,7 +280,7 @@ class TrainingPanel(QWidget):
             self.dataset.setCurrentText(dataset)
             self.dataset.setToolTip(dataset)
             source = str(value.get("init_from") or "")
-            self.init_from.setText(f"the weights of {Path(source).name}" if source else "fresh weights")
+            self.init_from.setText(Path(source).name if source else "fresh weights")
             self.init_from.setToolTip(source or "The next training starts from freshly initialised weights")
             self.clear_init_from.setEnabled(bool(source))
             for key in ("task", "optimizer", "schedule", "device", "scheduled_sampling", "sampling_tokens", "init"):

@@ -53,8 +53,8 @@ class BranchMark:
         for index, plot in enumerate(plots):
             options = {}
             if index == 0:
-                options = {"label": "", "labelOpts": {"position": 0.92, "color": style.MUTED_TEXT,
-                                                      "anchors": [(0, 1), (0, 1)]}}
+                options = {"label": "", "labelOpts": {"position": 0.1, "color": style.MUTED_TEXT,
+                                                      "anchors": [(-0.02, 1), (-0.02, 1)]}}
             line = pg.InfiniteLine(angle=90, movable=False, pen=style.dashed_pen(PARENT), **options)
             line.hide()
             plot.addItem(line, ignoreBounds=True)

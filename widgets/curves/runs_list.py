@@ -9,6 +9,7 @@ row asks for its overlay.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -37,6 +38,13 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
+def setting_text(key: str, value: Any) -> str:
+    """A value as a row says it: where weights came from by the run's folder name."""
+    if key == "init_from":
+        return Path(str(value)).name if value else "fresh"
+    return value_text(value)
+
+
 def difference_text(current: dict[str, Any], other: dict[str, Any]) -> str:
     """``learning_rate 0.001 → 0.01, batch_size 64 → 32`` (current → other); empty when
     the current run's settings are not known."""
@@ -44,7 +52,7 @@ def difference_text(current: dict[str, Any], other: dict[str, Any]) -> str:
         return ""
     changes = settings_difference(current, other)
     order = {key: index for index, key in enumerate([*current, *other])}  # the file's order
-    return ", ".join(f"{key} {value_text(a)} → {value_text(b)}"
+    return ", ".join(f"{key} {setting_text(key, a)} → {setting_text(key, b)}"
                      for key, (a, b) in sorted(changes.items(), key=lambda kv: order[kv[0]])
                      if key not in IGNORED_SETTINGS)
 
