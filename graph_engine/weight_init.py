@@ -114,6 +114,9 @@ def init_plan(graph, analysis) -> list[InitCall]:
     default = graph_default(graph.training)
     calls: list[InitCall] = []
     expanded = analysis.graph
+    if default[0] == "torch" and all(node.params.get("init", "default") in ("default", "torch")
+                                     for node in expanded if _has_init(node.type)):
+        return calls  # torch's own init everywhere (most graphs): no walk
     for live in live_nodes(expanded, analysis):
         if live.spec.module is None or not any(p is INIT for p in live.spec.params):
             continue
@@ -129,23 +132,30 @@ def init_plan(graph, analysis) -> list[InitCall]:
     return calls
 
 
+def _has_init(type_name: str) -> bool:
+    from graph_engine.registry import get_spec
+
+    spec = get_spec(type_name)
+    return spec is not None and any(p is INIT for p in spec.params)
+
+
 def apply_plan(modules: dict[str, Any], plan: list[InitCall]) -> None:
     """Run the plan on the built modules ({node id: module}), as the exported code does."""
     from torch import nn
 
     for call in plan:
-        node_id, _, name = _split(call.tensor, modules)
+        node_id, name = _split(call.tensor, modules)
         tensor = modules[node_id].get_parameter(name)
         getattr(nn.init, call.function)(tensor, **dict(call.kwargs))
 
 
-def _split(key: str, modules: dict[str, Any]) -> tuple[str, str, str]:
-    """``layer1.0.conv1.weight`` -> (``layer1.0.conv1``, ".", ``weight``): the longest module id."""
+def _split(key: str, modules: dict[str, Any]) -> tuple[str, str]:
+    """``layer1.0.conv1.weight`` -> (``layer1.0.conv1``, ``weight``): the longest module id."""
     parts = key.split(".")
     for cut in range(len(parts) - 1, 0, -1):
         node_id = ".".join(parts[:cut])
         if node_id in modules:
-            return node_id, ".", ".".join(parts[cut:])
+            return node_id, ".".join(parts[cut:])
     raise KeyError(key)
 
 
