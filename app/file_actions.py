@@ -18,7 +18,7 @@ from app.document import collector_paused
 
 from app.template_gallery import TemplateGallery
 from graph_engine import Graph, GraphFileError, load_graph, load_template
-from graph_engine.training.transfer import TransferError, load_source
+from graph_engine.training.transfer import TransferError, run_checkpoint
 
 FILE_FILTER = "Rosenblatt graphs (*.json);;All files (*)"
 
@@ -78,7 +78,7 @@ class FileActions:
         from the run's weights (``training.init_from``; the Training panel shows and clears it)."""
         run_dir = Path(run_dir).resolve()
         try:
-            load_source(run_dir)  # a run without weights cannot start anything: say so now
+            run_checkpoint(run_dir)  # a run without weights cannot start anything: say so now
             graph = load_graph(run_dir / "graph.json")
         except (TransferError, GraphFileError) as error:
             QMessageBox.warning(self, "Cannot branch from this run", str(error))

@@ -89,20 +89,29 @@ def load_source(path: str | os.PathLike[str]) -> WeightSource:
     raise TransferError(f"{path}: not a run folder, .safetensors or .pth file")
 
 
-def _run_source(folder: Path) -> WeightSource:
+def run_checkpoint(folder: str | os.PathLike[str]) -> Path:
+    """A run folder's best checkpoint, else its last (the ``.safetensors`` file)."""
+    folder = Path(folder)
     for name in ("best", "last"):
-        stem = folder / "checkpoints" / name
-        if stem.with_suffix(".safetensors").is_file():
-            state = _strip(_safetensors(stem.with_suffix(".safetensors")), stem.with_suffix(".safetensors"))
-            epoch = step = None
-            try:
-                meta = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
-                epoch, step = int(meta["epoch"]), int(meta["step"])
-            except (OSError, ValueError, KeyError, TypeError):
-                pass  # the weights are what matter; the epoch only labels the curves
-            return WeightSource(stem.with_suffix(".safetensors"), state, folder, epoch, step)
+        path = folder / "checkpoints" / f"{name}.safetensors"
+        if path.is_file():
+            return path
+    if not folder.is_dir():
+        raise TransferError(f"{folder}: no such run folder or weights file")
     raise TransferError(f"{folder}: no checkpoint (checkpoints/best.safetensors or last.safetensors); "
                         "train that run first")
+
+
+def _run_source(folder: Path) -> WeightSource:
+    path = run_checkpoint(folder)
+    state = _strip(_safetensors(path), path)
+    epoch = step = None
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        epoch, step = int(meta["epoch"]), int(meta["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # the weights are what matter; the epoch only labels the curves
+    return WeightSource(path, state, folder, epoch, step)
 
 
 def _safetensors(path: Path) -> dict[str, torch.Tensor]:
