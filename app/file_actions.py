@@ -18,7 +18,7 @@ from app.document import collector_paused
 
 from app.template_gallery import TemplateGallery
 from graph_engine import Graph, GraphFileError, load_graph, load_template
-from graph_engine.training.transfer import TransferError, run_checkpoint
+from graph_engine.training.transfer import TransferError, branch_graph
 
 FILE_FILTER = "Rosenblatt graphs (*.json);;All files (*)"
 
@@ -76,18 +76,15 @@ class FileActions:
     def branch_from_run(self, run_dir: str | Path) -> bool:
         """Branch from this run: its graph as a new (untitled) document whose next training starts
         from the run's weights (``training.init_from``; the Training panel shows and clears it)."""
-        run_dir = Path(run_dir).resolve()
         try:
-            run_checkpoint(run_dir)  # a run without weights cannot start anything: say so now
-            graph = load_graph(run_dir / "graph.json")
+            graph = branch_graph(run_dir)
         except (TransferError, GraphFileError) as error:
             QMessageBox.warning(self, "Cannot branch from this run", str(error))
             return False
         if not self._confirm_discard():
             return False
-        graph.set_training({**graph.training, "init_from": str(run_dir)})
         self.document.replace_graph(graph, None)
-        self.show_status(f"Branched from {run_dir.name}: the next training starts from its weights")
+        self.show_status(f"Branched from {Path(run_dir).name}: the next training starts from its weights")
         return True
 
     def open_dialog(self) -> None:

@@ -24,7 +24,7 @@ from graph_engine.blocks import BlockDefinition, BlockError, check_definitions
 from graph_engine.model import Edge, Graph, GraphError, Node
 from graph_engine.params import ParamSpec
 from graph_engine.registry import get_spec
-from graph_engine.weight_init import omitted_in_file
+from graph_engine.weight_params import omitted_in_file
 
 FORMAT = "rosenblatt-graph"
 FORMAT_VERSION = 3

@@ -26,7 +26,7 @@ from graph_engine.data.seq2seq import SEQ2SEQ_DATASETS
 from graph_engine.training.settings import (
     DEVICES, OPTIMIZERS, SAMPLING_DECAYS, SCHEDULES, TASK_CHOICES, TrainingSettings,
 )
-from graph_engine.weight_init import SCHEMES
+from graph_engine.weight_params import SCHEMES
 
 DATA_FILTER = ("Data files (*.csv *.npz *.txt *.idx *-ubyte *.gz *.bin);;CSV (*.csv);;NumPy (*.npz);;"
                "Text (*.txt);;All files (*)")

@@ -9,7 +9,7 @@ for each head, as torch wants an (N·num_heads, L, S) mask.
 from __future__ import annotations
 
 from graph_engine.layers._common import bool_param, float_param, int_param, shape_text, torch_kwargs
-from graph_engine.weight_init import init_params
+from graph_engine.weight_params import init_params
 from graph_engine.registry import LayerSpec, Port, ShapeError, call, no_field, register
 
 

@@ -7,7 +7,7 @@ from graph_engine.layers._common import (
     window_out,
 )
 from graph_engine.params import ParamSpec, pair
-from graph_engine.weight_init import init_params
+from graph_engine.weight_params import init_params
 from graph_engine.registry import (
     LayerSpec, ShapeError, call, register, upsampling_field, window_field,
 )

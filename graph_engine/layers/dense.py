@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from graph_engine.layers._common import bool_param, flatten_fix, int_param, numel, shape_text, torch_kwargs
-from graph_engine.weight_init import init_params
+from graph_engine.weight_params import init_params
 from graph_engine.registry import LayerSpec, ShapeError, call, no_field, register
 
 

@@ -7,7 +7,7 @@ from graph_engine.layers._common import (
     bool_param, float_param, int_param, numel, require_rank, shape_text, torch_kwargs,
 )
 from graph_engine.params import ParamSpec
-from graph_engine.weight_init import learning_params
+from graph_engine.weight_params import learning_params
 from graph_engine.registry import LayerSpec, ShapeError, call, register
 
 _EPS = float_param("eps", 1e-5, "Added to the variance for stability.", minimum=1e-12, maximum=1.0)

@@ -13,7 +13,7 @@ from graph_engine.layers._common import (
     bool_param, float_param, int_param, numel, shape_text, torch_kwargs,
 )
 from graph_engine.params import ParamSpec
-from graph_engine.weight_init import init_params
+from graph_engine.weight_params import init_params
 from graph_engine.registry import Fix, LayerSpec, Port, ShapeError, call, no_field, register
 
 #: weight blocks per cell: the RNN has one, the GRU three gates, the LSTM four.

@@ -14,7 +14,7 @@ from graph_engine.layers._common import (
     bool_param, broadcast, float_param, int_param, numel, sample_axis, shape_text, torch_dim,
 )
 from graph_engine.params import ParamSpec
-from graph_engine.weight_init import learning_params
+from graph_engine.weight_params import learning_params
 from graph_engine.registry import (
     LayerSpec, Port, ShapeError, function_forward, no_field, pointwise_field, register,
 )

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from graph_engine.params import ParamError, ParamSpec
-from graph_engine.weight_init import SCHEMES
+from graph_engine.weight_params import SCHEMES
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine")

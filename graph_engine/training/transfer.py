@@ -102,6 +102,18 @@ def run_checkpoint(folder: str | os.PathLike[str]) -> Path:
                         "train that run first")
 
 
+def branch_graph(run_dir: str | os.PathLike[str]):
+    """A run's graph whose next training starts from the run's weights (``training.init_from``):
+    what "Branch from this run" opens. Raises TransferError (no checkpoint) or GraphFileError."""
+    from graph_engine.serialization import load_graph
+
+    folder = Path(run_dir).resolve()
+    run_checkpoint(folder)  # a run without weights cannot start anything: say so now
+    graph = load_graph(folder / "graph.json")
+    graph.set_training({**graph.training, "init_from": str(folder)})
+    return graph
+
+
 def _run_source(folder: Path) -> WeightSource:
     path = run_checkpoint(folder)
     state = _strip(_safetensors(path), path)

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings, strategies as st
 
 from graph_engine import Graph, compile_graph, dumps, generate_code, load_template, loads
-from graph_engine.weight_init import NODE_SCHEMES, SCHEMES
+from graph_engine.weight_params import NODE_SCHEMES, SCHEMES
 
 from tests.engine.test_blocks import with_blocks
 
