@@ -45,7 +45,7 @@ class ProgressSink:
                     self.postfix[f"val_{name}"] = f"{event['val'][name]:.4f}"
         elif kind == "branch":
             epoch = f" (epoch {event['epoch']})" if event.get("epoch") is not None else ""
-            print(f"starting from {event['from']}{epoch}: {event['text']}", file=sys.stderr)
+            tqdm.write(f"starting from {event['from']}{epoch}: {event['text']}", file=sys.stderr)  # above the bar
         elif kind == "probe" and event["kind"] == "samples" and self.bar is not None:
             self.bar.write(f"--- sample after {event['step']} steps ---\n{event['data']['text']}")
         elif kind in ("finished", "failed") and self.bar is not None:
