@@ -18,6 +18,7 @@ from app.document import collector_paused
 
 from app.template_gallery import TemplateGallery
 from graph_engine import Graph, GraphFileError, load_graph, load_template
+from graph_engine.training.transfer import TransferError, branch_graph
 
 FILE_FILTER = "Rosenblatt graphs (*.json);;All files (*)"
 
@@ -71,6 +72,20 @@ class FileActions:
         key = TemplateGallery.choose(self)
         if key:
             self.document.replace_graph(load_template(key), None)
+
+    def branch_from_run(self, run_dir: str | Path) -> bool:
+        """Branch from this run: its graph as a new (untitled) document whose next training starts
+        from the run's weights (``training.init_from``; the Training panel shows and clears it)."""
+        try:
+            graph = branch_graph(run_dir)
+        except (TransferError, GraphFileError) as error:
+            QMessageBox.warning(self, "Cannot branch from this run", str(error))
+            return False
+        if not self._confirm_discard():
+            return False
+        self.document.replace_graph(graph, None)
+        self.show_status(f"Branched from {Path(run_dir).name}: the next training starts from its weights")
+        return True
 
     def open_dialog(self) -> None:
         if not self._confirm_discard():

@@ -195,6 +195,7 @@ class MainWindow(FileActions, QMainWindow):
         self.problems.fix_requested.connect(controller.apply_fix)
         self.training.problems_changed.connect(lambda _p: self._show_problems())
         self.training.message.connect(self._show_status)
+        self.workspace.branch_requested.connect(self.branch_from_run)
 
     def _bind_scene(self, graph: Graph) -> None:
         """Build a scene for ``graph`` (at start, and after New/Open/Revert)."""

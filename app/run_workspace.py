@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QFrame, QMenu, QMessageBox, QScrollArea, QWidget
 
@@ -76,6 +76,9 @@ def _view_classes() -> dict[str, type]:
 class RunWorkspace(QObject):
     """See the module docstring."""
 
+    #: a finished run's folder (Path) to branch from: the window opens its graph as a new document
+    branch_requested = Signal(object)
+
     def __init__(self, document: Document, edit_training: Callable[[dict, bool], bool],
                  canvas: CanvasOverlay, status: Callable[[str], None], dialog_parent: QWidget):
         super().__init__(dialog_parent)
@@ -123,6 +126,7 @@ class RunWorkspace(QObject):
         self._actions["stop"] = self._add_action(menu, "S&top", self.controller.stop, "Ctrl+.")
         menu.addSeparator()
         self._add_action(menu, "&Open run…", self.open_run_dialog)
+        self._actions["branch"] = self._add_action(menu, "&Branch from this run", self.branch_from_shown)
         overlay_menu = menu.addMenu("Canvas &overlay")
         group = QActionGroup(menu)
         for key, text in OVERLAYS:
@@ -165,6 +169,7 @@ class RunWorkspace(QObject):
         views["patches"].patch_clicked.connect(self._patch_clicked)
         views["text"].generate_requested.connect(self._generate_requested)
         views["text"].decode_requested.connect(self._decode_requested)
+        views["curves"].branch_requested.connect(self.branch_requested)
         self.document.graph_replaced.connect(self._graph_replaced)
         self.document.changed.connect(self._document_changed)
         panel.show_settings(self.document.graph.training)
@@ -192,6 +197,12 @@ class RunWorkspace(QObject):
     def set_overlay(self, key: str) -> None:
         self.overlay = key
         self._update_overlays()
+
+    def branch_from_shown(self) -> None:
+        """Training → Branch from this run: the run shown, once it has finished."""
+        history = self.controller.history
+        if history is not None and history.status == "finished" and history.run_dir is not None:
+            self.branch_requested.emit(history.run_dir)
 
     def open_run_dialog(self) -> None:
         if self.controller.running:
@@ -327,6 +338,8 @@ class RunWorkspace(QObject):
         self._actions["start"].setEnabled(not active)
         self._actions["pause"].setEnabled(active)
         self._actions["stop"].setEnabled(active)
+        self._actions["branch"].setEnabled(history is not None and history.status == "finished"
+                                           and history.run_dir is not None)
 
     def _compare_runs(self) -> None:
         self.controller.load_earlier_runs(self.views["curves"].set_earlier_runs)

@@ -43,6 +43,9 @@ class ProgressSink:
             for name, _ in HEADLINE.values():
                 if name in event["val"]:
                     self.postfix[f"val_{name}"] = f"{event['val'][name]:.4f}"
+        elif kind == "branch":
+            epoch = f" (epoch {event['epoch']})" if event.get("epoch") is not None else ""
+            tqdm.write(f"starting from {event['from']}{epoch}: {event['text']}", file=sys.stderr)  # above the bar
         elif kind == "probe" and event["kind"] == "samples" and self.bar is not None:
             self.bar.write(f"--- sample after {event['step']} steps ---\n{event['data']['text']}")
         elif kind in ("finished", "failed") and self.bar is not None:
@@ -89,6 +92,7 @@ def _train(args: argparse.Namespace, distributed: "Distributed") -> int:
     from graph_engine.training import (
         Trainer, TrainingControl, load_dataset_for, settings_from_dict,
     )
+    from graph_engine.training.transfer import read_mapping
 
     main_rank = distributed.is_main
     control = TrainingControl()
@@ -96,6 +100,15 @@ def _train(args: argparse.Namespace, distributed: "Distributed") -> int:
                                                        signal.signal(signal.SIGINT, previous)))
     sink = ProgressSink() if main_rank else None
     tensorboard = True if args.tensorboard else None
+    if args.resume and (args.init or args.init_map):
+        if main_rank:
+            print("rosenblatt train: --init starts a new run; --resume continues one from its own checkpoint",
+                  file=sys.stderr)
+        return EXIT_UNREADABLE
+    if args.init_map and not args.init:
+        if main_rank:
+            print("rosenblatt train: --init-map goes with --init RUN_DIR|FILE", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         if args.resume:
             trainer = Trainer.resume(args.resume, lambda g, s: load_dataset_for(g, s), sink, control,
@@ -106,13 +119,14 @@ def _train(args: argparse.Namespace, distributed: "Distributed") -> int:
                 settings = settings_from_dict(
                     graph.training, dataset=args.dataset, epochs=args.epochs, batch_size=args.batch_size,
                     learning_rate=args.lr, optimizer=args.optimizer, device=args.device, seed=args.seed,
-                    tensorboard=tensorboard)
+                    tensorboard=tensorboard, init_from=args.init)
             except ValueError as error:
                 if main_rank:
                     print(f"rosenblatt train: {error}", file=sys.stderr)
                 return EXIT_UNREADABLE
+            init_map = read_mapping(args.init_map) if args.init_map else None
             trainer = Trainer(graph, load_dataset_for(graph, settings), settings, sink, args.out, control,
-                              distributed=distributed)
+                              distributed=distributed, init_map=init_map)
         result = trainer.run()
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -222,6 +236,11 @@ def register(sub: argparse._SubParsersAction, file_help: str) -> None:
     train.add_argument("--seed", type=int)
     train.add_argument("--out", help="run folder (default runs/<graph name>-<date-time>)")
     train.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    train.add_argument("--init", metavar="RUN_DIR|WEIGHTS",
+                       help="start from a run's weights (its best checkpoint, else the last), a .safetensors "
+                            "file or a .pth state dict, where node id and shape match")
+    train.add_argument("--init-map", metavar="FILE",
+                       help='JSON {"old_id": "new_id"} of nodes renamed since those weights were trained')
     train.add_argument("--tensorboard", action="store_true",
                        help="also write TensorBoard event files to RUN_DIR/tensorboard")
     train.set_defaults(run=cmd_train)

@@ -17,6 +17,7 @@ from graph_engine.model import Graph
 from graph_engine.registry import get_spec
 from graph_engine.source_text import fresh_name, py_identifier, py_index, py_literal, source_comment
 from graph_engine.traversal import Feed
+from graph_engine.weight_init import init_plan, plan_code
 
 
 class _CodeBuilder:
@@ -108,7 +109,8 @@ def _code_with_blocks(graph: Graph, analysis) -> str:
         live |= nx.ancestors(analysis.wiring.digraph, output) | {output}
     top = code.scope(graph, "", _CodeBuilder, live=live)
     classes = "\n\n".join(code.classes())
-    init = "\n".join(f"        {line}" for line in code.render_init(top)) or "        pass"
+    init = "\n".join(f"        {line}" for line in [*code.render_init(top), *_init_lines(graph, analysis)]) \
+        or "        pass"
     forward = "\n".join(f"        {line}" for line in top.forward)
     return _module_text(graph, analysis, name, init, forward, top.inputs, len(top.returned),
                         code.uses_functional, classes)
@@ -152,10 +154,17 @@ def generate_code(graph: Graph) -> str:
                     values[Feed(live.id, port)] = variable
     returned = [results[node_id] for node_id in analysis.output_ids]
     builder.lines.append(f"return {', '.join(returned)}")
+    init += _init_lines(graph, analysis)
     body = "\n".join(f"        {line}" for line in init) or "        pass"
     forward = "\n".join(f"        {line}" for line in builder.lines)
     return _module_text(graph, analysis, name, body, forward, analysis.input_ids, len(returned),
                         builder.uses_functional, "")
+
+
+def _init_lines(graph: Graph, analysis) -> list[str]:
+    """The weight-init calls after every module is built: the compiler runs the same plan."""
+    lines = plan_code(init_plan(graph, analysis.compiled()))
+    return ["# initial weights: each node's init (or the graph's training.init)", *lines] if lines else []
 
 
 def _module_text(graph: Graph, analysis, name: str, body: str, forward: str, inputs: list[str], outputs: int,

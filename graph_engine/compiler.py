@@ -19,6 +19,7 @@ from graph_engine.memory import check_fits, estimate
 from graph_engine.model import Graph
 from graph_engine.registry import resolve_function
 from graph_engine.traversal import Feed
+from graph_engine.weight_init import apply_plan, init_plan
 
 
 #: key in GraphModule.meta of {graph node id: name of the fx node holding its output}
@@ -91,6 +92,7 @@ def compile_graph(graph: Graph, device: str | torch.device = "auto",
     """
     # blocks: compile the expansion (module paths follow the nesting)
     analysis = (analysis or checked_analysis(graph)).compiled()
+    plan = init_plan(graph, analysis)  # the graph's training.init default lives on the top graph
     graph = analysis.graph
     check_fits(estimate(analysis).parameter_bytes, f"{graph.name!r}'s parameters")
     fx_graph = fx.Graph()
@@ -110,6 +112,7 @@ def compile_graph(graph: Graph, device: str | torch.device = "auto",
             results[live.id] = produced
         for port, value in enumerate(output_values(live.spec, produced)):
             values[Feed(live.id, port)] = value
+    apply_plan(modules, plan)  # after torch's own init of every module, as the exported code does
     outputs = [results[node_id] for node_id in analysis.output_ids]
     fx_graph.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
     module = fx.GraphModule(modules, fx_graph, class_name=class_name(graph.name))

@@ -4,6 +4,10 @@ Older versions are upgraded through one ordered chain of migrations (``MIGRATION
 callers always get the current version. v2 added ``source_port`` on edges (a layer's
 output index) and allows several Input and Output nodes; v3 added block definitions
 (``"blocks"``). Every older file is a valid newer one.
+
+A layer's optional params (``init``, ``init_std``, ``trainable``, ``lr_mult``: see
+``graph_engine.weight_init``) are left out of a node's entry while they hold their
+defaults, so they need no new version: a file without them reads as it always did.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from graph_engine.atomic import write_text_atomic
 from graph_engine.blocks import BlockDefinition, BlockError, check_definitions
 from graph_engine.model import Edge, Graph, GraphError, Node
 from graph_engine.params import ParamSpec
+from graph_engine.registry import get_spec
+from graph_engine.weight_params import omitted_in_file
 
 FORMAT = "rosenblatt-graph"
 FORMAT_VERSION = 3
@@ -65,7 +71,10 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
 def _body_to_dict(graph: Graph) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     nodes = []
     for node in graph:
-        entry: dict[str, Any] = {"id": node.id, "type": node.type, "params": dict(node.params)}
+        spec = get_spec(node.type)
+        params = {name: value for name, value in node.params.items()
+                  if spec is None or not omitted_in_file(spec.params, name, value)}
+        entry: dict[str, Any] = {"id": node.id, "type": node.type, "params": params}
         if node.position is not None:
             entry["position"] = [node.position[0], node.position[1]]
         if node.label is not None:

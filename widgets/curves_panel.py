@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QHBoxLayout, QLabel, QSizePolicy, QSlider, QSplitter, QStackedWidget,
     QVBoxLayout, QWidget,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from graph_engine.training.history import RunHistory
 from widgets.curves import style
+from widgets.curves.branch import BranchMark
 from widgets.curves.plots import CurvePlots, curve, points_line, right_view
 from widgets.curves.readout import Readout, summary
 from widgets.curves.run_curves import X_MODES, RunCurves
@@ -49,6 +50,9 @@ class _Overlay:
 class CurvesPanel(QWidget):
     """Loss, validation and learning-rate curves of the current run and earlier ones."""
 
+    #: a finished earlier run's folder (Path): "Branch from this run" on its row
+    branch_requested = Signal(object)
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._history: RunHistory | None = None
@@ -64,6 +68,8 @@ class CurvesPanel(QWidget):
         self._build_plots()
         self.runs_list = EarlierRunsList()
         self.runs_list.checked_changed.connect(self._on_run_checked)
+        self.runs_list.branch_requested.connect(
+            lambda row: self.branch_requested.emit(self._listed[row].curves.history.run_dir))
         self.runs_list.hide()
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
@@ -125,6 +131,7 @@ class CurvesPanel(QWidget):
         self.forcing_curve = pg.PlotDataItem(pen=style.pen(style.TEACHER_FORCING), connect="finite")
         self.forcing_view.addItem(self.forcing_curve)
         self.best_marker, self.best_point = plots.best_marker, plots.best_point
+        self.branch_mark = BranchMark(plots.all)
         self.hover_lines, self.hover_points = plots.hover_lines, plots.hover_points
         self.plot_widget.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self.readout = QLabel()
@@ -185,6 +192,7 @@ class CurvesPanel(QWidget):
         self._clear_hover()
         self._fill_runs_list()
         self.refresh()
+        self._draw_branch()
         self._show_state()
 
     def refresh(self) -> None:
@@ -200,6 +208,8 @@ class CurvesPanel(QWidget):
             self._draw_epochs()
         if (history.run_dir, history.settings) != self._listed_for:
             self._fill_runs_list()
+        if (history.branch is not None) != bool(self.branch_mark.text) or epochs_changed:
+            self._draw_branch()
         self._show_state()
         if (steps_changed or epochs_changed) and not self._hovering:
             self.readout.setText(summary(curves))
@@ -221,6 +231,7 @@ class CurvesPanel(QWidget):
         for overlay in self._overlays:
             if overlay.checked:
                 self._draw_overlay(overlay)
+        self._draw_branch()
         self._show_state()
 
     def set_x_mode(self, mode: str) -> None:
@@ -291,7 +302,18 @@ class CurvesPanel(QWidget):
         self.best_marker.show()
         self.best_point.setData([x[best]], [curves.metric[best]], symbolBrush=pg.mkBrush(style.BEST))
 
+    def _draw_branch(self) -> None:
+        """A branched run: where it started from, with its parent's curves when they are listed."""
+        branch = self._history.branch if self._history is not None else None
+        parent = None
+        if branch and branch.get("run"):
+            wanted = Path(branch["run"]).resolve()
+            parent = next((o.curves for o in self._overlays if o.curves.history.run_dir is not None
+                           and o.curves.history.run_dir.resolve() == wanted), None)
+        self.branch_mark.show(branch, parent, self._x_mode)
+
     def _redraw_all(self) -> None:
+        self._draw_branch()
         if self._curves is not None:
             if len(self._curves):
                 self._draw_steps()

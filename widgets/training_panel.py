@@ -9,6 +9,7 @@ starts and steers the training process and reports back through :meth:`show_run`
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -25,6 +26,7 @@ from graph_engine.data.seq2seq import SEQ2SEQ_DATASETS
 from graph_engine.training.settings import (
     DEVICES, OPTIMIZERS, SAMPLING_DECAYS, SCHEDULES, TASK_CHOICES, TrainingSettings,
 )
+from graph_engine.weight_params import SCHEMES
 
 DATA_FILTER = ("Data files (*.csv *.npz *.txt *.idx *-ubyte *.gz *.bin);;CSV (*.csv);;NumPy (*.npz);;"
                "Text (*.txt);;All files (*)")
@@ -148,6 +150,7 @@ class TrainingPanel(QWidget):
         form.addRow("Sampled tokens", self.sampling_tokens)
         self.seed = self._spin("seed", 0, 2**31 - 1)
         form.addRow("Seed", self.seed)
+        self._add_init_rows(form)
         self.device = self._combo("device", DEVICES)
         if cuda_name:
             self.device.setItemText(DEVICES.index("auto"), f"auto (CUDA: {cuda_name})")
@@ -207,6 +210,28 @@ class TrainingPanel(QWidget):
         self.show_run(None)
 
     # -- building -------------------------------------------------------------------
+    def _add_init_rows(self, form: QFormLayout) -> None:
+        """Initial weights: the graph-wide scheme (a node's own init wins), its std, and the run
+        whose weights the next training starts from (a branch), with a button to clear it."""
+        self.init = self._combo("init", SCHEMES)
+        self.init.setToolTip("Initial weights of every layer whose own init is 'default' "
+                             "(torch = each layer's PyTorch default)")
+        form.addRow("Initial weights", self.init)
+        self.init_std = FloatField(0.0, 10.0)
+        self.init_std.setToolTip("Standard deviation of the 'normal' initial weights")
+        self.init_std.value_edited.connect(lambda v: self._edit("init_std", v))
+        form.addRow("Init std", self.init_std)
+        self.init_from = QLabel()
+        self.init_from.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.clear_init_from = QToolButton()
+        self.clear_init_from.setText("Clear")
+        self.clear_init_from.setToolTip("Start the next training from fresh weights")
+        self.clear_init_from.clicked.connect(lambda: self._edit("init_from", ""))
+        row = QHBoxLayout()
+        row.addWidget(self.init_from, 1)
+        row.addWidget(self.clear_init_from)
+        form.addRow("Start from", row)
+
     def _combo(self, key: str, choices: tuple[str, ...]) -> QComboBox:
         combo = QComboBox()
         for choice in choices:
@@ -254,7 +279,11 @@ class TrainingPanel(QWidget):
                 self.dataset.addItem(dataset)
             self.dataset.setCurrentText(dataset)
             self.dataset.setToolTip(dataset)
-            for key in ("task", "optimizer", "schedule", "device", "scheduled_sampling", "sampling_tokens"):
+            source = str(value.get("init_from") or "")
+            self.init_from.setText(Path(source).name if source else "fresh weights")
+            self.init_from.setToolTip(source or "The next training starts from freshly initialised weights")
+            self.clear_init_from.setEnabled(bool(source))
+            for key in ("task", "optimizer", "schedule", "device", "scheduled_sampling", "sampling_tokens", "init"):
                 combo: QComboBox = getattr(self, key)
                 index = combo.findData(value[key])
                 combo.setCurrentIndex(max(0, index))
@@ -264,7 +293,7 @@ class TrainingPanel(QWidget):
                     spin.setValue(int(value[key]))
                 except (TypeError, ValueError):
                     pass
-            for key in ("learning_rate", "weight_decay", "grad_clip"):
+            for key in ("learning_rate", "weight_decay", "grad_clip", "init_std"):
                 field: FloatField = getattr(self, key)
                 try:
                     field.set_value(float(value[key]))

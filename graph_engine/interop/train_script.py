@@ -39,8 +39,19 @@ def generated_block(graph: Graph, model_file: str, weights_file: str | None) -> 
         "SETTINGS = {",
         *(f"    {py_literal(key)}: {py_literal(settings[key])}," for key in KEYS),
         "}",
+        f"LAYERS = {{{', '.join(_layers(analysis))}}}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _layers(analysis) -> list[str]:
+    """``"fc1": (False, 1.0)`` for each layer that is frozen or has an lr_mult (blocks expanded)."""
+    entries = []
+    for node in analysis.compiled().graph:
+        trainable, mult = node.params.get("trainable", True), node.params.get("lr_mult", 1.0)
+        if trainable is not True or mult != 1.0:
+            entries.append(f"{py_literal(node.id)}: ({py_literal(bool(trainable))}, {py_literal(float(mult))})")
+    return entries
 
 
 def generate_train_script(graph: Graph, model_file: str = "model.py",

@@ -47,6 +47,7 @@ SETTINGS = {
     "epochs": 20, "weight_decay": 0.0, "grad_clip": 0.0, "seed": 0, "device": "auto",
     "early_stopping_patience": 0, "keep_best": True, "validation_fraction": 0.2,
 }
+LAYERS = {}
 # -- generated: end
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -252,6 +253,22 @@ def build_model():
     return getattr(module, MODEL_CLASS)()
 
 
+def param_groups(model):
+    """Parameters grouped by their layer's lr_mult; frozen layers' (LAYERS: {node id:
+    (trainable, lr_mult)}, the graph's non-default ones) need no gradient and join no group."""
+    groups = {}
+    for name, parameter in model.named_parameters():
+        parts = name.split(".")
+        layer = next((".".join(parts[:cut]) for cut in range(len(parts), 0, -1)
+                      if ".".join(parts[:cut]) in LAYERS), None)
+        trainable, mult = LAYERS.get(layer, (True, 1.0))
+        if not trainable:
+            parameter.requires_grad_(False)
+            continue
+        groups.setdefault(mult, []).append(parameter)
+    return [{"params": members, "lr_mult": mult} for mult, members in groups.items()]
+
+
 def build_optimizer(parameters, lr):
     s, decay = SETTINGS, SETTINGS["weight_decay"]
     if s["optimizer"] == "sgd":
@@ -383,7 +400,7 @@ def train_epoch(trained, optimizer, task, x, y, order, batch_size, step, schedul
         index = order[start:start + batch_size]
         xb, yb = x[index].to(device), y[index].to(device)
         for group in optimizer.param_groups:
-            group["lr"] = schedule(step)
+            group["lr"] = schedule(step) * group.get("lr_mult", 1.0)
         loss = loss_of(task, trained(xb), yb)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -411,7 +428,7 @@ def main(argv=None):
     group = Distributed(args.device)
     model = model.to(group.device)
     trained = group.wrap(model)
-    optimizer = build_optimizer(trained.parameters(), args.lr)
+    optimizer = build_optimizer(param_groups(model), args.lr)
     share = len(x_train) // group.world
     steps_per_epoch = max(1, math.ceil(share / args.batch_size))
 
@@ -430,7 +447,7 @@ def main(argv=None):
         if group.rank == 0:
             print(f"epoch {epoch}/{args.epochs}  loss {float(total[0] / total[1]):.4f}  "
                   f"val_loss {val_loss:.4f}  val_{name} {score:.4f}  "
-                  f"lr {optimizer.param_groups[0]['lr']:.3g}", flush=True)
+                  f"lr {schedule(step - 1):.3g}", flush=True)
         if val_loss < best[0]:
             best = (val_loss, epoch, {k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
             stale = 0

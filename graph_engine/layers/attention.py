@@ -9,6 +9,7 @@ for each head, as torch wants an (N·num_heads, L, S) mask.
 from __future__ import annotations
 
 from graph_engine.layers._common import bool_param, float_param, int_param, shape_text, torch_kwargs
+from graph_engine.weight_params import init_params
 from graph_engine.registry import LayerSpec, Port, ShapeError, call, no_field, register
 
 
@@ -79,7 +80,7 @@ register(LayerSpec(
                       maximum=1024),
             float_param("dropout", 0.0, "Dropout on the attention weights while training.",
                         minimum=0.0, maximum=0.99),
-            bool_param("bias", True, "Learn biases in the projections.")),
+            bool_param("bias", True, "Learn biases in the projections."), *init_params()),
     inputs=(3, 4),
     input_ports=(Port("query"), Port("key"), Port("value"), Port("attn_mask", optional=True)),
     output_ports=(Port("out"), Port("weights")),

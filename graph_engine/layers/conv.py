@@ -7,6 +7,7 @@ from graph_engine.layers._common import (
     window_out,
 )
 from graph_engine.params import ParamSpec, pair
+from graph_engine.weight_params import init_params
 from graph_engine.registry import (
     LayerSpec, ShapeError, call, register, upsampling_field, window_field,
 )
@@ -116,7 +117,7 @@ for _layer, _spatial, _help in (
 ):
     _specs = _conv_params(_spatial)
     register(LayerSpec(
-        type=_layer, category="Convolution", help=_help, params=_specs,
+        type=_layer, category="Convolution", help=_help, params=(*_specs, *init_params()),
         shape=_conv_rule(_layer, _spatial), param_count=_conv_param_count, macs=_conv_macs,
         field=window_field(_conv_windows(_spatial)), module=_conv_module(_layer),
         warnings=_conv_warnings,
@@ -164,7 +165,7 @@ def _transpose_macs(params, in_shapes, out_shape):
 register(LayerSpec(
     type="ConvTranspose2d", category="Convolution",
     help="Transposed ('de-') convolution: learned upsampling of (C, H, W).",
-    params=_TRANSPOSE_PARAMS, shape=_transpose_shape, param_count=_transpose_params,
+    params=(*_TRANSPOSE_PARAMS, *init_params()), shape=_transpose_shape, param_count=_transpose_params,
     macs=_transpose_macs,
     field=upsampling_field(lambda p, s: list(zip(pair(p["kernel_size"]), pair(p["stride"])))),
     module=lambda params, in_shapes: call(

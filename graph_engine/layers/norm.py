@@ -7,6 +7,7 @@ from graph_engine.layers._common import (
     bool_param, float_param, int_param, numel, require_rank, shape_text, torch_kwargs,
 )
 from graph_engine.params import ParamSpec
+from graph_engine.weight_params import learning_params
 from graph_engine.registry import LayerSpec, ShapeError, call, register
 
 _EPS = float_param("eps", 1e-5, "Added to the variance for stability.", minimum=1e-12, maximum=1.0)
@@ -33,7 +34,7 @@ for _layer, _ranks, _wanted, _help in (
     ("BatchNorm2d", (3,), "(C, H, W)", "Normalises each channel of (C, H, W) over the batch and positions."),
 ):
     register(LayerSpec(
-        type=_layer, category="Normalization & regularization", help=_help, params=_BN_PARAMS,
+        type=_layer, category="Normalization & regularization", help=_help, params=(*_BN_PARAMS, *learning_params()),
         shape=_bn_shape(_layer, _ranks, _wanted),
         param_count=lambda p, s, o: 2 * s[0][0] if p["affine"] else 0,
         macs=lambda p, s, o: numel(s[0]),
@@ -54,7 +55,7 @@ register(LayerSpec(
     help="Normalises each sample over groups of channels (and all positions): independent of "
          "the batch size, for small batches.",
     params=(int_param("num_groups", 2, "Channel groups normalised separately (divides the channels)."),
-            _EPS, bool_param("affine", True, "Learn a scale and shift per channel.")),
+            _EPS, bool_param("affine", True, "Learn a scale and shift per channel."), *learning_params()),
     shape=_group_norm_shape,
     param_count=lambda p, s, o: 2 * s[0][0] if p["affine"] else 0,
     macs=lambda p, s, o: numel(s[0]),
@@ -81,7 +82,7 @@ register(LayerSpec(
                         minimum=0.0, maximum=1.0),
             bool_param("affine", False, "Learn a scale and shift per channel."),
             bool_param("track_running_stats", False,
-                       "Keep running statistics and use them at evaluation.")),
+                       "Keep running statistics and use them at evaluation."), *learning_params()),
     shape=_instance_norm_shape,
     param_count=lambda p, s, o: 2 * s[0][0] if p["affine"] else 0,
     macs=lambda p, s, o: numel(s[0]),
@@ -109,7 +110,7 @@ register(LayerSpec(
          "channels of (C, H, W) at each position (independent of the batch).",
     params=(_EPS, bool_param("elementwise_affine", True, "Learn a scale and shift per feature."),
             bool_param("channels_first", False, "Normalise over dim 0 (the channels) instead of "
-                                                "the last dim.")),
+                                                "the last dim."), *learning_params()),
     shape=lambda p, s: s[0],
     param_count=lambda p, s, o: 2 * _normalized(p, s) if p["elementwise_affine"] else 0,
     macs=lambda p, s, o: numel(s[0]),

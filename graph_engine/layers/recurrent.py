@@ -13,6 +13,7 @@ from graph_engine.layers._common import (
     bool_param, float_param, int_param, numel, shape_text, torch_kwargs,
 )
 from graph_engine.params import ParamSpec
+from graph_engine.weight_params import init_params
 from graph_engine.registry import Fix, LayerSpec, Port, ShapeError, call, no_field, register
 
 #: weight blocks per cell: the RNN has one, the GRU three gates, the LSTM four.
@@ -161,7 +162,7 @@ for _layer, _help in (
     ("GRU", "Gated recurrent unit: an LSTM-like cell with two gates and no separate cell state."),
 ):
     register(LayerSpec(
-        type=_layer, category="Recurrent", help=_help, params=_params(_layer),
+        type=_layer, category="Recurrent", help=_help, params=(*_params(_layer), *init_params()),
         shape=_shape_rule(_layer), param_count=_param_count(_layer), macs=_macs(_layer),
         field=no_field, module=_module(_layer), forward=_forward(_layer), warnings=_warnings,
         inputs=(1, 1 + len(_state_names(_layer))),

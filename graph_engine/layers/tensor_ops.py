@@ -14,6 +14,7 @@ from graph_engine.layers._common import (
     bool_param, broadcast, float_param, int_param, numel, sample_axis, shape_text, torch_dim,
 )
 from graph_engine.params import ParamSpec
+from graph_engine.weight_params import learning_params
 from graph_engine.registry import (
     LayerSpec, Port, ShapeError, function_forward, no_field, pointwise_field, register,
 )
@@ -352,7 +353,7 @@ register(LayerSpec(
             ParamSpec("init", "choice", "zeros", "Initial values: zeros, normal(0, std) or "
                       "uniform on [0, 1).", choices=("zeros", "normal", "uniform")),
             float_param("std", 0.02, "Standard deviation of the normal init.", minimum=0.0,
-                        maximum=100.0)),
+                        maximum=100.0), *learning_params()),
     input_ports=(Port("batch"),),
     shape=lambda p, s: tuple(p["shape"]), field=no_field,
     param_count=lambda p, s, o: numel(p["shape"]),

@@ -32,6 +32,7 @@ RECORD_FIELDS: dict[str, dict[str, str]] = {
     "epoch": {"step": "number", "epoch": "number", "time": "number", "val": "object"},
     "finished": {"status": "text", "message": "text"},
     "failed": {"message": "text"},
+    "branch": {"from": "text", "text": "text"},
 }
 _KINDS = {"number": (int, float), "object": dict, "text": str}
 _KIND_NAMES = {"number": "a number", "object": "an object", "text": "text"}
@@ -109,6 +110,9 @@ class RunHistory:
     samples: list[tuple[int, str, str]] = field(default_factory=list)
     #: seq2seq under scheduled sampling: the teacher-forcing probability per step
     teacher_forcing: Series = field(default_factory=lambda: Series(("step", "probability")))
+    #: a run started from another's weights: its ``branch`` record (from, run, epoch, source_step,
+    #: text: what was carried); None for fresh weights
+    branch: dict[str, Any] | None = None
     #: why parts of a replayed run folder were left out, one line each (empty when whole)
     damage: list[str] = field(default_factory=list)
     version: int = 0
@@ -159,6 +163,10 @@ class RunHistory:
         if event.get("best"):
             self.best_epoch = event["epoch"]
         self.changed.add("epochs")
+
+    def _on_branch(self, event: dict[str, Any]) -> None:
+        self.branch = dict(event)
+        self.changed.add("branch")
 
     def _on_paused(self, event: dict[str, Any]) -> None:
         self._status("paused", f"paused at step {event['step']}")

@@ -21,3 +21,24 @@ def build_optimizer(settings: TrainingSettings, parameters) -> torch.optim.Optim
     if name == "rmsprop":
         return torch.optim.RMSprop(parameters, lr=lr, momentum=settings.momentum, weight_decay=decay)
     raise ValueError(f"unknown optimizer {name!r}")
+
+
+def param_groups(model: torch.nn.Module, graph) -> list[dict]:
+    """The model's parameters grouped by their node's ``lr_mult``; a frozen node's
+    (``trainable`` off) stop needing gradients and join no group, so no step, momentum or
+    weight decay ever touches them. ``graph``: the expansion the model was compiled from."""
+    from graph_engine.training.transfer import owner_node
+
+    ids = set(graph.nodes)
+    groups: dict[float, list[torch.nn.Parameter]] = {}
+    for name, parameter in model.named_parameters():
+        node = owner_node(name, ids)
+        params = graph.nodes[node].params if node is not None else {}
+        if not params.get("trainable", True):
+            parameter.requires_grad_(False)
+            continue
+        groups.setdefault(float(params.get("lr_mult", 1.0)), []).append(parameter)
+    if not groups and any(True for _ in model.parameters()):
+        raise ValueError("every layer is frozen (trainable off): nothing to train; turn trainable on "
+                         "for the layers to fine-tune")
+    return [{"params": members, "lr_mult": mult} for mult, members in groups.items()]

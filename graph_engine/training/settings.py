@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from graph_engine.params import ParamError, ParamSpec
+from graph_engine.weight_params import SCHEMES
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine")
@@ -75,6 +76,11 @@ class TrainingSettings:
     tokens: str = "auto"
     #: seq2seq: the encoder reads the source backwards (Sutskever et al. 2014)
     reverse_source: bool = False
+    #: initial weights of the layers whose own ``init`` is "default" (graph_engine.weight_init)
+    init: str = "torch"
+    init_std: float = 0.02
+    #: start from these weights (a run folder, .safetensors or .pth) where node id and shape match
+    init_from: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -116,6 +122,9 @@ _SPECS = {
     "sampling_tokens": ParamSpec("sampling_tokens", "choice", "model", "", choices=("model", "uniform")),
     "tokens": ParamSpec("tokens", "choice", "auto", "", choices=("auto", "char", "word")),
     "reverse_source": ParamSpec("reverse_source", "bool", False, ""),
+    "init": ParamSpec("init", "choice", "torch", "", choices=SCHEMES),
+    "init_std": ParamSpec("init_std", "float", 0.02, "", minimum=0.0, maximum=10.0),
+    "init_from": None,
 }
 
 
@@ -137,6 +146,9 @@ def settings_from_dict(data: dict[str, Any], strict: bool = True, **overrides: A
             if key == "dataset":
                 if not isinstance(value, str) or not value:
                     raise ParamError("dataset must be a dataset name or a path")
+            elif key == "init_from":
+                if not isinstance(value, str):
+                    raise ParamError("init_from must be a path to a run folder or a weights file")
             elif key == "feature_map_nodes":
                 if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                     raise ParamError("feature_map_nodes must be a list of node ids")

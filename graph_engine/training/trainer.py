@@ -39,12 +39,14 @@ from graph_engine.training.failures import ERROR_FILE, failure_text, one_line
 from graph_engine.training.nonfinite import (
     NonFiniteError, gradient_diagnosis, loss_diagnosis, weights_diagnosis,
 )
-from graph_engine.training.optimizers import build_optimizer
+from graph_engine.training.optimizers import build_optimizer, param_groups
 from graph_engine.training.probing import ProbeContext, ProbeSchedule, RunProbes
 from graph_engine.training.schedule import lr_factor
 from graph_engine.training.settings import TrainingSettings, settings_from_dict
 from graph_engine.training.snapshot import RunSnapshot
 from graph_engine.training.tensorboard_log import TensorBoardLog, require_tensorboard
+from graph_engine.training.transfer import TransferReport, load_source
+from graph_engine.training.transfer import carry_weights as carry_weights_into
 from graph_engine.training.seq2seq import Seq2SeqTask, is_encoder_decoder, seq2seq_ends
 from graph_engine.training.seq2seq import fit_problems as seq2seq_fit_problems
 from graph_engine.training.tasks import (
@@ -81,7 +83,11 @@ class Trainer:
     def __init__(self, graph: Graph | RunSnapshot, dataset: Dataset, settings: TrainingSettings | None = None,
                  sink: Sink | None = None, run_dir: str | Path | None = None,
                  control: TrainingControl | None = None, probes: bool = True,
-                 distributed: Distributed | None = None):
+                 distributed: Distributed | None = None, init_map: dict[str, str] | None = None,
+                 carry_weights: bool = True):
+        """``settings.init_from`` (with ``init_map`` for renamed nodes) starts the weights from
+        another run's where node id and shape match; ``carry_weights=False`` skips that (a
+        resumed run restores its own checkpoint)."""
         # a snapshot (a copy, analysed once): edits to the live document do not reach the run
         self.snapshot = RunSnapshot.of(graph)
         # with blocks, the expansion's analysis: probes and checks reach the layers inside them
@@ -99,13 +105,20 @@ class Trainer:
         self.device = self.distributed.start(self.settings.device)
         torch.manual_seed(self.settings.seed)
         self.model = compile_graph(self.graph, self.device, analysis=self.analysis)
+        #: what was carried from ``settings.init_from`` (None: fresh weights)
+        self.transfer: TransferReport | None = None
+        if carry_weights and self.settings.init_from:
+            self.transfer = carry_weights_into(self.model, load_source(self.settings.init_from),
+                                               set(self.analysis.graph.nodes), self.graph.name, init_map)
         self.seq2seq = (Seq2SeqTask(self.model, self.graph, self.analysis, self.seq2seq_ends, dataset, self.settings)
                         if self.seq2seq_ends is not None else None)
         self.distributed.seed(self.settings.seed)
         #: what the training step calls: the model, or its DDP wrapper under torchrun (probes,
         #: evaluation and checkpoints use ``self.model``, whose state_dict keys stay the graph's)
         self.step_model = self.distributed.wrap(self.model)
-        self.optimizer = build_optimizer(self.settings, self.model.parameters())
+        self.optimizer = build_optimizer(self.settings, param_groups(self.model, self.analysis.graph))
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.settings.learning_rate * group.get("lr_mult", 1.0)
         self._place_data()
         #: on the CPU reading the loss costs nothing, so a NaN is caught before the update and
         #: its node named exactly; on a GPU that would stall the queue, so it is read per group
@@ -184,7 +197,7 @@ class Trainer:
         settings = settings_from_dict(runs.read_json(run_dir / "settings.json"), strict=False,
                                       epochs=epochs, tensorboard=tensorboard)
         trainer = cls(snapshot, dataset_loader(snapshot, settings), settings, sink, run_dir, control, probes,
-                      distributed)
+                      distributed, carry_weights=False)
         trainer._continue_from(trainer.checkpoints.restore())
         return trainer
 
@@ -247,6 +260,10 @@ class Trainer:
                     "parameters": self.analysis.total_params,
                     "validation_samples": len(self.x_val),
                     "world_size": self.distributed.world_size})
+        if self.transfer is not None and not self._resumed:
+            record = self.transfer.record()
+            self.metrics_log.write(record)
+            self._emit(record)
         self._clock = time.perf_counter() - self._elapsed_before
         self.model.train()
         while self.epoch < settings.epochs:
@@ -419,14 +436,15 @@ class Trainer:
         return self.distributed.shard(order).to(self.device)
 
     def _lr(self) -> float:
-        return self.optimizer.param_groups[0]["lr"]
+        """The run's rate (a layer with an ``lr_mult`` learns at this times its multiplier)."""
+        return self._rate if self._rate is not None else self.settings.learning_rate
 
     def _set_lr(self, step: int) -> None:
         rate = self.settings.learning_rate * lr_factor(self.settings, step, self.steps_per_epoch)
         if rate != self._rate:
             self._rate = rate
             for group in self.optimizer.param_groups:
-                group["lr"] = rate
+                group["lr"] = rate * group.get("lr_mult", 1.0)
 
     def _should_stop(self) -> bool:
         if self.control.paused:

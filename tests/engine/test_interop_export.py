@@ -344,3 +344,24 @@ def test_train_script_runs_data_parallel_under_torchrun(tmp_path):
     assert len(epochs) == 2, result.stdout  # printed by the first process only
     assert epochs[1]["loss"] < epochs[0]["loss"]
     assert set(load_file(str(tmp_path / "ddp.safetensors"))) == {"perceptron.weight", "perceptron.bias"}
+
+
+def test_train_script_keeps_frozen_layers_and_honours_lr_mult(tmp_path, monkeypatch, capsys):
+    graph = load_template("mlp")
+    graph.set_training({"epochs": 1, "seed": 5})
+    graph.set_params("hidden1", {**graph.node("hidden1").params, "trainable": False})
+    graph.set_params("hidden2", {**graph.node("hidden2").params, "lr_mult": 0.0})
+    export_python(graph, tmp_path / "net.py", with_training=True)
+    assert 'LAYERS = {"hidden1": (False, 1.0), "hidden2": (True, 0.0)}' in (tmp_path / "train.py").read_text()
+    x, y = _digits()
+    np.savez(tmp_path / "digits.npz", x=x, y=y)
+    monkeypatch.chdir(tmp_path)
+    script = import_file(tmp_path / "train.py", "generated_frozen_train")
+    assert script.main(["digits.npz", "--out", "w.safetensors"]) == 0
+    torch.manual_seed(5)
+    start = import_file(tmp_path / "net.py", "frozen_net").MLP().state_dict()
+    trained = load_file(str(tmp_path / "w.safetensors"))
+    for key in ("hidden1.weight", "hidden1.bias", "hidden2.weight", "hidden2.bias"):
+        assert torch.equal(trained[key], start[key]), key
+    assert not torch.equal(trained["classes.weight"], start["classes.weight"])
+    assert "lr 0.001" in capsys.readouterr().out  # the run's rate, not a layer's

@@ -25,7 +25,9 @@ def test_golden_v1_minimal_loads_with_defaults_and_keeps_unknown_keys():
     assert list(graph.nodes) == ["image", "c1", "c2", "merge", "act", "out"]
     conv = graph.node("c1")
     assert conv.params == {"out_channels": 8, "kernel_size": 3, "stride": 1, "padding": 1,
-                           "dilation": 1, "groups": 1, "bias": True}
+                           "dilation": 1, "groups": 1, "bias": True,
+                           # optional since v3 without a new version (graph_engine.weight_init)
+                           "init": "default", "init_std": 0.02, "trainable": True, "lr_mult": 1.0}
     assert graph.node("c2").label == "projection"
     assert graph.node("image").position == (0.0, 0.0)
     assert graph.node("c1").position is None

@@ -171,8 +171,9 @@ def test_inspector_builds_editors_for_conv2d(inspector, lenet):
     inspector.show_node(graph.node("c3"), analysis.info("c3"))
     kinds = {name: type(inspector.editor(name)) for name in inspector.field_names()}
     assert list(kinds) == ["out_channels", "kernel_size", "stride", "padding", "dilation",
-                           "groups", "bias"]
+                           "groups", "bias", "init", "init_std", "trainable", "lr_mult"]
     assert issubclass(kinds["out_channels"], QSpinBox)
+    assert issubclass(kinds["init"], QComboBox) and issubclass(kinds["trainable"], QCheckBox)
     assert issubclass(kinds["groups"], QSpinBox)
     for name in ("kernel_size", "stride", "padding", "dilation"):
         assert issubclass(kinds[name], QLineEdit)
@@ -377,7 +378,7 @@ def test_show_node_again_updates_fields_without_emitting(qtbot, inspector, lenet
     assert inspector.error_text("stride") == ""
 
     inspector.show_node(graph.node("f5"), analysis.info("f5"))
-    assert inspector.field_names() == ["out_features", "bias"]
+    assert inspector.field_names() == ["out_features", "bias", "init", "init_std", "trainable", "lr_mult"]
     inspector.show_node(None, None)
     assert inspector.stack.currentWidget() is inspector.hint
 

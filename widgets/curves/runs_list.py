@@ -9,11 +9,12 @@ row asks for its overlay.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Sequence
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem
+from PySide6.QtWidgets import QAbstractItemView, QMenu, QTreeWidget, QTreeWidgetItem
 
 from graph_engine.training.history import RunHistory, settings_difference
 from widgets.best_result import best_text as run_best_text
@@ -37,6 +38,13 @@ def value_text(value: Any) -> str:
     return str(value)
 
 
+def setting_text(key: str, value: Any) -> str:
+    """A value as a row says it: where weights came from by the run's folder name."""
+    if key == "init_from":
+        return Path(str(value)).name if value else "fresh"
+    return value_text(value)
+
+
 def difference_text(current: dict[str, Any], other: dict[str, Any]) -> str:
     """``learning_rate 0.001 → 0.01, batch_size 64 → 32`` (current → other); empty when
     the current run's settings are not known."""
@@ -44,7 +52,7 @@ def difference_text(current: dict[str, Any], other: dict[str, Any]) -> str:
         return ""
     changes = settings_difference(current, other)
     order = {key: index for index, key in enumerate([*current, *other])}  # the file's order
-    return ", ".join(f"{key} {value_text(a)} → {value_text(b)}"
+    return ", ".join(f"{key} {setting_text(key, a)} → {setting_text(key, b)}"
                      for key, (a, b) in sorted(changes.items(), key=lambda kv: order[kv[0]])
                      if key not in IGNORED_SETTINGS)
 
@@ -83,6 +91,8 @@ class EarlierRunsList(QTreeWidget):
     ``checked_changed(row, checked)`` on a toggle."""
 
     checked_changed = Signal(int, bool)
+    #: row: "Branch from this run" (a finished run: its graph, starting from its weights)
+    branch_requested = Signal(int)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -93,6 +103,7 @@ class EarlierRunsList(QTreeWidget):
         self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._differences: list[str] = []
+        self._finished: list[bool] = []
         self.itemChanged.connect(self._on_item_changed)
 
     def set_runs(self, runs: Sequence[tuple[RunCurves, str, bool]],
@@ -101,6 +112,7 @@ class EarlierRunsList(QTreeWidget):
         self.blockSignals(True)
         self.clear()
         self._names = []
+        self._finished = [curves.history.status == "finished" for curves, _, _ in runs]
         for curves, color, checked in runs:
             history = curves.history
             name = run_name(history)
@@ -137,6 +149,20 @@ class EarlierRunsList(QTreeWidget):
         row = self.sizeHintForRow(0) if count else 2 * self.fontMetrics().lineSpacing() + 6
         height = self.header().sizeHint().height() + rows * row + 2 * self.frameWidth() + 2
         return QSize(super().sizeHint().width(), height)
+
+    def menu_for_row(self, row: int) -> QMenu:
+        """The row's context menu: Branch from this run (enabled for a finished run)."""
+        menu = QMenu(self)
+        action = menu.addAction("Branch from this run")
+        action.setToolTip("Open this run's graph as a new document whose training starts from its weights")
+        action.setEnabled(0 <= row < len(self._finished) and self._finished[row])
+        action.triggered.connect(lambda _checked=False, r=row: self.branch_requested.emit(r))
+        return menu
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        item = self.itemAt(event.pos())
+        if item is not None:
+            self.menu_for_row(self.indexOfTopLevelItem(item)).exec(event.globalPos())
 
     def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         self.checked_changed.emit(self.indexOfTopLevelItem(item),
