@@ -8,11 +8,9 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
-from graph_engine.training.tasks import HEADLINE
-
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from graph_engine.training.distributed import Distributed
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
@@ -32,6 +30,8 @@ class ProgressSink:
             across = f", {processes} processes" if processes > 1 else ""
             print(f"training on {event['dataset']} ({event['device']}, {event['task']}{across}) -> "
                   f"{event['run_dir']}", file=sys.stderr)
+            from tqdm import tqdm
+
             self.bar = tqdm(total=event["total_steps"], initial=event["step"], unit="step",
                             dynamic_ncols=True, file=sys.stderr)
         elif kind == "step" and self.bar is not None:
@@ -40,6 +40,8 @@ class ProgressSink:
             self.postfix["epoch"] = str(event["epoch"])
             self.bar.set_postfix(self.postfix, refresh=False)
         elif kind == "epoch":
+            from graph_engine.training.tasks import HEADLINE  # torch: loaded by training already
+
             for name, _ in HEADLINE.values():
                 if name in event["val"]:
                     self.postfix[f"val_{name}"] = f"{event['val'][name]:.4f}"
