@@ -3,6 +3,7 @@
 Target (issue 18): for every layer of the ResNet-style template at 64×64 whose patches can
 be shown, ``graph_engine.probes.top_patches`` (k = 9, batch 256, over the whole set) needs
 at most 1.2× the memory a forward pass over the same set in the same batch size needs
+(batch 256, or the whole set when ``--images`` is smaller)
 (eval mode, no_grad).
 
 How it is measured: one child process per source tree ("before": a git ref exported with
@@ -67,13 +68,15 @@ def rss(field):
             if line.startswith(field):
                 return int(line.split()[1]) * 1024
 
+batch = min(256, images)
+
 def forward(data):
     with evaluating(model):
-        for start in range(0, len(data), 256):
-            model(data[start:start + 256])
+        for start in range(0, len(data), batch):
+            model(data[start:start + batch])
 
 def patches(data, node):
-    top_patches(model, graph, analysis, data, node, k=9, batch_size=256)
+    top_patches(model, graph, analysis, data, node, k=9, batch_size=batch)
 
 def measured(run):
     gc.collect()
@@ -131,7 +134,8 @@ def main() -> int:
     args = parser.parse_args()
     print(f"cpu     : {cpu_model()}")
     print(load_line())
-    print(f"model   : {args.template} at {args.size}×{args.size}, {args.images} random images, k 9, batch 256, CPU")
+    print(f"model   : {args.template} at {args.size}×{args.size}, {args.images} random images, k 9, "
+          f"batch {min(256, args.images)}, CPU, one thread")
     with tempfile.TemporaryDirectory(prefix="rosenblatt-patches-memory-") as temp:
         before = measure(export_tree(args.before, Path(temp)), args)
         after = measure(ROOT, args)
