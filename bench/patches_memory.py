@@ -1,5 +1,8 @@
 """Peak memory of top_patches vs a plain forward pass, for every layer, before and after.
 
+``--template wide`` is a chain of dilated convolutions whose fields grow to 515 px, to show
+memory flat in the receptive field (before, crops were cut at the field's full size).
+
 Target (issue 18): for every layer of the ResNet-style template at 64×64 whose patches can
 be shown, ``graph_engine.probes.top_patches`` (k = 9, batch 256, over the whole set) needs
 at most 1.2× the memory a forward pass over the same set in the same batch size needs
@@ -16,7 +19,7 @@ patches / forward. glibc's mmap threshold is pinned (``MALLOC_MMAP_THRESHOLD_``)
 tensors leave RSS and one layer's measurement does not hide the next's. Linux only.
 
 Run from the repo root:
-  .venv/bin/python bench/patches_memory.py [--before REF] [--template resnet_style] [--size 64]
+  .venv/bin/python bench/patches_memory.py [--before REF] [--template resnet_style|wide|KEY] [--size 64]
                                            [--images 1024] [--layers all|conv]
 """
 
@@ -49,8 +52,23 @@ from graph_engine.probes import top_patches
 from graph_engine.probes._common import evaluating
 from graph_engine.probes.patches import patch_candidates
 
+from graph_engine import Graph
 template, size, images, only_conv = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "conv"
-graph = load_template(template)
+if template == "wide":  # dilated convolutions: fields of 131, 259, 387 and 515 px
+    graph = Graph("wide")
+    layers = [("image", "Input", {"shape": [3, size, size]}),
+              ("c1", "Conv2d", {"out_channels": 16, "kernel_size": 3, "padding": 1})]
+    layers += [(f"w{i}", "Conv2d", {"out_channels": 16, "kernel_size": 5, "dilation": 32, "padding": 64})
+               for i in range(1, 5)]
+    layers += [("flat", "Flatten", {}), ("fc", "Linear", {"out_features": 2}), ("out", "Output", {})]
+    previous = None
+    for node_id, kind, params in layers:
+        graph.create_node(kind, params, node_id=node_id)
+        if previous:
+            graph.connect(previous, node_id)
+        previous = node_id
+else:
+    graph = load_template(template)
 for node in graph:
     if node.type == "Input":
         graph.set_params(node.id, {"shape": [node.params["shape"][0], size, size]})
