@@ -12,12 +12,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from graph_engine import CompileError, analyze, save_graph
-from graph_engine.interop import (
-    InteropError, UnsupportedModel, export_onnx, export_python, export_torchscript, save_safetensors,
-)
-from graph_engine.interop.isolated import DEFAULT_TIMEOUT, import_isolated
-from graph_engine.interop.overwrite import OverwriteRefused, check_targets, existing, export_files
+from graph_engine.interop.isolated import DEFAULT_TIMEOUT
+
+# The exporters, importer and overwrite checks load torch: each command imports them when
+# it runs, so registering the commands (every ``rosenblatt`` start) stays light (issue 18).
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 FORMATS = ("python", "onnx", "torchscript")
@@ -32,6 +30,8 @@ def refuse_overwrite(command: str, files: list[Path], inputs: list[str | None], 
                      force: bool) -> int | None:
     """The exit status when ``files`` would destroy an input, a checkpoint or, without
     ``--force``, an existing file; None when writing them is fine."""
+    from graph_engine.interop.overwrite import OverwriteRefused, check_targets, existing
+
     try:
         check_targets(files, inputs, run_dirs)
     except OverwriteRefused as error:
@@ -44,6 +44,9 @@ def refuse_overwrite(command: str, files: list[Path], inputs: list[str | None], 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from app.graph_source import graph_file, load_graph_argument
+    from graph_engine import CompileError, analyze
+    from graph_engine.interop import InteropError, export_onnx, export_python, export_torchscript
+    from graph_engine.interop.overwrite import export_files
 
     if args.with_training and args.to != "python":
         return _fail("export", "--with-training goes with --to python")
@@ -106,6 +109,10 @@ def _seconds(text: str) -> float:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from graph_engine import save_graph
+    from graph_engine.interop import InteropError, UnsupportedModel, save_safetensors
+    from graph_engine.interop.isolated import import_isolated
+
     files = [Path(p) for p in (args.output, args.weights) if p]
     refused = refuse_overwrite("import", files, [_model_file(args.target)], [], args.force)
     if refused is not None:

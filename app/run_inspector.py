@@ -25,6 +25,7 @@ from app.background import BackgroundWorker
 
 from graph_engine.analysis import Analysis
 from graph_engine.probes import beam_search, feature_maps, sample_text, to_uint8, top_patches
+from graph_engine.probes.patches import full_crop
 from graph_engine.training.failures import failure_text
 from graph_engine.training.replay import OpenedRun, open_run
 from graph_engine.training.snapshot import RunSnapshot
@@ -62,6 +63,8 @@ class PatchDetail:
     sample_index: int
     channel: int
     value: float
+    #: (C, h, w) uint8: the patch again at full resolution (the grid keeps it downscaled)
+    crop: np.ndarray | None = None
 
 
 @dataclass
@@ -129,7 +132,9 @@ class RunInspector(QObject):
             x = run.x_all[sample_index]
             maps = feature_maps(run.opened.model, x, [node_id], max_channels=channel + 1)[node_id]
             image = to_uint8(x.reshape(1, -1).float()).reshape(x.shape).numpy()
-            return PatchDetail(image, tuple(int(v) for v in box), maps[channel], sample_index, channel, value)
+            crop = full_crop(run.x_all, sample_index, box)
+            return PatchDetail(image, tuple(int(v) for v in box), maps[channel], sample_index, channel, value,
+                               crop)
         self.submit("patch_detail", job, callback, run_dir)
 
     def feature_maps(self, run_dir: Path, validation_index: int, node_ids: list[str],

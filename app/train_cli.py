@@ -8,11 +8,9 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from tqdm import tqdm
-
-from graph_engine.training.tasks import HEADLINE
-
 if TYPE_CHECKING:
+    from tqdm import tqdm
+
     from graph_engine.training.distributed import Distributed
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
@@ -32,6 +30,8 @@ class ProgressSink:
             across = f", {processes} processes" if processes > 1 else ""
             print(f"training on {event['dataset']} ({event['device']}, {event['task']}{across}) -> "
                   f"{event['run_dir']}", file=sys.stderr)
+            from tqdm import tqdm
+
             self.bar = tqdm(total=event["total_steps"], initial=event["step"], unit="step",
                             dynamic_ncols=True, file=sys.stderr)
         elif kind == "step" and self.bar is not None:
@@ -40,6 +40,8 @@ class ProgressSink:
             self.postfix["epoch"] = str(event["epoch"])
             self.bar.set_postfix(self.postfix, refresh=False)
         elif kind == "epoch":
+            from graph_engine.training.tasks import HEADLINE  # torch: loaded by training already
+
             for name, _ in HEADLINE.values():
                 if name in event["val"]:
                     self.postfix[f"val_{name}"] = f"{event['val'][name]:.4f}"
@@ -142,6 +144,16 @@ def _train(args: argparse.Namespace, distributed: "Distributed") -> int:
     return EXIT_OK
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return value
+
+
 def cmd_patches(args: argparse.Namespace) -> int:
     from graph_engine.analysis import analyze
     from graph_engine.probes import patch_grid_image, save_png, top_patches
@@ -153,12 +165,16 @@ def cmd_patches(args: argparse.Namespace) -> int:
         x = dataset_tensors(opened)
         top = top_patches(opened.model, opened.graph, analysis, x, args.node, k=args.k,
                           step=opened.checkpoint["step"])
-        save_png(patch_grid_image(top), args.output)
+        image = patch_grid_image(top, max_channels=args.channels, scale=args.scale)
+        save_png(image, args.output)
     except (ValueError, KeyError, OSError) as error:
         print(f"rosenblatt patches: {error}", file=sys.stderr)
         return EXIT_UNREADABLE
-    print(f"wrote {args.output}: top {args.k} patches of {len(top.values)} channels of "
-          f"'{args.node}' at step {top.step}")
+    shown = min(args.channels, len(top.values))
+    of = f"the first {shown} of {len(top.values)}" if shown < len(top.values) else f"{shown}"
+    print(f"wrote {args.output} ({image.shape[1]}×{image.shape[0]}): top {top.k} patches of {of} channels "
+          f"of '{args.node}' at step {top.step}, each row labelled with its channel and top activation, "
+          f"scaled per {args.scale}")
     return EXIT_OK
 
 
@@ -250,6 +266,11 @@ def register(sub: argparse._SubParsersAction, file_help: str) -> None:
     patches.add_argument("--node", required=True, help="node id of a convolution (or its activation)")
     patches.add_argument("-k", type=int, default=9, help="patches per channel")
     patches.add_argument("-o", "--output", required=True, help="PNG file to write")
+    patches.add_argument("--scale", choices=("patch", "row"), default="patch",
+                         help="patch: each patch min-max scaled on its own (default); row: one scale per "
+                              "channel's row, so a weak channel's patches stay faint")
+    patches.add_argument("--channels", type=_positive, default=32, metavar="N",
+                         help="rows: the first N channels (default 32)")
     patches.set_defaults(run=cmd_patches)
 
     sample = sub.add_parser("sample", help="generate text from a character model's run, or decode a source "

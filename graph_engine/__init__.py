@@ -10,11 +10,19 @@ Public API (everything the app and the CLI use):
   :class:`Severity`
 - torch: :func:`compile_graph`, :func:`generate_code`, :class:`CompileError`
 - templates: :func:`list_templates`, :func:`load_template`, :data:`DEFAULT_TEMPLATE`
+
+Everything but the compiler is pure Python: ``compile_graph`` and ``resolve_device`` load
+torch (0.9 s) on first use, so ``rosenblatt summary``, validation and the editor's shapes
+start without it (issue 18; ``tests/test_contracts.py`` checks it).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from graph_engine.analysis import Analysis, NodeInfo, analyze, field_text, shape_text, validate
 from graph_engine.codegen import generate_code
-from graph_engine.compiler import compile_graph, resolve_device
 from graph_engine.lowering import CompileError
 from graph_engine.model import Edge, Graph, GraphError, Node, check_node_id
 from graph_engine.params import ParamError, ParamSpec
@@ -33,3 +41,22 @@ __all__ = [
     "get_spec", "graph_from_dict", "graph_to_dict", "layer_types", "list_templates", "load_graph",
     "load_template", "loads", "resolve_device", "save_graph", "Severity", "shape_text", "validate",
 ]
+
+#: names whose modules import torch: loaded when first asked for
+_LAZY = {"compile_graph": "graph_engine.compiler", "resolve_device": "graph_engine.compiler"}
+
+if TYPE_CHECKING:
+    from graph_engine.compiler import compile_graph, resolve_device
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graph_engine' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

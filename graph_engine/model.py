@@ -8,13 +8,13 @@ immutable values; a mutator replaces them, so an old value is a free undo record
 from __future__ import annotations
 
 import copy
-import functools
 import keyword
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Iterator
 
 from graph_engine.events import ListenerError, Signal
+from graph_engine.module_names import MODULE_ATTRIBUTES
 from graph_engine.params import ParamError, check_params
 from graph_engine.registry import get_spec
 
@@ -39,18 +39,10 @@ def check_node_id(node_id: Any) -> str:
                          "with a digit")
     if keyword.iskeyword(node_id):
         raise GraphError(f"invalid node id {node_id!r}: it is a Python keyword")
-    if node_id in _RESERVED or node_id in _module_attributes():
+    if node_id in _RESERVED or node_id in MODULE_ATTRIBUTES:
         raise GraphError(f"invalid node id {node_id!r}: the name is reserved by torch.nn.Module "
                          "or the generated code")
     return node_id
-
-
-@functools.cache
-def _module_attributes() -> frozenset[str]:
-    """Every attribute of a compiled module: a node id must not shadow one."""
-    from torch import fx, nn
-
-    return frozenset(dir(fx.GraphModule(nn.Module(), fx.Graph())))
 
 
 def resolve_params(type_name: str, params: dict[str, Any] | None) -> dict[str, Any]:

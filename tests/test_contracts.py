@@ -137,3 +137,32 @@ def test_cli_commands_load_no_qt(tmp_path):
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_summary_layers_templates_and_validation_load_no_torch(tmp_path):
+    """``rosenblatt summary/layers/templates`` and validating, loading and saving every shipped
+    template are pure Python: torch (0.9 s of start-up) is loaded only by what runs a network
+    (issue 18). A subprocess, so what earlier tests imported does not count."""
+    script = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "from graph_engine import analyze, list_templates, load_graph, load_template, save_graph, validate\n"
+        "for argv in (['templates'], ['layers'], ['summary'], ['summary', 'template:resnet_style', '--json'],\n"
+        "             ['summary', 'template:unet_like', '--expand'], ['export', '--help']):\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as stop:\n"
+        "        assert not stop.code, (argv, stop.code)\n"
+        "for template in list_templates():\n"
+        "    graph = load_template(template.key)\n"
+        "    analyze(graph).compiled()\n"
+        "    validate(graph)\n"
+        f"    save_graph(graph, {str(tmp_path / 'g.json')!r})\n"
+        f"    load_graph({str(tmp_path / 'g.json')!r})\n"
+        "heavy = sorted(m for m in ('torch', 'scipy', 'tqdm') if m in sys.modules)\n"
+        "print(heavy)\n"
+        "sys.exit(1 if heavy else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

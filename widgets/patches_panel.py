@@ -64,10 +64,19 @@ class PatchesPanel(QWidget):
         self.show_button.setToolTip("Search the whole dataset for each channel's strongest inputs "
                                     "(with the run's best checkpoint)")
         self.show_button.clicked.connect(self._show_clicked)
+        self.scale_combo = QComboBox()
+        self.scale_combo.addItem("per patch", "patch")
+        self.scale_combo.addItem("per row", "row")
+        self.scale_combo.setToolTip("Contrast: each patch stretched on its own, or one scale for a "
+                                    "channel's row (a weak channel's patches stay faint)")
+        self.scale_combo.currentIndexChanged.connect(
+            lambda _index: self.grid.set_scale(self.scale_combo.currentData()))
         controls = QHBoxLayout()
         controls.addWidget(QLabel("Layer"))
         controls.addWidget(self.node_combo, 1)
         controls.addWidget(self.show_button)
+        controls.addWidget(QLabel("Scale"))
+        controls.addWidget(self.scale_combo)
 
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
@@ -226,7 +235,8 @@ class PatchesPanel(QWidget):
             if (channel == detail.channel
                     and int(self.top.sample_indices[channel, rank]) == detail.sample_index):
                 unit = tuple(int(v) for v in self.top.positions[channel, rank])
-        self.detail.set_detail(detail.image, tuple(detail.box), detail.activation, detail.channel, unit)
+        self.detail.set_detail(detail.image, tuple(detail.box), detail.activation, detail.channel, unit,
+                               getattr(detail, "crop", None))
         self.caption.setText(f"sample {detail.sample_index}, channel {detail.channel}, "
                              f"activation {format_value(float(detail.value))}")
         y0, x0, y1, x1 = detail.box

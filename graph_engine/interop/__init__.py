@@ -6,15 +6,45 @@ import of existing PyTorch models as graphs. Qt-free; the CLI and the app call t
 - :func:`run_weights`, :func:`save_safetensors`: a run's trained weights, safetensors files
 - :func:`import_model`: ``module:ClassOrFactory`` -> a laid-out, valid :class:`Graph` and weights
 - errors: :class:`InteropError` (one line), :class:`MissingExtra`, :class:`UnsupportedModel`
+
+Names load their module (and torch) when first asked for, so a command that only needs
+the package's constants or errors starts without torch (issue 18).
 """
 
-from graph_engine.interop.errors import InteropError, MissingExtra, UnsupportedModel
-from graph_engine.interop.importer import ImportedModel, import_model, import_module_object
-from graph_engine.interop.onnx_export import OnnxExport, export_onnx, require_onnx
-from graph_engine.interop.python_export import PythonExport, export_python
-from graph_engine.interop.torchscript_export import TorchScriptExport, export_torchscript
-from graph_engine.interop.train_script import generate_train_script
-from graph_engine.interop.weights import load_safetensors, run_weights, save_safetensors
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graph_engine.interop.errors import InteropError, MissingExtra, UnsupportedModel
+    from graph_engine.interop.importer import ImportedModel, import_model, import_module_object
+    from graph_engine.interop.onnx_export import OnnxExport, export_onnx, require_onnx
+    from graph_engine.interop.python_export import PythonExport, export_python
+    from graph_engine.interop.torchscript_export import TorchScriptExport, export_torchscript
+    from graph_engine.interop.train_script import generate_train_script
+    from graph_engine.interop.weights import load_safetensors, run_weights, save_safetensors
+
+#: public name -> the module that defines it
+_LAZY = {
+    "InteropError": "graph_engine.interop.errors",
+    "MissingExtra": "graph_engine.interop.errors",
+    "UnsupportedModel": "graph_engine.interop.errors",
+    "ImportedModel": "graph_engine.interop.importer",
+    "import_model": "graph_engine.interop.importer",
+    "import_module_object": "graph_engine.interop.importer",
+    "OnnxExport": "graph_engine.interop.onnx_export",
+    "export_onnx": "graph_engine.interop.onnx_export",
+    "require_onnx": "graph_engine.interop.onnx_export",
+    "PythonExport": "graph_engine.interop.python_export",
+    "export_python": "graph_engine.interop.python_export",
+    "TorchScriptExport": "graph_engine.interop.torchscript_export",
+    "export_torchscript": "graph_engine.interop.torchscript_export",
+    "generate_train_script": "graph_engine.interop.train_script",
+    "load_safetensors": "graph_engine.interop.weights",
+    "run_weights": "graph_engine.interop.weights",
+    "save_safetensors": "graph_engine.interop.weights",
+}
 
 __all__ = [
     "ImportedModel", "InteropError", "MissingExtra", "OnnxExport", "PythonExport", "TorchScriptExport",
@@ -22,3 +52,16 @@ __all__ = [
     "import_model", "import_module_object", "load_safetensors", "require_onnx", "run_weights",
     "save_safetensors",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graph_engine.interop' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -14,12 +14,13 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from graph_engine.interop.errors import InteropError, UnsupportedModel, one_line
-from graph_engine.interop.importer import ImportedModel, import_model
-from graph_engine.interop.weights import load_safetensors, save_safetensors
 from graph_engine.serialization import load_graph, save_graph
+
+if TYPE_CHECKING:  # torch comes with them: imported where used, so the CLI starts without it
+    from graph_engine.interop.importer import ImportedModel
 
 #: seconds an import may take (importing, building and tracing the model, comparing outputs)
 DEFAULT_TIMEOUT = 300.0
@@ -89,11 +90,17 @@ def _result(work: Path, spec: str, status: int) -> ImportedModel:
         raise UnsupportedModel(result["model"], result["problems"])
     if result["status"] == "error":
         raise InteropError(result["message"])
+    from graph_engine.interop.importer import ImportedModel
+    from graph_engine.interop.weights import load_safetensors
+
     return ImportedModel(load_graph(work / _GRAPH), load_safetensors(work / _WEIGHTS), result["max_difference"])
 
 
 def _outcome(work: Path, request: dict[str, Any]) -> dict[str, Any]:
     """Import as asked, writing the graph and weights; the result for the parent."""
+    from graph_engine.interop.importer import import_model
+    from graph_engine.interop.weights import save_safetensors
+
     spec = request["spec"]
     try:
         imported = import_model(spec, request["input_shape"], request["input_dtype"], request["name"])

@@ -5,6 +5,11 @@ respond most strongly, and the piece of input each of them sees: its receptive
 field. Streaming keeps a running top-k per channel on the device: one batch of
 activations at a time plus at most about MERGE_ENTRIES per-sample maxima (12 MB)
 and k per channel, however large the dataset; only the winners travel to the host.
+
+Memory stays flat in the receptive field (issue 18): a crop is never larger than the input
+image (a field wider than the image is cut to the image's size around the unit's centre),
+crops are cut a few at a time (CROP_CHUNK_BYTES) and kept downscaled to at most
+STORED_PIXELS a side. :func:`full_crop` cuts one patch again at full resolution.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import fx
 
 from graph_engine.analysis import Analysis
@@ -31,16 +37,28 @@ MIN_PATCH_PIXELS = 24
 GAP_PIXELS = 2
 #: colour of the gaps and of empty slots (dark blue-grey, distinct from black patches)
 BACKGROUND = (40, 44, 52)
+#: stored patches are downscaled (area average) to at most this many pixels a side
+STORED_PIXELS = 64
+#: full-size crops cut at once before they are downscaled (float32 bytes)
+CROP_CHUNK_BYTES = 4 << 20
+#: width of the grid image's label column ("ch 12" over the channel's top activation)
+LABEL_PIXELS = 56
+LABEL_COLOR = (220, 223, 228)
+#: how patches are scaled to 0..255: each on its own, or one scale shared by a channel's row
+SCALES = ("patch", "row")
 
 
 @dataclass
 class TopPatches:
     """The k strongest units of each channel of ``node_id`` and what they see.
 
-    Rank 0 is the strongest; ties are broken arbitrarily. ``boxes`` are input pixel
-    rows/columns ``[y0, y1) × [x0, x1)`` and may reach past the image, where
-    ``patches`` is zero-filled before scaling. Each patch is min-max scaled to
-    0..255 on its own (an input with other than 1 or 3 channels is averaged to 1).
+    Rank 0 is the strongest; ties are broken arbitrarily. ``boxes`` are the units'
+    receptive fields, input pixel rows/columns ``[y0, y1) × [x0, x1)``, and may reach
+    past the image. ``patches`` show each box cut to at most the image's size around its
+    centre (:func:`crop_box`), zero-filled past the border, downscaled to at most
+    STORED_PIXELS a side and min-max scaled to 0..255 on its own (an input with other
+    than 1 or 3 channels is averaged to 1); ``ranges`` keep each patch's input values
+    at 0 and 255, so :func:`scaled_patches` can give a row one shared scale.
     """
 
     node_id: str
@@ -53,8 +71,10 @@ class TopPatches:
     positions: np.ndarray
     #: (C, k, 4) int64, (y0, x0, y1, x1) in input pixels
     boxes: np.ndarray
-    #: (C, k, C_in, ph, pw) uint8 display images
+    #: (C, k, C_in, ph, pw) uint8 display images, each min-max scaled on its own
     patches: np.ndarray
+    #: (C, k, 2) float32, the input values each patch's 0 and 255 stand for
+    ranges: np.ndarray | None = None
 
     @property
     def k(self) -> int:
@@ -80,14 +100,89 @@ def top_patches(model: fx.GraphModule, graph: Graph, analysis: Analysis, x_all: 
                                      channels, height * width, model_device(model))
     samples, unit = np.divmod(keys, height * width)
     positions = np.stack(np.divmod(unit, width), axis=-1)
-    boxes, (ph, pw) = _boxes(positions, field)
-    crops = crop_boxes(x_all, samples.reshape(-1), boxes.reshape(-1, 4), ph, pw)
-    if crops.shape[1] not in (1, 3):
-        crops = crops.mean(dim=1, keepdim=True)
-    images = to_uint8(crops.reshape(crops.shape[0], -1)).reshape(crops.shape).cpu().numpy()
+    boxes, _ = _boxes(positions, field)
+    images, ranges = _stored_crops(x_all, samples.reshape(-1), boxes.reshape(-1, 4))
     return TopPatches(node_id=node_id, step=int(step), values=values, sample_indices=samples,
                       positions=positions, boxes=boxes,
-                      patches=images.reshape(channels, k, *images.shape[1:]))
+                      patches=images.reshape(channels, k, *images.shape[1:]),
+                      ranges=ranges.reshape(channels, k, 2))
+
+
+def crop_box(box: np.ndarray, image_size: tuple[int, int]) -> np.ndarray:
+    """``box`` (..., 4) cut to at most ``image_size`` (H, W) around its centre: a field wider
+    than the image sees the image and its zero padding, and cutting it keeps a patch (and
+    its memory) no larger than the image while the unit's centre stays in the middle."""
+    box = np.asarray(box, dtype=np.int64)
+    out = box.copy()
+    for axis, limit in enumerate(image_size):
+        start, stop = box[..., axis], box[..., axis + 2]
+        size = np.minimum(stop - start, limit)
+        out[..., axis] = start + (stop - start - size) // 2
+        out[..., axis + 2] = out[..., axis] + size
+    return out
+
+
+def stored_size(height: int, width: int) -> tuple[int, int]:
+    """A crop's size once downscaled to at most STORED_PIXELS a side, aspect kept."""
+    factor = min(1.0, STORED_PIXELS / max(height, width))
+    return max(1, round(height * factor)), max(1, round(width * factor))
+
+
+def _stored_crops(x_all: torch.Tensor, samples: np.ndarray, boxes: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 (n, C, h, w) display crops of ``boxes`` and (n, 2) their value ranges.
+
+    Boxes are cut to the image's size (:func:`crop_box`); crops are cut CROP_CHUNK_BYTES
+    at a time and downscaled at once, so the peak is one chunk, not n full-size crops.
+    """
+    cut = crop_box(boxes, (int(x_all.shape[2]), int(x_all.shape[3])))
+    ph, pw = (int(v) for v in (cut[0, 2] - cut[0, 0], cut[0, 3] - cut[0, 1])) if len(cut) else (1, 1)
+    depth = int(x_all.shape[1]) if x_all.shape[1] in (1, 3) else 1
+    sh, sw = stored_size(ph, pw)
+    count = len(cut)
+    images = np.empty((count, depth, sh, sw), dtype=np.uint8)
+    ranges = np.empty((count, 2), dtype=np.float32)
+    chunk = max(1, CROP_CHUNK_BYTES // (4 * int(x_all.shape[1]) * ph * pw))
+    for start in range(0, count, chunk):
+        crops = crop_boxes(x_all, samples[start:start + chunk], cut[start:start + chunk], ph, pw).float()
+        if crops.shape[1] != depth:
+            crops = crops.mean(dim=1, keepdim=True)
+        if (sh, sw) != (ph, pw):
+            crops = F.interpolate(crops, size=(sh, sw), mode="area")
+        rows = torch.nan_to_num(crops.reshape(crops.shape[0], -1), nan=0.0, posinf=0.0, neginf=0.0)
+        low, high = torch.aminmax(rows, dim=1)
+        ranges[start:start + len(rows)] = torch.stack([low, high], dim=1).cpu().numpy()
+        images[start:start + len(rows)] = to_uint8(rows).reshape(crops.shape).cpu().numpy()
+    return images, ranges
+
+
+def full_crop(x_all: torch.Tensor, sample_index: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """One patch again at full resolution: (C, h, w) uint8 of ``box`` cut to the image's size
+    around its centre, zero past the border, min-max scaled (what a stored patch shows,
+    before it was downscaled)."""
+    cut = crop_box(np.asarray([box]), (int(x_all.shape[2]), int(x_all.shape[3])))
+    height, width = int(cut[0, 2] - cut[0, 0]), int(cut[0, 3] - cut[0, 1])
+    crop = crop_boxes(x_all, np.asarray([sample_index]), cut, height, width)[0].float()
+    if crop.shape[0] not in (1, 3):
+        crop = crop.mean(dim=0, keepdim=True)
+    return to_uint8(crop.reshape(1, -1)).reshape(crop.shape).cpu().numpy()
+
+
+def scaled_patches(top: TopPatches, scale: str = "patch") -> np.ndarray:
+    """``top.patches`` with ``scale`` "patch" (each min-max scaled on its own, as stored) or
+    "row": one scale for each channel's k patches, so a channel whose best inputs are faint
+    looks faint instead of being stretched to full contrast."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+    if scale == "patch" or top.ranges is None or top.patches.size == 0:
+        return top.patches
+    low, high = top.ranges[..., 0].astype(np.float64), top.ranges[..., 1].astype(np.float64)
+    row_low = low.min(axis=1, keepdims=True)
+    row_span = np.maximum(high.max(axis=1, keepdims=True) - row_low, 1e-30)
+    # a stored byte b stands for low + b/255·(high − low); map that onto the row's range
+    gain = ((high - low) / row_span)[..., None, None, None]
+    offset = ((low - row_low) / row_span * 255.0)[..., None, None, None]
+    return np.clip(np.rint(top.patches * gain + offset), 0, 255).astype(np.uint8)
 
 
 def _stream_top_k(module: fx.GraphModule, node_id: str, x_all: torch.Tensor, k: int, batch: int,
@@ -196,31 +291,56 @@ def crop_boxes(images: torch.Tensor, samples: np.ndarray, boxes: np.ndarray,
     return picked.permute(0, 3, 1, 2)
 
 
-def patch_grid_image(top: TopPatches, max_channels: int = 32) -> np.ndarray:
+def patch_grid_image(top: TopPatches, max_channels: int = 32, scale: str = "patch",
+                     labels: bool = True) -> np.ndarray:
     """One row per channel (the first ``max_channels``) of its k patches, (H, W, 3) uint8.
 
     Patches are enlarged by an integer factor (nearest neighbour) to at least
-    ``MIN_PATCH_PIXELS`` a side, with ``GAP_PIXELS`` between and around them.
+    ``MIN_PATCH_PIXELS`` a side, with ``GAP_PIXELS`` between and around them; stored
+    patches are at most STORED_PIXELS a side, so the image stays a screen or two. With
+    ``labels`` a column on the left names each row's channel and its top activation.
+    ``scale`` is as in :func:`scaled_patches`.
     """
-    channels, k, depth, ph, pw = top.patches.shape
+    patches = scaled_patches(top, scale)
+    channels, k, depth, ph, pw = patches.shape
     channels = min(channels, max_channels)
-    scale = max(1, math.ceil(MIN_PATCH_PIXELS / max(1, min(ph, pw))))
-    tile_h, tile_w = ph * scale, pw * scale
+    factor = max(1, math.ceil(MIN_PATCH_PIXELS / max(1, min(ph, pw))))
+    tile_h, tile_w = ph * factor, pw * factor
+    left = LABEL_PIXELS if labels else 0
     image = np.empty((channels * (tile_h + GAP_PIXELS) + GAP_PIXELS,
-                      k * (tile_w + GAP_PIXELS) + GAP_PIXELS, 3), dtype=np.uint8)
+                      left + k * (tile_w + GAP_PIXELS) + GAP_PIXELS, 3), dtype=np.uint8)
     image[:] = BACKGROUND
     if channels == 0 or k == 0:
         return image
-    tiles = top.patches[:channels]
+    tiles = patches[:channels]
     if depth == 1:
         tiles = np.repeat(tiles, 3, axis=2)
-    tiles = tiles.transpose(0, 1, 3, 4, 2).repeat(scale, axis=2).repeat(scale, axis=3)
+    tiles = tiles.transpose(0, 1, 3, 4, 2).repeat(factor, axis=2).repeat(factor, axis=3)
     for channel in range(channels):
         y = GAP_PIXELS + channel * (tile_h + GAP_PIXELS)
         for rank in range(k):
-            x = GAP_PIXELS + rank * (tile_w + GAP_PIXELS)
+            x = left + GAP_PIXELS + rank * (tile_w + GAP_PIXELS)
             image[y:y + tile_h, x:x + tile_w] = tiles[channel, rank]
+    if labels:
+        _draw_labels(image, top, channels, tile_h)
     return image
+
+
+def _draw_labels(image: np.ndarray, top: TopPatches, channels: int, tile_h: int) -> None:
+    """Write "ch N" and the channel's top activation left of each row, in place."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    size = max(8, min(12, (tile_h - 2) // 2))
+    font = ImageFont.load_default(size=size)
+    column = Image.fromarray(np.ascontiguousarray(image[:, :LABEL_PIXELS]))
+    draw = ImageDraw.Draw(column)
+    for channel in range(channels):
+        y = GAP_PIXELS + channel * (tile_h + GAP_PIXELS)
+        lines = [f"ch {channel}", f"{float(top.values[channel, 0]):#.3g}"]
+        if tile_h < 2 * size + 2:
+            lines = [f"{channel}: {lines[1]}"]
+        draw.multiline_text((3, y), "\n".join(lines), fill=LABEL_COLOR, font=font, spacing=1)
+    image[:, :LABEL_PIXELS] = np.asarray(column)
 
 
 def save_png(image: np.ndarray, path: str | os.PathLike[str]) -> None:

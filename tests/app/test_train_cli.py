@@ -31,8 +31,34 @@ def test_train_prints_final_metrics_and_patches_draws_them(capsys, tmp_path, sma
     assert "top 9 patches of 8 channels of 'conv3'" in capsys.readouterr().out
     image = np.asarray(Image.open(png))
     assert image.ndim == 3 and image.shape[2] == 3 and image.std() > 0
+    _check_patches_png(png, run_dir, capsys)
     assert main(["patches", str(run_dir), "--node", "fc1", "-o", str(png)]) == 2
     assert "fc1" in capsys.readouterr().err
+
+
+def _check_patches_png(png, run_dir, capsys):
+    """Rows carry their labels; --scale row changes the pictures, not their layout; the
+    first N channels with --channels N; bad values refused in one line."""
+    from graph_engine.probes.patches import LABEL_PIXELS
+
+    image = np.asarray(Image.open(png))
+    labels = image[:, :LABEL_PIXELS].max(axis=2)
+    assert (labels > 150).sum() > 8 * 40  # text in every row's label
+    patch_png, row_png = png.with_name("patch.png"), png.with_name("rows.png")
+    for path, scale in ((patch_png, "patch"), (row_png, "row")):  # conv1: 3×3 fields, ranges differ
+        assert main(["patches", str(run_dir), "--node", "conv1", "-o", str(path), "--scale", scale,
+                     "--channels", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "the first 3 of 8 channels" in out and "scaled per row" in out
+    per_patch, rows = np.asarray(Image.open(patch_png)), np.asarray(Image.open(row_png))
+    assert rows.shape == per_patch.shape and rows.shape[0] < image.shape[0] / 2
+    assert np.array_equal(rows[:, :LABEL_PIXELS], per_patch[:, :LABEL_PIXELS])
+    assert not np.array_equal(rows, per_patch)
+    for bad in (["--scale", "image"], ["--channels", "0"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["patches", str(run_dir), "--node", "conv3", "-o", str(row_png), *bad])
+        assert stop.value.code == 2
+        assert bad[0] in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -66,3 +66,35 @@ def test_unique_ids_skip_taken_ones():
     graph = Graph()
     graph.create_node("Conv2d", node_id="conv2d_1")
     assert graph.create_node("Conv2d").id == "conv2d_2"
+
+
+def test_the_written_out_module_attributes_match_the_installed_torch():
+    """Node ids may not shadow a compiled module's attributes; the list is written out so that
+    loading a graph never imports torch, and must follow torch when it changes."""
+    import re
+
+    from torch import fx, nn
+
+    from graph_engine.module_names import MODULE_ATTRIBUTES
+
+    actual = {name for name in dir(fx.GraphModule(nn.Module(), fx.Graph()))
+              if re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", name)}
+    assert MODULE_ATTRIBUTES == actual
+    with pytest.raises(GraphError, match="reserved"):
+        check_node_id("state_dict")
+
+
+def test_the_lazily_loaded_names_are_the_modules_own():
+    """compile_graph and the interop names load torch on first use (issue 18), and are then the
+    very objects their modules define; an unknown name is still an AttributeError."""
+    import graph_engine
+    import graph_engine.interop
+    from graph_engine import compiler
+    from graph_engine.interop import onnx_export
+
+    assert graph_engine.compile_graph is compiler.compile_graph
+    assert graph_engine.interop.export_onnx is onnx_export.export_onnx
+    assert {"compile_graph", "resolve_device"} <= set(dir(graph_engine))
+    assert set(graph_engine.interop.__all__) <= set(dir(graph_engine.interop))
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        graph_engine.nothing_here  # noqa: B018

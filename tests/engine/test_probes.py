@@ -19,7 +19,9 @@ from graph_engine.probes import (
     first_layer_filters, nice_range, patch_grid_image, per_class_accuracy, sample_text, save_png,
     segmentation_metrics, top_patches,
 )
-from graph_engine.probes.patches import GAP_PIXELS, crop_boxes
+from graph_engine.probes.patches import (
+    GAP_PIXELS, LABEL_PIXELS, STORED_PIXELS, crop_box, crop_boxes, full_crop, scaled_patches,
+)
 from tests.engine.helpers import chain
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -381,9 +383,14 @@ def test_patch_grid_image_and_atomic_png(tmp_path):
     top = top_patches(model, graph, analyze(graph), torch.rand(12, 1, 9, 9), "c2", k=3)
     image = patch_grid_image(top, max_channels=2)
     tile = 8 * 3  # 8-px patches enlarged 3× to reach 24 px
-    assert image.shape == (2 * (tile + GAP_PIXELS) + GAP_PIXELS, 3 * (tile + GAP_PIXELS) + GAP_PIXELS, 3)
-    first = image[GAP_PIXELS:GAP_PIXELS + tile, GAP_PIXELS:GAP_PIXELS + tile, 0]
+    assert image.shape == (2 * (tile + GAP_PIXELS) + GAP_PIXELS,
+                           LABEL_PIXELS + 3 * (tile + GAP_PIXELS) + GAP_PIXELS, 3)
+    left = LABEL_PIXELS + GAP_PIXELS
+    first = image[GAP_PIXELS:GAP_PIXELS + tile, left:left + tile, 0]
     assert np.array_equal(first, np.kron(top.patches[0, 0, 0], np.ones((3, 3), np.uint8)))
+    unlabelled = patch_grid_image(top, max_channels=2, labels=False)
+    assert unlabelled.shape[1] == image.shape[1] - LABEL_PIXELS
+    assert np.array_equal(unlabelled[:, GAP_PIXELS:], image[:, left:])
     path = tmp_path / "patches.png"
     path.write_bytes(b"old")
     os.chmod(path, 0o640)
@@ -393,6 +400,83 @@ def test_patch_grid_image_and_atomic_png(tmp_path):
     assert os.listdir(tmp_path) == ["patches.png"]  # no temporary file left behind
     with pytest.raises(ValueError, match="uint8"):
         save_png(image.astype(np.float32), tmp_path / "bad.png")
+
+
+def test_patch_rows_are_labelled_with_channel_and_top_activation():
+    """Each row's label column holds text (light pixels) and differs with the channel."""
+    graph = _patch_graph()
+    model = compile_graph(graph, device="cpu")
+    top = top_patches(model, graph, analyze(graph), torch.rand(12, 1, 9, 9), "c2", k=3)
+    image = patch_grid_image(top)
+    row = 8 * 3 + GAP_PIXELS
+    labels = [image[GAP_PIXELS + c * row:GAP_PIXELS + c * row + 24, :LABEL_PIXELS] for c in range(4)]
+    assert all((label.max(axis=2) > 150).sum() > 20 for label in labels)
+    assert not np.array_equal(labels[0], labels[1])
+
+
+def test_row_scale_keeps_weak_channels_faint():
+    """Per patch, a faint input is stretched to full contrast; with one scale per row the
+    faint patch stays faint beside its channel's strong one (issue 16)."""
+    graph = _patch_graph()
+    model = compile_graph(graph, device="cpu")
+    x = torch.rand(12, 1, 9, 9)
+    x[::2] *= 0.1  # every other image faint
+    top = top_patches(model, graph, analyze(graph), x, "c2", k=6)
+    assert top.ranges.shape == (4, 6, 2)
+    per_patch, per_row = scaled_patches(top, "patch"), scaled_patches(top, "row")
+    assert np.array_equal(per_patch, top.patches)
+    for channel in range(4):
+        faint = [r for r in range(6) if top.sample_indices[channel, r] % 2 == 0]
+        strong = [r for r in range(6) if top.sample_indices[channel, r] % 2 == 1]
+        if faint and strong:
+            assert per_row[channel, faint].max() < 64 <= per_row[channel, strong].max()
+            assert per_patch[channel, faint].max() == 255
+        # the row's scale spans exactly the row's extremes, and each patch's shape is kept
+        assert per_row[channel].min() == 0 and per_row[channel].max() == 255
+        for rank in range(6):
+            low, high = top.ranges[channel, rank]
+            expected = (low + top.patches[channel, rank] / 255 * (high - low) - top.ranges[channel, :, 0].min()) \
+                / (top.ranges[channel, :, 1].max() - top.ranges[channel, :, 0].min()) * 255
+            np.testing.assert_allclose(per_row[channel, rank], expected, atol=1.01)
+    with pytest.raises(ValueError, match="scale"):
+        scaled_patches(top, "image")
+
+
+def test_crop_box_keeps_fields_wider_than_the_image_to_its_size_around_the_centre():
+    boxes = np.array([[-3, -3, 5, 5], [-250, -240, 265, 275], [10, 2, 15, 9]])
+    cut = crop_box(boxes, (64, 48))
+    assert cut[0].tolist() == [-3, -3, 5, 5]  # fits: unchanged
+    assert cut[1].tolist() == [-25, -7, 39, 41]  # 515 px cut to 64×48 around the centre (7.5, 17.5)
+    assert cut[2].tolist() == [10, 2, 15, 9]
+
+
+def test_wide_fields_store_small_patches_and_recrop_at_full_resolution():
+    """A field far wider than the image: patches are cut to the image's size and stored at
+    most STORED_PIXELS a side (memory flat in the field); the full-resolution crop of one
+    patch, cut again from its sample, downscales to the stored one."""
+    torch.manual_seed(4)
+    graph = chain(
+        ("image", "Input", {"shape": [3, 96, 80]}),
+        ("c1", "Conv2d", {"out_channels": 4, "kernel_size": 7, "padding": 3, "dilation": 1}),
+        ("c2", "Conv2d", {"out_channels": 5, "kernel_size": 5, "padding": 24, "dilation": 12}),
+        ("c3", "Conv2d", {"out_channels": 6, "kernel_size": 5, "padding": 96, "dilation": 48}),
+        ("flat", "Flatten", {}),
+        ("fc", "Linear", {"out_features": 2}),
+        ("out", "Output", {}),
+    )
+    analysis = analyze(graph)
+    assert analysis.info("c3").field[0].size > 200
+    model = compile_graph(graph, device="cpu")
+    x = torch.rand(5, 3, 96, 80)
+    top = top_patches(model, graph, analysis, x, "c3", k=2)
+    height, width = top.patches.shape[3:5]
+    assert max(height, width) == STORED_PIXELS and (height, width) == (64, 53)
+    assert (top.boxes[..., 2] - top.boxes[..., 0] > 200).all()  # the boxes are the whole fields
+    crop = full_crop(x, int(top.sample_indices[1, 0]), tuple(top.boxes[1, 0]))
+    assert crop.shape == (3, 96, 80) and crop.dtype == np.uint8
+    small = F.interpolate(torch.from_numpy(crop[None]).float(), size=(64, 53), mode="area")[0].numpy()
+    small = (small - small.min()) / (small.max() - small.min()) * 255  # stored patches are min-max scaled
+    assert np.abs(small - top.patches[1, 0].astype(np.float64)).max() < 3
 
 
 # --------------------------------------------------------------------------- evaluation

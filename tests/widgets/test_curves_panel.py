@@ -355,3 +355,17 @@ def test_hover_shows_the_values_under_the_mouse(qtbot, shown):
     qtbot.waitUntil(lambda: not panel.hover_lines[0].isVisible(), timeout=1000)
     assert readout(panel).startswith(f"step {history.step} · ")
     assert math.isfinite(float(panel.smoothing_label.text()))
+
+
+@pytest.mark.parametrize("alpha", [1e-200, 1e-9, 0.3, 0.9, 0.999, 0.99999])
+@pytest.mark.parametrize("length", [1, 2, 15, 16, 17, 4097])
+def test_the_numpy_scan_equals_lfilter(alpha, length):
+    """The first-order recursion without scipy (whose import cost 0.78 s of start-up) gives
+    lfilter's values, from any start state, for blocks that do and do not divide the length."""
+    from scipy.signal import lfilter
+
+    from widgets.curves.smoothing import first_order_scan
+
+    values = np.random.default_rng(length).normal(2.0, 1.0, length)
+    expected, _ = lfilter([1.0], [1.0, -alpha], values, zi=[alpha * 0.7])
+    np.testing.assert_allclose(first_order_scan(values, alpha, 0.7), expected, rtol=1e-12, atol=1e-12)

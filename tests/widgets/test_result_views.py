@@ -200,6 +200,22 @@ def test_a_click_on_a_patch_shows_it_in_its_image(qtbot, patches):
     picture = view.grab().toImage()
     edge = QPoint(int(box_rect.left()) + 1, int(box_rect.center().y()))
     assert color_at(picture, edge) == (255, 112, 0)
+    # the patch again at full resolution, cut from its sample (the grid's is downscaled)
+    y0c, x0c = max(0, y0), max(0, x0)
+    height, width = min(8, y1 - y0), min(8, x1 - x0)
+    assert view.crop is not None and view.crop.shape == (1, height, width)
+    if y0 >= 0 and x0 >= 0 and y1 <= 8 and x1 <= 8:  # inside the image: the crop is that part of it
+        part = view.image[:, y0c:y0c + height, x0c:x0c + width].astype(np.float64)
+        stretched = (part - part.min()) / max(1e-9, np.ptp(part)) * 255
+        assert np.abs(stretched - view.crop).max() <= 1
+    crop_rect = view.crop_rect
+    assert not crop_rect.isEmpty() and not crop_rect.intersects(view.image_rect) \
+        and not crop_rect.intersects(view.map_rect)
+    cell = crop_rect.width() / width
+    for row, col in ((0, 0), (height - 1, width - 1)):
+        point = QPoint(int(crop_rect.left() + (col + 0.5) * cell), int(crop_rect.top() + (row + 0.5) * cell))
+        value = int(view.crop[0, row, col])
+        assert color_at(picture, point) == (value, value, value)
 
 
 def test_a_field_reaching_past_the_border_is_drawn_clipped(qtbot):
@@ -256,6 +272,28 @@ def test_sixty_four_channels_build_only_the_bands_in_view(qtbot):
     scale = rect.width() // 11
     point = rect.topLeft() + QPoint(5 * scale, 3 * scale)
     assert color_at(picture, point) == tuple(int(v) for v in top.patches[63, 8, :, 3, 5])
+
+
+def test_the_scale_choice_shares_one_scale_per_row(qtbot):
+    """"per row" redraws the grid with one scale for each channel's patches (issue 16): a
+    patch whose values span a tenth of its row's range is drawn faint."""
+    from graph_engine.probes.patches import scaled_patches
+
+    top = random_top(channels=4, k=3)
+    top.ranges = np.tile(np.array([0.0, 1.0], np.float32), (4, 3, 1))
+    top.ranges[:, 1] = (0.0, 0.1)  # rank 1 of every channel: faint
+    panel = shown(qtbot, PatchesPanel(), 600, 450)
+    panel.show_patches(top)
+    grid = panel.grid
+    rect = grid.tile_rect(2, 1)
+    scale = rect.width() // 11
+    point = rect.topLeft() + QPoint(5 * scale, 3 * scale)
+    assert color_at(grid.grab().toImage(), point) == tuple(int(v) for v in top.patches[2, 1, :, 3, 5])
+    panel.scale_combo.setCurrentIndex(panel.scale_combo.findData("row"))
+    assert grid.scale == "row"
+    expected = scaled_patches(top, "row")[2, 1, :, 3, 5]
+    assert color_at(grid.grab().toImage(), point) == tuple(int(v) for v in expected)
+    assert expected.max() <= 26  # a tenth of the row's range
 
 
 def test_the_keyboard_walks_the_grid_and_shows_a_patch(qtbot):

@@ -15,7 +15,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QScrollArea, QSizePolicy, QToolTip, QWidget
 
-from graph_engine.probes.patches import TopPatches
+from graph_engine.probes.patches import TopPatches, scaled_patches
 from widgets.imaging import rgb, to_qimage
 
 #: channels per cached mosaic image
@@ -61,6 +61,9 @@ class PatchGrid(QWidget):
         super().__init__(parent)
         self.top: TopPatches | None = None
         self.selected: tuple[int, int] | None = None
+        #: "patch" (each patch stretched on its own) or "row" (one scale per channel)
+        self.scale = "patch"
+        self._shown = None  # top.patches as scaled for display
         self._bands: dict[int, QImage] = {}
         self._available = 400
         self._scale = 1
@@ -72,8 +75,17 @@ class PatchGrid(QWidget):
     def set_patches(self, top: TopPatches | None) -> None:
         self.top = top
         self.selected = None
+        self._shown = None
         self._bands.clear()
         self._relayout()
+
+    def set_scale(self, scale: str) -> None:
+        """Repaint with each patch scaled on its own ("patch") or per channel's row ("row")."""
+        if scale != self.scale:
+            self.scale = scale
+            self._shown = None
+            self._bands.clear()
+            self.update()
 
     def set_selected(self, selected: tuple[int, int] | None) -> None:
         if selected != self.selected:
@@ -158,7 +170,9 @@ class PatchGrid(QWidget):
         """Mosaic of channels [index·B, (index+1)·B) at the patches' own size, made once."""
         image = self._bands.get(index)
         if image is None:
-            patches = self.top.patches[index * BAND_CHANNELS:(index + 1) * BAND_CHANNELS]
+            if self._shown is None:
+                self._shown = scaled_patches(self.top, self.scale)
+            patches = self._shown[index * BAND_CHANNELS:(index + 1) * BAND_CHANNELS]
             count, k, depth, ph, pw = patches.shape
             # (depth, count·ph, k·pw): channel c's rows, each patch of a row side by side
             planes = patches.transpose(2, 0, 3, 1, 4).reshape(depth, count * ph, k * pw)
