@@ -334,3 +334,21 @@ def test_two_blocks_whose_names_fold_alike_get_two_classes(tmp_path):
     exported.load_state_dict(compiled.state_dict())
     x = torch.randn(1, 3, 6, 6)
     assert_close(exported(x), compiled(x), atol=0, rtol=0)
+
+
+def test_a_definitions_layers_get_their_defaults_and_keep_references():
+    definition = basic_block()
+    conv = definition.graph.node("conv1")
+    assert conv.params["out_channels"] == {"$param": "channels"}
+    assert conv.params["stride"] == 1 and conv.params["dilation"] == 1 and conv.params["bias"] is True
+    assert definition.graph.node("x").params["dtype"] == "float32"
+
+
+def test_a_v2_files_own_blocks_key_is_kept_and_never_read_as_definitions():
+    text = ('{"format": "rosenblatt-graph", "version": 2, "name": "n", "blocks": ["not", "definitions"], '
+            '"nodes": [{"id": "image", "type": "Input", "params": {"shape": [4]}}, '
+            '{"id": "out", "type": "Output", "params": {}}], "edges": [{"source": "image", "target": "out"}]}')
+    graph = loads(text)
+    assert graph.blocks == {} and graph.extra == {"v2_blocks": ["not", "definitions"]}
+    again = loads(dumps(graph))  # saved as v3: still the same data, still no definitions
+    assert again.blocks == {} and again.extra == graph.extra and dumps(again) == dumps(graph)
