@@ -17,6 +17,7 @@ from app import commands
 from app.clipboard import copy_nodes, paste_nodes
 from app.document import Document
 from graph_engine import Edge, GraphError, Node, analyze, get_spec
+from graph_engine.block_face import spec_of
 from graph_engine.layout import layered_layout
 from graph_engine.training.settings import TrainingSettings
 from graph_engine.validation import Diagnostic
@@ -49,14 +50,32 @@ class EditorController(QObject):
     def __init__(self, document: Document, parent: QObject | None = None):
         super().__init__(parent)
         self.document = document
+        #: the block definitions entered (app.block_scope.BlockNavigator), set by the window
+        self.navigator = None
+
+    @property
+    def scope(self):
+        """The block definition being edited (app.block_scope.BlockScope), or None."""
+        return self.navigator.scope if self.navigator is not None else None
 
     @property
     def graph(self):
-        return self.document.graph
+        """What the gestures edit: the document's graph, or the entered block's definition."""
+        scope = self.scope
+        return scope.graph if scope is not None else self.document.graph
+
+    @property
+    def analysis(self):
+        scope = self.scope
+        return scope.analysis(self.document.analysis) if scope is not None else self.document.analysis
 
     def _push(self, command) -> bool:
-        """Push one gesture's command; an edit the graph refuses is a message, not an error."""
+        """Push one gesture's command; an edit the graph refuses is a message, not an error.
+        Inside a block, the command becomes one edit of the definition (every use follows)."""
         self.highlight.emit([])
+        scope = self.scope
+        if scope is not None and isinstance(command, commands.EditCommand):
+            command = scope.wrap(command)
         try:
             self.document.push(command)
         except GraphError as error:
@@ -70,14 +89,16 @@ class EditorController(QObject):
         """Add a node of ``type_name``; with ``after``, wire it in after that node: to its right
         (or at ``position`` when ``at_cursor``), taking over what the node's output fed, the
         nodes downstream moved right to make room."""
-        spec = get_spec(type_name)
+        spec = spec_of(self.graph, type_name)
         if spec is None:
             self.message.emit(f"Unknown layer type {type_name!r}")
             return None
         node_id = self.graph.unique_id(type_name)
+        definition = self.graph.blocks.get(type_name)  # a use starts with the block params' defaults
+        params = definition.resolve({}) if definition is not None else {}
         if after is not None and after in self.graph:
             anchor = self.graph.node(after)
-            anchor_spec = get_spec(anchor.type)
+            anchor_spec = spec_of(self.graph, anchor.type)
             wire = (anchor_spec is None or anchor_spec.has_output) and (spec.inputs[1] is None or spec.inputs[1] > 0)
             x, y = anchor.position or (0.0, 0.0)
             shift = {}
@@ -87,10 +108,10 @@ class EditorController(QObject):
                     shift = self._room_after(after, x)
                 else:
                     position = free_spot(self.graph, position)
-            node = Node(node_id, type_name, {}, position)
+            node = Node(node_id, type_name, params, position)
             self._push(commands.insert_after(self.graph, after, node, wire, shift))
         else:
-            node = Node(node_id, type_name, {}, position or free_spot(self.graph, (0.0, 0.0)))
+            node = Node(node_id, type_name, params, position or free_spot(self.graph, (0.0, 0.0)))
             self._push(commands.add_nodes(self.graph, [node], [], f"Add {type_name}"))
         self.select.emit([node_id])
         return node_id
@@ -303,7 +324,7 @@ class EditorController(QObject):
 
         ids = [n for n in node_ids if n in self.graph]
         name = name or self._free_block_name()
-        shapes = {(node_id, port): shape for node_id, info in self.document.analysis.nodes.items()
+        shapes = {(node_id, port): shape for node_id, info in self.analysis.nodes.items()
                   for port, shape in enumerate(info.out_shapes or ())}
         try:
             rewrite = make_block(self.graph, ids, name, shapes)
@@ -333,7 +354,7 @@ class EditorController(QObject):
 
     def _free_block_name(self) -> str:
         index = 1
-        while f"Block{index}" in self.graph.blocks:
+        while f"Block{index}" in self.document.graph.blocks:
             index += 1
         return f"Block{index}"
 

@@ -137,6 +137,11 @@ class Graph:
         return dict(self._training)
 
     @property
+    def is_template(self) -> bool:
+        """A block definition's graph: its params may refer to block params."""
+        return self._template
+
+    @property
     def blocks(self) -> dict[str, Any]:
         """Block definitions by name (a read-only view by convention: use set_block)."""
         return self._blocks

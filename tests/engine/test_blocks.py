@@ -352,3 +352,24 @@ def test_a_v2_files_own_blocks_key_is_kept_and_never_read_as_definitions():
     assert graph.blocks == {} and graph.extra == {"v2_blocks": ["not", "definitions"]}
     again = loads(dumps(graph))  # saved as v3: still the same data, still no definitions
     assert again.blocks == {} and again.extra == graph.extra and dumps(again) == dumps(graph)
+
+
+def test_a_use_looks_like_a_layer_with_the_definitions_ports_and_params():
+    from graph_engine.block_face import checked_params, definition_analysis, first_use, spec_of
+
+    graph = with_blocks([4, 6])
+    spec = spec_of(graph, "Basic")
+    assert [p.name for p in spec.input_ports] == ["x"] and [p.name for p in spec.outputs] == ["out"]
+    assert [p.name for p in spec.params] == ["channels"] and spec_of(graph, "Conv2d").type == "Conv2d"
+    assert checked_params(graph, graph.node("layer1"), {"channels": 5}, False) == {"channels": 5}
+    with pytest.raises(ValueError, match="channels"):
+        checked_params(graph, graph.node("layer1"), {"channels": 0}, False)
+    definition = graph.blocks["Basic"]
+    conv = definition.graph.node("conv1")
+    kept = checked_params(graph, conv, {"kernel_size": 5}, True)
+    assert kept["out_channels"] == {"$param": "channels"} and kept["kernel_size"] == 5
+    # the inside, as the first use sees it
+    assert first_use(graph, "Basic") == "layer0"
+    inside = definition_analysis(analyze(graph), "Basic", definition.graph)
+    assert inside.info("conv1").out_shape == (4, 6, 6)
+    assert inside.info("conv1").params == analyze(graph).flat.info("layer0.conv1").params
