@@ -352,6 +352,50 @@ class EditorController(QObject):
         if use_id in self.graph and self.graph.node(use_id).type in self.graph.blocks:
             self._push(commands.block_rewrite(self.graph, make_unique(self.graph, use_id), f"Make {use_id} unique"))
 
+    def import_blocks(self, path: str, names: Iterable[str] | None = None) -> list[str]:
+        """Block definitions from another graph file (all of them by default), with the blocks
+        they use, in one undo step; a clash of names gets the copy a fresh name."""
+        imported = self._imported(path, names)
+        if imported is None:
+            return []
+        added, renamed = imported
+        if not added:
+            self.message.emit(f"The blocks of {path} are already here")
+            return []
+        edits = [commands.SetBlock(d.name, d) for d in added]
+        self._push(commands.EditCommand(self.graph, f"Import blocks from {path}", edits))
+        self.message.emit(f"Imported block{'s' if len(added) > 1 else ''} {', '.join(d.name for d in added)}")
+        return [d.name for d in added]
+
+    def add_block_from(self, path: str, name: str, position: tuple[float, float] | None = None) -> str | None:
+        """A use of block ``name`` of library file ``path``: its definition imported (if not here
+        yet) and the use added, in one undo step."""
+        imported = self._imported(path, [name])
+        if imported is None:
+            return None
+        added, renamed = imported
+        type_name = renamed[name]
+        definition = next((d for d in added if d.name == type_name), None) or self.document.graph.blocks[type_name]
+        node = Node(self.graph.unique_id(type_name), type_name, definition.resolve({}),
+                    position or free_spot(self.graph, (0.0, 0.0)))
+        edits = [commands.SetBlock(d.name, d) for d in added] + [commands.AddNode(node)]
+        if self._push(commands.EditCommand(self.graph, f"Add {type_name} from {path}", edits)):
+            self.select.emit([node.id])
+            return node.id
+        return None
+
+    def _imported(self, path: str, names: Iterable[str] | None):
+        from graph_engine import GraphFileError, load_graph
+        from graph_engine.block_library import import_definitions
+        from graph_engine.blocks import BlockError
+
+        try:
+            source = load_graph(path)
+            return import_definitions(self.document.graph, source, list(source.blocks) if names is None else names)
+        except (GraphFileError, BlockError) as error:
+            self.message.emit(str(error))
+            return None
+
     def _free_block_name(self) -> str:
         index = 1
         while f"Block{index}" in self.document.graph.blocks:

@@ -137,6 +137,7 @@ class MainWindow(FileActions, QMainWindow):
                           ("onnx", "&ONNX…"), ("torchscript", "&TorchScript…")):
             self._action(export_menu, text, lambda _checked=False, f=fmt: export_dialog(self, f))
         self._action(file_menu, "&Import PyTorch model…", lambda: import_dialog(self))
+        self.blocks.build_menu(file_menu, self._action)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -288,6 +289,8 @@ class MainWindow(FileActions, QMainWindow):
 
     # -- intents that need the window's context -----------------------------------
     def _palette_add(self, type_name: str) -> None:
+        if self.blocks.add_from_palette(type_name, None):
+            return
         after = self.selected[0] if len(self.selected) == 1 else None
         position = None
         if after is None:
@@ -297,7 +300,9 @@ class MainWindow(FileActions, QMainWindow):
 
     def _layer_dropped(self, type_name: str, point: QPointF) -> None:
         """Centre the new node on the drop point (positions are top-left corners)."""
-        self.controller.add_layer(type_name, (point.x() - NODE_WIDTH / 2, point.y() - NODE_MIN_HEIGHT / 2))
+        position = (point.x() - NODE_WIDTH / 2, point.y() - NODE_MIN_HEIGHT / 2)
+        if not self.blocks.add_from_palette(type_name, position):
+            self.controller.add_layer(type_name, position)
 
     def _params_edited(self, node_id: str, changes: dict, continuing: bool) -> None:
         if not self.controller.edit_params(node_id, changes, continuing):

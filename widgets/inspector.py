@@ -309,7 +309,7 @@ class Inspector(QWidget):
             inputs = UNKNOWN
             self._inputs_caption.setText("Input")
         else:
-            inputs = ", ".join(shape_text(s) for s in info.in_shapes) or "none"
+            inputs = ", ".join(shape_text(s) if s is not None else "not connected" for s in info.in_shapes) or "none"
             self._inputs_caption.setText("Inputs" if len(info.in_shapes) > 1 else "Input")
         labels["inputs"].setText(inputs)
         known = info is not None and info.out_shape is not None
