@@ -191,6 +191,17 @@ def _build(walk: FxWalk, name: str) -> Graph:
     return graph
 
 
+def _nested_or_flat(walk: FxWalk, name: str, flat: Graph, paths: dict[str, str]) -> tuple[Graph, dict[str, str]]:
+    """The graph with its modules as blocks; the flat one where grouping them fails (a module
+    whose calls interleave with others' would make a cycle): the import never fails for it."""
+    try:
+        nested, nested_paths = nest(_build(walk, name), {p.id: p.scope for p in walk.pending.values()},
+                                    walk.leaf_paths)
+    except (GraphError, ValueError, KeyError):  # BlockError and ParamError are ValueErrors
+        return flat, paths
+    return (nested, nested_paths) if analyze(nested).ok else (flat, paths)
+
+
 def compiled_with(graph: Graph, state: dict[str, torch.Tensor]) -> nn.Module:
     """The compiled graph holding ``state``'s tensors themselves: built on the meta device (no
     weights of its own are allocated), then given the tensors (``assign``)."""
@@ -406,7 +417,7 @@ def import_module_object(model: nn.Module, input_shape: Sequence[int], input_dty
     graph = _build(walk, name)
     paths = {p.id: p.id for p in walk.pending.values()}
     if nested:
-        graph, paths = nest(graph, {p.id: p.scope for p in walk.pending.values()}, walk.leaf_paths)
+        graph, paths = _nested_or_flat(walk, name, graph, paths)
     state = {f"{paths[p.id]}.{key}" if key else paths[p.id]: value.detach().to("cpu")
              for p in walk.pending.values() for key, value in p.weights.items()}
     difference = _difference(model, graph, state, example)

@@ -373,3 +373,17 @@ def test_a_use_looks_like_a_layer_with_the_definitions_ports_and_params():
     inside = definition_analysis(analyze(graph), "Basic", definition.graph)
     assert inside.info("conv1").out_shape == (4, 6, 6)
     assert inside.info("conv1").params == analyze(graph).flat.info("layer0.conv1").params
+
+
+def test_the_vgg_template_is_three_uses_of_one_stage_block():
+    from graph_engine import generate_code, load_template
+
+    graph = load_template("vgg_style")
+    assert [n.id for n in graph if n.type == "VGGStage"] == ["stage1", "stage2", "stage3"]
+    analysis = analyze(graph)
+    assert analysis.ok and analysis.total_params == 815_018  # the hand-written stages' count
+    module = compile_graph(graph, device="cpu").eval()
+    assert "stage2.conv1.weight" in module.state_dict()
+    with torch.no_grad():
+        assert module(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert "class VGGStage(nn.Module)" in generate_code(graph)
