@@ -25,9 +25,12 @@ from graph_engine.block_face import definition_analysis, first_use
 class BlockScope:
     """Block ``name`` of ``top`` as an editable graph."""
 
-    def __init__(self, top: Graph, name: str, lost: Callable[[], None]):
+    def __init__(self, top: Graph, name: str, lost: Callable[[], None], use_path: str | None = None):
         self.top = top
         self.name = name
+        #: the use this definition was entered through (``layer1_0``, ``stage.block``): whose
+        #: layers the training views show; the first use when entered from elsewhere
+        self.use_path = use_path or first_use(top, name)
         self.graph = Graph(name, template=True)
         self._lost = lost
         apply_all(self.graph, mirror_edits(self.graph, top.blocks[name].graph, top.blocks))
@@ -81,11 +84,16 @@ class BlockNavigator(QObject):
     def path(self) -> list[str]:
         return [s.name for s in self._scopes]
 
-    def enter(self, name: str) -> bool:
+    def enter(self, name: str, use_id: str | None = None) -> bool:
+        """Edit block ``name`` (``use_id``: the use of the shown graph it was opened through)."""
         graph = self._top()
         if name not in graph.blocks or name in self.path:
             return False
-        self._scopes.append(BlockScope(graph, name, self.leave_all))
+        outer = self.scope
+        use_path = None
+        if use_id is not None:
+            use_path = use_id if outer is None or outer.use_path is None else f"{outer.use_path}.{use_id}"
+        self._scopes.append(BlockScope(graph, name, self.leave_all, use_path))
         self.changed.emit(self.path)
         return True
 
@@ -108,6 +116,11 @@ class BlockNavigator(QObject):
         for scope in self._scopes:
             scope.detach()
         self._scopes = []
+
+    def node_path(self, node_id: str) -> str:
+        """A node of the shown graph as the compiled network names it (``layer1_0.conv1``)."""
+        scope = self.scope
+        return node_id if scope is None or scope.use_path is None else f"{scope.use_path}.{node_id}"
 
     def analysis(self, top: Analysis) -> Analysis:
         """What the canvas shows: the document's analysis, or the entered definition's."""

@@ -67,10 +67,10 @@ class BlockUi:
         graph = self.controller.graph
         if node_id not in graph or graph.node(node_id).type not in graph.blocks:
             return False
-        return self.enter(graph.node(node_id).type)
+        return self.enter(graph.node(node_id).type, node_id)
 
-    def enter(self, name: str) -> bool:
-        if not self.navigator.enter(name):
+    def enter(self, name: str, use_id: str | None = None) -> bool:
+        if not self.navigator.enter(name, use_id):
             return False
         scope = self.navigator.scope
         self.window.show_status(f"Editing block {name}: each change applies to its {scope.uses()} "

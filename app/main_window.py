@@ -247,8 +247,8 @@ class MainWindow(FileActions, QMainWindow):
     def _selection_changed(self, ids: list) -> None:
         self.selected = list(ids)
         self.refresh_inspector()
-        if len(self.selected) == 1:
-            self.workspace.node_selected(self.selected[0])
+        if len(self.selected) == 1:  # inside a block: the layer of the use it was entered through
+            self.workspace.node_selected(self.blocks.navigator.node_path(self.selected[0]))
 
     def refresh_inspector(self) -> None:
         graph, analysis = self.controller.graph, self.controller.analysis

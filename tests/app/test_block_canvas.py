@@ -149,3 +149,19 @@ def test_undoing_make_block_while_inside_leaves_the_definition(qtbot):
     assert window.scene.graph is window.document.graph and "s1b1_conv1" in window.scene.node_items()
     assert analyze(window.document.graph).ok
     window.document.undo_stack.setClean()
+
+
+def test_a_layer_chosen_inside_a_block_is_watched_by_its_path(window):
+    """The training views (activations, patches) name layers inside blocks by path: clicking a
+    layer of the definition entered through block2 asks for block2.conv1."""
+    asked = []
+    window.workspace.node_selected = asked.append
+    double_click(window, window.scene.node_item("block2"))
+    item = window.scene.node_item("conv1")
+    QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     at(window.view, body_point(item)))
+    assert asked[-1] == "block2.conv1"
+    assert "block2.conv1" in window.document.analysis.flat.nodes  # the compiled network's name for it
+    window.blocks.navigator.leave()
+    window.scene.select_ids(["flat"])
+    assert asked[-1] == "flat"
