@@ -48,7 +48,7 @@ class BlockScope:
 
     def analysis(self, top: Analysis) -> Analysis:
         """The definition's layers with the shapes its first use gives them."""
-        return definition_analysis(top, self.name, self.graph)
+        return definition_analysis(top, self.name, self.graph, self.use_path)
 
     def uses(self) -> int:
         """How many nodes of the document use this block (at any depth counted once per node)."""

@@ -82,7 +82,8 @@ class BlockUi:
         window.bind_scene(self.controller.graph)
         scope = self.navigator.scope
         note = "" if scope is None else \
-            f"every use of {scope.name} follows ({scope.uses()}) · shapes as its first use sees them · Esc leaves"
+            f"every use of {scope.name} follows ({scope.uses()}) · shapes as {scope.use_path or 'its defaults'} " \
+            "sees them · Esc leaves"
         self.breadcrumb.set_path(window.document.graph.name or "Graph", path, note)
         window.refresh_inspector()
 

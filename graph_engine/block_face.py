@@ -91,16 +91,17 @@ def first_use(graph: Graph, name: str) -> str | None:
     return search(list(graph), "")
 
 
-def definition_analysis(top: Analysis, name: str, inner: Graph) -> Analysis:
+def definition_analysis(top: Analysis, name: str, inner: Graph, use: str | None = None) -> Analysis:
     """Shapes, counts and problems of block ``name``'s layers (``inner``: the definition's
-    graph as shown), as its first use sees them; a block with no use is analysed with its
-    params' defaults."""
+    graph as shown), as use ``use`` (a path; default: the first use) sees them; a block with
+    no use is analysed with its params' defaults."""
     graph = top.graph
     definition = graph.blocks.get(name)
     if definition is None:  # gone (an undo): nothing to say until the view leaves it
         return Analysis(graph=inner, wiring=wire(inner), nodes={}, diagnostics=[])
-    use = first_use(graph, name)
     flat = top.flat
+    if use is None or flat is None or not any(n.startswith(use + PATH_SEPARATOR) for n in flat.nodes):
+        use = first_use(graph, name)
     if use is not None and flat is not None:
         nodes = {node_id: flat.nodes[key] for node_id in inner.nodes
                  if (key := f"{use}{PATH_SEPARATOR}{node_id}") in flat.nodes}

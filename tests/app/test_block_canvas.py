@@ -161,6 +161,7 @@ def test_a_layer_chosen_inside_a_block_is_watched_by_its_path(window):
     QTest.mouseClick(window.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      at(window.view, body_point(item)))
     assert asked[-1] == "block2.conv1"
+    assert item.shape_label == "6×8×8"  # block2's width: shapes as the use entered through sees them
     assert "block2.conv1" in window.document.analysis.flat.nodes  # the compiled network's name for it
     window.blocks.navigator.leave()
     window.scene.select_ids(["flat"])
