@@ -266,9 +266,13 @@ class EditorController(QObject):
         return self._push(commands.delete_and_bridge(self.graph, node_id, bridges))
 
     def _bridge_fits(self, node_id: str, bridges: list[Edge]) -> bool:
-        trial = self.graph.copy()
+        """Tried on a copy of the document (inside a block: the edit of its definition)."""
+        command = commands.delete_and_bridge(self.graph, node_id, bridges)
+        if self.scope is not None:
+            command = self.scope.wrap(command)
+        trial = self.document.graph.copy()
         before = {d.message for d in analyze(trial).errors}
-        commands.apply_all(trial, commands.delete_and_bridge(trial, node_id, bridges).edits)
+        commands.apply_all(trial, command.edits)
         return {d.message for d in analyze(trial).errors} <= before
 
     def rename(self, node_id: str, text: str, as_id: bool = False) -> bool:
