@@ -127,4 +127,4 @@ class BlockNavigator(QObject):
         return self.scope.analysis(top) if self.scope is not None else top
 
 
-__all__ = ["BlockNavigator", "BlockScope", "first_use"]
+__all__ = ["BlockNavigator", "BlockScope"]

@@ -50,7 +50,7 @@ class Net(nn.Module):
 
 def _outputs(graph, state, x):
     with torch.no_grad():
-        return compiled_with(graph, state)(x)
+        return compiled_with(graph, state).eval()(x)
 
 
 def test_a_module_class_becomes_one_definition_with_params_for_what_differs():
