@@ -46,29 +46,30 @@ def nest(graph: Graph, scopes: Mapping[str, Scope], leaves: set[str] = frozenset
             kind[path], depth[path] = cls, level
     instances = [p for p in members if kind[p] not in CONTAINERS and p not in leaves and len(members[p]) >= 2]
     path_of: dict[str, list[str]] = {node_id: [node_id] for node_id in graph.nodes}
+    analysis = analyze(graph)  # once: a use's output shapes are those of what it outputs
+    shapes = {(n, port): s for n, info in analysis.nodes.items() for port, s in enumerate(info.out_shapes or ())}
     for level in sorted({depth[p] for p in instances}, reverse=True):
         made: dict[str, list[tuple[str, str]]] = defaultdict(list)  # class -> (definition, use)
         for path in [p for p in instances if depth[p] == level]:
-            use, name = _group(graph, path, kind[path], members[path], path_of)
+            use, name = _group(graph, path, kind[path], members[path], path_of, shapes)
             made[kind[path]].append((name, use))
         for cls, group in made.items():
             _merge(graph, cls, group)
     stem = _stem(graph)
     if len(stem) >= 2:
         flat_members = [f for f, path in path_of.items() if path[0] in stem]
-        _group(graph, "stem", "Stem", flat_members, path_of)
+        _group(graph, "stem", "Stem", flat_members, path_of, shapes)
         _merge(graph, "Stem", [(next(n for n in graph.blocks if n.startswith("Stem__")), "stem")])
     for node_id, position in layered_layout(graph).items():
         graph.move_node(node_id, position)
     return graph, {flat: PATH_SEPARATOR.join(path) for flat, path in path_of.items()}
 
 
-def _group(graph: Graph, path: str, cls: str, flat_members: list[str], path_of: dict[str, list[str]]
-           ) -> tuple[str, str]:
-    """Make one instance a use of a fresh definition; returns (use id, definition name)."""
+def _group(graph: Graph, path: str, cls: str, flat_members: list[str], path_of: dict[str, list[str]],
+           shapes: dict[tuple[str, int], Any]) -> tuple[str, str]:
+    """Make one instance a use of a fresh definition; returns (use id, definition name).
+    ``shapes`` ((node, output port) -> shape) learns the use's outputs."""
     tops = list(dict.fromkeys(path_of[f][0] for f in flat_members if f in path_of))
-    analysis = analyze(graph)
-    shapes = {(n, port): s for n, info in analysis.nodes.items() for port, s in enumerate(info.out_shapes or ())}
     slug = re.sub(r"\W", "_", path)
     name = fresh_name(f"{cls}__{slug}", set(graph.blocks))
     rewrite = make_block(graph, tops, name, shapes)
@@ -89,7 +90,10 @@ def _group(graph: Graph, path: str, cls: str, flat_members: list[str], path_of: 
         graph.remove_node(node_id)
     graph.set_block(BlockDefinition(name, _laid_out(inner)))
     graph.add_node(replace(rewrite.added_nodes[0], id=use_id, position=None))
+    crossing = {(e.target, e.port): (e.source, e.source_port) for e in rewrite.removed_edges}
     for edge in rewrite.added_edges:
+        if edge.source == old_use and (feed := crossing.get((edge.target, edge.port))) in shapes:
+            shapes[(use_id, edge.source_port)] = shapes[feed]
         graph.add_edge(Edge(use_id if edge.source == old_use else edge.source,
                             use_id if edge.target == old_use else edge.target, edge.port, edge.source_port))
     for flat, segments in path_of.items():
