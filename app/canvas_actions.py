@@ -55,7 +55,8 @@ class CanvasActions:
     # -- search to add, find ------------------------------------------------------------
     def open_quick_add(self, scene_pos: QPointF, text: str = "") -> None:
         self._add_at = QPointF(scene_pos)
-        entries = [(spec.type, spec.category, spec.type) for spec in layer_types()]
+        blocks = [(name, "Block", name) for name in self.controller.graph.blocks]
+        entries = blocks + [(spec.type, spec.category, spec.type) for spec in layer_types()]
         self.quick_add.open_at(self._global(scene_pos), entries, text)
 
     def _quick_add_chosen(self, type_name: str) -> None:
@@ -67,7 +68,7 @@ class CanvasActions:
                                   at_cursor=True)
 
     def open_finder(self) -> None:
-        graph = self.window.document.graph
+        graph = self.controller.graph
         entries = [(node.id, f"{node.label + ' · ' if node.label else ''}{node.type}", node.id) for node in graph]
         centre = self.view.viewport().rect().center()
         self.finder.open_at(self.view.viewport().mapToGlobal(QPoint(centre.x() - 150, 20)), entries)
@@ -127,6 +128,7 @@ class CanvasActions:
         self._add(menu, "Delete", lambda: controller.delete(selected), "Delete")
         self._add(menu, "Delete and bridge", lambda: controller.delete_and_bridge(node_id), "Shift+Delete")
         menu.addSeparator()
+        window.blocks.add_menu_entries(menu, node_id, selected, self._add)
         self._add(menu, "Select upstream", lambda: window.scene.select_ids(controller.neighbours(node_id, False)))
         self._add(menu, "Select downstream", lambda: window.scene.select_ids(controller.neighbours(node_id, True)))
         self._add(menu, "Show code", lambda: window.view_code(node_id))

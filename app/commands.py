@@ -18,6 +18,7 @@ from app.edits import (
     AddEdge, AddNode, Edit, RemoveEdge, RemoveNode, ReplaceNode, SetBlock, SetName, SetTraining, ViewsFailed,
     apply_all, removal_edits,
 )
+from graph_engine.block_face import checked_params
 from graph_engine.model import Edge, Graph, GraphError, Node, Position, check_node_id, resolve_params
 from graph_engine.params import ParamError
 
@@ -117,7 +118,7 @@ def set_params(graph: Graph, node_id: str, changes: Mapping[str, Any], continuin
     """Raises GraphError with the parameter's message when a value is refused."""
     node = graph.node(node_id)
     try:
-        params = resolve_params(node.type, {**node.params, **changes})
+        params = checked_params(graph, node, changes, graph.is_template)
     except ParamError as error:
         raise GraphError(f"{node_id}: {error}") from None
     names = ", ".join(sorted(changes))

@@ -17,6 +17,7 @@ from app import commands
 from app.clipboard import copy_nodes, paste_nodes
 from app.document import Document
 from graph_engine import Edge, GraphError, Node, analyze, get_spec
+from graph_engine.block_face import spec_of
 from graph_engine.layout import layered_layout
 from graph_engine.training.settings import TrainingSettings
 from graph_engine.validation import Diagnostic
@@ -49,14 +50,32 @@ class EditorController(QObject):
     def __init__(self, document: Document, parent: QObject | None = None):
         super().__init__(parent)
         self.document = document
+        #: the block definitions entered (app.block_scope.BlockNavigator), set by the window
+        self.navigator = None
+
+    @property
+    def scope(self):
+        """The block definition being edited (app.block_scope.BlockScope), or None."""
+        return self.navigator.scope if self.navigator is not None else None
 
     @property
     def graph(self):
-        return self.document.graph
+        """What the gestures edit: the document's graph, or the entered block's definition."""
+        scope = self.scope
+        return scope.graph if scope is not None else self.document.graph
+
+    @property
+    def analysis(self):
+        scope = self.scope
+        return scope.analysis(self.document.analysis) if scope is not None else self.document.analysis
 
     def _push(self, command) -> bool:
-        """Push one gesture's command; an edit the graph refuses is a message, not an error."""
+        """Push one gesture's command; an edit the graph refuses is a message, not an error.
+        Inside a block, the command becomes one edit of the definition (every use follows)."""
         self.highlight.emit([])
+        scope = self.scope
+        if scope is not None and isinstance(command, commands.EditCommand):
+            command = scope.wrap(command)
         try:
             self.document.push(command)
         except GraphError as error:
@@ -70,14 +89,16 @@ class EditorController(QObject):
         """Add a node of ``type_name``; with ``after``, wire it in after that node: to its right
         (or at ``position`` when ``at_cursor``), taking over what the node's output fed, the
         nodes downstream moved right to make room."""
-        spec = get_spec(type_name)
+        spec = spec_of(self.graph, type_name)
         if spec is None:
             self.message.emit(f"Unknown layer type {type_name!r}")
             return None
         node_id = self.graph.unique_id(type_name)
+        definition = self.graph.blocks.get(type_name)  # a use starts with the block params' defaults
+        params = definition.resolve({}) if definition is not None else {}
         if after is not None and after in self.graph:
             anchor = self.graph.node(after)
-            anchor_spec = get_spec(anchor.type)
+            anchor_spec = spec_of(self.graph, anchor.type)
             wire = (anchor_spec is None or anchor_spec.has_output) and (spec.inputs[1] is None or spec.inputs[1] > 0)
             x, y = anchor.position or (0.0, 0.0)
             shift = {}
@@ -87,10 +108,10 @@ class EditorController(QObject):
                     shift = self._room_after(after, x)
                 else:
                     position = free_spot(self.graph, position)
-            node = Node(node_id, type_name, {}, position)
+            node = Node(node_id, type_name, params, position)
             self._push(commands.insert_after(self.graph, after, node, wire, shift))
         else:
-            node = Node(node_id, type_name, {}, position or free_spot(self.graph, (0.0, 0.0)))
+            node = Node(node_id, type_name, params, position or free_spot(self.graph, (0.0, 0.0)))
             self._push(commands.add_nodes(self.graph, [node], [], f"Add {type_name}"))
         self.select.emit([node_id])
         return node_id
@@ -245,9 +266,13 @@ class EditorController(QObject):
         return self._push(commands.delete_and_bridge(self.graph, node_id, bridges))
 
     def _bridge_fits(self, node_id: str, bridges: list[Edge]) -> bool:
-        trial = self.graph.copy()
+        """Tried on a copy of the document (inside a block: the edit of its definition)."""
+        command = commands.delete_and_bridge(self.graph, node_id, bridges)
+        if self.scope is not None:
+            command = self.scope.wrap(command)
+        trial = self.document.graph.copy()
         before = {d.message for d in analyze(trial).errors}
-        commands.apply_all(trial, commands.delete_and_bridge(trial, node_id, bridges).edits)
+        commands.apply_all(trial, command.edits)
         return {d.message for d in analyze(trial).errors} <= before
 
     def rename(self, node_id: str, text: str, as_id: bool = False) -> bool:
@@ -303,7 +328,7 @@ class EditorController(QObject):
 
         ids = [n for n in node_ids if n in self.graph]
         name = name or self._free_block_name()
-        shapes = {(node_id, port): shape for node_id, info in self.document.analysis.nodes.items()
+        shapes = {(node_id, port): shape for node_id, info in self.analysis.nodes.items()
                   for port, shape in enumerate(info.out_shapes or ())}
         try:
             rewrite = make_block(self.graph, ids, name, shapes)
@@ -331,9 +356,53 @@ class EditorController(QObject):
         if use_id in self.graph and self.graph.node(use_id).type in self.graph.blocks:
             self._push(commands.block_rewrite(self.graph, make_unique(self.graph, use_id), f"Make {use_id} unique"))
 
+    def import_blocks(self, path: str, names: Iterable[str] | None = None) -> list[str]:
+        """Block definitions from another graph file (all of them by default), with the blocks
+        they use, in one undo step; a clash of names gets the copy a fresh name."""
+        imported = self._imported(path, names)
+        if imported is None:
+            return []
+        added, renamed = imported
+        if not added:
+            self.message.emit(f"The blocks of {path} are already here")
+            return []
+        edits = [commands.SetBlock(d.name, d) for d in added]
+        self._push(commands.EditCommand(self.graph, f"Import blocks from {path}", edits))
+        self.message.emit(f"Imported block{'s' if len(added) > 1 else ''} {', '.join(d.name for d in added)}")
+        return [d.name for d in added]
+
+    def add_block_from(self, path: str, name: str, position: tuple[float, float] | None = None) -> str | None:
+        """A use of block ``name`` of library file ``path``: its definition imported (if not here
+        yet) and the use added, in one undo step."""
+        imported = self._imported(path, [name])
+        if imported is None:
+            return None
+        added, renamed = imported
+        type_name = renamed[name]
+        definition = next((d for d in added if d.name == type_name), None) or self.document.graph.blocks[type_name]
+        node = Node(self.graph.unique_id(type_name), type_name, definition.resolve({}),
+                    position or free_spot(self.graph, (0.0, 0.0)))
+        edits = [commands.SetBlock(d.name, d) for d in added] + [commands.AddNode(node)]
+        if self._push(commands.EditCommand(self.graph, f"Add {type_name} from {path}", edits)):
+            self.select.emit([node.id])
+            return node.id
+        return None
+
+    def _imported(self, path: str, names: Iterable[str] | None):
+        from graph_engine import GraphFileError, load_graph
+        from graph_engine.block_library import import_definitions
+        from graph_engine.blocks import BlockError
+
+        try:
+            source = load_graph(path)
+            return import_definitions(self.document.graph, source, list(source.blocks) if names is None else names)
+        except (GraphFileError, BlockError) as error:
+            self.message.emit(str(error))
+            return None
+
     def _free_block_name(self) -> str:
         index = 1
-        while f"Block{index}" in self.graph.blocks:
+        while f"Block{index}" in self.document.graph.blocks:
             index += 1
         return f"Block{index}"
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Iterable, Union
 
 from graph_engine.events import ListenerError
-from graph_engine.model import Edge, Graph, Node
+from graph_engine.model import Edge, Graph, GraphError, Node
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,37 @@ class SetBlock:
             graph.set_block(self.definition)
 
 
-Edit = Union[AddNode, RemoveNode, AddEdge, RemoveEdge, ReplaceNode, SetTraining, SetName, SetBlock]
+@dataclass(frozen=True)
+class InBlock:
+    """Edits of block ``name``'s inside: applied to a copy of its definition's graph, which
+    then replaces the definition, so every use follows (one value in, one out: undo puts
+    the old definition back). A result that makes the blocks recursive is refused."""
+
+    name: str
+    edits: tuple
+
+    def inverse(self, graph: Graph) -> SetBlock:
+        return SetBlock(self.name, graph.blocks[self.name])
+
+    def apply(self, graph: Graph) -> None:
+        from dataclasses import replace
+
+        from graph_engine.blocks import BlockError, check_definitions
+
+        definition = graph.blocks.get(self.name)
+        if definition is None:
+            raise GraphError(f"there is no block {self.name!r}")
+        inside = definition.graph.copy()
+        apply_all(inside, self.edits)  # a refused edit raises; the copy is dropped
+        changed = replace(definition, graph=inside)
+        try:
+            check_definitions({**graph.blocks, self.name: changed})
+        except BlockError as error:
+            raise GraphError(str(error)) from None
+        graph.set_block(changed)
+
+
+Edit = Union[AddNode, RemoveNode, AddEdge, RemoveEdge, ReplaceNode, SetTraining, SetName, SetBlock, InBlock]
 
 
 class ViewsFailed(ListenerError):
@@ -193,3 +223,21 @@ def place_unpositioned(graph: Graph) -> bool:
     positions = layered_layout(graph)
     apply_all(graph, [ReplaceNode(replace(graph.node(n), position=p)) for n, p in positions.items()])
     return True
+
+
+def mirror_edits(shown: Graph, truth: Graph, blocks: dict) -> list[Edit]:
+    """Edits that make ``shown`` (a view's copy of a block definition's graph) equal to
+    ``truth`` — nodes, edges, order — and give it ``blocks`` (so nested uses show their
+    ports). Nodes and edges that did not change stay, so their items on a canvas do too."""
+    edits: list[Edit] = [SetBlock(n, blocks.get(n)) for n in set(shown.blocks) | set(blocks)
+                         if shown.blocks.get(n) is not blocks.get(n)]
+    if list(shown.nodes) != list(truth.nodes):
+        edits += [RemoveEdge(e) for e in shown.edges] + [RemoveNode(n) for n in shown.nodes]
+        return edits + [AddNode(n) for n in truth] + [AddEdge(e) for e in truth.edges]
+    kept = set(truth.edges)
+    edits += [RemoveEdge(e) for e in shown.edges if e not in kept]
+    edits += [ReplaceNode(node) for node in truth if shown.node(node.id) != node]
+    if [e for e in shown.edges if e in kept] != [e for e in truth.edges if e in set(shown.edges)]:
+        edits += [RemoveEdge(e) for e in shown.edges if e in kept]
+        return edits + [AddEdge(e) for e in truth.edges]
+    return edits + [AddEdge(e, index) for index, e in enumerate(truth.edges) if e not in set(shown.edges)]

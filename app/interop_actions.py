@@ -217,7 +217,7 @@ def import_dialog(window) -> ImportedModel | None:
     spec, shape, dtype = chosen
     try:
         with _busy():
-            imported = import_model(spec, shape, dtype)
+            imported = import_model(spec, shape, dtype, nested=True)
     except UnsupportedModel as error:
         QMessageBox.warning(window, "Cannot import the model",
                             f"{error.model}: these calls have no layer type:\n\n" + "\n".join(error.problems))

@@ -118,7 +118,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     if refused is not None:
         return refused
     try:
-        imported = import_isolated(args.target, args.input_shape, args.input_dtype, args.name, args.timeout)
+        imported = import_isolated(args.target, args.input_shape, args.input_dtype, args.name, args.timeout,
+                                   nested=not args.flat)
     except UnsupportedModel as error:
         count = len(error.problems)
         print(f"rosenblatt import: {error.model}: {count} call{'s' if count != 1 else ''} "
@@ -138,7 +139,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             return _fail("import", f"cannot write {path}: {error.strerror or error}")
     graph = imported.graph
     weights = f" and {args.weights}" if args.weights else ""
-    print(f"wrote {args.output}{weights}: {graph.name}, {len(graph)} nodes; outputs match the model "
+    blocks = f" ({len(graph.blocks)} block definitions: {', '.join(graph.blocks)})" if graph.blocks else ""
+    print(f"wrote {args.output}{weights}: {graph.name}, {len(graph)} nodes{blocks}; outputs match the model "
           f"(largest difference {imported.max_difference:.2g} in float64)")
     return EXIT_OK
 
@@ -172,5 +174,7 @@ def register(sub: argparse._SubParsersAction, file_help: str) -> None:
     imports.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                          help=f"stop an import that takes longer (default {DEFAULT_TIMEOUT:g})")
     imports.add_argument("--force", action="store_true", help="overwrite existing files (never the model's .py)")
+    imports.add_argument("--flat", action="store_true",
+                         help="one layer per call, no blocks (default: each module class a block definition)")
     imports.set_defaults(run=cmd_import)
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QDockWidget, QMainWindow, QMessageBox, QWidget,
 )
 
+from app.block_ui import BlockUi
 from app.canvas_port import SceneOverlay
 from app.canvas_actions import CanvasActions
 from app.controller import EditorController, free_spot
@@ -31,6 +32,7 @@ from graph_engine import (
     CompileError, DEFAULT_TEMPLATE, Graph, field_text, generate_code,
     load_template,
 )
+from graph_engine.block_face import spec_of
 from widgets.canvas import NODE_MIN_HEIGHT, NODE_WIDTH, GraphScene, GraphView
 from widgets.color_scheme import apply_scheme, follow_system, system_is_dark
 from widgets.code_view import CodeView
@@ -38,8 +40,6 @@ from widgets.inspector import Inspector
 from widgets.palette import LayerPalette
 from widgets.problems import ProblemsPanel
 from widgets.summary_bar import SummaryBar
-
-
 
 
 class MainWindow(FileActions, QMainWindow):
@@ -79,11 +79,12 @@ class MainWindow(FileActions, QMainWindow):
             self.addDockWidget(area, dock)
         self._docks.update(self.workspace.docks)
         self.canvas_actions = CanvasActions(self)
+        self.blocks = BlockUi(self)
         self._build_actions()
         self._wire()
-        self._bind_scene(self.document.graph)
+        self.bind_scene(self.document.graph)
         self._show_problems()
-        self._refresh_inspector()
+        self.refresh_inspector()
         self._update_title()
         self.setAcceptDrops(True)
         arrange_default(self, self._docks, [key for key, _title in RUN_VIEWS])
@@ -136,6 +137,7 @@ class MainWindow(FileActions, QMainWindow):
                           ("onnx", "&ONNX…"), ("torchscript", "&TorchScript…")):
             self._action(export_menu, text, lambda _checked=False, f=fmt: export_dialog(self, f))
         self._action(file_menu, "&Import PyTorch model…", lambda: import_dialog(self))
+        self.blocks.build_menu(file_menu, self._action)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -182,8 +184,9 @@ class MainWindow(FileActions, QMainWindow):
     def _wire(self) -> None:
         document, controller = self.document, self.controller
         document.analysis_changed.connect(lambda _analysis: self._show_problems())
-        document.changed.connect(lambda _changes: self._refresh_inspector())
-        document.graph_replaced.connect(self._bind_scene)
+        document.analysis_changed.connect(self._scene_analysis)
+        document.changed.connect(lambda _changes: self.refresh_inspector())
+        document.graph_replaced.connect(self._graph_replaced)
         document.state_changed.connect(self._update_title)
         controller.message.connect(self._show_status)
         controller.highlight.connect(self._highlight)
@@ -197,12 +200,16 @@ class MainWindow(FileActions, QMainWindow):
         self.training.message.connect(self._show_status)
         self.workspace.branch_requested.connect(self.branch_from_run)
 
-    def _bind_scene(self, graph: Graph) -> None:
-        """Build a scene for ``graph`` (at start, and after New/Open/Revert)."""
+    def _graph_replaced(self, graph: Graph) -> None:
+        self.blocks.forget()
+        self.bind_scene(graph)
+
+    def bind_scene(self, graph: Graph) -> None:
+        """Build a scene for ``graph`` (at start, after New/Open/Revert, and for the block
+        definition entered or left)."""
         if self.scene is not None:
             self.scene.blockSignals(True)  # a late gesture on the old scene must not edit the new graph
             self.scene.detach()
-            self.document.analysis_changed.disconnect(self.scene.set_analysis)
         scene, self.prebuilt_scene = self.prebuilt_scene, None
         if scene is None or scene.graph is not graph:
             scene = GraphScene(graph)
@@ -214,12 +221,16 @@ class MainWindow(FileActions, QMainWindow):
         scene.layer_dropped.connect(self._layer_dropped)
         scene.selection_changed_ids.connect(self._selection_changed)
         self.canvas_actions.bind(scene)
+        self.blocks.bind(scene)
         self.scene = scene
         self.view.setScene(scene)
-        scene.set_analysis(self.document.analysis)
-        self.document.analysis_changed.connect(scene.set_analysis)
+        scene.set_analysis(self.controller.analysis)
         self.selected = []
         QTimer.singleShot(0, self.view.fit)
+
+    def _scene_analysis(self, _analysis=None) -> None:
+        if self.scene is not None:
+            self.scene.set_analysis(self.controller.analysis)
 
     # -- reacting to the model ------------------------------------------------------
     def show_status(self, text: str) -> None:
@@ -236,16 +247,16 @@ class MainWindow(FileActions, QMainWindow):
 
     def _selection_changed(self, ids: list) -> None:
         self.selected = list(ids)
-        self._refresh_inspector()
-        if len(self.selected) == 1:
-            self.workspace.node_selected(self.selected[0])
+        self.refresh_inspector()
+        if len(self.selected) == 1:  # inside a block: the layer of the use it was entered through
+            self.workspace.node_selected(self.blocks.navigator.node_path(self.selected[0]))
 
-    def _refresh_inspector(self) -> None:
-        graph, analysis = self.document.graph, self.document.analysis
+    def refresh_inspector(self) -> None:
+        graph, analysis = self.controller.graph, self.controller.analysis
         node_id = self.selected[0] if len(self.selected) == 1 and self.selected[0] in graph else None
         node = graph.node(node_id) if node_id else None
         info = analysis.info(node_id) if node_id else None
-        self.inspector.show_node(node, info)
+        self.inspector.show_node(node, info, spec_of(graph, node.type) if node is not None else None)
         self.summary.set_summary(analysis.total_params, analysis.total_macs, node_id,
                                  field_text(info.field) if info is not None else None,
                                  unknown=len(analysis.unknown_nodes), count=len(graph))
@@ -279,20 +290,24 @@ class MainWindow(FileActions, QMainWindow):
 
     # -- intents that need the window's context -----------------------------------
     def _palette_add(self, type_name: str) -> None:
+        if self.blocks.add_from_palette(type_name, None):
+            return
         after = self.selected[0] if len(self.selected) == 1 else None
         position = None
         if after is None:
             centre = self.view.mapToScene(self.view.viewport().rect().center())
-            position = free_spot(self.document.graph, (centre.x(), centre.y()))
+            position = free_spot(self.controller.graph, (centre.x(), centre.y()))
         self.controller.add_layer(type_name, position, after)
 
     def _layer_dropped(self, type_name: str, point: QPointF) -> None:
         """Centre the new node on the drop point (positions are top-left corners)."""
-        self.controller.add_layer(type_name, (point.x() - NODE_WIDTH / 2, point.y() - NODE_MIN_HEIGHT / 2))
+        position = (point.x() - NODE_WIDTH / 2, point.y() - NODE_MIN_HEIGHT / 2)
+        if not self.blocks.add_from_palette(type_name, position):
+            self.controller.add_layer(type_name, position)
 
     def _params_edited(self, node_id: str, changes: dict, continuing: bool) -> None:
         if not self.controller.edit_params(node_id, changes, continuing):
-            self._refresh_inspector()
+            self.refresh_inspector()
 
     def _toggle_snap(self) -> None:
         if self.scene is not None:
@@ -300,7 +315,7 @@ class MainWindow(FileActions, QMainWindow):
 
     def focus_node(self, node_id: str) -> None:
         """Select a node and centre the view on it (from the Problems panel)."""
-        if self.scene is None or node_id not in self.document.graph:
+        if self.scene is None or node_id not in self.controller.graph:
             return
         self.scene.select_ids([node_id])
         item = self.scene.node_item(node_id)
@@ -345,7 +360,7 @@ class MainWindow(FileActions, QMainWindow):
 
     def select_all(self) -> None:
         if self.scene is not None:
-            self.scene.select_ids(list(self.document.graph.nodes))
+            self.scene.select_ids(list(self.controller.graph.nodes))
 
     def view_code(self, node_id: str | None = None) -> None:
         """The generated module; with ``node_id``, scrolled to where that node is made."""

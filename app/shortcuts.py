@@ -6,6 +6,8 @@ SHORTCUTS = (
     ("New", "Ctrl+N"), ("Open…", "Ctrl+O"), ("Save", "Ctrl+S"), ("Save As…", "Ctrl+Shift+S"),
     ("Undo", "Ctrl+Z"), ("Redo", "Ctrl+Shift+Z / Ctrl+Y"), ("Copy", "Ctrl+C"), ("Paste", "Ctrl+V"),
     ("Duplicate", "Ctrl+D"), ("Make block of the selection", "Ctrl+G"), ("Select all", "Ctrl+A"),
+    ("Edit a block's definition (every use follows)", "double-click the use or its frame"),
+    ("Leave the block being edited", "Escape, or the breadcrumb above the canvas"),
     ("Delete", "Delete / Backspace"), ("Delete and bridge", "Shift+Delete"),
     ("Rename (an identifier renames the id)", "F2, or double-click the title"),
     ("Find a node", "Ctrl+F"), ("Add a layer at the cursor", "Tab, or start typing on the canvas"),

@@ -53,6 +53,17 @@ def resolve_params(type_name: str, params: dict[str, Any] | None) -> dict[str, A
     return check_params(spec.params, dict(params or {}))
 
 
+def template_params(type_name: str, params: dict[str, Any] | None) -> dict[str, Any]:
+    """A block definition's node params: defaults filled in for a known type, the given
+    values kept as they are (a value may refer to a block param; uses check them)."""
+    given = dict(params or {})
+    spec = get_spec(type_name)
+    if spec is None:
+        return given
+    filled = {p.name: given.pop(p.name) if p.name in given else p.default for p in spec.params}
+    return {**filled, **given}
+
+
 @dataclass(frozen=True)
 class Node:
     """One layer instance. ``params`` is complete (defaults filled in) for known types."""
@@ -116,6 +127,11 @@ class Graph:
     def training(self) -> dict[str, Any]:
         """The trainer's settings section of the file, kept as given (a copy: use set_training)."""
         return dict(self._training)
+
+    @property
+    def is_template(self) -> bool:
+        """A block definition's graph: its params may refer to block params."""
+        return self._template
 
     @property
     def blocks(self) -> dict[str, Any]:
@@ -197,7 +213,7 @@ class Graph:
         if node.id in self._nodes:
             raise GraphError(f"duplicate node id {node.id!r}")
         try:
-            params = dict(node.params) if self._template else resolve_params(node.type, node.params)
+            params = template_params(node.type, node.params) if self._template else resolve_params(node.type, node.params)
         except ParamError as error:
             raise GraphError(f"node {node.id!r} ({node.type}): {error}") from None
         node = replace(node, params=params)
@@ -283,7 +299,7 @@ class Graph:
         node = self.node(node_id)
         merged = {**node.params, **params}
         if self._template:  # a block definition's: checked when a use instantiates it
-            return self._replace_node(replace(node, params=merged))
+            return self._replace_node(replace(node, params=template_params(node.type, merged)))
         try:
             checked = resolve_params(node.type, merged)
         except ParamError as error:

@@ -35,8 +35,15 @@ def _v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+#: where a v2 file's own top-level "blocks" key (not block definitions) is kept from v3 on
+V2_BLOCKS_KEY = "v2_blocks"
+
+
 def _v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
-    """v3 added block definitions ("blocks"); a v2 file has none."""
+    """v3 added block definitions ("blocks"); a v2 file has none, so a "blocks" key it
+    carries is someone else's data: kept, under ``v2_blocks``, never read as definitions."""
+    if "blocks" in data:
+        data[V2_BLOCKS_KEY] = data.pop("blocks")
     return data
 
 

@@ -30,3 +30,23 @@ def type_from_mime_data(data: QMimeData | None) -> str | None:
     if not carries_layer(data):
         return None
     return bytes(data.data(LAYER_MIME_TYPE).data()).decode("utf-8", "replace").strip() or None
+
+
+#: separates a block's name from its library file in a palette payload: ``Basic@/path/lib.json``
+LIBRARY_SEPARATOR = "@"
+
+
+def library_ref(path: str, name: str) -> str:
+    """The payload of a block from a library file (dropping it imports the block)."""
+    return f"{name}{LIBRARY_SEPARATOR}{path}"
+
+
+def parse_library_ref(payload: str) -> tuple[str, str] | None:
+    """``(path, block name)`` for a library payload; None for a layer or block name."""
+    name, separator, path = payload.partition(LIBRARY_SEPARATOR)
+    return (path, name) if separator and path else None
+
+
+def shown_name(payload: str) -> str:
+    """What a palette row says for a payload: the block's or layer's name."""
+    return payload.partition(LIBRARY_SEPARATOR)[0]

@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from graph_engine import NodeInfo, ParamError, ParamSpec, field_text, get_spec, shape_text
+from graph_engine import LayerSpec, NodeInfo, ParamError, ParamSpec, field_text, get_spec, shape_text
+from graph_engine.block_face import BLOCK_CATEGORY
+from graph_engine.blocks import is_ref
 from graph_engine.model import Node
 from widgets.param_editors import ParamField, make_field, same_value
 from widgets.theme import soften
@@ -171,16 +173,19 @@ class Inspector(QWidget):
         f = self._fields[name]
         return f.message.text() if f.editor.property("invalid") else ""
 
-    def show_node(self, node: Node | None, info: NodeInfo | None = None) -> None:
+    def show_node(self, node: Node | None, info: NodeInfo | None = None, spec: LayerSpec | None = None) -> None:
         """Show ``node`` (None: the hint). Showing the same node again (same id and
-        type) only updates the fields whose model value changed; nothing is emitted."""
+        type) only updates the fields whose model value changed; nothing is emitted.
+        ``spec``: the type's declaration when the registry has none (a block use: its
+        definition's declared params make the form)."""
         if node is None:
             self._node = None
             self._clear_form()
             self.stack.setCurrentWidget(self.hint)
             return
-        spec = get_spec(node.type)
-        same = self._node is not None and self._node.id == node.id and self._node.type == node.type
+        spec = spec or get_spec(node.type)
+        same = (self._node is not None and self._node.id == node.id and self._node.type == node.type
+                and list(self._fields) == [p.name for p in (spec.params if spec is not None else ())])
         self._node = node
         if not same:
             self._build_form(spec)
@@ -288,7 +293,9 @@ class Inspector(QWidget):
         self.title.setText(f"{node.label or node.id}  ·  {node.type}")
         self.help.setText(spec.help if spec is not None else f"Unknown layer type {node.type!r}.")
         self.info_labels["id"].setText(node.id)
-        self.info_labels["type"].setText(node.type + (f"  ·  {spec.category}" if spec else ""))
+        block = spec is not None and spec.category == BLOCK_CATEGORY
+        self.info_labels["type"].setText(f"{node.type}  ·  block definition" if block
+                                         else node.type + (f"  ·  {spec.category}" if spec else ""))
         label = node.label or ""
         if label != self._label_value:
             self._label_value = label
@@ -302,7 +309,7 @@ class Inspector(QWidget):
             inputs = UNKNOWN
             self._inputs_caption.setText("Input")
         else:
-            inputs = ", ".join(shape_text(s) for s in info.in_shapes) or "none"
+            inputs = ", ".join(shape_text(s) if s is not None else "not connected" for s in info.in_shapes) or "none"
             self._inputs_caption.setText("Inputs" if len(info.in_shapes) > 1 else "Input")
         labels["inputs"].setText(inputs)
         known = info is not None and info.out_shape is not None
@@ -320,9 +327,13 @@ class Inspector(QWidget):
 
     def _set_editor(self, f: ParamField, value: Any) -> None:
         editor = f.editor
+        referred = is_ref(value)  # inside a block definition: the use's value of a block param
+        editor.setEnabled(not referred)
         editor.blockSignals(True)
         try:
-            if f.kind == "spin":
+            if referred:
+                pass
+            elif f.kind == "spin":
                 editor.setValue(int(value))
             elif f.kind == "double":
                 editor.setValue(float(value))
@@ -340,8 +351,11 @@ class Inspector(QWidget):
         finally:
             editor.blockSignals(False)
         f.value = value
-        f.shown = f.spin_value() if f.kind in ("spin", "double") else value
+        f.shown = f.spin_value() if f.kind in ("spin", "double") and not referred else value
         f.set_error(None)
+        if referred:
+            f.message.setText(f"= block param {value['$param']!r} (each use sets it)")
+            f.message.setVisible(True)
 
     # -- edits ------------------------------------------------------------------------
     def _emit(self, name: str, value: Any, continuing: bool) -> None:

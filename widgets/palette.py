@@ -1,4 +1,5 @@
-"""The layer palette: every registered layer type, grouped by category, searchable.
+"""The layer palette: every registered layer type, grouped by category, searchable, and
+the blocks: the document's definitions and those of block library files.
 
 The palette is built from the registry (``layer_types()``), so a new layer type
 appears here without any GUI change. It never touches a graph: dragging an item
@@ -17,13 +18,16 @@ from PySide6.QtWidgets import (
 )
 
 from graph_engine import CATEGORIES, layer_types
-from widgets.drag_mime import LAYER_MIME_TYPE, layer_mime_data, type_from_mime_data
+from widgets.drag_mime import LAYER_MIME_TYPE, layer_mime_data, shown_name, type_from_mime_data
 from widgets.trees import EnterTreeWidget
 
 __all__ = ["LAYER_MIME_TYPE", "LayerPalette", "TYPE_ROLE", "layer_mime_data", "type_from_mime_data"]
 
 #: Item data role holding a layer item's type name (category rows hold None).
 TYPE_ROLE = Qt.ItemDataRole.UserRole
+#: the group of the document's own block definitions, and the prefix of a library's group
+BLOCKS_GROUP = "Blocks in this file"
+LIBRARY_PREFIX = "Library · "
 
 
 class _LayerTree(EnterTreeWidget):
@@ -110,11 +114,7 @@ class LayerPalette(QWidget):
             if not members:
                 continue
             group = QTreeWidgetItem(self.tree, [category])
-            group.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable, not draggable
-            font = group.font(0)
-            font.setBold(True)
-            group.setFont(0, font)
-            group.setData(0, TYPE_ROLE, None)
+            self._group_style(group)
             self.category_items[category] = group
             for spec in members:
                 item = QTreeWidgetItem(group, [spec.type])
@@ -125,6 +125,46 @@ class LayerPalette(QWidget):
                 item.setStatusTip(0, spec.help)
                 self.type_items[spec.type] = item
         self.tree.expandAll()
+
+    # -- blocks: the document's definitions and block libraries ------------------------
+    def set_blocks(self, entries: Sequence[tuple[str, str]], title: str = BLOCKS_GROUP, first: bool = True) -> None:
+        """Show a group of blocks (``(drag payload, help)`` each; the payload is a block name,
+        or a library reference from :func:`widgets.drag_mime.library_ref`); none hides it."""
+        old = self.category_items.pop(title, None)
+        for name in [n for n, item in self.type_items.items() if old is not None and item.parent() is old]:
+            del self.type_items[name]
+        if old is not None:
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(old))
+        if not entries:
+            return
+        group = QTreeWidgetItem([title])
+        self.tree.insertTopLevelItem(0 if first else self.tree.topLevelItemCount(), group)
+        self._group_style(group)
+        self.category_items[title] = group
+        for payload, help_text in entries:
+            item = QTreeWidgetItem(group, [shown_name(payload)])
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+            item.setData(0, TYPE_ROLE, payload)
+            item.setToolTip(0, help_text)
+            item.setStatusTip(0, help_text)
+            self.type_items[payload] = item
+        group.setExpanded(True)
+        self.set_filter(self.search.text())
+
+    def set_libraries(self, libraries: Sequence[tuple[str, Sequence[tuple[str, str]]]]) -> None:
+        """One group per block library file: ``(file name, [(library reference, help)])``."""
+        for title in [t for t in self.category_items if t.startswith(LIBRARY_PREFIX)]:
+            self.set_blocks([], title)
+        for label, entries in libraries:
+            self.set_blocks(entries, f"{LIBRARY_PREFIX}{label}", first=False)
+
+    @staticmethod
+    def _group_style(group: QTreeWidgetItem) -> None:
+        group.setFlags(Qt.ItemFlag.ItemIsEnabled)  # not selectable, not draggable
+        font = group.font(0)
+        font.setBold(True)
+        group.setFont(0, font)
+        group.setData(0, TYPE_ROLE, None)
 
     # -- filtering --------------------------------------------------------------------
     def set_filter(self, text: str) -> None:

@@ -30,6 +30,7 @@ CATEGORY_COLORS: dict[str, QColor] = {
     "Normalization & regularization": QColor("#a16207"),
     "Reshape": QColor("#64748b"),
     "Tensor ops": QColor("#0f766e"),
+    "Block": QColor("#be123c"),  # a block use (graph_engine.block_face.BLOCK_CATEGORY)
 }
 #: an unknown layer type (no category)
 UNKNOWN_COLOR = QColor("#9ca3af")

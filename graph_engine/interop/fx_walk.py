@@ -64,6 +64,8 @@ class Pending:
     #: the node's weights, keyed as its compiled module names them ('' for a Parameter node,
     #: whose tensor is the node's attribute itself); the model's own tensors, not copies
     weights: dict[str, torch.Tensor] = field(default_factory=dict)
+    #: the modules the call was made in, outermost first: (qualified name, class name)
+    scope: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -248,6 +250,10 @@ class FxWalk:
         self.input_dtype = input_dtype
         self.batch = batch
         self.pending: dict[str, Pending] = {}
+        #: the module scope of the fx node being visited (each Pending made meanwhile gets it)
+        self._scope: tuple[tuple[str, str], ...] = ()
+        #: modules called as one layer (torch.nn's own): never a block, however often called
+        self.leaf_paths: set[str] = set()
         self.problems: list[str] = []
         self.values: dict[fx.Node, Any] = {}
         self.input_id: str | None = None
@@ -283,7 +289,7 @@ class FxWalk:
     def _add(self, stem: str, layer: str, params: dict, inputs: list[str | Source],
              weights: dict[str, torch.Tensor] | None = None) -> str:
         node_id = self.fresh_id(stem)
-        self.pending[node_id] = Pending(node_id, layer, dict(params), inputs, dict(weights or {}))
+        self.pending[node_id] = Pending(node_id, layer, dict(params), inputs, dict(weights or {}), self._scope)
         return node_id
 
     def _own(self, target: str) -> str:
@@ -415,6 +421,9 @@ class FxWalk:
                 self.values[node] = _FAILED
 
     def _visit(self, node: fx.Node) -> Any:
+        stack = node.meta.get("nn_module_stack") or {}
+        self._scope = tuple((str(path), getattr(kind, "__name__", str(kind).rsplit(".", 1)[-1]))
+                            for path, kind in stack.values())
         if node in self._fused:
             return self._fused.pop(node)
         if node.op == "placeholder":
@@ -424,6 +433,7 @@ class FxWalk:
         if node.op == "output":
             return self._output(node)
         if node.op == "call_module":
+            self.leaf_paths.add(str(node.target))
             return self._call_module(node)
         return self._call(node)
 

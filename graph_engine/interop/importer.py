@@ -35,6 +35,7 @@ from torch.nn import functional as F
 from graph_engine.analysis import analyze
 from graph_engine.compiler import compile_graph
 from graph_engine.interop.errors import InteropError, UnsupportedModel, one_line, reason
+from graph_engine.interop.hierarchy import nest
 from graph_engine.interop.fx_walk import FxWalk, fetch
 from graph_engine.interop.weights import check_fit, load_into
 from graph_engine.layout import layered_layout
@@ -188,6 +189,17 @@ def _build(walk: FxWalk, name: str) -> Graph:
     for node_id, position in layered_layout(graph).items():
         graph.move_node(node_id, position)
     return graph
+
+
+def _nested_or_flat(walk: FxWalk, name: str, flat: Graph, paths: dict[str, str]) -> tuple[Graph, dict[str, str]]:
+    """The graph with its modules as blocks; the flat one where grouping them fails (a module
+    whose calls interleave with others' would make a cycle): the import never fails for it."""
+    try:
+        nested, nested_paths = nest(_build(walk, name), {p.id: p.scope for p in walk.pending.values()},
+                                    walk.leaf_paths)
+    except (GraphError, ValueError, KeyError):  # BlockError and ParamError are ValueErrors
+        return flat, paths
+    return (nested, nested_paths) if analyze(nested).ok else (flat, paths)
 
 
 def compiled_with(graph: Graph, state: dict[str, torch.Tensor]) -> nn.Module:
@@ -387,8 +399,9 @@ def _checked_shape(input_shape: Sequence[int]) -> tuple[int, ...]:
 
 
 def import_module_object(model: nn.Module, input_shape: Sequence[int], input_dtype: str = "float32",
-                         name: str | None = None) -> ImportedModel:
-    """Import an ``nn.Module`` instance; see :func:`import_model`."""
+                         name: str | None = None, nested: bool = False) -> ImportedModel:
+    """Import an ``nn.Module`` instance; see :func:`import_model`. ``nested``: module
+    instances become block uses (:mod:`graph_engine.interop.hierarchy`)."""
     if input_dtype not in ("float32", "int64"):
         raise InteropError(f"input dtype must be float32 or int64, got {input_dtype!r}")
     shape = _checked_shape(input_shape)
@@ -402,7 +415,10 @@ def import_module_object(model: nn.Module, input_shape: Sequence[int], input_dty
     if walk.problems:
         raise UnsupportedModel(name, walk.problems)
     graph = _build(walk, name)
-    state = {f"{p.id}.{key}" if key else p.id: value.detach().to("cpu")
+    paths = {p.id: p.id for p in walk.pending.values()}
+    if nested:
+        graph, paths = _nested_or_flat(walk, name, graph, paths)
+    state = {f"{paths[p.id]}.{key}" if key else paths[p.id]: value.detach().to("cpu")
              for p in walk.pending.values() for key, value in p.weights.items()}
     difference = _difference(model, graph, state, example)
     if not difference <= TOLERANCE:
@@ -412,7 +428,7 @@ def import_module_object(model: nn.Module, input_shape: Sequence[int], input_dty
 
 
 def import_model(spec: str, input_shape: Sequence[int], input_dtype: str = "float32",
-                 name: str | None = None) -> ImportedModel:
+                 name: str | None = None, nested: bool = False) -> ImportedModel:
     """Import ``module:ClassOrFactory`` (or ``path/to/file.py:ClassOrFactory``) as a graph.
 
     The class is instantiated with no arguments (or the factory called), traced with
@@ -420,4 +436,4 @@ def import_model(spec: str, input_shape: Sequence[int], input_dtype: str = "floa
     mapped to a layer type. Raises UnsupportedModel listing each call that has none, and
     InteropError for a target that cannot be loaded, traced or run.
     """
-    return import_module_object(load_target(spec), input_shape, input_dtype, name)
+    return import_module_object(load_target(spec), input_shape, input_dtype, name, nested)

@@ -30,11 +30,12 @@ _PROJECT = str(Path(__file__).resolve().parents[2])
 
 
 def import_isolated(spec: str, input_shape: Sequence[int], input_dtype: str = "float32",
-                    name: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> ImportedModel:
+                    name: str | None = None, timeout: float = DEFAULT_TIMEOUT, nested: bool = False) -> ImportedModel:
     """:func:`import_model` run in a child process that is killed after ``timeout`` seconds."""
     with tempfile.TemporaryDirectory(prefix="rosenblatt-import-") as folder:
         work = Path(folder)
-        request = {"spec": spec, "input_shape": list(input_shape), "input_dtype": input_dtype, "name": name}
+        request = {"spec": spec, "input_shape": list(input_shape), "input_dtype": input_dtype, "name": name,
+                   "nested": nested}
         (work / _REQUEST).write_text(json.dumps(request), encoding="utf-8")
         status = _run_child(work, timeout)
         if status is None:
@@ -103,7 +104,8 @@ def _outcome(work: Path, request: dict[str, Any]) -> dict[str, Any]:
 
     spec = request["spec"]
     try:
-        imported = import_model(spec, request["input_shape"], request["input_dtype"], request["name"])
+        imported = import_model(spec, request["input_shape"], request["input_dtype"], request["name"],
+                                request.get("nested", False))
     except UnsupportedModel as error:
         return {"status": "unsupported", "model": error.model, "problems": error.problems}
     except InteropError as error:

@@ -334,3 +334,56 @@ def test_two_blocks_whose_names_fold_alike_get_two_classes(tmp_path):
     exported.load_state_dict(compiled.state_dict())
     x = torch.randn(1, 3, 6, 6)
     assert_close(exported(x), compiled(x), atol=0, rtol=0)
+
+
+def test_a_definitions_layers_get_their_defaults_and_keep_references():
+    definition = basic_block()
+    conv = definition.graph.node("conv1")
+    assert conv.params["out_channels"] == {"$param": "channels"}
+    assert conv.params["stride"] == 1 and conv.params["dilation"] == 1 and conv.params["bias"] is True
+    assert definition.graph.node("x").params["dtype"] == "float32"
+
+
+def test_a_v2_files_own_blocks_key_is_kept_and_never_read_as_definitions():
+    text = ('{"format": "rosenblatt-graph", "version": 2, "name": "n", "blocks": ["not", "definitions"], '
+            '"nodes": [{"id": "image", "type": "Input", "params": {"shape": [4]}}, '
+            '{"id": "out", "type": "Output", "params": {}}], "edges": [{"source": "image", "target": "out"}]}')
+    graph = loads(text)
+    assert graph.blocks == {} and graph.extra == {"v2_blocks": ["not", "definitions"]}
+    again = loads(dumps(graph))  # saved as v3: still the same data, still no definitions
+    assert again.blocks == {} and again.extra == graph.extra and dumps(again) == dumps(graph)
+
+
+def test_a_use_looks_like_a_layer_with_the_definitions_ports_and_params():
+    from graph_engine.block_face import checked_params, definition_analysis, first_use, spec_of
+
+    graph = with_blocks([4, 6])
+    spec = spec_of(graph, "Basic")
+    assert [p.name for p in spec.input_ports] == ["x"] and [p.name for p in spec.outputs] == ["out"]
+    assert [p.name for p in spec.params] == ["channels"] and spec_of(graph, "Conv2d").type == "Conv2d"
+    assert checked_params(graph, graph.node("layer1"), {"channels": 5}, False) == {"channels": 5}
+    with pytest.raises(ValueError, match="channels"):
+        checked_params(graph, graph.node("layer1"), {"channels": 0}, False)
+    definition = graph.blocks["Basic"]
+    conv = definition.graph.node("conv1")
+    kept = checked_params(graph, conv, {"kernel_size": 5}, True)
+    assert kept["out_channels"] == {"$param": "channels"} and kept["kernel_size"] == 5
+    # the inside, as the first use sees it
+    assert first_use(graph, "Basic") == "layer0"
+    inside = definition_analysis(analyze(graph), "Basic", definition.graph)
+    assert inside.info("conv1").out_shape == (4, 6, 6)
+    assert inside.info("conv1").params == analyze(graph).flat.info("layer0.conv1").params
+
+
+def test_the_vgg_template_is_three_uses_of_one_stage_block():
+    from graph_engine import generate_code, load_template
+
+    graph = load_template("vgg_style")
+    assert [n.id for n in graph if n.type == "VGGStage"] == ["stage1", "stage2", "stage3"]
+    analysis = analyze(graph)
+    assert analysis.ok and analysis.total_params == 815_018  # the hand-written stages' count
+    module = compile_graph(graph, device="cpu").eval()
+    assert "stage2.conv1.weight" in module.state_dict()
+    with torch.no_grad():
+        assert module(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert "class VGGStage(nn.Module)" in generate_code(graph)

@@ -15,7 +15,7 @@ MODEL = Path(__file__).with_name("resnet50_model.py")
 @pytest.mark.slow
 def test_the_hand_written_resnet50_imports_with_177_nodes(tmp_path, capsys):
     out = tmp_path / "resnet50.json"
-    assert main(["import", f"{MODEL}:ResNet50", "-o", str(out), "--input-shape", "3,224,224"]) == 0
+    assert main(["import", f"{MODEL}:ResNet50", "-o", str(out), "--input-shape", "3,224,224", "--flat"]) == 0
     graph = load_graph(out)
     assert len(graph) == 177
     assert analyze(graph).total_params == 25_557_032

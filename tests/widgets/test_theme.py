@@ -3,14 +3,15 @@
 from PySide6.QtGui import QColor
 
 from graph_engine import CATEGORIES, layer_types
+from graph_engine.block_face import BLOCK_CATEGORY
 from widgets.theme import CATEGORY_COLORS, UNKNOWN_COLOR, category_color
 
 
 def test_every_registry_category_has_a_colour():
     used = {spec.category for spec in layer_types()}
     assert used <= set(CATEGORIES)
-    assert set(CATEGORY_COLORS) == set(CATEGORIES)
-    for category in CATEGORIES:
+    assert set(CATEGORY_COLORS) == set(CATEGORIES) | {BLOCK_CATEGORY}  # and block uses have theirs
+    for category in (*CATEGORIES, BLOCK_CATEGORY):
         color = category_color(category)
         assert isinstance(color, QColor) and color.isValid()
         assert color != UNKNOWN_COLOR

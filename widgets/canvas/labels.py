@@ -12,7 +12,10 @@ if TYPE_CHECKING:
 
 
 def format_param_value(value: object) -> str:
-    """``[3, 5]`` -> ``3×5``, ``0.3`` -> ``0.3``, ``True`` -> ``True``."""
+    """``[3, 5]`` -> ``3×5``, ``0.3`` -> ``0.3``, ``True`` -> ``True``; inside a block
+    definition ``{"$param": "channels"}`` -> ``$channels`` (the use's value)."""
+    if isinstance(value, dict) and set(value) == {"$param"}:
+        return f"${value['$param']}"
     if isinstance(value, (list, tuple)):
         return "×".join(str(v) for v in value)
     if isinstance(value, float):

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from graph_engine import Severity, get_spec
+from graph_engine.block_face import BLOCK_CATEGORY
 from widgets.canvas.geometry import (
     NODE_MIN_HEIGHT, NODE_WIDTH, PORT_HIT_RADIUS, PORT_SPACING, TEXT_MARGIN, banded_height, dist2,
     node_paths, port_y, snap,
@@ -40,12 +41,17 @@ class NodeItem(QGraphicsItem):
     """
 
     Type = QGraphicsItem.UserType + 1
+    #: a card inside an expanded block's frame: drawn only, never picked (see block_frame)
+    read_only = False
     OUTPUT = -1  #: port_at's answer for the (first) output port; output k is -1 - k
 
-    def __init__(self, node: "Node", connected_ports: "Counter[int] | None" = None):
+    def __init__(self, node: "Node", connected_ports: "Counter[int] | None" = None,
+                 spec: "LayerSpec | None" = None):
+        """``spec``: the type's declaration when the registry does not have it (a block
+        use's face: its definition's Inputs and Outputs as named ports)."""
         super().__init__()
         self._node = node
-        self._spec = get_spec(node.type)
+        self._spec = spec or get_spec(node.type)
         self._connected: Counter[int] = Counter(connected_ports or ())
         #: edge items attached to this node (kept up to date by the scene)
         self.edges: set["EdgeItem"] = set()
@@ -227,6 +233,19 @@ class NodeItem(QGraphicsItem):
         self._update_texts()
         self.update()
 
+    def set_spec(self, spec: "LayerSpec | None") -> None:
+        """Another declaration for this node's type (a block's definition changed)."""
+        self._spec = spec or get_spec(self._node.type)
+        self._banded = self._names_ports()
+        self._bounds = QRectF()  # recompute the geometry even when the port count is the same
+        self._update_geometry()
+        self._update_texts()
+        self.update()
+
+    @property
+    def is_block_use(self) -> bool:
+        return self._spec is not None and self._spec.category == BLOCK_CATEGORY
+
     def set_model_position(self, position: tuple[float, float] | None) -> None:
         """Place the item at the model's position (no snapping; None means the origin)."""
         x, y = position if position is not None else (0.0, 0.0)
@@ -389,8 +408,10 @@ class NodeItem(QGraphicsItem):
         spec = self._spec
         if spec is None:
             return [], []
-        inputs = [p.name for p in spec.input_ports or ()] if spec.input_ports and len(spec.input_ports) > 1 else []
-        outputs = [p.name for p in spec.outputs] if spec.multi_output else []
+        block = spec.category == BLOCK_CATEGORY  # a block's ports are its definition's named ends
+        inputs = [p.name for p in spec.input_ports or ()] \
+            if spec.input_ports and (block or len(spec.input_ports) > 1) else []
+        outputs = [p.name for p in spec.outputs] if spec.multi_output or block else []
         return inputs, outputs
 
     def paths(self) -> tuple[QPainterPath, QPainterPath]:

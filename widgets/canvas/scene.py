@@ -17,6 +17,8 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneDragDropEvent, QGraphicsSceneMouseEvent
 
 from graph_engine import Edge
+from graph_engine.block_face import use_spec
+from widgets.canvas.block_frame import BlockFrames
 from widgets.canvas.edge_item import EdgeItem
 from widgets.canvas.geometry import snap
 from widgets.canvas.gestures import moved_nodes
@@ -27,11 +29,11 @@ from widgets.canvas.scene_marks import SceneMarks
 from widgets.drag_mime import LAYER_MIME_TYPE, carries_layer, type_from_mime_data
 
 if TYPE_CHECKING:
-    from graph_engine import Analysis, Graph, Node
+    from graph_engine import Analysis, Graph, LayerSpec, Node
 
 
 
-class GraphScene(SceneMarks, QGraphicsScene):
+class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
     """Items for every node and edge of ``graph``, kept in step with its events.
 
     Signals (intents; the scene itself never changes the graph):
@@ -47,6 +49,8 @@ class GraphScene(SceneMarks, QGraphicsScene):
     - ``context_requested(str kind, object target, QPointF scene_pos, QPoint screen_pos)``: a
       right click on a node ("node", its id), an edge ("edge", the Edge) or the canvas ("canvas", None)
     - ``title_activated(str node_id)``: a node's title was double-clicked (rename in place)
+    - ``block_opened(str node_id)``: a block use was double-clicked elsewhere (edit its definition)
+    - ``leave_requested()``: Escape with nothing else to cancel (leave a block's definition)
     """
 
     connect_requested = Signal(str, str, int, int)
@@ -58,6 +62,8 @@ class GraphScene(SceneMarks, QGraphicsScene):
     selection_changed_ids = Signal(list)
     context_requested = Signal(str, object, QPointF, QPoint)
     title_activated = Signal(str)
+    block_opened = Signal(str)
+    leave_requested = Signal()
 
     def __init__(self, graph: "Graph", parent=None, build: bool = True):
         """``build`` False: the items are made by :meth:`build_steps`, a chunk at a time (a
@@ -150,7 +156,7 @@ class GraphScene(SceneMarks, QGraphicsScene):
         graph = self._graph
         return ((graph.node_added, self._on_node_added), (graph.node_removed, self._on_node_removed),
                 (graph.node_changed, self._on_node_changed), (graph.edge_added, self._on_edge_added),
-                (graph.edge_removed, self._on_edge_removed))
+                (graph.edge_removed, self._on_edge_removed), (graph.blocks_changed, self._on_blocks_changed))
 
     def detach(self) -> None:
         """Stop listening to the graph (call before dropping the scene or the graph)."""
@@ -174,7 +180,7 @@ class GraphScene(SceneMarks, QGraphicsScene):
             ports[edge.target][edge.port] += 1
         total, made = max(1, len(self._graph) + len(edges)), 0
         for node in list(self._graph):
-            item = NodeItem(node, ports.get(node.id))
+            item = NodeItem(node, ports.get(node.id), self._block_spec(node.type))
             self._nodes[node.id] = item
             self.addItem(item)
             made += 1
@@ -189,9 +195,23 @@ class GraphScene(SceneMarks, QGraphicsScene):
         self._route_timer.start()  # stage names and routes once the items are in place
         yield 1.0
 
+    def _block_spec(self, type_name: str) -> "LayerSpec | None":
+        """A block use's face (its definition's ports and params); None for a layer."""
+        definition = self._graph.blocks.get(type_name)
+        return use_spec(definition) if definition is not None else None
+
+    def _on_blocks_changed(self, name: str) -> None:
+        spec = self._block_spec(name)
+        for item in self._nodes.values():
+            if item.node.type == name:
+                item.set_spec(spec)
+                for edge_item in item.edges:
+                    edge_item.update_path()
+        self.refresh_frames()
+
     def _on_node_added(self, node: "Node") -> None:
         self._route_timer.start()
-        item = NodeItem(node)
+        item = NodeItem(node, spec=self._block_spec(node.type))
         self._nodes[node.id] = item
         self.addItem(item)
         self._overlays.node_added(node.id, item)
@@ -208,6 +228,7 @@ class GraphScene(SceneMarks, QGraphicsScene):
         if self._press_positions is not None:
             self._press_positions.pop(node.id, None)
         self._overlays.node_removed(node.id)
+        self.set_expanded(node.id, False)
         self.removeItem(item)
 
     def _on_node_changed(self, old: "Node", new: "Node") -> None:
@@ -216,6 +237,8 @@ class GraphScene(SceneMarks, QGraphicsScene):
         if item is None:
             return
         item.set_node(new)
+        if new.type != old.type:
+            item.set_spec(self._block_spec(new.type))
         self._overlays.relayout(new.id)
         for edge_item in item.edges:
             edge_item.update_path()
@@ -263,9 +286,13 @@ class GraphScene(SceneMarks, QGraphicsScene):
     # -- gestures: connect and move -----------------------------------------------------
     def node_at(self, scene_pos: QPointF, exclude: NodeItem | None = None) -> NodeItem | None:
         for item in self.items(scene_pos):
-            if isinstance(item, NodeItem) and item is not exclude:
+            if isinstance(item, NodeItem) and item is not exclude and not item.read_only:
                 return item
         return None
+
+    def set_analysis(self, analysis: "Analysis | None") -> None:
+        super().set_analysis(analysis)
+        self.refresh_frames()
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and not self._wiring.active:
@@ -302,12 +329,17 @@ class GraphScene(SceneMarks, QGraphicsScene):
             self.title_activated.emit(node.node_id)
             event.accept()
             return
+        frame = self.frame_at(event.scenePos()) if node is None else None
+        if event.button() == Qt.MouseButton.LeftButton and (frame is not None or (node is not None and node.is_block_use)):
+            self.block_opened.emit(frame.use_id if frame is not None else node.node_id)
+            event.accept()
+            return
         super().mouseDoubleClickEvent(event)
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt override)
         pos = event.scenePos()
         for item in self.items(pos):
-            if isinstance(item, NodeItem):
+            if isinstance(item, NodeItem) and not item.read_only:
                 if not item.isSelected():
                     self.select_ids([item.node_id])
                 self.context_requested.emit("node", item.node_id, pos, event.screenPos())
@@ -348,8 +380,11 @@ class GraphScene(SceneMarks, QGraphicsScene):
     # -- keys ---------------------------------------------------------------------------
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        if key == Qt.Key.Key_Escape and self._wiring.active:
-            self._wiring.cancel()
+        if key == Qt.Key.Key_Escape:
+            if self._wiring.active:
+                self._wiring.cancel()
+            else:
+                self.leave_requested.emit()
             event.accept()
             return
         if key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace) and not self._wiring.active \
