@@ -204,10 +204,12 @@ class CurvesPanel(QWidget):
         if (steps_changed or epochs_changed) and not self._hovering:
             self.readout.setText(summary(curves))
 
-    def set_earlier_runs(self, runs: Sequence[RunHistory]) -> None:
+    def set_earlier_runs(self, runs: Sequence[RunHistory], checked: Sequence[Path] | None = None) -> None:
         """Runs to compare with (replayed run folders); the current run's own folder is
-        left out. Runs checked before stay checked."""
-        checked = {o.curves.history.run_dir for o in self._overlays if o.checked}
+        left out. Runs checked before stay checked; ``checked`` names the ones to check instead
+        (the runs table's ticks)."""
+        checked = set(checked) if checked is not None else {o.curves.history.run_dir for o in self._overlays
+                                                             if o.checked}
         for overlay in self._overlays:
             self._remove_overlay_items(overlay)
         self._overlays = []
@@ -333,7 +335,7 @@ class CurvesPanel(QWidget):
                 overlay.checked = False
                 self._remove_overlay_items(overlay)
         self._listed = shown
-        self.runs_list.set_runs([(o.curves, o.color, o.checked) for o in shown], settings)
+        self.runs_list.set_runs([(o.curves, o.color, o.checked) for o in shown], settings, current_dir)
         self.runs_list.setVisible(bool(shown))
 
     def _show_state(self) -> None:
