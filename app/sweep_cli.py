@@ -34,7 +34,9 @@ class SweepProgress:
         self.bar = tqdm(total=total, unit="trial", dynamic_ncols=True, file=sys.stderr)
 
     def __call__(self, event: dict[str, Any]) -> None:
-        if event["type"] == "trial_started":
+        if event["type"] == "waiting":
+            self.bar.set_postfix_str(f"waiting for {event['running']} trial(s) of other workers", refresh=True)
+        elif event["type"] == "trial_started":
             self.bar.set_postfix_str(f"running {event['name']}", refresh=True)
         elif event["type"] == "trial_finished":
             self.bar.set_postfix_str(f"{event['name']} {event['state']}", refresh=False)
@@ -162,7 +164,8 @@ def results_table(study: Any, spec: Any) -> str:
         cells = [f"{trial.number}{'*' if trial.number in best else ''}", state]
         cells += [show_value(values.get(v.target, "")) for v in spec.variations]
         objective_values = trial.values or [math.nan] * len(spec.objectives)
-        cells += ["-" if math.isnan(value) else f"{value:.4g}" for value in objective_values]
+        cells += ["-" if math.isnan(value) else f"{int(value):,}" if float(value).is_integer() and abs(value) >= 1000
+                  else f"{value:.4g}" for value in objective_values]
         run = Path(trial.user_attrs.get("run_dir", "")).name
         cells.append(trial.user_attrs.get("reason", run) if trial.state.name == "FAIL" else run)
         rows.append(cells)

@@ -264,7 +264,7 @@ class SweepWorkspace(QObject):
 
     def _overlay(self, paths: list[Path]) -> None:
         """Ticked rows: their curves overlaid in the Curves panel, named by what differs."""
-        self._curves.set_earlier_runs([RunHistory.from_run_dir(p) for p in paths], checked=paths)
+        self._curves.pin_runs([RunHistory.from_run_dir(p) for p in paths])
         if paths:
             self._present("curves")
 

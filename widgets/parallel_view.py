@@ -17,7 +17,11 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from graph_engine.experiments.diff import show_value
 from graph_engine.experiments.records import RunRow
 from graph_engine.experiments.spec import Objective
-from widgets.plot_style import style_plot
+from widgets.curves.style import MUTED_TEXT
+from widgets.plot_style import BACKGROUND, style_plot
+
+#: worst trials light grey, the best strong blue (drawn last, on top)
+QUALITY_COLORS = pg.ColorMap([0.0, 1.0], [(210, 214, 220), (37, 99, 235)])
 
 
 def _axis(values: list[Any]) -> tuple[np.ndarray, list[tuple[float, str]]]:
@@ -29,7 +33,7 @@ def _axis(values: list[Any]) -> tuple[np.ndarray, list[tuple[float, str]]]:
         scaled = np.log10(array) if log else array
         low, high = scaled.min(), scaled.max()
         span = high - low or 1.0
-        ticks = [(0.0, show_value(float(array.min()))), (1.0, show_value(float(array.max())))]
+        ticks = [(0.0, _number_text(array.min())), (1.0, _number_text(array.max()))]
         return (scaled - low) / span, ticks
     choices = sorted({show_value(v) for v in values})
     index = {c: i for i, c in enumerate(choices)}
@@ -38,12 +42,17 @@ def _axis(values: list[Any]) -> tuple[np.ndarray, list[tuple[float, str]]]:
     return positions, [(i / denominator, c) for i, c in enumerate(choices)]
 
 
+def _number_text(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else show_value(float(value))
+
+
 class ParallelView(QWidget):
     """See the module docstring."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.plot = pg.PlotWidget()
+        self.plot.setBackground(BACKGROUND)
         style_plot(self.plot.getPlotItem())
         self.plot.getPlotItem().hideAxis("left")
         self.plot.setMouseEnabled(False, False)
@@ -78,7 +87,7 @@ class ParallelView(QWidget):
         quality = (first - first.min()) / span
         if objectives and objectives[0].direction == "min":
             quality = 1.0 - quality
-        colormap = pg.colormap.get("viridis")
+        colormap = QUALITY_COLORS
         x = np.arange(len(self.axes), dtype=float)
         for index in np.argsort(quality):  # the best drawn last, on top
             color = colormap.map(float(quality[index]), mode="qcolor")
@@ -89,9 +98,10 @@ class ParallelView(QWidget):
         for column, (key, (_, ticks)) in enumerate(zip(self.axes, columns)):
             self.plot.addItem(pg.InfiniteLine(pos=column, angle=90, pen=pg.mkPen((150, 150, 150), width=1)))
             for y, text in ticks:
-                label = pg.TextItem(text, anchor=(0.5, 0.5 if 0 < y < 1 else (0 if y == 1 else 1)),
-                                    color=(90, 90, 90))
-                label.setPos(column, y + (0.04 if y == 1 else -0.04 if y == 0 else 0))
+                end = y in (0.0, 1.0)
+                label = pg.TextItem(text, anchor=(0.5, 1.0 if y == 1 else 0.0) if end else (0.0, 0.5),
+                                    color=MUTED_TEXT)
+                label.setPos(column + (0 if end else 0.04), y + (0.03 if y == 1 else -0.03 if y == 0 else 0))
                 self.plot.addItem(label)
                 self.labels.append(label)
         bottom = self.plot.getAxis("bottom")
@@ -99,7 +109,7 @@ class ParallelView(QWidget):
         self.plot.setXRange(-0.4, len(self.axes) - 0.6, padding=0)
         self.plot.setYRange(-0.15, 1.15, padding=0)
         best = rows[int(np.argmax(quality))]
-        self.caption.setText(f"{len(rows)} trials, coloured by {names[0] if names else ''} (bright = best: "
+        self.caption.setText(f"{len(rows)} trials, coloured by {names[0] if names else ''} (dark blue = best: "
                              f"{best.name})")
 
 

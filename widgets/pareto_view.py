@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from graph_engine.experiments.records import RunRow, pareto_mask
 from graph_engine.experiments.spec import Objective
-from widgets.plot_style import style_plot
+from widgets.plot_style import BACKGROUND, style_plot
 
 FRONT_COLOR = (31, 119, 180)
 FADED = (31, 119, 180, 60)
@@ -44,9 +44,10 @@ class ParetoView(QWidget):
         controls.addWidget(QLabel("y"))
         controls.addWidget(self.y_choice, 1)
         self.plot = pg.PlotWidget()
+        self.plot.setBackground(BACKGROUND)
         style_plot(self.plot.getPlotItem())
         self.dominated = pg.ScatterPlotItem(size=9, pen=pg.mkPen(None), brush=pg.mkBrush(*FADED))
-        self.front = pg.ScatterPlotItem(size=11, pen=pg.mkPen("w", width=1), brush=pg.mkBrush(*FRONT_COLOR))
+        self.front = pg.ScatterPlotItem(size=11, pen=pg.mkPen(BACKGROUND, width=1), brush=pg.mkBrush(*FRONT_COLOR))
         self.front_line = pg.PlotDataItem(pen=pg.mkPen(FRONT_COLOR, width=1))
         for item in (self.front_line, self.dominated, self.front):
             self.plot.addItem(item)

@@ -185,18 +185,40 @@ def suggest(trial: Any, variation: Variation) -> Any:
     return _plain_value(value, variation)
 
 
-def fail_stale(study: Any) -> None:
-    """Mark trials of dead workers failed (and queue them again), where the storage can tell."""
-    optuna = _optuna()
-    from optuna.storages import fail_stale_trials
+def has_heartbeats(study: Any) -> bool:
+    """Whether the storage keeps trial heartbeats (an RDB does; then a dead worker is found)."""
+    getter = getattr(study._storage, "get_heartbeat_interval", None)
+    return bool(getter and getter())
 
+
+#: why a trial of a worker that died is failed
+STALE_REASON = "its worker stopped sending heartbeats (killed?): queued again"
+
+
+def fail_stale(study: Any) -> list[Any]:
+    """Mark trials of dead workers failed (and queue them again), where the storage can tell;
+    returns the trials it failed, each with the reason as its ``reason`` attribute."""
+    from optuna.storages import fail_stale_trials
+    from optuna.trial import TrialState
+
+    if not has_heartbeats(study):
+        return []
+    running = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        if isinstance(study._storage, optuna.storages.RDBStorage) or hasattr(study._storage, "get_heartbeat_interval"):
-            try:
-                fail_stale_trials(study)
-            except Exception:  # noqa: BLE001 (a storage without heartbeats: nothing to fail)
-                pass
+        fail_stale_trials(study)
+    failed = [t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+              if t.number in running and "reason" not in t.user_attrs]  # not one another worker failed
+    for trial in failed:
+        study._storage.set_trial_user_attr(trial._trial_id, "reason", STALE_REASON)
+    return failed
+
+
+def others_running(study: Any) -> int:
+    """Trials RUNNING in the storage (another worker's, or a dead one's until found stale)."""
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
 
 
 def claim(study: Any) -> Any | None:
@@ -215,6 +237,6 @@ def claim(study: Any) -> Any | None:
 
 
 def heartbeat(study: Any, trial: Any) -> None:
-    storage = study._storage
-    if hasattr(storage, "record_heartbeat") and getattr(storage, "heartbeat_interval", None):
-        storage.record_heartbeat(trial._trial_id)
+    """Tell the storage this worker still runs ``trial`` (see :func:`fail_stale`)."""
+    if has_heartbeats(study):
+        study._storage.record_heartbeat(trial._trial_id)

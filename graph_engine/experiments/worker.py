@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from graph_engine.analysis import analyze
 from graph_engine.experiments import study as studies
-from graph_engine.experiments.records import write_trial
+from graph_engine.experiments.records import read_trial, write_trial
 from graph_engine.experiments.spec import SweepSpec, apply_values, format_number
 from graph_engine.model import Graph
 from graph_engine.serialization import dumps
@@ -108,9 +108,17 @@ class SweepWorker:
         for item in self.running:
             item.control.stop()
 
+    def _fail_stale(self) -> None:
+        """Trials of dead workers: failed in the storage (and queued again), and in their folders."""
+        for trial in studies.fail_stale(self.study):
+            run_dir = Path(trial.user_attrs.get("run_dir", ""))
+            record = read_trial(run_dir) if run_dir.name else {}
+            if record:
+                write_trial(run_dir, {**record, "state": "failed", "reason": studies.STALE_REASON})
+
     def run(self) -> int:
         """Claim and run trials until none is left; returns how many this worker finished."""
-        studies.fail_stale(self.study)
+        self._fail_stale()
         done = 0
         beat = 0.0
         while True:
@@ -120,7 +128,15 @@ class SweepWorker:
                     break
                 self._start(trial)
             if not self.running:
-                return done
+                # queue empty: wait while other workers' trials run, in case one dies and is queued again
+                waiting = 0 if self._stopping or not studies.has_heartbeats(self.study) else \
+                    studies.others_running(self.study)
+                if not waiting:
+                    return done
+                self.sink({"type": "waiting", "running": waiting})
+                time.sleep(studies.HEARTBEAT_SECONDS)
+                self._fail_stale()
+                continue
             if time.monotonic() - beat > studies.HEARTBEAT_SECONDS / 2:
                 for item in self.running:
                     studies.heartbeat(self.study, item.trial)
@@ -160,6 +176,7 @@ class SweepWorker:
             name=f"trial-{trial.number}", daemon=True)
         process.start()
         sender.close()
+        studies.heartbeat(self.study, trial)
         record = {"study": self.study.study_name, "number": trial.number, "values": values,
                   "params": analysis.total_params, "macs": analysis.total_macs, "state": "running",
                   "objectives": {}, "reason": ""}
