@@ -152,6 +152,7 @@ def _write_sweep_file(out: Path, name: str, url: str, spec: Any) -> None:
 def results_table(study: Any, spec: Any) -> str:
     """One line per trial: number, state, varied values, objectives; ``*`` marks the Pareto front."""
     from graph_engine.experiments.diff import show_value
+    from graph_engine.experiments.study import STALE_REASON
 
     trials = study.get_trials(deepcopy=False)
     best = {t.number for t in study.best_trials} if any(t.state.name == "COMPLETE" for t in trials) else set()
@@ -167,7 +168,7 @@ def results_table(study: Any, spec: Any) -> str:
         cells += ["-" if math.isnan(value) else f"{int(value):,}" if float(value).is_integer() and abs(value) >= 1000
                   else f"{value:.4g}" for value in objective_values]
         run = Path(trial.user_attrs.get("run_dir", "")).name
-        cells.append(trial.user_attrs.get("reason", run) if trial.state.name == "FAIL" else run)
+        cells.append(trial.user_attrs.get("reason", STALE_REASON) if trial.state.name == "FAIL" else run)
         rows.append(cells)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]

@@ -197,7 +197,8 @@ STALE_REASON = "its worker stopped sending heartbeats (killed?): queued again"
 
 def fail_stale(study: Any) -> list[Any]:
     """Mark trials of dead workers failed (and queue them again), where the storage can tell;
-    returns the trials it failed, each with the reason as its ``reason`` attribute."""
+    returns the trials it failed (a finished trial takes no attributes: a failed trial without a
+    ``reason`` is one of these, and tables say :data:`STALE_REASON`)."""
     from optuna.storages import fail_stale_trials
     from optuna.trial import TrialState
 
@@ -207,11 +208,8 @@ def fail_stale(study: Any) -> list[Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fail_stale_trials(study)
-    failed = [t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-              if t.number in running and "reason" not in t.user_attrs]  # not one another worker failed
-    for trial in failed:
-        study._storage.set_trial_user_attr(trial._trial_id, "reason", STALE_REASON)
-    return failed
+    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+            if t.number in running and "reason" not in t.user_attrs]  # not one another worker failed
 
 
 def others_running(study: Any) -> int:

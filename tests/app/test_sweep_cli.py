@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +104,29 @@ def test_two_workers_share_a_postgresql_study_without_duplicate_trials(tmp_path,
     ran = [run for runs in folders.values() for run in runs]
     assert len(ran) == 4 and len(set(ran)) == 4  # each trial ran once, in one worker
     assert len(folders) == 2 and all(folders.values()), folders  # both workers took trials
+
+
+@pytest.mark.slow
+def test_a_killed_worker_loses_nothing_and_its_trial_is_run_again(tmp_path, mlp_file):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "app.cli", "sweep"]
+    first = subprocess.Popen([*command, str(mlp_file), "--vary", "relu1.type=ReLU,Tanh", "--epochs", "2", "--jobs", "1",
+                              "--out", str(tmp_path), "--study", "kt"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    killed_run = tmp_path / "runs" / "t000-relu1=ReLU"
+    deadline = time.monotonic() + deadline_s(300)
+    while not (killed_run / "trial.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    second = subprocess.run([*command, "--worker", "--storage", studies.default_storage(tmp_path), "--study", "kt",
+                             "--jobs", "1", "--out", str(tmp_path)], env=env, capture_output=True, text=True,
+                            timeout=deadline_s(600))
+    assert second.returncode == 0, second.stderr
+    assert read_trial(killed_run)["state"] == "failed"
+    assert read_trial(killed_run)["reason"] == studies.STALE_REASON
+    assert (killed_run / "metrics.jsonl").exists()  # what the killed trial recorded is still there
+    study = studies.join(studies.open_storage(studies.default_storage(tmp_path)), "kt")
+    states = sorted((t.params["relu1.type"], t.state.name) for t in study.get_trials(deepcopy=False))
+    assert states == [("ReLU", "COMPLETE"), ("ReLU", "FAIL"), ("Tanh", "COMPLETE")]
+    assert "its worker stopped sending heartbeats" in second.stdout
