@@ -134,3 +134,20 @@ def test_objective_labels_show_their_direction():
     from widgets.pareto_view import objective_label
 
     assert objective_label(Objective("params", "min")) == "params ↓"
+
+
+@pytest.mark.slow
+def test_run_sweep_in_the_app_trains_every_variant_and_lists_it(qtbot, window):
+    from tests.timing import deadline_ms
+
+    sweeps = window.sweeps
+    assert sweeps.add_variation("relu1.type=ReLU,Tanh")
+    sweeps.spec_panel.epochs.setValue(1)
+    sweeps.spec_panel.jobs.setValue(2)
+    assert sweeps.run_sweep()
+    assert sweeps.wait(deadline_ms(300_000))
+    qtbot.waitUntil(lambda: not sweeps.timer.isActive(), timeout=deadline_ms(10_000))
+    assert sweeps.spec_panel.message.text() == "Sweep finished."
+    assert sorted(r.name for r in sweeps.rows) == ["t000-relu1=ReLU", "t001-relu1=Tanh"]
+    assert all(r.status == "complete" and r.best_metric > 0.1 for r in sweeps.rows)
+    assert (sweeps.folder / "study.db").exists() and (sweeps.folder / "graph.json").exists()
