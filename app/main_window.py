@@ -200,6 +200,7 @@ class MainWindow(FileActions, QMainWindow):
         self.inspector.params_edited.connect(self._params_edited)
         self.inspector.label_edited.connect(controller.set_label)
         self.inspector.vary_requested.connect(self.sweeps.vary_dialog)
+        self.workspace.panel.vary_requested.connect(self.sweeps.vary_dialog)
         self.problems.node_activated.connect(self.focus_node)
         self.problems.fix_requested.connect(controller.apply_fix)
         self.training.problems_changed.connect(lambda _p: self._show_problems())

@@ -28,6 +28,7 @@ from graph_engine.experiments.spec import (
 )
 from graph_engine.serialization import load_graph, save_graph
 from graph_engine.training.history import RunHistory, list_runs
+from graph_engine.training.settings import OPTIMIZERS, SCHEDULES, settings_from_dict
 from widgets.pareto_view import ParetoView
 from widgets.parallel_view import ParallelView
 from widgets.runs_table import RunsTable
@@ -131,10 +132,7 @@ class SweepWorkspace(QObject):
         """A starting point for "Vary this…": the compatible types, or a range around the value."""
         graph = self.document.graph
         if node_id == "training":
-            value = graph.training.get(key)
-            if key == "learning_rate":
-                return "training.learning_rate=log:1e-4:1e-1:4"
-            return f"training.{key}={value if value is not None else ''}"
+            return self._setting_suggestion(key)
         node = graph.node(node_id)
         if key == "type":
             same = compatible_types(node)
@@ -146,6 +144,19 @@ class SweepWorkspace(QObject):
         if isinstance(value, float):
             return f"{node_id}.{key}=lin:{format_number(value / 2)}:{format_number(min(1.0, value * 2) if value < 1 else value * 2)}:3"
         return f"{node_id}.{key}={json.dumps(value)}"
+
+    def _setting_suggestion(self, key: str) -> str:
+        choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+        if key in choices:
+            return f"training.{key}={','.join(choices[key])}"
+        value = settings_from_dict(self.document.graph.training, strict=False).to_dict()[key]
+        if key == "learning_rate":
+            return "training.learning_rate=log:1e-4:1e-1:4"
+        if isinstance(value, int) and value > 1:
+            return f"training.{key}={max(1, value // 2)},{value},{value * 2}"
+        if key in ("weight_decay", "grad_clip") and not value:
+            return f"training.{key}=0,1e-4,1e-3" if key == "weight_decay" else f"training.{key}=0,1,5"
+        return f"training.{key}={json.dumps(value)}"
 
     def vary_dialog(self, node_id: str, key: str) -> None:
         """The Inspector's "Vary this…": edit a suggested variation, then add it."""

@@ -151,3 +151,18 @@ def test_run_sweep_in_the_app_trains_every_variant_and_lists_it(qtbot, window):
     assert sorted(r.name for r in sweeps.rows) == ["t000-relu1=ReLU", "t001-relu1=Tanh"]
     assert all(r.status == "complete" and r.best_metric > 0.1 for r in sweeps.rows)
     assert (sweeps.folder / "study.db").exists() and (sweeps.folder / "graph.json").exists()
+
+
+def test_vary_this_on_a_training_setting_suggests_its_choices(qtbot, window, monkeypatch):
+    panel = window.workspace.panel
+    label = panel.findChildren(type(window.sweeps.spec_panel.message))
+    actions = [a for w in label for a in w.actions() if a.text() == "Vary this…"]
+    assert len(actions) == 7
+    monkeypatch.setattr("app.sweep_workspace.QInputDialog.getText",
+                        lambda *args, text="", **kwargs: (text, True))
+    asked = []
+    panel.vary_requested.connect(lambda owner, key: asked.append((owner, key)))
+    actions[0].trigger()
+    assert asked == [("training", "optimizer")]
+    assert window.sweeps.vary == ["training.optimizer=sgd,adam,adamw,rmsprop"]
+    assert window.sweeps.suggestion("training", "batch_size") == "training.batch_size=32,64,128"
