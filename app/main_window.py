@@ -26,6 +26,7 @@ from app.interop_actions import export_dialog, import_dialog
 from app.recovery import Autosaver, discard_recovery, pending_recovery
 from app.recent_files import RecentFiles
 from app.run_workspace import RUN_VIEWS, RunWorkspace
+from app.sweep_workspace import SWEEP_VIEWS, SweepWorkspace, open_run_window
 from app.shortcuts import shortcuts_html
 from app.system_clipboard import nodes_text, put_nodes_text
 from graph_engine import (
@@ -78,6 +79,11 @@ class MainWindow(FileActions, QMainWindow):
             area = Qt.DockWidgetArea.RightDockWidgetArea if key == "training" else Qt.DockWidgetArea.BottomDockWidgetArea
             self.addDockWidget(area, dock)
         self._docks.update(self.workspace.docks)
+        self.sweeps = SweepWorkspace(self.document, self.workspace.views["curves"], self.present_dock,
+                                     lambda run_dir: open_run_window(self, run_dir), self._show_status, self)
+        for dock in self.sweeps.docks.values():
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self._docks.update(self.sweeps.docks)
         self.canvas_actions = CanvasActions(self)
         self.blocks = BlockUi(self)
         self._build_actions()
@@ -87,7 +93,7 @@ class MainWindow(FileActions, QMainWindow):
         self.refresh_inspector()
         self._update_title()
         self.setAcceptDrops(True)
-        arrange_default(self, self._docks, [key for key, _title in RUN_VIEWS])
+        arrange_default(self, self._docks, [*(key for key, _title in RUN_VIEWS), *SWEEP_VIEWS])
         self._default_state = self.saveState()
         self._maximizer = DockMaximizer(self, self._docks)
         fit_to_screen(self, *DEFAULT_SIZE)
@@ -176,7 +182,9 @@ class MainWindow(FileActions, QMainWindow):
         for dock in self._docks.values():
             view.addAction(dock.toggleViewAction())
 
-        self.workspace.build_menu(bar.addMenu("&Training"))
+        training_menu = bar.addMenu("&Training")
+        self.workspace.build_menu(training_menu)
+        self.sweeps.build_menu(training_menu)
 
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
@@ -194,6 +202,8 @@ class MainWindow(FileActions, QMainWindow):
         self.palette.add_requested.connect(self._palette_add)
         self.inspector.params_edited.connect(self._params_edited)
         self.inspector.label_edited.connect(controller.set_label)
+        self.inspector.vary_requested.connect(self.sweeps.vary_dialog)
+        self.workspace.panel.vary_requested.connect(self.sweeps.vary_dialog)
         self.problems.node_activated.connect(self.focus_node)
         self.problems.fix_requested.connect(controller.apply_fix)
         self.training.problems_changed.connect(lambda _p: self._show_problems())
@@ -386,7 +396,7 @@ class MainWindow(FileActions, QMainWindow):
         """View → Reset layout: the default docks, sized for this window."""
         self._maximizer.restore()
         self.restoreState(self._default_state)
-        arrange_default(self, self._docks, [key for key, _title in RUN_VIEWS])
+        arrange_default(self, self._docks, [*(key for key, _title in RUN_VIEWS), *SWEEP_VIEWS])
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)

@@ -60,6 +60,9 @@ class CurvesPanel(QWidget):
         self._seen_version = -1
         self._listed_for: tuple | None = None
         self._overlays: list[_Overlay] = []
+        #: runs ticked in the runs table: listed first and overlaid whatever the earlier runs are
+        self._pinned: list[RunHistory] = []
+        self._earlier: list[RunHistory] = []
         self._listed: list[_Overlay] = []  # the overlays the list shows, in its row order
         self._x_mode = "step"
         self._smoothing = DEFAULT_SMOOTHING
@@ -214,10 +217,16 @@ class CurvesPanel(QWidget):
         if (steps_changed or epochs_changed) and not self._hovering:
             self.readout.setText(summary(curves))
 
-    def set_earlier_runs(self, runs: Sequence[RunHistory]) -> None:
+    def set_earlier_runs(self, runs: Sequence[RunHistory], checked: Sequence[Path] | None = None) -> None:
         """Runs to compare with (replayed run folders); the current run's own folder is
-        left out. Runs checked before stay checked."""
-        checked = {o.curves.history.run_dir for o in self._overlays if o.checked}
+        left out. Runs checked before stay checked, or ``checked`` names the ones to check.
+        Pinned runs (:meth:`pin_runs`) come first and stay checked."""
+        self._earlier = list(runs)
+        checked = set(checked) if checked is not None else {o.curves.history.run_dir for o in self._overlays
+                                                             if o.checked}
+        pinned = {h.run_dir for h in self._pinned}
+        checked |= pinned
+        runs = [*self._pinned, *(r for r in runs if r.run_dir not in pinned)]
         for overlay in self._overlays:
             self._remove_overlay_items(overlay)
         self._overlays = []
@@ -233,6 +242,13 @@ class CurvesPanel(QWidget):
                 self._draw_overlay(overlay)
         self._draw_branch()
         self._show_state()
+
+    def pin_runs(self, runs: Sequence[RunHistory]) -> None:
+        """Overlay exactly these runs from the runs table (ticked there), beside the earlier runs."""
+        unpinned = {h.run_dir for h in self._pinned}
+        self._pinned = list(runs)
+        still = {o.curves.history.run_dir for o in self._overlays if o.checked} - unpinned
+        self.set_earlier_runs(self._earlier, checked=list(still))
 
     def set_x_mode(self, mode: str) -> None:
         """"step", "epoch" (fractional) or "time" (seconds since the run started)."""
@@ -355,7 +371,7 @@ class CurvesPanel(QWidget):
                 overlay.checked = False
                 self._remove_overlay_items(overlay)
         self._listed = shown
-        self.runs_list.set_runs([(o.curves, o.color, o.checked) for o in shown], settings)
+        self.runs_list.set_runs([(o.curves, o.color, o.checked) for o in shown], settings, current_dir)
         self.runs_list.setVisible(bool(shown))
 
     def _show_state(self) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFormLayout, QFrame, QGroupBox, QLabel, QLineEdit, QScrollArea, QStackedWidget, QVBoxLayout,
     QWidget,
@@ -63,6 +63,8 @@ class Inspector(QWidget):
 
     params_edited = Signal(str, object, bool)
     label_edited = Signal(str, str)
+    #: (node id, param name or "type"): the context action "Vary this…" on a param or the type
+    vary_requested = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -95,6 +97,7 @@ class Inspector(QWidget):
         self.info_labels: dict[str, QLabel] = {}
         for key, caption in (("id", "Id"), ("type", "Type")):
             node_form.addRow(caption, self._info_label(key))
+        self._offer_vary(self.info_labels["type"], "type")
         self.label_edit = QLineEdit(self.node_box)
         self.label_edit.setPlaceholderText("(none)")
         self.label_edit.setToolTip("A free-text caption shown on the node; empty for none")
@@ -226,9 +229,17 @@ class Inspector(QWidget):
             caption = QLabel(param.name, host)
             caption.setToolTip(f.editor.toolTip())
             caption.setBuddy(f.editor)
+            self._offer_vary(caption, param.name)
             form.addRow(caption, f.container)
         self._form_host = host
         self._params_layout.addWidget(host)
+
+    def _offer_vary(self, widget: QWidget, key: str) -> None:
+        """Right-click → "Vary this…": mark the value for a sweep."""
+        widget.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        action = QAction("Vary this…", widget)
+        action.triggered.connect(lambda _checked=False: self._node and self.vary_requested.emit(self._node.id, key))
+        widget.addAction(action)
 
     def _make_field(self, param: ParamSpec, parent: QWidget) -> ParamField:
         f = make_field(param, parent)

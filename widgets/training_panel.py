@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDoubleValidator
+from PySide6.QtGui import QAction, QDoubleValidator
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QMenu, QProgressBar,
     QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget,
@@ -82,6 +82,8 @@ class TrainingPanel(QWidget):
 
     #: (changes, continuing): continuing edits (spin steps) merge into one undo step
     settings_edited = Signal(dict, bool)
+    #: ("training", setting): the context action "Vary this…" on a setting's label, for a sweep
+    vary_requested = Signal(str, str)
     start_requested = Signal()
     pause_requested = Signal()
     resume_requested = Signal()
@@ -157,6 +159,11 @@ class TrainingPanel(QWidget):
         else:
             self.device.setItemText(DEVICES.index("auto"), "auto (CPU: no CUDA device)")
         form.addRow("Device", self.device)
+        for key, field in (("optimizer", self.optimizer), ("learning_rate", self.learning_rate),
+                           ("schedule", self.schedule), ("batch_size", self.batch_size),
+                           ("weight_decay", self.weight_decay), ("grad_clip", self.grad_clip), ("seed", self.seed),
+                           ("init", self.init)):
+            self._offer_vary(form.labelForField(field), key)
 
         self.start_button = QPushButton("Start")
         self.start_button.setToolTip("Train a snapshot of the graph (Ctrl+T)")
@@ -231,6 +238,13 @@ class TrainingPanel(QWidget):
         row.addWidget(self.init_from, 1)
         row.addWidget(self.clear_init_from)
         form.addRow("Start from", row)
+
+    def _offer_vary(self, label: QWidget, key: str) -> None:
+        """Right-click a setting's label → "Vary this…": mark it for a sweep."""
+        label.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        action = QAction("Vary this…", label)
+        action.triggered.connect(lambda _checked=False: self.vary_requested.emit("training", key))
+        label.addAction(action)
 
     def _combo(self, key: str, choices: tuple[str, ...]) -> QComboBox:
         combo = QComboBox()

@@ -266,10 +266,10 @@ def test_earlier_runs_list_and_overlay(qtbot, shown, run_dirs):
     runs_list = panel.runs_list
     assert runs_list.isVisible() and runs_list.topLevelItemCount() == 1
     item = runs_list.topLevelItem(0)
-    assert runs_list.difference(0) == "learning_rate 0.001 → 0.01, batch_size 64 → 128"
+    assert runs_list.difference(0) == "lr 1e-3 → 1e-2, batch_size 64 → 128"
     epoch, metrics = best_result(earlier)  # the epoch of lowest validation loss, as metrics.jsonl says
     assert item.text(0).startswith(f"digits-earlier  —  best accuracy {100 * metrics['accuracy']:.1f} % at epoch {epoch}\n")
-    assert item.text(0).endswith("\nlearning_rate 0.001 → 0.01, batch_size 64 → 128")
+    assert item.text(0).endswith("\nlr 1e-3 → 1e-2, batch_size 64 → 128")
     assert "learning_rate: 0.01" in item.toolTip(0) and "optimizer: adam" in item.toolTip(0)
     assert panel.overlay_items == {}
 

@@ -16,6 +16,8 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QMenu, QTreeWidget, QTreeWidgetItem
 
+from graph_engine.experiments.diff import describe_changes, run_changes, show_value
+from graph_engine.experiments.records import read_trial, run_graph
 from graph_engine.training.history import RunHistory, settings_difference
 from widgets.best_result import best_text as run_best_text
 from widgets.curves.run_curves import RunCurves
@@ -45,11 +47,18 @@ def setting_text(key: str, value: Any) -> str:
     return value_text(value)
 
 
-def difference_text(current: dict[str, Any], other: dict[str, Any]) -> str:
-    """``learning_rate 0.001 → 0.01, batch_size 64 → 32`` (current → other); empty when
-    the current run's settings are not known."""
+def difference_text(current: dict[str, Any], other: dict[str, Any], current_dir: Path | None = None,
+                    other_dir: Path | None = None) -> str:
+    """What differs from the current run to the other, the graph first: ``act1: ReLU → Tanh,
+    fc1.out_features 128 → 64, lr 1e-3 → 1e-2`` (from their run folders' graphs). Without a
+    current run, a sweep's trial says what it varied; otherwise empty."""
     if not current:
-        return ""
+        varied = read_trial(other_dir).get("values") if other_dir is not None else None
+        return ", ".join(f"{k.removesuffix('.type')} {show_value(v)}" for k, v in varied.items()) if varied else ""
+    if current_dir is not None and other_dir is not None:
+        graphs = run_graph(current_dir), run_graph(other_dir)
+        if graphs[0] is not None and graphs[1] is not None:
+            return describe_changes(run_changes(graphs[0], current, graphs[1], other), limit=6)
     changes = settings_difference(current, other)
     order = {key: index for index, key in enumerate([*current, *other])}  # the file's order
     return ", ".join(f"{key} {setting_text(key, a)} → {setting_text(key, b)}"
@@ -104,10 +113,11 @@ class EarlierRunsList(QTreeWidget):
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self._differences: list[str] = []
         self._finished: list[bool] = []
+        self._dirs: list[Path | None] = []
         self.itemChanged.connect(self._on_item_changed)
 
     def set_runs(self, runs: Sequence[tuple[RunCurves, str, bool]],
-                 current_settings: dict[str, Any]) -> None:
+                 current_settings: dict[str, Any], current_dir: Path | None = None) -> None:
         """Rows for (curves, colour, checked) of each run."""
         self.blockSignals(True)
         self.clear()
@@ -124,15 +134,19 @@ class EarlierRunsList(QTreeWidget):
             item.setToolTip(0, settings_tooltip(name, history.settings, history.damage))
             self.addTopLevelItem(item)
         self.blockSignals(False)
-        self.set_current_settings(current_settings, [curves.history.settings for curves, _, _ in runs])
+        self._dirs = [curves.history.run_dir for curves, _, _ in runs]
+        self.set_current_settings(current_settings, [curves.history.settings for curves, _, _ in runs],
+                                  current_dir)
 
-    def set_current_settings(self, current: dict[str, Any], others: Sequence[dict[str, Any]]) -> None:
-        """Rewrite each row's second line against the current run's settings."""
+    def set_current_settings(self, current: dict[str, Any], others: Sequence[dict[str, Any]],
+                             current_dir: Path | None = None) -> None:
+        """Rewrite each row's second line against the current run (its graph and settings)."""
         self.blockSignals(True)
         self._differences = []
+        dirs = self._dirs
         for index, settings in enumerate(others):
-            text = difference_text(current, settings)
-            text = text if text or not current else "same settings"
+            text = difference_text(current, settings, current_dir, dirs[index] if index < len(dirs) else None)
+            text = text if text or not current else "same graph and settings"
             self._differences.append(text)
             item = self.topLevelItem(index)
             item.setText(0, self._names[index] + (f"\n{text}" if text else ""))
