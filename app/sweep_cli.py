@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
 SWEEP_FILE = "sweep.json"
@@ -31,6 +30,8 @@ class SweepProgress:
     """A tqdm bar over the study's trials; one line per trial that failed."""
 
     def __init__(self, total: int):
+        from tqdm import tqdm  # here: `summary` and the other light commands load no tqdm
+
         self.bar = tqdm(total=total, unit="trial", dynamic_ncols=True, file=sys.stderr)
 
     def __call__(self, event: dict[str, Any]) -> None:

@@ -146,7 +146,8 @@ class SweepWorkspace(QObject):
         return f"{node_id}.{key}={json.dumps(value)}"
 
     def _setting_suggestion(self, key: str) -> str:
-        choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+        choices = {"optimizer": OPTIMIZERS, "schedule": SCHEDULES,
+                   "init": ("torch", "kaiming_normal", "xavier_normal", "orthogonal")}
         if key in choices:
             return f"training.{key}={','.join(choices[key])}"
         value = settings_from_dict(self.document.graph.training, strict=False).to_dict()[key]

@@ -157,7 +157,7 @@ def test_vary_this_on_a_training_setting_suggests_its_choices(qtbot, window, mon
     panel = window.workspace.panel
     label = panel.findChildren(type(window.sweeps.spec_panel.message))
     actions = [a for w in label for a in w.actions() if a.text() == "Vary this…"]
-    assert len(actions) == 7
+    assert len(actions) == 8
     monkeypatch.setattr("app.sweep_workspace.QInputDialog.getText",
                         lambda *args, text="", **kwargs: (text, True))
     asked = []
@@ -166,3 +166,4 @@ def test_vary_this_on_a_training_setting_suggests_its_choices(qtbot, window, mon
     assert asked == [("training", "optimizer")]
     assert window.sweeps.vary == ["training.optimizer=sgd,adam,adamw,rmsprop"]
     assert window.sweeps.suggestion("training", "batch_size") == "training.batch_size=32,64,128"
+    assert window.sweeps.suggestion("training", "init") == "training.init=torch,kaiming_normal,xavier_normal,orthogonal"
