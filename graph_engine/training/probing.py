@@ -12,7 +12,6 @@ trainer itself, so they can neither steer the run nor depend on its internals.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -33,26 +32,9 @@ PROBE_BATCH = 32
 MAX_FEATURE_NODES = 6
 #: characters generated for the text sample at each epoch's end
 SAMPLE_LENGTH = 240
-
-
-class ProbeSchedule:
-    """Says whether the interval probes are due: every N steps, or every N milliseconds."""
-
-    def __init__(self, every: int, unit: str):
-        self.every = every
-        self.unit = unit
-        self._last = -float("inf")
-
-    def due(self, step: int) -> bool:
-        if self.every <= 0:
-            return False
-        if self.unit == "steps":
-            return step % self.every == 0
-        now = time.monotonic() * 1000.0
-        if now - self._last >= self.every:
-            self._last = now
-            return True
-        return False
+#: nodes whose activation statistics one probe measures besides the watched one: a rotating
+#: sample, so that on a deep network each node is refreshed in turn and a probe stays cheap
+ACTIVATION_NODES_PER_PROBE = 6
 
 
 #: share of values outside a node's histogram range that makes the range widen
@@ -121,6 +103,11 @@ class RunProbes:
         #: the convolution whose filters the Filters view shows (None without one)
         self.filter_node = probes.first_conv_node(context.model, context.graph)
         self._grad_norms: dict[str, float] = {}
+        #: every node with activation statistics (tapped together: one cached tap serves all)
+        self.activation_nodes = probes.activation_nodes(context.model, context.graph, context.analysis)
+        #: the node a viewer looks at: measured at every probe
+        self.watched: str | None = None
+        self._rotation = 0
 
     def _default_feature_nodes(self) -> list[str]:
         """The settings' nodes, else the first four convolutions."""
@@ -146,17 +133,32 @@ class RunProbes:
         if isinstance(nodes, (list, tuple)):
             self.feature_nodes = [n for n in nodes if n in context.live]
         watched = changes.get("watch_node")
-        if isinstance(watched, str) and watched in context.live and watched not in self.feature_nodes:
-            # the node a person is looking at joins the probed ones (the oldest such one leaves)
-            self.feature_nodes = (self.feature_nodes + [watched])[-MAX_FEATURE_NODES:]
+        if isinstance(watched, str) and watched in context.live:
+            self.watched = watched
+            if watched not in self.feature_nodes:
+                # the node a person is looking at joins the probed ones (the oldest such one leaves)
+                self.feature_nodes = (self.feature_nodes + [watched])[-MAX_FEATURE_NODES:]
+
+    def activation_sample(self) -> list[str]:
+        """The watched node and the next few of the others, in turn (see ACTIVATION_NODES_PER_PROBE)."""
+        nodes = self.activation_nodes
+        chosen = [self.watched] if self.watched in nodes else []
+        others = [n for n in nodes if n not in chosen]
+        count = min(ACTIVATION_NODES_PER_PROBE, len(others))
+        start = self._rotation % len(others) if others else 0
+        chosen += [others[(start + k) % len(others)] for k in range(count)]
+        self._rotation = start + count
+        order = {n: i for i, n in enumerate(nodes)}
+        return sorted(chosen, key=order.__getitem__)
 
     def after_update(self, step: int) -> None:
         context = self.context
         self.apply_requests(context.requests())
         ratios = self.monitor.update_ratios()
         self._emit("gradients", step, {"norms": self._grad_norms, "update_ratios": ratios})
-        stats = probes.activation_stats(context.model, context.graph, self.batch, ranges=self.ranges,
-                                        analysis=context.analysis)
+        stats = probes.activation_stats(context.model, context.graph, self.batch, self.activation_sample(),
+                                        ranges=self.ranges, analysis=context.analysis,
+                                        tap_ids=self.activation_nodes)
         for node_id, entry in stats.items():
             self.ranges[node_id] = _kept_range(entry)
         self._emit("activations", step, stats)

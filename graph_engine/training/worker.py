@@ -66,6 +66,7 @@ def train_in_child(snapshot: Any, settings: dict[str, Any], run_dir: str, connec
     except OSError:
         pass
     sink = BatchingSink(connection.send)
+    _take_free_cores()
     try:
         trainer = _trainer(snapshot, settings, Path(run_dir), sink, control)
         if trainer is not None:
@@ -79,6 +80,15 @@ def train_in_child(snapshot: Any, settings: dict[str, Any], run_dir: str, connec
             sink.flush()
         finally:
             connection.close()
+
+
+def _take_free_cores() -> None:
+    """As many torch threads as the load leaves cores free (see training/pace.py)."""
+    import torch
+
+    from graph_engine.training.pace import free_threads
+
+    torch.set_num_threads(free_threads())
 
 
 def _log_to(log_path: str) -> None:
