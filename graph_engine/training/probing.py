@@ -23,6 +23,7 @@ from graph_engine.analysis import Analysis
 from graph_engine.compiler import NODE_KEY
 from graph_engine.data.base import CLASSIFICATION, LANGUAGE_MODEL, SEGMENTATION, SEQ2SEQ
 from graph_engine.model import Graph
+from graph_engine.probes.incremental import DecodingError
 from graph_engine.training.tasks import GraphEnds
 
 #: samples in the fixed batch that activation statistics are measured on (small: they cost
@@ -108,6 +109,8 @@ class RunProbes:
         #: the node a viewer looks at: measured at every probe
         self.watched: str | None = None
         self._rotation = 0
+        #: whether text samples can decode incrementally (False once the graph refused)
+        self._decodable = True
 
     def _default_feature_nodes(self) -> list[str]:
         """The settings' nodes, else the first four convolutions."""
@@ -202,9 +205,17 @@ class RunProbes:
         context = self.context
         vocabulary = context.vocabulary
         prompt = "".join(vocabulary[i] for i in context.x_val[0, :16].tolist())
-        text = probes.sample_text(context.model, vocabulary, prompt, SAMPLE_LENGTH, temperature=0.8,
-                                  window=context.ends.input_shape[0], seed=context.seed + step,
-                                  graph=context.graph)
+        # incremental decoding (the prompt read once, then one character per step with the
+        # recurrent state carried on); a model that cannot run step by step (a convolution
+        # over time) re-runs its window per character instead
+        graph = context.graph if self._decodable else None
+        try:
+            text = probes.sample_text(context.model, vocabulary, prompt, SAMPLE_LENGTH, temperature=0.8,
+                                      window=context.ends.input_shape[0], seed=context.seed + step, graph=graph)
+        except DecodingError:
+            self._decodable = False
+            text = probes.sample_text(context.model, vocabulary, prompt, SAMPLE_LENGTH, temperature=0.8,
+                                      window=context.ends.input_shape[0], seed=context.seed + step)
         self._emit("samples", step, {"prompt": prompt, "text": text, "temperature": 0.8})
 
     def _seq2seq(self, step: int, hypotheses: list[str]) -> None:
