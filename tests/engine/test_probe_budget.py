@@ -149,9 +149,16 @@ def test_a_run_reports_the_share_its_probes_took(tmp_path):
     assert timing[-1]["seconds"] >= timing[0]["seconds"] > 0
 
 
+def _small_char_lstm():
+    graph = load_template("char_lstm")
+    graph.set_params("chars", {"shape": [16]})
+    graph.set_params("lstm", {"hidden_size": 16, "num_layers": 1, "dropout": 0.0})
+    return graph
+
+
 def _text_run(tmp_path, graph):
     text = tmp_path / "corpus.txt"
-    text.write_text("def add(a, b):\n    return a + b\n\n" * 60, encoding="utf-8")
+    text.write_text("def add(a, b):\n    return a + b\n\n" * 8, encoding="utf-8")
     settings = settings_from_dict(graph.training, dataset=str(text), epochs=1, probe_every=0)
     events = []
     trainer = Trainer(graph, load_dataset_for(graph, settings), settings, events.append, tmp_path / "run")
@@ -162,13 +169,13 @@ def _text_run(tmp_path, graph):
 def test_epoch_end_text_samples_decode_incrementally(tmp_path):
     from graph_engine.probes import sampling
 
-    trainer, samples = _text_run(tmp_path, load_template("char_lstm"))
+    trainer, samples = _text_run(tmp_path, _small_char_lstm())
     assert len(samples) == 1 and len(samples[0]["text"]) == 240
     assert trainer.model in sampling._decoders  # the graph's decoder step served the sample
 
 
 def test_a_model_that_cannot_decode_step_by_step_still_samples_text(tmp_path):
-    graph = load_template("char_lstm")
+    graph = _small_char_lstm()
     graph.set_params("lstm", {"bidirectional": True})  # reads backwards: no step-by-step decoding
     trainer, samples = _text_run(tmp_path, graph)
     assert len(samples) == 1 and len(samples[0]["text"]) == 240
