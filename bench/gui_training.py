@@ -4,8 +4,8 @@ Trains a template (by default the digits CNN on digits) in the app's own trainin
 process, with the main window shown offscreen and the Curves panel in front, while a
 QTimer (5 ms by default, ``--tick-ms``) records the gaps between its ticks: the largest gap
 minus the interval is the longest the window could not answer. ``--stall-only`` skips the
-headless runs (the rate ratio) and reports the stalls alone, with the 99th percentile. (The probe timer itself costs the training
-process a little: every wake-up of the GUI preempts one of the two torch threads on this
+headless runs (the rate ratio) and reports the stalls alone, with the 99th percentile.
+(The probe timer itself costs the training process a little: every wake-up of the GUI preempts one of the two torch threads on this
 2-core VM. At 10 ms ticks the measured rate ratio drops by about 0.04.) Targets (issue 5): no stall over 50 ms,
 and a training rate at least 0.9× that of ``rosenblatt train`` (headless, same
 settings). Rates are steps per second of the trainer's own clock (first to last step

@@ -180,3 +180,35 @@ def test_a_model_that_cannot_decode_step_by_step_still_samples_text(tmp_path):
     trainer, samples = _text_run(tmp_path, graph)
     assert len(samples) == 1 and len(samples[0]["text"]) == 240
     assert trainer.probes._decodable is False
+
+
+@pytest.mark.parametrize("cores, load, threads", [(2, 0.1, 2), (2, 0.7, 1), (2, 6.0, 1), (16, 3.2, 13), (4, 0.0, 4)])
+def test_threads_come_from_the_free_cores(cores, load, threads):
+    from graph_engine.training.pace import free_threads
+
+    assert free_threads(cores, load) == threads
+
+
+def test_pace_says_starved_when_the_process_gets_little_cpu_or_slows_down():
+    from graph_engine.training.pace import PaceMonitor
+
+    clock, cpu = FakeClock(), FakeClock()
+    pace = PaceMonitor(threads=1, on_cpu=True, clock=clock, cpu=cpu, window=2.0)
+    assert pace.tick(0) is None  # the first call only marks the start
+
+    def window(steps: int, cpu_seconds: float, step: list[int] = [0]):
+        step[0] += steps
+        clock.now += 2.0
+        cpu.now += cpu_seconds
+        return pace.tick(step[0])
+
+    alone = window(200, 1.9)
+    assert alone["rate"] == 100 and alone["cpu"] == pytest.approx(0.95) and not alone["starved"]
+    assert window(1, 0.0) is not None and pace.tick(201) is None  # within a window: nothing
+    pace.restart()
+    pace.tick(201)
+    little_cpu = window(120, 0.4)  # 0.2 of a core
+    assert little_cpu["starved"] and little_cpu["best_rate"] == 100
+    slow = [window(30, 1.9), window(30, 1.9)]  # all the CPU it wants, at 15 steps/s
+    assert [w["starved"] for w in slow] == [False, True]  # two slow windows in a row
+    assert not window(200, 1.9)["starved"]
