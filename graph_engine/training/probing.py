@@ -104,7 +104,8 @@ class RunProbes:
         #: the convolution whose filters the Filters view shows (None without one)
         self.filter_node = probes.first_conv_node(context.model, context.graph)
         self._grad_norms: dict[str, float] = {}
-        #: every node with activation statistics (tapped together: one cached tap serves all)
+        #: every node with activation statistics (a probe taps only its sample: building a tap
+        #: costs a few ms, and the forward pass stops at the sample's last node)
         self.activation_nodes = probes.activation_nodes(context.model, context.graph, context.analysis)
         #: the node a viewer looks at: measured at every probe
         self.watched: str | None = None
@@ -160,8 +161,7 @@ class RunProbes:
         ratios = self.monitor.update_ratios()
         self._emit("gradients", step, {"norms": self._grad_norms, "update_ratios": ratios})
         stats = probes.activation_stats(context.model, context.graph, self.batch, self.activation_sample(),
-                                        ranges=self.ranges, analysis=context.analysis,
-                                        tap_ids=self.activation_nodes)
+                                        ranges=self.ranges, analysis=context.analysis)
         for node_id, entry in stats.items():
             self.ranges[node_id] = _kept_range(entry)
         self._emit("activations", step, stats)
