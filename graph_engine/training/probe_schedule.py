@@ -13,7 +13,10 @@ Epoch-end probes (confusion matrix, text samples) count against the same budget.
 
 With ``unit="steps"`` a person asked for a probe every N steps: that is kept exactly, and
 the cost is still measured and reported. The clock is injectable so the invariant can be
-tested without waiting (the trainer passes its own, which stops while a run is paused).
+tested without waiting. The trainer passes the process's CPU time on the CPU (on a machine
+shared with other work, a second of wall-clock time holds little training: the share is one
+of the work the run does, and the interval one of its compute) and its own wall clock, which
+stops while a run is paused, on a GPU.
 """
 
 from __future__ import annotations

@@ -126,8 +126,12 @@ class Trainer:
                                         self.settings.checkpoint_every)
         self.probes = RunProbes(self._probe_context()) if probes and self.distributed.is_main else None
         self.tensorboard: TensorBoardLog | None = None
+        # on the CPU the probes' share is one of the CPU time the run gets: on a machine shared
+        # with other work a wall-clock second holds little training, and a probe would take a
+        # larger share of the work done; on a GPU the trainer's own clock (which stops while paused)
         self.probe_schedule = ProbeSchedule(self.settings.probe_every, self.settings.probe_unit,
-                                            self.settings.probe_budget / 100.0, clock=self._elapsed)
+                                            self.settings.probe_budget / 100.0,
+                                            clock=time.process_time if self.device.type == "cpu" else self._elapsed)
         #: whether the run gets the CPU it needs ("pace" events; see training/pace.py)
         self.pace = PaceMonitor(torch.get_num_threads(), on_cpu=self.device.type == "cpu")
         self._resumed = False
@@ -330,9 +334,9 @@ class Trainer:
         loss.backward()
         probing = self.probes is not None and self.probe_schedule.due(self.step)
         if probing:
-            began = time.perf_counter()
+            began = self.probe_schedule.clock()
             self.probes.before_update()
-            before_cost = time.perf_counter() - began
+            before_cost = self.probe_schedule.clock() - began
         if self.settings.grad_clip > 0:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
             if self._check_each_step and not math.isfinite(norm.item()):
@@ -393,9 +397,9 @@ class Trainer:
         self.metrics_log.write(record)
         self._emit(record)
         if self.probes is not None:
-            began = time.perf_counter()
+            began = self.probe_schedule.clock()
             self.probes.at_epoch_end(self.step, extras)
-            self.probe_schedule.add(time.perf_counter() - began)
+            self.probe_schedule.add(self.probe_schedule.clock() - began)
             self._emit_probe_time()
         if improved and self.settings.keep_best and self.distributed.is_main:
             self.checkpoints.keep_best(self._progress())  # in memory; written with the next "last"
