@@ -159,10 +159,16 @@ class TrainingPanel(QWidget):
         else:
             self.device.setItemText(DEVICES.index("auto"), "auto (CPU: no CUDA device)")
         form.addRow("Device", self.device)
+        self.probe_budget = FloatField(0.1, 100.0)
+        self.probe_budget.setToolTip("The most time the live probes (activations, gradients, feature maps, "
+                                     "samples) may take, in % of the training time: they are spaced by what "
+                                     "each one costs on this network and device")
+        self.probe_budget.value_edited.connect(lambda v: self._edit("probe_budget", v))
+        form.addRow("Probe budget (%)", self.probe_budget)
         for key, field in (("optimizer", self.optimizer), ("learning_rate", self.learning_rate),
                            ("schedule", self.schedule), ("batch_size", self.batch_size),
                            ("weight_decay", self.weight_decay), ("grad_clip", self.grad_clip), ("seed", self.seed),
-                           ("init", self.init)):
+                           ("init", self.init), ("probe_budget", self.probe_budget)):
             self._offer_vary(form.labelForField(field), key)
 
         self.start_button = QPushButton("Start")
@@ -190,6 +196,10 @@ class TrainingPanel(QWidget):
         self.changed_banner.setWordWrap(True)
         self.changed_banner.setStyleSheet(_BANNER_STYLE)
         self.changed_banner.hide()
+        self.starved_banner = QLabel("")
+        self.starved_banner.setWordWrap(True)
+        self.starved_banner.setStyleSheet(_BANNER_STYLE)
+        self.starved_banner.hide()
         self.run_label = QLabel("")
         self.run_label.setWordWrap(True)
         self.run_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -205,6 +215,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.progress_label)
         layout.addWidget(self.status_label)
         layout.addWidget(self.changed_banner)
+        layout.addWidget(self.starved_banner)
         layout.addWidget(self.run_label)
         layout.addStretch(1)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
@@ -307,7 +318,7 @@ class TrainingPanel(QWidget):
                     spin.setValue(int(value[key]))
                 except (TypeError, ValueError):
                     pass
-            for key in ("learning_rate", "weight_decay", "grad_clip", "init_std"):
+            for key in ("learning_rate", "weight_decay", "grad_clip", "init_std", "probe_budget"):
                 field: FloatField = getattr(self, key)
                 try:
                     field.set_value(float(value[key]))
@@ -357,9 +368,11 @@ class TrainingPanel(QWidget):
             self.progress_label.setText("No run yet: press Start to train a snapshot of the graph")
             self.status_label.setText("")
             self.run_label.setText("")
+            self.starved_banner.hide()
             return
         self._show_progress(history)
         self._show_status(history)
+        self._show_pace(history)
         # a refused start made no folder: name only one that is there
         shown = history.run_dir is not None and history.status != "rejected" and history.run_dir.exists()
         self.run_label.setText(f"Run folder: {history.run_dir}" if shown else "")
@@ -389,7 +402,23 @@ class TrainingPanel(QWidget):
             parts.append(f"{_duration(left)} left")
         if history.device:
             parts.append(history.device)
+        share = history.probe_share
+        if share is not None:
+            parts.append(f"probes {100 * share:.1f} % of time")
         self.progress_label.setText(" · ".join(parts))
+
+    def _show_pace(self, history: RunHistory) -> None:
+        """Say when the training process gets too little CPU (other programs hold the cores)."""
+        pace = history.pace
+        if history.status != "running" or not pace.get("starved"):
+            self.starved_banner.hide()
+            return
+        threads = int(pace.get("threads", 1))
+        self.starved_banner.setText(
+            f"Training is starved of CPU: it got {pace.get('cpu', 0.0):.2f} of a core per second "
+            f"({threads} thread{'s' if threads != 1 else ''}) and runs at {pace.get('rate', 0.0):.1f} steps/s, "
+            f"against {pace.get('best_rate', 0.0):.1f} at best in this run. Other programs are using the cores.")
+        self.starved_banner.show()
 
     def _show_status(self, history: RunHistory) -> None:
         status, message = history.status, history.message

@@ -19,7 +19,7 @@ so in eval mode under ``torch.no_grad`` and restore every training flag after.
 """
 
 from graph_engine.probes._common import evaluating, to_uint8
-from graph_engine.probes.activations import activation_stats, nice_range
+from graph_engine.probes.activations import activation_nodes, activation_stats, nice_range
 from graph_engine.probes.evaluation import confusion_matrix, per_class_accuracy, segmentation_metrics
 from graph_engine.probes.feature_maps import feature_maps, first_conv_node, first_layer_filters
 from graph_engine.probes.gradients import GradientMonitor
@@ -27,7 +27,7 @@ from graph_engine.probes.patches import TopPatches, patch_grid_image, save_png, 
 from graph_engine.probes.sampling import beam_search, sample_text
 
 __all__ = [
-    "GradientMonitor", "TopPatches", "activation_stats", "beam_search", "confusion_matrix", "evaluating",
+    "GradientMonitor", "TopPatches", "activation_nodes", "activation_stats", "beam_search", "confusion_matrix", "evaluating",
     "feature_maps", "first_conv_node", "first_layer_filters", "nice_range", "patch_grid_image", "per_class_accuracy",
     "sample_text", "save_png", "segmentation_metrics", "to_uint8", "top_patches",
 ]

@@ -3,12 +3,14 @@
 Mean, spread and a histogram show whether signals vanish or explode from layer to
 layer; a rectifier's exact zeros show dying units and a squashing activation's
 share near its bounds shows saturation (vanishing gradients). Everything is
-reduced on the model's device; two small host transfers carry the results back.
+reduced on the model's device in a few single passes per node; one host transfer
+carries the results back.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -28,12 +30,15 @@ _HISTC_CHUNK = 1 << 24
 def activation_stats(model: fx.GraphModule, graph: Graph, x: torch.Tensor | tuple[torch.Tensor, ...],
                      node_ids: Sequence[str] | None = None, bins: int = 32,
                      ranges: Mapping[str, tuple[float, float]] | None = None,
-                     analysis: Analysis | None = None) -> dict[str, dict[str, Any]]:
+                     analysis: Analysis | None = None,
+                     tap_ids: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
     """Statistics of each node's output for the batch ``x`` (model in eval mode); a
     module with several Inputs takes a tuple, in the Inputs' order.
 
     ``node_ids`` defaults to every live node other than Input/Output whose output is
-    float. Per node the result holds:
+    float. ``tap_ids`` (a superset of ``node_ids``) names the nodes the forward pass taps:
+    a caller that measures a rotating few nodes per call passes the same full list every
+    time, so one cached tap serves them all. Per node the result holds:
 
     - ``mean``, ``std`` (population, ddof 0), ``min``, ``max``: over the finite values
       (NaN when there are none), and ``nonfinite_fraction``;
@@ -48,6 +53,11 @@ def activation_stats(model: fx.GraphModule, graph: Graph, x: torch.Tensor | tupl
       output with a receptive field is (C, L));
     - squashing layers (``spec.saturates`` = (a, b)): ``saturated_fraction``, the share
       with |y − a| or |y − b| below 1 % of b − a.
+
+    Cost: each node's output is read by a few single-pass reductions on its device
+    (moments, extremes, per-unit non-zero counts, one histogram), and everything comes
+    back in one host transfer; a node seen for the first time without a range needs
+    one more, for the extremes its range is derived from.
     """
     if bins < 1:
         raise ValueError(f"bins must be at least 1, got {bins}")
@@ -58,16 +68,31 @@ def activation_stats(model: fx.GraphModule, graph: Graph, x: torch.Tensor | tupl
     ranges = dict(ranges or {})
     if not node_ids:
         return {}
+    taps = list(dict.fromkeys(tap_ids)) if tap_ids is not None else node_ids
+    missing_taps = [n for n in node_ids if n not in taps]
+    taps += missing_taps
     device = model_device(model)
-    module = tapped(model, node_ids)
+    module = tapped(model, taps)
     with evaluating(model):
         outputs = module(*(t.to(device) for t in x)) if isinstance(x, tuple) else module(x.to(device))
-        results, plans = _moments(graph, analysis, outputs, node_ids)
-        for node_id in node_ids:
-            if node_id not in ranges:
-                ranges[node_id] = _derived_range(plans[node_id][0], results[node_id])
-        _histograms(outputs, node_ids, ranges, bins, results)
-    return results
+        values = {n: outputs[n].detach().float() for n in node_ids}
+        plans = {n: _plan(graph, analysis, n, values[n]) for n in node_ids}
+        new = [n for n in node_ids if n not in ranges]
+        if new:  # first sight: the range comes from the extremes (once per node and run)
+            extremes = torch.stack([plans[n].scalars[_MIN:_MAX + 1] for n in new]).tolist()
+            for node_id, (low, high) in zip(new, extremes):
+                if not (math.isfinite(low) and math.isfinite(high)):
+                    low, high = _finite_moments(values[node_id])[2:]
+                ranges[node_id] = _derived_range(plans[node_id].spec, low, high)
+        rows = [torch.cat([plans[n].scalars.double(), _histogram(values[n], ranges[n], bins, n)])
+                for n in node_ids]
+        host = torch.cat(rows).tolist()
+        results, first = {}, 0
+        for node_id, row in zip(node_ids, rows):
+            results[node_id] = _entry(plans[node_id], host[first:first + len(row)], values[node_id],
+                                      ranges[node_id], bins)
+            first += len(row)
+        return results
 
 
 def nice_range(lo: float, hi: float) -> tuple[float, float]:
@@ -105,6 +130,11 @@ def _tidy(value: float) -> float:
     return float(f"{value:.12g}") + 0.0
 
 
+def activation_nodes(model: fx.GraphModule, graph: Graph, analysis: Analysis | None = None) -> list[str]:
+    """The nodes :func:`activation_stats` measures by default: live, float, not Input/Output."""
+    return _default_nodes(model, graph, analysis or analyze(graph))
+
+
 def _default_nodes(model: fx.GraphModule, graph: Graph, analysis: Analysis) -> list[str]:
     chosen = []
     for node_id in live_ids(model):
@@ -131,60 +161,83 @@ def _unit_axis(value: torch.Tensor, has_field: bool) -> int:
     return 1
 
 
-# Slots of the per-node scalar vector sent back in one transfer.
-_MEAN, _STD, _MIN, _MAX, _NONFINITE = range(5)
+# Slots of the per-node scalar vector (the extras follow them).
+_MEAN, _STD, _MIN, _MAX = range(4)
 
 
-def _moments(graph: Graph, analysis: Analysis, outputs: dict[str, torch.Tensor],
-             node_ids: list[str]) -> tuple[dict[str, dict[str, Any]], dict[str, tuple]]:
-    """Scalars of every node, stacked on the device and moved to the host at once."""
-    scalars: list[torch.Tensor] = []
-    plans: dict[str, tuple] = {}
-    for node_id in node_ids:
-        value = outputs[node_id].detach().float()
-        spec = _spec(graph, node_id)
-        first = len(scalars)
-        scalars += _basic(value)
-        extras: list[str] = []
-        if spec is not None and spec.rectifier:
-            axis = _unit_axis(value, analysis.info(node_id).field is not None)
-            units = value.movedim(axis, -1).reshape(-1, value.shape[axis])
-            dead = units.shape[1] - (units != 0).any(dim=0).sum()
-            scalars += [(value == 0).sum() / value.numel(), dead.float(),
-                        dead / max(units.shape[1], 1)]
-            extras += ["zero_fraction", "dead_units", "dead_fraction"]
-        if spec is not None and spec.saturates is not None:
-            low, high = spec.saturates
-            tolerance = SATURATION_TOLERANCE * (high - low)
-            near = ((value - low).abs() < tolerance) | ((value - high).abs() < tolerance)
-            scalars.append(near.sum() / value.numel())
-            extras.append("saturated_fraction")
-        plans[node_id] = (spec, first, extras)
-    host = torch.stack([s.float() for s in scalars]).tolist()
-    results: dict[str, dict[str, Any]] = {}
-    for node_id in node_ids:
-        spec, first, extras = plans[node_id]
-        mean, std, low, high, nonfinite = host[first:first + 5]
-        if not all(math.isfinite(v) for v in (mean, std, low, high)):
-            mean, std, low, high = _finite_moments(outputs[node_id].detach().float())
-        entry: dict[str, Any] = {"mean": mean, "std": std, "min": low, "max": high,
-                                 "nonfinite_fraction": nonfinite}
-        for offset, name in enumerate(extras):
-            number = host[first + 5 + offset]
-            entry[name] = int(number) if name == "dead_units" else number
-        results[node_id] = entry
-    return results, plans
+@dataclass(frozen=True)
+class _Plan:
+    """One node's scalars on the device, and the names of the extras after the basic four."""
+
+    spec: LayerSpec | None
+    scalars: torch.Tensor
+    extras: tuple[str, ...]
 
 
-def _basic(value: torch.Tensor) -> list[torch.Tensor]:
-    """Mean, std, min, max, non-finite share: the fast path for finite activations."""
+def _plan(graph: Graph, analysis: Analysis, node_id: str, value: torch.Tensor) -> _Plan:
+    """Mean, std, min, max and the spec's extras as one float tensor, still on the device."""
+    spec = _spec(graph, node_id)
     if value.numel() == 0:
         nan = value.new_tensor(float("nan"))
-        return [nan, nan, nan, nan, value.new_tensor(0.0)]
-    var, mean = torch.var_mean(value, correction=0)
-    low, high = torch.aminmax(value)
-    nonfinite = (~torch.isfinite(value)).sum() / value.numel()
-    return [mean, var.sqrt(), low, high, nonfinite]
+        parts = [nan, nan, nan, nan]
+    else:
+        var, mean = torch.var_mean(value, correction=0)
+        low, high = torch.aminmax(value)
+        parts = [mean, var.sqrt(), low, high]
+    extras: list[str] = []
+    if spec is not None and spec.rectifier:
+        axis = _unit_axis(value, analysis.info(node_id).field is not None)
+        others = tuple(d for d in range(value.dim()) if d != axis)
+        # one pass: every unit's count of non-zero values gives both the zeros and the dead units
+        nonzero = torch.count_nonzero(value, dim=others) if others else (value != 0).long()
+        units = max(int(value.shape[axis]), 1)
+        dead = (nonzero == 0).sum().float()
+        parts += [1.0 - nonzero.sum().float() / max(value.numel(), 1), dead, dead / units]
+        extras += ["zero_fraction", "dead_units", "dead_fraction"]
+    if spec is not None and spec.saturates is not None:
+        low, high = spec.saturates
+        tolerance = SATURATION_TOLERANCE * (high - low)
+        near = ((value - low).abs() < tolerance) | ((value - high).abs() < tolerance)
+        parts.append(torch.count_nonzero(near).float() / max(value.numel(), 1))
+        extras.append("saturated_fraction")
+    scalars = torch.stack([p if isinstance(p, torch.Tensor) else value.new_tensor(p) for p in parts])
+    return _Plan(spec, scalars.float(), tuple(extras))
+
+
+def _histogram(value: torch.Tensor, value_range: tuple[float, float], bins: int, node_id: str) -> torch.Tensor:
+    """``bins`` counts over the range and the count below it, on the device (one histc pass
+    and one comparison; the count above follows from the total on the host)."""
+    low, high = (float(v) for v in value_range)
+    if not high > low:
+        raise ValueError(f"histogram range of {node_id!r} must have lo < hi, got {(low, high)}")
+    flat = value.reshape(-1)
+    counts = torch.zeros(bins, dtype=torch.float64, device=flat.device)
+    for chunk in flat.split(_HISTC_CHUNK):
+        counts += torch.histc(chunk, bins=bins, min=low, max=high)
+    below = torch.count_nonzero(flat < low).double().reshape(1)
+    return torch.cat([counts, below])
+
+
+def _entry(plan: _Plan, row: list[float], value: torch.Tensor, value_range: tuple[float, float],
+           bins: int) -> dict[str, Any]:
+    """A node's result from its row of the one host transfer."""
+    mean, std, low, high = row[:4]
+    extras = row[4:4 + len(plan.extras)]
+    counts = [int(c) for c in row[4 + len(plan.extras):4 + len(plan.extras) + bins]]
+    below = int(row[-1])
+    nonfinite = 0
+    if not all(math.isfinite(v) for v in (mean, std, low, high)):  # the rare path: NaN or inf present
+        nonfinite = int((~torch.isfinite(value)).sum())
+        mean, std, low, high = _finite_moments(value)
+    finite = value.numel() - nonfinite
+    entry: dict[str, Any] = {"mean": mean, "std": std, "min": low, "max": high,
+                             "nonfinite_fraction": nonfinite / value.numel() if value.numel() else 0.0}
+    for name, number in zip(plan.extras, extras):
+        entry[name] = int(number) if name == "dead_units" else number
+    entry["range"] = (float(value_range[0]), float(value_range[1]))
+    entry["counts"] = counts
+    entry["below"], entry["above"] = below, max(0, finite - below - sum(counts))
+    return entry
 
 
 def _finite_moments(value: torch.Tensor) -> tuple[float, float, float, float]:
@@ -201,30 +254,7 @@ def _finite_moments(value: torch.Tensor) -> tuple[float, float, float, float]:
     return mean, std, low, high
 
 
-def _derived_range(spec: LayerSpec | None, entry: dict[str, Any]) -> tuple[float, float]:
+def _derived_range(spec: LayerSpec | None, low: float, high: float) -> tuple[float, float]:
     if spec is not None and spec.saturates is not None:
         return (float(spec.saturates[0]), float(spec.saturates[1]))
-    return nice_range(entry["min"], entry["max"])
-
-
-def _histograms(outputs: dict[str, torch.Tensor], node_ids: list[str],
-                ranges: dict[str, tuple[float, float]], bins: int,
-                results: dict[str, dict[str, Any]]) -> None:
-    """Histogram counts plus out-of-range counts of every node, one host transfer."""
-    rows = []
-    for node_id in node_ids:
-        low, high = (float(v) for v in ranges[node_id])
-        if not high > low:
-            raise ValueError(f"histogram range of {node_id!r} must have lo < hi, got {(low, high)}")
-        flat = outputs[node_id].detach().float().reshape(-1)
-        counts = torch.zeros(bins, dtype=torch.int64, device=flat.device)
-        for chunk in flat.split(_HISTC_CHUNK):
-            counts += torch.histc(chunk, bins=bins, min=low, max=high).long()
-        below = (flat < low).sum().reshape(1)
-        above = (flat > high).sum().reshape(1)
-        rows.append(torch.cat([counts, below, above]))
-        results[node_id]["range"] = (low, high)
-    host = torch.stack(rows).tolist()
-    for node_id, row in zip(node_ids, host):
-        results[node_id]["counts"] = row[:bins]
-        results[node_id]["below"], results[node_id]["above"] = row[bins], row[bins + 1]
+    return nice_range(low, high)

@@ -102,6 +102,11 @@ class RunHistory:
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     #: node → Series(step, grad_norm, update_ratio)
     gradients: dict[str, Series] = field(default_factory=dict)
+    #: the training process's latest pace: rate, best_rate (steps/s), cpu (cores' worth of CPU
+    #: time per second), threads, starved (see graph_engine.training.pace)
+    pace: dict[str, Any] = field(default_factory=dict)
+    #: the nodes activation statistics are measured on, in the network's order
+    activation_nodes: list[str] = field(default_factory=list)
     #: node → list of (step, counts, (lo, hi)) histograms over time
     histograms: dict[str, list[tuple[int, np.ndarray, tuple[float, float]]]] = field(default_factory=dict)
     #: node → Series(step, mean, std, dead_fraction, saturated_fraction) (NaN where n/a)
@@ -149,6 +154,7 @@ class RunHistory:
         self.task, self.dataset, self.device = event["task"], event["dataset"], event["device"]
         self.steps_per_epoch, self.total_steps = event["steps_per_epoch"], event["total_steps"]
         self.validation_samples = event.get("validation_samples")
+        self.activation_nodes = list(event.get("activation_nodes") or [])
         self._status("running", "")
 
     def _on_step(self, event: dict[str, Any]) -> None:
@@ -192,11 +198,22 @@ class RunHistory:
     def _on_crashed(self, event: dict[str, Any]) -> None:
         self._status("crashed", event["message"])
 
+    def _on_pace(self, event: dict[str, Any]) -> None:
+        self.pace = {k: event[k] for k in ("rate", "best_rate", "cpu", "threads", "starved") if k in event}
+        self.changed.add("pace")
+
     def _on_checkpoint(self, event: dict[str, Any]) -> None:
         self.changed.add("checkpoint")
 
     def _on_probe(self, event: dict[str, Any]) -> None:
         kind, step, data = event["kind"], event["step"], event["data"]
+        previous = self.probes.get(kind)
+        if kind == "activations" and previous is not None:
+            # a probe measures the watched node and a rotating few others: keep each node's
+            # newest, in the network's order
+            merged = {**previous.data, **data}
+            order = {n: i for i, n in enumerate(self.activation_nodes)}
+            data = dict(sorted(merged.items(), key=lambda item: order.get(item[0], len(order))))
         self.probes[kind] = ProbeResult(step, data)
         self.changed.add(kind)
         if kind == "gradients":
@@ -237,6 +254,13 @@ class RunHistory:
     def headline(self) -> tuple[str, bool] | None:
         """(metric name, higher is better) of the task's main validation metric."""
         return HEADLINE.get(self.task)
+
+    @property
+    def probe_share(self) -> float | None:
+        """The share of the training time the probes have taken so far (None: not reported,
+        e.g. a run replayed from its folder: the share is live information, not a metric)."""
+        timing = self.probes.get("probe_time")
+        return float(timing.data["share"]) if timing is not None else None
 
     def epoch_times(self) -> np.ndarray:
         return np.asarray([e["time"] for e in self.epochs], dtype=np.float64)

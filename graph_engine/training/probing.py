@@ -12,7 +12,6 @@ trainer itself, so they can neither steer the run nor depend on its internals.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -24,6 +23,7 @@ from graph_engine.analysis import Analysis
 from graph_engine.compiler import NODE_KEY
 from graph_engine.data.base import CLASSIFICATION, LANGUAGE_MODEL, SEGMENTATION, SEQ2SEQ
 from graph_engine.model import Graph
+from graph_engine.probes.incremental import DecodingError
 from graph_engine.training.tasks import GraphEnds
 
 #: samples in the fixed batch that activation statistics are measured on (small: they cost
@@ -33,26 +33,9 @@ PROBE_BATCH = 32
 MAX_FEATURE_NODES = 6
 #: characters generated for the text sample at each epoch's end
 SAMPLE_LENGTH = 240
-
-
-class ProbeSchedule:
-    """Says whether the interval probes are due: every N steps, or every N milliseconds."""
-
-    def __init__(self, every: int, unit: str):
-        self.every = every
-        self.unit = unit
-        self._last = -float("inf")
-
-    def due(self, step: int) -> bool:
-        if self.every <= 0:
-            return False
-        if self.unit == "steps":
-            return step % self.every == 0
-        now = time.monotonic() * 1000.0
-        if now - self._last >= self.every:
-            self._last = now
-            return True
-        return False
+#: nodes whose activation statistics one probe measures besides the watched one: a rotating
+#: sample, so that on a deep network each node is refreshed in turn and a probe stays cheap
+ACTIVATION_NODES_PER_PROBE = 6
 
 
 #: share of values outside a node's histogram range that makes the range widen
@@ -121,6 +104,14 @@ class RunProbes:
         #: the convolution whose filters the Filters view shows (None without one)
         self.filter_node = probes.first_conv_node(context.model, context.graph)
         self._grad_norms: dict[str, float] = {}
+        #: every node with activation statistics (a probe taps only its sample: building a tap
+        #: costs a few ms, and the forward pass stops at the sample's last node)
+        self.activation_nodes = probes.activation_nodes(context.model, context.graph, context.analysis)
+        #: the node a viewer looks at: measured at every probe
+        self.watched: str | None = None
+        self._rotation = 0
+        #: whether text samples can decode incrementally (False once the graph refused)
+        self._decodable = True
 
     def _default_feature_nodes(self) -> list[str]:
         """The settings' nodes, else the first four convolutions."""
@@ -146,17 +137,31 @@ class RunProbes:
         if isinstance(nodes, (list, tuple)):
             self.feature_nodes = [n for n in nodes if n in context.live]
         watched = changes.get("watch_node")
-        if isinstance(watched, str) and watched in context.live and watched not in self.feature_nodes:
-            # the node a person is looking at joins the probed ones (the oldest such one leaves)
-            self.feature_nodes = (self.feature_nodes + [watched])[-MAX_FEATURE_NODES:]
+        if isinstance(watched, str) and watched in context.live:
+            self.watched = watched
+            if watched not in self.feature_nodes:
+                # the node a person is looking at joins the probed ones (the oldest such one leaves)
+                self.feature_nodes = (self.feature_nodes + [watched])[-MAX_FEATURE_NODES:]
+
+    def activation_sample(self) -> list[str]:
+        """The watched node and the next few of the others, in turn (see ACTIVATION_NODES_PER_PROBE)."""
+        nodes = self.activation_nodes
+        chosen = [self.watched] if self.watched in nodes else []
+        others = [n for n in nodes if n not in chosen]
+        count = min(ACTIVATION_NODES_PER_PROBE, len(others))
+        start = self._rotation % len(others) if others else 0
+        chosen += [others[(start + k) % len(others)] for k in range(count)]
+        self._rotation = start + count
+        order = {n: i for i, n in enumerate(nodes)}
+        return sorted(chosen, key=order.__getitem__)
 
     def after_update(self, step: int) -> None:
         context = self.context
         self.apply_requests(context.requests())
         ratios = self.monitor.update_ratios()
         self._emit("gradients", step, {"norms": self._grad_norms, "update_ratios": ratios})
-        stats = probes.activation_stats(context.model, context.graph, self.batch, ranges=self.ranges,
-                                        analysis=context.analysis)
+        stats = probes.activation_stats(context.model, context.graph, self.batch, self.activation_sample(),
+                                        ranges=self.ranges, analysis=context.analysis)
         for node_id, entry in stats.items():
             self.ranges[node_id] = _kept_range(entry)
         self._emit("activations", step, stats)
@@ -200,9 +205,17 @@ class RunProbes:
         context = self.context
         vocabulary = context.vocabulary
         prompt = "".join(vocabulary[i] for i in context.x_val[0, :16].tolist())
-        text = probes.sample_text(context.model, vocabulary, prompt, SAMPLE_LENGTH, temperature=0.8,
-                                  window=context.ends.input_shape[0], seed=context.seed + step,
-                                  graph=context.graph)
+        # incremental decoding (the prompt read once, then one character per step with the
+        # recurrent state carried on); a model that cannot run step by step (a convolution
+        # over time) re-runs its window per character instead
+        graph = context.graph if self._decodable else None
+        try:
+            text = probes.sample_text(context.model, vocabulary, prompt, SAMPLE_LENGTH, temperature=0.8,
+                                      window=context.ends.input_shape[0], seed=context.seed + step, graph=graph)
+        except DecodingError:
+            self._decodable = False
+            text = probes.sample_text(context.model, vocabulary, prompt, SAMPLE_LENGTH, temperature=0.8,
+                                      window=context.ends.input_shape[0], seed=context.seed + step)
         self._emit("samples", step, {"prompt": prompt, "text": text, "temperature": 0.8})
 
     def _seq2seq(self, step: int, hypotheses: list[str]) -> None:

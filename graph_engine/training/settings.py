@@ -52,9 +52,12 @@ class TrainingSettings:
     checkpoint_every: float = 30.0
     validation_fraction: float = 0.2
     #: probes 1-3 (activations, gradients, feature maps) every N ms, or every N steps: by
-    #: default once a second, live for a person watching at a cost of about 1% of the time
+    #: default at most once a second (in ms, probes also keep within ``probe_budget``)
     probe_every: int = 1000
     probe_unit: str = "ms"
+    #: the most time probes may take, in % of the training time: the schedule measures what
+    #: each probe costs and spaces them so the share holds on any network and device
+    probe_budget: float = 5.0
     #: every step gets a line in metrics.jsonl; they are written (and the loss read back from
     #: the device) in groups of this many steps
     log_every: int = 10
@@ -113,6 +116,7 @@ _SPECS = {
                                      maximum=0.9),
     "probe_every": ParamSpec("probe_every", "int", 1000, "", minimum=0, maximum=10**9),
     "probe_unit": ParamSpec("probe_unit", "choice", "ms", "", choices=("steps", "ms")),
+    "probe_budget": ParamSpec("probe_budget", "float", 5.0, "", minimum=0.1, maximum=100.0),
     "log_every": ParamSpec("log_every", "int", 10, "", minimum=1, maximum=10**6),
     "feature_map_nodes": None,
     "tensorboard": ParamSpec("tensorboard", "bool", False, ""),

@@ -6,7 +6,7 @@ through ``sink(event: dict)``, writes its run folder as it goes, and polls a
 one rank of a data-parallel job: :mod:`graph_engine.training.distributed` holds what
 that changes (the shard, the agreements between ranks, rank 0 alone writing).
 
-Events (``event["type"]``): started, step, epoch, probe, checkpoint, paused, resumed,
+Events (``event["type"]``): started, step, epoch, probe, pace, checkpoint, paused, resumed,
 finished, failed. Every event is a dict of plain values (numbers, strings, lists,
 numpy arrays), so it can cross a process queue.
 
@@ -40,7 +40,9 @@ from graph_engine.training.nonfinite import (
     NonFiniteError, gradient_diagnosis, loss_diagnosis, weights_diagnosis,
 )
 from graph_engine.training.optimizers import build_optimizer, param_groups
-from graph_engine.training.probing import ProbeContext, ProbeSchedule, RunProbes
+from graph_engine.training.pace import PaceMonitor
+from graph_engine.training.probe_schedule import ProbeSchedule
+from graph_engine.training.probing import ProbeContext, RunProbes
 from graph_engine.training.schedule import lr_factor
 from graph_engine.training.settings import TrainingSettings, settings_from_dict
 from graph_engine.training.snapshot import RunSnapshot
@@ -137,7 +139,14 @@ class Trainer:
                                         self.settings.checkpoint_every)
         self.probes = RunProbes(self._probe_context()) if probes and self.distributed.is_main else None
         self.tensorboard: TensorBoardLog | None = None
-        self.probe_schedule = ProbeSchedule(self.settings.probe_every, self.settings.probe_unit)
+        # on the CPU the probes' share is one of the CPU time the run gets: on a machine shared
+        # with other work a wall-clock second holds little training, and a probe would take a
+        # larger share of the work done; on a GPU the trainer's own clock (which stops while paused)
+        self.probe_schedule = ProbeSchedule(self.settings.probe_every, self.settings.probe_unit,
+                                            self.settings.probe_budget / 100.0,
+                                            clock=time.process_time if self.device.type == "cpu" else self._elapsed)
+        #: whether the run gets the CPU it needs ("pace" events; see training/pace.py)
+        self.pace = PaceMonitor(torch.get_num_threads(), on_cpu=self.device.type == "cpu")
         self._resumed = False
         self._elapsed_before = 0.0
         self._clock = time.perf_counter()
@@ -259,6 +268,7 @@ class Trainer:
                     "step": self.step, "epoch": self.epoch,
                     "parameters": self.analysis.total_params,
                     "validation_samples": len(self.x_val),
+                    "activation_nodes": self.probes.activation_nodes if self.probes is not None else [],
                     "world_size": self.distributed.world_size})
         if self.transfer is not None and not self._resumed:
             record = self.transfer.record()
@@ -341,7 +351,9 @@ class Trainer:
         loss.backward()
         probing = self.probes is not None and self.probe_schedule.due(self.step)
         if probing:
+            began = self.probe_schedule.clock()
             self.probes.before_update()
+            before_cost = self.probe_schedule.clock() - began
         if self.settings.grad_clip > 0:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
             if self._check_each_step and not math.isfinite(norm.item()):
@@ -350,8 +362,18 @@ class Trainer:
         self.step += 1
         self.batch_index += 1
         if probing:
+            self.probe_schedule.begin()
             self.probes.after_update(self.step)
+            self.probe_schedule.end(before_cost)
+            self._emit_probe_time()
         return loss.detach(), extras
+
+    def _emit_probe_time(self) -> None:
+        """What the probes have cost so far, for the Training panel ("probes 3.8 % of time")."""
+        schedule = self.probe_schedule
+        self._emit({"type": "probe", "kind": "probe_time", "step": self.step, "data": {
+            "share": schedule.used_share(), "seconds": schedule.spent, "last": schedule.last_cost,
+            "budget": schedule.share, "probes": schedule.probes}})
 
     def _flush(self) -> None:
         """Emit buffered step records: one device→host transfer for the lot."""
@@ -371,6 +393,9 @@ class Trainer:
             self.metrics_log.write(record)
             self._emit(record)
         pending.clear()
+        pace = self.pace.tick(self.step)
+        if pace is not None:
+            self._emit({"type": "pace", "step": self.step, **pace})
 
     def _end_epoch(self) -> bool:
         """Validate, checkpoint, probe; True when early stopping says stop."""
@@ -389,7 +414,10 @@ class Trainer:
         self.metrics_log.write(record)
         self._emit(record)
         if self.probes is not None:
+            began = self.probe_schedule.clock()
             self.probes.at_epoch_end(self.step, extras)
+            self.probe_schedule.add(self.probe_schedule.clock() - began)
+            self._emit_probe_time()
         if improved and self.settings.keep_best and self.distributed.is_main:
             self.checkpoints.keep_best(self._progress())  # in memory; written with the next "last"
         if save_due:
@@ -454,6 +482,7 @@ class Trainer:
             self.control.wait_while_paused()
             # the run's clock measures training: a pause moves it on, so rates stay true
             self._clock += time.perf_counter() - paused_at
+            self.pace.restart()
             if not self.control.stop_requested:
                 self._emit({"type": "resumed", "step": self.step})
         return self.control.stop_requested

@@ -27,6 +27,8 @@ from typing import Any
 BATCH_SECONDS = 0.1
 #: how much lower the training process's scheduling priority is than the window's
 CHILD_NICENESS = 5
+#: the training process is a batch job to the scheduler (Linux SCHED_BATCH)
+BATCH_POLICY = True
 
 
 class BatchingSink:
@@ -59,13 +61,9 @@ def train_in_child(snapshot: Any, settings: dict[str, Any], run_dir: str, connec
     A graph's JSON text is taken too (parsed and analysed here, once)."""
     if log_path:
         _log_to(log_path)
-    try:
-        # the window that watches must win the CPU whenever it wants it (a few % of one core):
-        # a lower priority keeps its event loop answering while training takes the rest
-        os.nice(CHILD_NICENESS)
-    except OSError:
-        pass
+    _lower_priority()
     sink = BatchingSink(connection.send)
+    _take_free_cores()
     try:
         trainer = _trainer(snapshot, settings, Path(run_dir), sink, control)
         if trainer is not None:
@@ -79,6 +77,30 @@ def train_in_child(snapshot: Any, settings: dict[str, Any], run_dir: str, connec
             sink.flush()
         finally:
             connection.close()
+
+
+def _lower_priority() -> None:
+    """Let the window win the CPU whenever it wants it (a few % of one core), so its event loop
+    answers while training takes the rest: a lower priority, and the batch policy, which tells
+    the scheduler this process is CPU-bound and never needs to preempt others on waking."""
+    try:
+        if BATCH_POLICY and hasattr(os, "SCHED_BATCH"):
+            os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except OSError:
+        pass
+    try:
+        os.nice(CHILD_NICENESS)
+    except OSError:
+        pass
+
+
+def _take_free_cores() -> None:
+    """As many torch threads as the load leaves cores free (see training/pace.py)."""
+    import torch
+
+    from graph_engine.training.pace import free_threads
+
+    torch.set_num_threads(free_threads())
 
 
 def _log_to(log_path: str) -> None:

@@ -157,7 +157,7 @@ def test_vary_this_on_a_training_setting_suggests_its_choices(qtbot, window, mon
     panel = window.workspace.panel
     label = panel.findChildren(type(window.sweeps.spec_panel.message))
     actions = [a for w in label for a in w.actions() if a.text() == "Vary this…"]
-    assert len(actions) == 8
+    assert len(actions) == 9
     monkeypatch.setattr("app.sweep_workspace.QInputDialog.getText",
                         lambda *args, text="", **kwargs: (text, True))
     asked = []

@@ -24,7 +24,7 @@ from widgets.curves.run_curves import RunCurves
 
 #: settings that say nothing about how a run learns: left out of the differences
 IGNORED_SETTINGS = frozenset({"device", "checkpoint_every", "log_every", "probe_every",
-                              "probe_unit", "feature_map_nodes"})
+                              "probe_unit", "probe_budget", "feature_map_nodes"})
 
 
 def value_text(value: Any) -> str:

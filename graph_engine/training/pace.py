@@ -1,0 +1,85 @@
+"""Whether training gets the CPU it needs: threads from free cores, and a starvation signal.
+
+On a loaded machine torch's default (one thread per core) collapses: its threads wait for
+each other at every operation while other processes hold the cores, and a script that
+runs in a second alone takes half a minute. So the training process takes as many threads
+as there are cores free when it starts (at least one), and watches its own pace: every
+couple of seconds it compares the CPU time it got with the wall-clock time and the steps
+per second with the best rate it measured so far in the run. When it gets less than half
+a core, or runs at less than half its best rate for two windows in a row, it says it is
+starved, so the Training panel can tell a person why training is slow.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable
+
+#: seconds of training one pace measurement covers
+WINDOW_S = 2.0
+#: below this many cores' worth of CPU time per second (on the CPU) training is starved
+STARVED_CPU = 0.5
+#: below this share of the run's best steps/s, training is starved
+STARVED_RATE = 0.5
+
+
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def free_threads(cores: int | None = None, load: float | None = None) -> int:
+    """Threads for a training process: the cores the load average leaves free, at least one."""
+    cores = usable_cores() if cores is None else cores
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):
+            load = 0.0
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def process_cpu_seconds() -> float:
+    """User plus system CPU time of this process, all its threads."""
+    times = os.times()
+    return times.user + times.system
+
+
+class PaceMonitor:
+    """Measures CPU share and steps/s per window; see the module docstring."""
+
+    def __init__(self, threads: int, on_cpu: bool = True, clock: Callable[[], float] = time.perf_counter,
+                 cpu: Callable[[], float] = process_cpu_seconds, window: float = WINDOW_S):
+        self.threads = threads
+        self.on_cpu = on_cpu
+        self.clock, self.cpu, self.window = clock, cpu, window
+        self.best_rate = 0.0
+        self._slow_windows = 0
+        self._mark: tuple[float, float, int] | None = None
+
+    def tick(self, step: int) -> dict[str, Any] | None:
+        """Call with the step count now and then; a measurement once per window, else None."""
+        now, cpu = self.clock(), self.cpu()
+        if self._mark is None:
+            self._mark = (now, cpu, step)
+            return None
+        began, cpu_before, step_before = self._mark
+        wall = now - began
+        if wall < self.window:
+            return None
+        self._mark = (now, cpu, step)
+        rate = (step - step_before) / wall
+        cores = (cpu - cpu_before) / wall
+        slow = self.best_rate > 0 and rate < STARVED_RATE * self.best_rate
+        self._slow_windows = self._slow_windows + 1 if slow else 0
+        self.best_rate = max(self.best_rate, rate)
+        starved = (self.on_cpu and cores < STARVED_CPU) or self._slow_windows >= 2
+        return {"rate": rate, "best_rate": self.best_rate, "cpu": cores, "threads": self.threads,
+                "starved": bool(starved)}
+
+    def restart(self) -> None:
+        """Forget the window in progress (after a pause: waiting is not starving)."""
+        self._mark = None

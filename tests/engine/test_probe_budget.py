@@ -1,0 +1,214 @@
+"""Probes within a time budget (issue 18): the schedule's invariant on a fake clock, the
+rotating sample of activation nodes, and the probe time a run reports."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+from graph_engine import compile_graph, load_template
+from graph_engine.probes import activation_nodes, activation_stats
+from graph_engine.training import Trainer, load_dataset_for, settings_from_dict
+from graph_engine.training.probe_schedule import ProbeSchedule
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _simulate(schedule: ProbeSchedule, clock: FakeClock, step_s: float, costs: list[float],
+              steps: int) -> list[tuple[float, float, float]]:
+    """Train ``steps`` steps of ``step_s`` seconds; a due probe costs the next of ``costs``.
+    Returns (start, end, spent before it) of every probe."""
+    probes = []
+    for step in range(steps):
+        clock.now += step_s
+        if schedule.due(step) and len(probes) < len(costs):
+            spent = schedule.spent
+            schedule.begin()
+            start = clock.now
+            clock.now += costs[len(probes)]
+            schedule.end()
+            probes.append((start, clock.now, spent))
+    return probes
+
+
+@hypothesis_settings(max_examples=60, deadline=None)
+@given(share=st.sampled_from([0.01, 0.05, 0.2]),
+       step_ms=st.floats(0.5, 400.0),
+       costs=st.lists(st.floats(0.0005, 3.0), min_size=3, max_size=40))
+def test_probes_never_take_more_than_their_share(share, step_ms, costs):
+    clock = FakeClock()
+    schedule = ProbeSchedule(1000, "ms", share, clock=clock)
+    probes = _simulate(schedule, clock, step_ms / 1000.0, costs * 50, steps=4000)
+    assert probes, "the first step is probed"
+    first_step = step_ms / 1000.0  # the schedule's clock starts at the first step
+    for start, _, spent in probes:
+        # a probe starts only while the time spent so far is within the share of the time so far
+        assert spent <= share * (start - first_step) + 1e-9
+    # so over the whole run the share holds up to the one probe that may have just run
+    elapsed = clock.now - first_step
+    last = probes[-1][1] - probes[-1][0]
+    assert schedule.spent <= share * elapsed + last + 1e-9
+    assert schedule.used_share() == pytest.approx(schedule.spent / elapsed)
+
+
+def test_constant_costs_hold_the_share_in_every_cycle():
+    clock = FakeClock()
+    schedule = ProbeSchedule(1000, "ms", 0.05, clock=clock)
+    probes = _simulate(schedule, clock, 0.010, [0.5] * 1000, steps=20000)
+    for (_, end, _), (start, finish, _) in zip(probes, probes[1:]):
+        # from one probe's end to the next one's: the probe is at most 5 % of that cycle
+        assert (finish - start) / (finish - end) <= 0.05 + 1e-9
+    # over the run too, but for the first probe, which had no training before it
+    assert schedule.spent - 0.5 <= 0.05 * schedule.elapsed()
+
+
+def test_the_clock_counts_from_a_probe_end():
+    clock = FakeClock()
+    schedule = ProbeSchedule(1000, "ms", 1.0, clock=clock)  # no budget: the interval alone
+    probes = _simulate(schedule, clock, 0.001, [2.5] * 10, steps=6000)
+    for (_, end, _), (start, _, _) in zip(probes, probes[1:]):
+        # a probe longer than the interval must not run back to back with the next
+        assert start - end >= 1.0 - 1e-9
+
+
+def test_cheap_probes_keep_the_settings_interval():
+    clock = FakeClock()
+    schedule = ProbeSchedule(1000, "ms", 0.05, clock=clock)
+    probes = _simulate(schedule, clock, 0.010, [0.001] * 100, steps=1000)  # 10 s of training
+    assert 9 <= len(probes) <= 11  # once a second: the budget would allow far more
+
+
+def test_a_step_interval_is_kept_exactly_and_measured():
+    clock = FakeClock()
+    schedule = ProbeSchedule(5, "steps", 0.05, clock=clock)
+    probes = _simulate(schedule, clock, 0.01, [1.0] * 100, steps=50)
+    assert len(probes) == 10
+    assert schedule.spent == pytest.approx(10.0) and schedule.probes == 10
+
+
+def test_epoch_end_probes_count_against_the_budget():
+    clock = FakeClock()
+    schedule = ProbeSchedule(1000, "ms", 0.05, clock=clock)
+    assert schedule.due(0)
+    clock.now = 10.0
+    schedule.add(1.0)  # a text sample at an epoch's end: 10 % so far
+    assert not schedule.due(1)
+    clock.now = 20.0
+    assert schedule.due(2)
+
+
+def test_rotating_sample_covers_every_node_and_keeps_the_watched_one(tmp_path):
+    graph = load_template("resnet_style")
+    settings = settings_from_dict(graph.training, epochs=1, probe_every=0)
+    trainer = Trainer(graph, load_dataset_for(graph, settings), settings, None, tmp_path / "run")
+    run_probes = trainer.probes
+    nodes = run_probes.activation_nodes
+    assert len(nodes) > 20
+    run_probes.apply_requests({"watch_node": nodes[3]})
+    seen: set[str] = set()
+    order = {n: i for i, n in enumerate(nodes)}
+    for _ in range(len(nodes)):
+        sample = run_probes.activation_sample()
+        assert nodes[3] in sample and len(sample) <= 7
+        assert sample == sorted(sample, key=order.__getitem__)
+        seen |= set(sample)
+    assert seen == set(nodes)
+
+
+def test_a_sample_of_nodes_matches_the_full_measurement():
+    graph = load_template("digits_cnn")
+    model = compile_graph(graph, device="cpu")
+    x = torch.randn(8, 1, 8, 8)
+    nodes = activation_nodes(model, graph)
+    full = activation_stats(model, graph, x)
+    some = activation_stats(model, graph, x, nodes[1:3], ranges={n: full[n]["range"] for n in nodes},
+                            tap_ids=nodes)
+    assert list(some) == nodes[1:3]
+    for node_id, entry in some.items():
+        assert entry == pytest.approx(full[node_id])
+
+
+def test_a_run_reports_the_share_its_probes_took(tmp_path):
+    graph = load_template("digits_cnn")
+    settings = settings_from_dict(graph.training, epochs=1, probe_every=5, probe_unit="steps")
+    events = []
+    Trainer(graph, load_dataset_for(graph, settings), settings, events.append, tmp_path / "run").run()
+    started = next(e for e in events if e["type"] == "started")
+    assert started["activation_nodes"] == activation_nodes(compile_graph(graph), graph)
+    timing = [e["data"] for e in events if e["type"] == "probe" and e["kind"] == "probe_time"]
+    # the probes at steps 0, 5, .., 20 of the 23, then the epoch's end (counted, not a probe)
+    assert [t["probes"] for t in timing] == [1, 2, 3, 4, 5, 5]
+    assert all(0 < t["share"] < 1 and t["budget"] == 0.05 for t in timing)
+    assert timing[-1]["seconds"] >= timing[0]["seconds"] > 0
+
+
+def _small_char_lstm():
+    graph = load_template("char_lstm")
+    graph.set_params("chars", {"shape": [16]})
+    graph.set_params("lstm", {"hidden_size": 16, "num_layers": 1, "dropout": 0.0})
+    return graph
+
+
+def _text_run(tmp_path, graph):
+    text = tmp_path / "corpus.txt"
+    text.write_text("def add(a, b):\n    return a + b\n\n" * 8, encoding="utf-8")
+    settings = settings_from_dict(graph.training, dataset=str(text), epochs=1, probe_every=0)
+    events = []
+    trainer = Trainer(graph, load_dataset_for(graph, settings), settings, events.append, tmp_path / "run")
+    trainer.run()
+    return trainer, [e["data"] for e in events if e["type"] == "probe" and e["kind"] == "samples"]
+
+
+def test_epoch_end_text_samples_decode_incrementally(tmp_path):
+    from graph_engine.probes import sampling
+
+    trainer, samples = _text_run(tmp_path, _small_char_lstm())
+    assert len(samples) == 1 and len(samples[0]["text"]) == 240
+    assert trainer.model in sampling._decoders  # the graph's decoder step served the sample
+
+
+def test_a_model_that_cannot_decode_step_by_step_still_samples_text(tmp_path):
+    graph = _small_char_lstm()
+    graph.set_params("lstm", {"bidirectional": True})  # reads backwards: no step-by-step decoding
+    trainer, samples = _text_run(tmp_path, graph)
+    assert len(samples) == 1 and len(samples[0]["text"]) == 240
+    assert trainer.probes._decodable is False
+
+
+@pytest.mark.parametrize("cores, load, threads", [(2, 0.1, 2), (2, 0.7, 1), (2, 6.0, 1), (16, 3.2, 13), (4, 0.0, 4)])
+def test_threads_come_from_the_free_cores(cores, load, threads):
+    from graph_engine.training.pace import free_threads
+
+    assert free_threads(cores, load) == threads
+
+
+def test_pace_says_starved_when_the_process_gets_little_cpu_or_slows_down():
+    from graph_engine.training.pace import PaceMonitor
+
+    clock, cpu = FakeClock(), FakeClock()
+    pace = PaceMonitor(threads=1, on_cpu=True, clock=clock, cpu=cpu, window=2.0)
+    assert pace.tick(0) is None  # the first call only marks the start
+
+    def window(steps: int, cpu_seconds: float, step: list[int] = [0]):
+        step[0] += steps
+        clock.now += 2.0
+        cpu.now += cpu_seconds
+        return pace.tick(step[0])
+
+    alone = window(200, 1.9)
+    assert alone["rate"] == 100 and alone["cpu"] == pytest.approx(0.95) and not alone["starved"]
+    assert window(1, 0.0) is not None and pace.tick(201) is None  # within a window: nothing
+    pace.restart()
+    pace.tick(201)
+    little_cpu = window(120, 0.4)  # 0.2 of a core
+    assert little_cpu["starved"] and little_cpu["best_rate"] == 100
+    slow = [window(30, 1.9), window(30, 1.9)]  # all the CPU it wants, at 15 steps/s
+    assert [w["starved"] for w in slow] == [False, True]  # two slow windows in a row
+    assert not window(200, 1.9)["starved"]
