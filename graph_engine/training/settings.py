@@ -11,10 +11,15 @@ from typing import Any
 
 from graph_engine.params import ParamError, ParamSpec
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+#: "perceptron": Rosenblatt's rule, plain SGD (no momentum, no decay) on the perceptron
+#: criterion, so each misclassified point x with target t moves the weights by η·t·x
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "perceptron")
 SCHEDULES = ("constant", "step", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-TASK_CHOICES = ("auto", "classification", "regression", "language_model", "segmentation", "seq2seq")
+TASK_CHOICES = ("auto", "classification", "regression", "language_model", "segmentation", "seq2seq",
+                "perceptron")
+#: the perceptron task's loss: the criterion max(0, −t·f(x)) or the hinge max(0, 1 − t·f(x))
+PERCEPTRON_LOSSES = ("criterion", "hinge")
 #: scheduled sampling (Bengio et al. 2015): how the teacher-forcing probability decays
 SAMPLING_DECAYS = ("off", "linear", "exponential", "inverse_sigmoid", "always")
 
@@ -50,6 +55,10 @@ class TrainingSettings:
     #: previous one (0 = every epoch); always after the first epoch and when the run ends
     checkpoint_every: float = 30.0
     validation_fraction: float = 0.2
+    #: the 2-D toy problems' jitter (std of Gaussian noise; the points span about [-1, 1])
+    noise: float = 0.1
+    #: the perceptron task's loss (see PERCEPTRON_LOSSES)
+    perceptron_loss: str = "criterion"
     #: probes 1-3 (activations, gradients, feature maps) every N ms, or every N steps: by
     #: default once a second, live for a person watching at a cost of about 1% of the time
     probe_every: int = 1000
@@ -105,6 +114,8 @@ _SPECS = {
     "checkpoint_every": ParamSpec("checkpoint_every", "float", 30.0, "", minimum=0.0, maximum=1e9),
     "validation_fraction": ParamSpec("validation_fraction", "float", 0.2, "", minimum=0.01,
                                      maximum=0.9),
+    "noise": ParamSpec("noise", "float", 0.1, "", minimum=0.0, maximum=10.0),
+    "perceptron_loss": ParamSpec("perceptron_loss", "choice", "criterion", "", choices=PERCEPTRON_LOSSES),
     "probe_every": ParamSpec("probe_every", "int", 1000, "", minimum=0, maximum=10**9),
     "probe_unit": ParamSpec("probe_unit", "choice", "ms", "", choices=("steps", "ms")),
     "log_every": ParamSpec("log_every", "int", 10, "", minimum=1, maximum=10**6),

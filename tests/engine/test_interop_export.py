@@ -333,7 +333,9 @@ def test_train_script_carries_the_graphs_training_settings():
 
 @pytest.mark.slow
 def test_train_script_runs_data_parallel_under_torchrun(tmp_path):
-    export_python(load_template("perceptron"), tmp_path / "model.py", with_training=True)
+    logistic = chain(("pixels", "Input", {"shape": [64]}), ("perceptron", "Linear", {"out_features": 10}),
+                     ("scores", "Output", {}))  # the old perceptron template: logistic regression on digits
+    export_python(logistic, tmp_path / "model.py", with_training=True)
     x, y = _digits()
     np.savez(tmp_path / "digits.npz", x=x.reshape(len(x), 64), y=y)
     result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
