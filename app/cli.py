@@ -185,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to a PNG and exit")
     gui.add_argument("--size", default="1600x1000", help="window size for --screenshot, WxH")
     gui.add_argument("--panel", choices=["training", "curves", "activations", "filters", "patches", "health",
-                                         "evaluation", "text", "encoder"],
+                                         "evaluation", "text", "encoder", "boundary"],
                      help="with --screenshot: bring this panel to the front")
     gui.add_argument("--train-epochs", type=int, metavar="N",
                      help="with --screenshot: train N epochs offscreen first, then render")

@@ -18,6 +18,10 @@ SCHEDULES = ("constant", "step", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 TASK_CHOICES = ("auto", "classification", "regression", "language_model", "segmentation", "seq2seq",
                 "perceptron")
+#: the perceptron optimizer's rule, as the settings' help shows it
+PERCEPTRON_RULE = ("Rosenblatt's rule: for each misclassified point x with target t = ±1, w ← w + η·t·x and "
+                   "b ← b + η·t; a correctly classified point changes nothing (SGD, rate η, no momentum, on the "
+                   "perceptron criterion max(0, −t·f(x)))")
 #: the perceptron task's loss: the criterion max(0, −t·f(x)) or the hinge max(0, 1 − t·f(x))
 PERCEPTRON_LOSSES = ("criterion", "hinge")
 #: scheduled sampling (Bengio et al. 2015): how the teacher-forcing probability decays

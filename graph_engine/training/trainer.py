@@ -164,7 +164,8 @@ class Trainer:
             model=self.model, analysis=self.analysis, ends=self.ends, x_val=self.x_val, y_val=self.y_val,
             task=self.task, class_names=self.dataset.class_names, vocabulary=self.dataset.vocabulary,
             feature_map_nodes=tuple(self.settings.feature_map_nodes), seed=self.settings.seed,
-            emit=self._emit, requests=self.control.requests, seq2seq=self.seq2seq)
+            emit=self._emit, requests=self.control.requests, seq2seq=self.seq2seq,
+            x_train=self.x_train, y_train=self.y_train)
 
     # -- resuming ---------------------------------------------------------------------
     @classmethod
