@@ -15,7 +15,7 @@ from graph_engine import (
     DEFAULT_TEMPLATE, Analysis, Graph, GraphFileError, analyze, field_text, layer_types, list_templates,
     shape_text,
 )
-from app import interop_cli, train_cli
+from app import interop_cli, lessons_cli, train_cli
 from app.graph_source import load_graph_argument
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
@@ -179,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     layers.set_defaults(run=cmd_layers)
 
     train_cli.register(sub, file_help)
+    lessons_cli.register(sub)
 
     gui = sub.add_parser("gui", help="open the editor (the default command)")
     gui.add_argument("file", nargs="?", help="graph file to open; default: the digits CNN template")

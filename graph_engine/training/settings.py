@@ -63,6 +63,11 @@ class TrainingSettings:
     noise: float = 0.1
     #: the perceptron task's loss (see PERCEPTRON_LOSSES)
     perceptron_loss: str = "criterion"
+    #: classification and segmentation: "balanced" weighs each class's loss by the inverse of its
+    #: share of the training targets (a segmenter then cannot settle for "all background")
+    class_weighting: str = "none"
+    #: weight initialisation: torch's default, Glorot/Xavier or He/Kaiming (see initialisation.py)
+    init: str = "default"
     #: probes 1-3 (activations, gradients, feature maps) every N ms, or every N steps: by
     #: default once a second, live for a person watching at a cost of about 1% of the time
     probe_every: int = 1000
@@ -120,6 +125,8 @@ _SPECS = {
                                      maximum=0.9),
     "noise": ParamSpec("noise", "float", 0.1, "", minimum=0.0, maximum=10.0),
     "perceptron_loss": ParamSpec("perceptron_loss", "choice", "criterion", "", choices=PERCEPTRON_LOSSES),
+    "class_weighting": ParamSpec("class_weighting", "choice", "none", "", choices=("none", "balanced")),
+    "init": ParamSpec("init", "choice", "default", "", choices=("default", "xavier", "kaiming")),
     "probe_every": ParamSpec("probe_every", "int", 1000, "", minimum=0, maximum=10**9),
     "probe_unit": ParamSpec("probe_unit", "choice", "ms", "", choices=("steps", "ms")),
     "log_every": ParamSpec("log_every", "int", 10, "", minimum=1, maximum=10**6),

@@ -174,7 +174,21 @@ def perceptron_decision(output: torch.Tensor) -> torch.Tensor:
     return torch.where(output.reshape(len(output), -1)[:, 0] >= 0, 1.0, -1.0)
 
 
-def loss_fn(task: str, output: torch.Tensor, target: torch.Tensor, hinge: bool = False) -> torch.Tensor:
+def balanced_weights(task: str, y: torch.Tensor, classes: int | None) -> torch.Tensor | None:
+    """Per-class loss weights, the inverse of each class's share of ``y`` (mean 1 over the
+    classes present; absent classes weigh 0), for classification and segmentation."""
+    if task not in (CLASSIFICATION, SEGMENTATION) or not classes:
+        return None
+    counts = torch.bincount(y.reshape(-1).long(), minlength=classes)[:classes].double()
+    present = counts > 0
+    weights = torch.zeros(classes, dtype=torch.float64, device=y.device)
+    weights[present] = counts[present].sum() / counts[present]
+    weights[present] /= weights[present].mean()
+    return weights.float()
+
+
+def loss_fn(task: str, output: torch.Tensor, target: torch.Tensor, hinge: bool = False,
+            weight: torch.Tensor | None = None) -> torch.Tensor:
     """Cross-entropy for class-like tasks (over the class dimension), MSE for regression; for the
     perceptron the criterion max(0, −t·f(x)), whose gradient on a misclassified point is −t·x at
     the last layer (so SGD with rate η is Rosenblatt's update), or with ``hinge`` max(0, 1 − t·f(x))."""
@@ -185,7 +199,9 @@ def loss_fn(task: str, output: torch.Tensor, target: torch.Tensor, hinge: bool =
         return F.mse_loss(output, target.reshape(output.shape))
     if task == LANGUAGE_MODEL:
         return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1))
-    return F.cross_entropy(output, target)
+    if weight is not None and output.shape[1] != len(weight):  # an Output wider than the classes
+        weight = torch.cat([weight, weight.new_zeros(output.shape[1] - len(weight))])
+    return F.cross_entropy(output, target, weight=weight)
 
 
 class MetricAccumulator:

@@ -39,6 +39,7 @@ from graph_engine.training.failures import ERROR_FILE, failure_text, one_line
 from graph_engine.training.nonfinite import (
     NonFiniteError, gradient_diagnosis, loss_diagnosis, weights_diagnosis,
 )
+from graph_engine.training.initialisation import initialise
 from graph_engine.training.optimizers import build_optimizer
 from graph_engine.training.probing import ProbeContext, ProbeSchedule, RunProbes
 from graph_engine.training.schedule import lr_factor
@@ -48,7 +49,7 @@ from graph_engine.training.tensorboard_log import TensorBoardLog, require_tensor
 from graph_engine.training.seq2seq import Seq2SeqTask, is_encoder_decoder, seq2seq_ends
 from graph_engine.training.seq2seq import fit_problems as seq2seq_fit_problems
 from graph_engine.training.tasks import (
-    PERCEPTRON, MetricAccumulator, fit_problems, graph_ends, loss_fn, perceptron_decision, prepare_targets,
+    PERCEPTRON, MetricAccumulator, balanced_weights, fit_problems, graph_ends, loss_fn, perceptron_decision, prepare_targets,
 )
 
 Sink = Callable[[dict[str, Any]], None]
@@ -99,6 +100,7 @@ class Trainer:
         self.device = self.distributed.start(self.settings.device)
         torch.manual_seed(self.settings.seed)
         self.model = compile_graph(self.graph, self.device, analysis=self.analysis)
+        initialise(self.model, self.settings.init)
         self.seq2seq = (Seq2SeqTask(self.model, self.graph, self.analysis, self.seq2seq_ends, dataset, self.settings)
                         if self.seq2seq_ends is not None else None)
         self.distributed.seed(self.settings.seed)
@@ -113,6 +115,8 @@ class Trainer:
         self._check_each_step = self.device.type == "cpu" and not self.distributed.enabled
         self._rate: float | None = None
         self._hinge = self.settings.perceptron_loss == "hinge"
+        self._weight = (balanced_weights(self.task, self.y_train, dataset.num_classes)
+                        if self.settings.class_weighting == "balanced" else None)
         self.run_dir = self.distributed.share(Path(run_dir) if run_dir else
                                               runs.default_run_dir(self.graph.name))
         self.step = 0
@@ -317,7 +321,7 @@ class Trainer:
                 extras["teacher_forcing"] = forcing
         else:
             output = self.step_model(x)  # in train mode: evaluation and probes restore the mode they found
-            loss = loss_fn(self.task, output, y, self._hinge)
+            loss = loss_fn(self.task, output, y, self._hinge, self._weight)
         if self._check_each_step and not math.isfinite(loss.item()):
             inputs = x if self.seq2seq is None else self.seq2seq_ends.arguments(
                 x, self.seq2seq.targets(y, self.step)[:, :-1])
@@ -407,7 +411,7 @@ class Trainer:
             for start in range(0, len(self.x_val), size):
                 x, y = self.x_val[start:start + size], self.y_val[start:start + size]
                 output = self.model(x)
-                accumulator.add(output, y, loss_fn(self.task, output, y, self._hinge))
+                accumulator.add(output, y, loss_fn(self.task, output, y, self._hinge, self._weight))
                 predictions.append((perceptron_decision(output) > 0).long() if self.task == PERCEPTRON
                                    else output.argmax(dim=1 if self.task == "segmentation" else -1))
             metrics = accumulator.result()
