@@ -114,26 +114,26 @@ LESSONS: tuple[Lesson, ...] = (
            "the mean IoU in the Curves panel and the masks' edges in the Evaluation panel.",
            "Skip connections carry fine spatial detail past the bottleneck, so a U-Net segments sharper and "
            "better than an FCN that upsamples coarse scores (Ronneberger et al. 2015).",
-           measure.fcn_vs_unet, "", None),
+           measure.fcn_vs_unet, "20 epochs each at the templates' defaults (lr 0.003, balanced class weights): mean IoU FCN 0.474, U-Net 0.513 — the skips help, by 0.04", True),
     Lesson("char_lstm", 11, "A character LSTM learns to spell", lambda: graphs.template_graph("char_lstm", epochs=2),
            ("text", "curves"),
            "Watch the Text panel's samples after each epoch: first random characters, then word-like strings, "
            "then mostly real words with Python's punctuation.",
            "A character-level LSTM learns spelling, then words and syntax, from raw text alone (Karpathy 2015).",
-           _chain_lstm, "", None),
+           _chain_lstm, "2 epochs on python-docs (2.71 bits/char, 5 min): 23% of the 164 words of 3+ letters in 2,000 sampled characters are words of the corpus — not spelling yet at this budget", False),
     Lesson("beam_search", 12, "Beam search vs greedy decoding", lambda: graphs.template_graph("char_lstm", epochs=2),
            ("text", "curves"),
            "After training, generate from the same prompt with beam 1 (greedy) and beam 5 in the Text panel.",
            "Greedy decoding commits to the best next token and can miss the most probable sequence; beam search "
            "keeps the k best prefixes and finds more probable outputs.",
-           measure.beam_vs_greedy, "", None),
+           measure.beam_vs_greedy, "char LSTM after 2 epochs, 5 prompts, 30 characters: beam width 5 finds continuations 0.56 nats more probable than greedy on average, and never less probable", True),
     Lesson("encoder_decoder", 13, "The encoder–decoder", lambda: graphs.template_graph("seq2seq_translator", epochs=4),
            ("text", "encoder", "curves"),
            "Train, then translate numbers in the Text panel and look at the Encoder state panel: numbers of the "
            "same size lie close together in the encoder's final state.",
            "An LSTM encoder compresses the whole source into one vector and an LSTM decoder writes the target from "
            "it; reversing the source helps (Sutskever et al. 2014).",
-           measure.encoder_decoder, "", None),
+           measure.encoder_decoder, "number-words, 4 epochs (2 min): validation BLEU 1.00 on sacrebleu's 0–1 scale — every validation number translated exactly", True),
 )
 
 _BY_KEY = {lesson.key: lesson for lesson in LESSONS}
