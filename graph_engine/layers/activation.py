@@ -110,7 +110,7 @@ def _sign_forward(b, inputs, params, in_shapes):
     identity), so SGD on the perceptron criterion over a Sign is Rosenblatt's update."""
     x = inputs[0]
     step = b.function("torch.where", b.method(x, "ge", 0.0), 1.0, -1.0)
-    return b.add(x, b.method(b.method(step, "sub", x), "detach"))
+    return b.add(x, b.method(b.add(step, b.method(x, "neg")), "detach"))  # x + (step − x) held constant
 
 
 register(LayerSpec(
