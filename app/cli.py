@@ -15,7 +15,7 @@ from graph_engine import (
     DEFAULT_TEMPLATE, Analysis, Graph, GraphFileError, analyze, field_text, layer_types, list_templates,
     shape_text,
 )
-from app import interop_cli, sweep_cli, train_cli
+from app import interop_cli, lessons_cli, sweep_cli, train_cli
 from app.graph_source import load_graph_argument
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
@@ -180,13 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     train_cli.register(sub, file_help)
     sweep_cli.register(sub, file_help)
+    lessons_cli.register(sub)
 
     gui = sub.add_parser("gui", help="open the editor (the default command)")
     gui.add_argument("file", nargs="?", help="graph file to open; default: the digits CNN template")
     gui.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to a PNG and exit")
     gui.add_argument("--size", default="1600x1000", help="window size for --screenshot, WxH")
     gui.add_argument("--panel", choices=["training", "curves", "activations", "filters", "patches", "health",
-                                         "evaluation", "text", "encoder"],
+                                         "evaluation", "text", "encoder", "boundary"],
                      help="with --screenshot: bring this panel to the front")
     gui.add_argument("--train-epochs", type=int, metavar="N",
                      help="with --screenshot: train N epochs offscreen first, then render")

@@ -13,11 +13,11 @@ EXIT_OK, EXIT_BAD_FILE, EXIT_UNREADABLE = 0, 1, 2
 
 def run_gui(file: str | None = None, screenshot: str | None = None,
             size: tuple[int, int] = (1600, 1000), panel: str | None = None,
-            train_epochs: int | None = None, dataset: str | None = None) -> int:
+            train_epochs: int | None = None, dataset: str | None = None, lesson: str | None = None) -> int:
     """Open the editor on ``file`` (default: the digits CNN template). With ``screenshot``,
     render the fitted window offscreen to that PNG and exit instead: after training
     ``train_epochs`` epochs in the app's own training process when asked, with
-    ``panel``'s dock in front."""
+    ``panel``'s dock in front. ``lesson``: open that lesson once the window shows."""
     os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
     if screenshot:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -57,6 +57,10 @@ def run_gui(file: str | None = None, screenshot: str | None = None,
     from PySide6.QtCore import QTimer
 
     QTimer.singleShot(0, window.offer_recovery)
+    if lesson:
+        from app.lesson_actions import open_lesson
+
+        QTimer.singleShot(0, lambda: open_lesson(window, lesson))
     return app.exec()
 
 

@@ -187,6 +187,7 @@ class MainWindow(FileActions, QMainWindow):
         self.sweeps.build_menu(training_menu)
 
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Lessons…", self.show_lessons)
         self._action(help_menu, "&Keyboard shortcuts", self.show_shortcuts, "F1")
 
     def _wire(self) -> None:
@@ -383,6 +384,15 @@ class MainWindow(FileActions, QMainWindow):
         if node_id:
             self.code_view.find(f"self.{node_id}")
         self.code_view.show()
+
+    def show_lessons(self) -> None:
+        """Help → Lessons: pick one and open it (see app/lesson_actions.py)."""
+        from app.lesson_actions import open_lesson
+        from app.lessons_gallery import LessonsGallery
+
+        self.lessons_gallery = LessonsGallery(self)
+        if self.lessons_gallery.exec() and self.lessons_gallery.chosen:
+            open_lesson(self, self.lessons_gallery.chosen, self.lessons_gallery.use_current)
 
     def show_shortcuts(self) -> None:
         QMessageBox.information(self, "Keyboard shortcuts", shortcuts_html())

@@ -33,7 +33,7 @@ SCROLLED = ("training", "text")
 #: the run's views in dock order: (key, dock title)
 RUN_VIEWS = (("curves", "Curves"), ("activations", "Activations"), ("filters", "Filters"),
              ("patches", "Patches"), ("health", "Health"), ("evaluation", "Evaluation"), ("text", "Text"),
-             ("encoder", "Encoder state"))
+             ("encoder", "Encoder state"), ("boundary", "Boundary"))
 #: canvas overlay choices: (key, menu text)
 OVERLAYS = (("none", "&None"), ("dead", "&Dead units"), ("gradient", "&Gradient norm"))
 
@@ -60,6 +60,7 @@ def _cuda_name() -> str | None:
 
 def _view_classes() -> dict[str, type]:
     from widgets.activations_panel import ActivationsPanel
+    from widgets.boundary_panel import BoundaryPanel
     from widgets.curves_panel import CurvesPanel
     from widgets.encoder_state_panel import EncoderStatePanel
     from widgets.evaluation_panel import EvaluationPanel
@@ -70,7 +71,7 @@ def _view_classes() -> dict[str, type]:
 
     return {"curves": CurvesPanel, "activations": ActivationsPanel, "filters": FiltersPanel,
             "patches": PatchesPanel, "health": HealthPanel, "evaluation": EvaluationPanel, "text": TextPanel,
-            "encoder": EncoderStatePanel}
+            "encoder": EncoderStatePanel, "boundary": BoundaryPanel}
 
 
 class RunWorkspace(QObject):

@@ -24,7 +24,8 @@ from graph_engine.training.history import RunHistory
 from widgets.best_result import best_text
 from graph_engine.data.seq2seq import SEQ2SEQ_DATASETS
 from graph_engine.training.settings import (
-    DEVICES, OPTIMIZERS, SAMPLING_DECAYS, SCHEDULES, TASK_CHOICES, TrainingSettings,
+    DEVICES, OPTIMIZERS, PERCEPTRON_LOSSES, PERCEPTRON_RULE, SAMPLING_DECAYS, SCHEDULES, TASK_CHOICES,
+    TrainingSettings,
 )
 from graph_engine.weight_params import SCHEMES
 
@@ -116,9 +117,19 @@ class TrainingPanel(QWidget):
         row.addWidget(self.open_data)
         form.addRow("Dataset", row)
 
+        self.noise = FloatField(0.0, 10.0)
+        self.noise.setToolTip("The 2-D toy problems (blobs, xor, circles, moons, spiral): the std of the "
+                              "Gaussian jitter added to points that span about [-1, 1]")
+        self.noise.value_edited.connect(lambda v: self._edit("noise", v))
+        form.addRow("Noise (2-D data)", self.noise)
         self.task = self._combo("task", TASK_CHOICES)
         form.addRow("Task", self.task)
+        self.perceptron_loss = self._combo("perceptron_loss", PERCEPTRON_LOSSES)
+        self.perceptron_loss.setToolTip("The perceptron task's loss on targets t = ±1: the criterion "
+                                        "max(0, −t·f(x)) or the hinge max(0, 1 − t·f(x))")
+        form.addRow("Perceptron loss", self.perceptron_loss)
         self.optimizer = self._combo("optimizer", OPTIMIZERS)
+        self.optimizer.setItemData(OPTIMIZERS.index("perceptron"), PERCEPTRON_RULE, Qt.ItemDataRole.ToolTipRole)
         form.addRow("Optimizer", self.optimizer)
         self.learning_rate = FloatField(0.0, 100.0)
         self.learning_rate.value_edited.connect(lambda v: self._edit("learning_rate", v))
@@ -308,7 +319,8 @@ class TrainingPanel(QWidget):
             self.init_from.setText(Path(source).name if source else "fresh weights")
             self.init_from.setToolTip(source or "The next training starts from freshly initialised weights")
             self.clear_init_from.setEnabled(bool(source))
-            for key in ("task", "optimizer", "schedule", "device", "scheduled_sampling", "sampling_tokens", "init"):
+            for key in ("task", "optimizer", "schedule", "device", "scheduled_sampling", "sampling_tokens", "init",
+                        "perceptron_loss"):
                 combo: QComboBox = getattr(self, key)
                 index = combo.findData(value[key])
                 combo.setCurrentIndex(max(0, index))
@@ -318,7 +330,7 @@ class TrainingPanel(QWidget):
                     spin.setValue(int(value[key]))
                 except (TypeError, ValueError):
                     pass
-            for key in ("learning_rate", "weight_decay", "grad_clip", "init_std", "probe_budget"):
+            for key in ("learning_rate", "weight_decay", "grad_clip", "init_std", "probe_budget", "noise"):
                 field: FloatField = getattr(self, key)
                 try:
                     field.set_value(float(value[key]))

@@ -14,9 +14,10 @@ from graph_engine.data.segmentation import check_segmentation_output, fit_masks
 from graph_engine.data.shapes import SEGMENTATION_CLASSES, SHAPE_CLASSES, draw_scenes, draw_shapes
 from graph_engine.data.split import split_indices
 from graph_engine.data.text import text_dataset
+from graph_engine.data.toy2d import TOY_DATASETS, toy_dataset
 
 BUILTIN_DATASETS: tuple[str, ...] = (
-    "digits", "shapes", "shapes-segmentation", "python-docs", "python-source")
+    "digits", "shapes", "shapes-segmentation", "python-docs", "python-source", *TOY_DATASETS)
 
 SHAPES_SAMPLES = 3000
 PYTHON_SOURCE_CAP = 3_000_000   # characters
@@ -94,8 +95,10 @@ def python_source_text(cap: int = PYTHON_SOURCE_CAP) -> str:
     return "".join(parts)
 
 
-def load_builtin(name: str, fit: InputFit, seed: int, fraction: float) -> Dataset:
-    """Dispatch one of :data:`BUILTIN_DATASETS`."""
+def load_builtin(name: str, fit: InputFit, seed: int, fraction: float, noise: float | None = None) -> Dataset:
+    """Dispatch one of :data:`BUILTIN_DATASETS` (``noise``: the 2-D toy problems' jitter)."""
+    if name in TOY_DATASETS:
+        return toy_dataset(name, fit, seed, fraction, noise)
     if name == "digits":
         return digits(fit, seed, fraction)
     if name == "shapes":

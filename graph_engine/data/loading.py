@@ -63,12 +63,14 @@ def _load_file(path: Path, fit: InputFit, seed: int, fraction: float) -> Dataset
     return text_dataset(path.name, str(path), read_text_file(path), fit, seed, fraction)
 
 
-def load_dataset(spec: str, fit: InputFit, seed: int = 0, validation_fraction: float = 0.2) -> Dataset:
+def load_dataset(spec: str, fit: InputFit, seed: int = 0, validation_fraction: float = 0.2,
+                 noise: float | None = None) -> Dataset:
     """Load a built-in dataset or one from disk, already shaped for the graph's Input and Output.
 
     ``spec`` is one of :data:`BUILTIN_DATASETS` or a path: a folder of class sub-folders of
     PNG/JPEG images, a CIFAR-10 binary folder, MNIST-style idx files, a .csv, a .npz with x and
     y, or any other file as UTF-8 text for a character model. Nothing is ever downloaded.
+    ``noise`` is the 2-D toy problems' jitter (blobs, xor, circles, moons, spiral).
     Raises :class:`DataError` (one line, naming the file) for anything unreadable or unfit.
     """
     fraction = check_fraction(validation_fraction)
@@ -80,7 +82,7 @@ def load_dataset(spec: str, fit: InputFit, seed: int = 0, validation_fraction: f
         raise DataError(f"{spec}: source/target pairs train a graph with two Inputs (the source and the "
                         "decoder's tokens), e.g. template:seq2seq_translator or template:shapes_captioner")
     if spec in BUILTIN_DATASETS:
-        return load_builtin(spec, fit, int(seed), fraction)
+        return load_builtin(spec, fit, int(seed), fraction, noise)
     path = Path(spec).expanduser()
     try:
         exists, is_dir = path.exists(), path.is_dir()

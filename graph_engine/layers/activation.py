@@ -103,3 +103,21 @@ register(LayerSpec(
                       minimum=2, maximum=64),),
     shape=_maxout_shape, forward=_maxout_forward, key_params=("pieces",),
 ))
+
+
+def _sign_forward(b, inputs, params, in_shapes):
+    """+1 where x ≥ 0, else −1; the gradient passes straight through (as if the unit were the
+    identity), so SGD on the perceptron criterion over a Sign is Rosenblatt's update."""
+    x = inputs[0]
+    step = b.function("torch.where", b.method(x, "ge", 0.0), 1.0, -1.0)
+    return b.add(x, b.method(b.add(step, b.method(x, "neg")), "detach"))  # x + (step − x) held constant
+
+
+register(LayerSpec(
+    type="Sign", category="Activation",
+    help="Rosenblatt's threshold unit: +1 where x ≥ 0, else −1. Its gradient passes straight "
+         "through, so with the perceptron task and optimizer (SGD, rate η) each misclassified "
+         "point x with target t moves the weights by w ← w + η·t·x (and the bias by η·t) and a "
+         "correctly classified one leaves them alone.",
+    shape=_same, forward=_sign_forward,
+))

@@ -10,6 +10,8 @@ so in eval mode under ``torch.no_grad`` and restore every training flag after.
   maps and of the first convolution's filters
 - :func:`top_patches` (-> :class:`TopPatches`), :func:`patch_grid_image`,
   :func:`save_png`: the input patches that excite each channel most
+- :func:`decision_boundary`: a two-feature classifier's plane coloured by predicted class,
+  with the training points and each hidden unit's own output (TensorFlow Playground's view)
 - :func:`confusion_matrix`, :func:`per_class_accuracy`, :func:`segmentation_metrics`
 - :func:`sample_text`, :func:`beam_search`: text from a character model
 - :func:`to_uint8`: min-max scaling of rows to display bytes (what the maps use)
@@ -20,6 +22,7 @@ so in eval mode under ``torch.no_grad`` and restore every training flag after.
 
 from graph_engine.probes._common import evaluating, to_uint8
 from graph_engine.probes.activations import activation_nodes, activation_stats, nice_range
+from graph_engine.probes.boundary import decision_boundary, hidden_units, takes_two_features
 from graph_engine.probes.evaluation import confusion_matrix, per_class_accuracy, segmentation_metrics
 from graph_engine.probes.feature_maps import feature_maps, first_conv_node, first_layer_filters
 from graph_engine.probes.gradients import GradientMonitor
@@ -27,7 +30,8 @@ from graph_engine.probes.patches import TopPatches, patch_grid_image, save_png, 
 from graph_engine.probes.sampling import beam_search, sample_text
 
 __all__ = [
-    "GradientMonitor", "TopPatches", "activation_nodes", "activation_stats", "beam_search", "confusion_matrix", "evaluating",
+    "GradientMonitor", "TopPatches", "activation_nodes", "activation_stats", "beam_search", "confusion_matrix",
+    "decision_boundary", "evaluating", "hidden_units", "takes_two_features",
     "feature_maps", "first_conv_node", "first_layer_filters", "nice_range", "patch_grid_image", "per_class_accuracy",
     "sample_text", "save_png", "segmentation_metrics", "to_uint8", "top_patches",
 ]

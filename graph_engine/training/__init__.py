@@ -36,7 +36,7 @@ def load_dataset_for(graph: Graph | RunSnapshot, settings: TrainingSettings, spe
                             fraction=check_fraction(settings.validation_fraction))
     ends = graph_ends(graph, analysis)
     return load_dataset(spec or settings.dataset, ends.fit, seed=settings.seed,
-                        validation_fraction=settings.validation_fraction)
+                        validation_fraction=settings.validation_fraction, noise=settings.noise)
 
 
 __all__ = ["FitError", "InputFit", "RunResult", "RunSnapshot", "Trainer", "TrainingControl", "TrainingSettings",

@@ -24,7 +24,7 @@ from graph_engine.compiler import NODE_KEY
 from graph_engine.data.base import CLASSIFICATION, LANGUAGE_MODEL, SEGMENTATION, SEQ2SEQ
 from graph_engine.model import Graph
 from graph_engine.probes.incremental import DecodingError
-from graph_engine.training.tasks import GraphEnds
+from graph_engine.training.tasks import PERCEPTRON, GraphEnds
 
 #: samples in the fixed batch that activation statistics are measured on (small: they cost
 #: a forward pass each time, and 32 samples already give stable fractions and histograms)
@@ -77,6 +77,9 @@ class ProbeContext:
     requests: Callable[[], dict[str, Any]]
     #: the seq2seq task (decoding, the encoder's state), for an encoder–decoder's run
     seq2seq: Any = None
+    #: training inputs and (prepared) targets: the points a decision boundary is drawn over
+    x_train: torch.Tensor | None = None
+    y_train: torch.Tensor | None = None
 
     @property
     def graph(self) -> Graph:
@@ -112,6 +115,23 @@ class RunProbes:
         self._rotation = 0
         #: whether text samples can decode incrementally (False once the graph refused)
         self._decodable = True
+        #: a two-feature classifier's hidden units (its decision boundary is probed), else None
+        self.boundary_units = self._boundary_units()
+
+    def _boundary_units(self) -> list[str] | None:
+        context = self.context
+        if (context.task not in (CLASSIFICATION, PERCEPTRON) or context.x_train is None
+                or not probes.takes_two_features(context.ends.input_shape, context.ends.input_dtype)):
+            return None
+        return probes.hidden_units(context.model, context.analysis, context.ends.output_id)
+
+    def boundary(self, step: int) -> None:
+        """The plane coloured by the predicted class, the training points, the hidden units."""
+        context = self.context
+        if self.boundary_units is not None:
+            self._emit("boundary", step, probes.decision_boundary(
+                context.model, context.analysis, context.x_train, context.y_train,
+                context.task == PERCEPTRON, self.boundary_units))
 
     def _default_feature_nodes(self) -> list[str]:
         """The settings' nodes, else the first four convolutions."""
@@ -170,6 +190,7 @@ class RunProbes:
             self._emit("feature_maps", step, maps)
         if context.seq2seq is not None:
             return
+        self.boundary(step)
         self._emit("probe_sample", step, {
             "index": self.sample_index, "input": self.sample.detach().cpu().numpy(),
             "target": context.y_val[self.sample_index].detach().cpu().numpy()})
@@ -180,6 +201,7 @@ class RunProbes:
     def at_epoch_end(self, step: int, extras: dict[str, torch.Tensor]) -> None:
         """The task's end-of-epoch picture: confusion matrix, segmentation sample or text."""
         task = self.context.task
+        self.boundary(step)
         if task == CLASSIFICATION:
             self._confusion(step, extras["predictions"])
         elif task == SEGMENTATION:

@@ -12,10 +12,19 @@ from typing import Any
 from graph_engine.params import ParamError, ParamSpec
 from graph_engine.weight_params import SCHEMES
 
-OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
+#: "perceptron": Rosenblatt's rule, plain SGD (no momentum, no decay) on the perceptron
+#: criterion, so each misclassified point x with target t moves the weights by η·t·x
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "perceptron")
 SCHEDULES = ("constant", "step", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-TASK_CHOICES = ("auto", "classification", "regression", "language_model", "segmentation", "seq2seq")
+TASK_CHOICES = ("auto", "classification", "regression", "language_model", "segmentation", "seq2seq",
+                "perceptron")
+#: the perceptron optimizer's rule, as the settings' help shows it
+PERCEPTRON_RULE = ("Rosenblatt's rule: for each misclassified point x with target t = ±1, w ← w + η·t·x and "
+                   "b ← b + η·t; a correctly classified point changes nothing (SGD, rate η, no momentum, on the "
+                   "perceptron criterion max(0, −t·f(x)))")
+#: the perceptron task's loss: the criterion max(0, −t·f(x)) or the hinge max(0, 1 − t·f(x))
+PERCEPTRON_LOSSES = ("criterion", "hinge")
 #: scheduled sampling (Bengio et al. 2015): how the teacher-forcing probability decays
 SAMPLING_DECAYS = ("off", "linear", "exponential", "inverse_sigmoid", "always")
 
@@ -51,6 +60,13 @@ class TrainingSettings:
     #: previous one (0 = every epoch); always after the first epoch and when the run ends
     checkpoint_every: float = 30.0
     validation_fraction: float = 0.2
+    #: the 2-D toy problems' jitter (std of Gaussian noise; the points span about [-1, 1])
+    noise: float = 0.1
+    #: the perceptron task's loss (see PERCEPTRON_LOSSES)
+    perceptron_loss: str = "criterion"
+    #: classification and segmentation: "balanced" weighs each class's loss by the inverse of its
+    #: share of the training targets (a segmenter then cannot settle for "all background")
+    class_weighting: str = "none"
     #: probes 1-3 (activations, gradients, feature maps) every N ms, or every N steps: by
     #: default at most once a second (in ms, probes also keep within ``probe_budget``)
     probe_every: int = 1000
@@ -114,6 +130,9 @@ _SPECS = {
     "checkpoint_every": ParamSpec("checkpoint_every", "float", 30.0, "", minimum=0.0, maximum=1e9),
     "validation_fraction": ParamSpec("validation_fraction", "float", 0.2, "", minimum=0.01,
                                      maximum=0.9),
+    "noise": ParamSpec("noise", "float", 0.1, "", minimum=0.0, maximum=10.0),
+    "perceptron_loss": ParamSpec("perceptron_loss", "choice", "criterion", "", choices=PERCEPTRON_LOSSES),
+    "class_weighting": ParamSpec("class_weighting", "choice", "none", "", choices=("none", "balanced")),
     "probe_every": ParamSpec("probe_every", "int", 1000, "", minimum=0, maximum=10**9),
     "probe_unit": ParamSpec("probe_unit", "choice", "ms", "", choices=("steps", "ms")),
     "probe_budget": ParamSpec("probe_budget", "float", 5.0, "", minimum=0.1, maximum=100.0),

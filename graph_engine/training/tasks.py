@@ -21,6 +21,10 @@ from graph_engine.model import Graph
 from graph_engine.registry import get_spec
 from graph_engine.shape_format import shape_text
 
+#: Rosenblatt's perceptron: two classes read as targets t = ±1, one output unit f(x) whose
+#: sign is the class, and the perceptron criterion max(0, −t·f(x)) (or the hinge) as the loss
+PERCEPTRON = "perceptron"
+
 
 @dataclass(frozen=True)
 class GraphEnds:
@@ -72,6 +76,8 @@ def _listed(ids: list[str], kind: str) -> str:
 def fit_problems(task: str, dataset: Dataset, ends: GraphEnds) -> list[str]:
     """Why this dataset cannot train this graph for this task (empty when it can)."""
     name = dataset.name
+    if task == PERCEPTRON:
+        return _perceptron_problems(dataset, ends) + _input_problems(dataset, ends)
     wanted = {CLASSIFICATION: (torch.int64, 1, "integer class labels"),
               SEGMENTATION: (torch.int64, 3, "a class per pixel"),
               LANGUAGE_MODEL: (torch.int64, 2, "next-token indices"),
@@ -82,16 +88,8 @@ def fit_problems(task: str, dataset: Dataset, ends: GraphEnds) -> list[str]:
             dtype is None and not y.is_floating_point()):
         return [f"the task {task} needs {what}, but {name}'s targets are {str(y.dtype)[6:]} of shape "
                 f"{tuple(y.shape[1:]) or 'scalar'}; choose the task {dataset.task}"]
-    problems = []
-    if dataset.sample_shape != ends.input_shape:
-        problems.append(f"{name} samples are {shape_text(dataset.sample_shape)} but the Input "
-                        f"'{ends.input_id}' is {shape_text(ends.input_shape)}; set the Input's shape "
-                        f"to {list(dataset.sample_shape)}")
+    problems = _input_problems(dataset, ends)
     wants_int = dataset.x_train.dtype == torch.int64
-    if wants_int != (ends.input_dtype == "int64"):
-        dtype = "int64" if wants_int else "float32"
-        problems.append(f"{name} gives {dtype} inputs but the Input '{ends.input_id}' is "
-                        f"{'int64' if ends.input_dtype == 'int64' else 'float32'}; set its dtype to {dtype}")
     out = ends.output_shape
     classes = dataset.num_classes or 0
     if task == CLASSIFICATION:
@@ -133,17 +131,77 @@ def fit_problems(task: str, dataset: Dataset, ends: GraphEnds) -> list[str]:
     return problems
 
 
+def _input_problems(dataset: Dataset, ends: GraphEnds) -> list[str]:
+    """The samples' shape and dtype against the Input's."""
+    name = dataset.name
+    problems = []
+    if dataset.sample_shape != ends.input_shape:
+        problems.append(f"{name} samples are {shape_text(dataset.sample_shape)} but the Input "
+                        f"'{ends.input_id}' is {shape_text(ends.input_shape)}; set the Input's shape "
+                        f"to {list(dataset.sample_shape)}")
+    wants_int = dataset.x_train.dtype == torch.int64
+    if wants_int != (ends.input_dtype == "int64"):
+        dtype = "int64" if wants_int else "float32"
+        problems.append(f"{name} gives {dtype} inputs but the Input '{ends.input_id}' is "
+                        f"{'int64' if ends.input_dtype == 'int64' else 'float32'}; set its dtype to {dtype}")
+    return problems
+
+
+def _perceptron_problems(dataset: Dataset, ends: GraphEnds) -> list[str]:
+    """Two classes and one output unit; the rest is classification's (the first of whose
+    problems, the Output's width, the perceptron replaces)."""
+    problems = []
+    y = dataset.y_train
+    if y.dtype != torch.int64 or y.dim() != 1 or (dataset.num_classes or 0) != 2:
+        classes = dataset.num_classes if y.dtype == torch.int64 and y.dim() == 1 else "no"
+        problems.append(f"the perceptron separates two classes (targets −1 and +1), but {dataset.name} has "
+                        f"{classes} classes; use a two-class dataset such as blobs or xor")
+    if tuple(ends.output_shape) != (1,):
+        problems.append(f"the perceptron needs an Output of one unit (its sign is the class), got "
+                        f"{shape_text(ends.output_shape)}; set the last layer's out_features to 1")
+    return problems
+
+
 def prepare_targets(task: str, y: torch.Tensor) -> torch.Tensor:
+    """The targets as the loss reads them: float for regression, ±1 for the perceptron."""
+    if task == PERCEPTRON:
+        return y.float() * 2 - 1
     return y.float() if task == REGRESSION and y.dtype != torch.float32 else y
 
 
-def loss_fn(task: str, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy for class-like tasks (over the class dimension), MSE for regression."""
+def perceptron_decision(output: torch.Tensor) -> torch.Tensor:
+    """The class a perceptron's output says: +1 where f(x) ≥ 0, else −1 (as its Sign does)."""
+    return torch.where(output.reshape(len(output), -1)[:, 0] >= 0, 1.0, -1.0)
+
+
+def balanced_weights(task: str, y: torch.Tensor, classes: int | None) -> torch.Tensor | None:
+    """Per-class loss weights, the inverse of each class's share of ``y`` (mean 1 over the
+    classes present; absent classes weigh 0), for classification and segmentation."""
+    if task not in (CLASSIFICATION, SEGMENTATION) or not classes:
+        return None
+    counts = torch.bincount(y.reshape(-1).long(), minlength=classes)[:classes].double()
+    present = counts > 0
+    weights = torch.zeros(classes, dtype=torch.float64, device=y.device)
+    weights[present] = counts[present].sum() / counts[present]
+    weights[present] /= weights[present].mean()
+    return weights.float()
+
+
+def loss_fn(task: str, output: torch.Tensor, target: torch.Tensor, hinge: bool = False,
+            weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy for class-like tasks (over the class dimension), MSE for regression; for the
+    perceptron the criterion max(0, −t·f(x)), whose gradient on a misclassified point is −t·x at
+    the last layer (so SGD with rate η is Rosenblatt's update), or with ``hinge`` max(0, 1 − t·f(x))."""
+    if task == PERCEPTRON:
+        margin = target * output.reshape(len(output), -1)[:, 0]
+        return torch.relu((1.0 if hinge else 0.0) - margin).mean()
     if task == REGRESSION:
         return F.mse_loss(output, target.reshape(output.shape))
     if task == LANGUAGE_MODEL:
         return F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1))
-    return F.cross_entropy(output, target)
+    if weight is not None and output.shape[1] != len(weight):  # an Output wider than the classes
+        weight = torch.cat([weight, weight.new_zeros(output.shape[1] - len(weight))])
+    return F.cross_entropy(output, target, weight=weight)
 
 
 class MetricAccumulator:
@@ -164,6 +222,11 @@ class MetricAccumulator:
         weighted = loss.detach() * n
         self.loss_sum = weighted if self.loss_sum is None else self.loss_sum + weighted
         self.count += n
+        if self.task == PERCEPTRON:
+            hits = (perceptron_decision(output) == target).sum()
+            self.correct = hits if self.correct is None else self.correct + hits
+            self.elements += n
+            return
         if self.task == REGRESSION:
             error = (output - target.reshape(output.shape)).abs().sum()
             self.correct = error if self.correct is None else self.correct + error
@@ -205,4 +268,5 @@ class MetricAccumulator:
 
 #: the metric that "better" means for each task, and whether higher is better
 HEADLINE = {CLASSIFICATION: ("accuracy", True), LANGUAGE_MODEL: ("bits_per_char", False),
-            SEGMENTATION: ("mean_iou", True), REGRESSION: ("mse", False), SEQ2SEQ: ("bleu", True)}
+            SEGMENTATION: ("mean_iou", True), REGRESSION: ("mse", False), SEQ2SEQ: ("bleu", True),
+            PERCEPTRON: ("misclassified", False)}

@@ -52,7 +52,7 @@ from graph_engine.training.transfer import carry_weights as carry_weights_into
 from graph_engine.training.seq2seq import Seq2SeqTask, is_encoder_decoder, seq2seq_ends
 from graph_engine.training.seq2seq import fit_problems as seq2seq_fit_problems
 from graph_engine.training.tasks import (
-    MetricAccumulator, fit_problems, graph_ends, loss_fn, prepare_targets,
+    PERCEPTRON, MetricAccumulator, balanced_weights, fit_problems, graph_ends, loss_fn, perceptron_decision, prepare_targets,
 )
 
 Sink = Callable[[dict[str, Any]], None]
@@ -127,6 +127,9 @@ class Trainer:
         #: (and so it is under torchrun, where the ranks must fail together, at the flush)
         self._check_each_step = self.device.type == "cpu" and not self.distributed.enabled
         self._rate: float | None = None
+        self._hinge = self.settings.perceptron_loss == "hinge"
+        self._weight = (balanced_weights(self.task, self.y_train, dataset.num_classes)
+                        if self.settings.class_weighting == "balanced" else None)
         self.run_dir = self.distributed.share(Path(run_dir) if run_dir else
                                               runs.default_run_dir(self.graph.name))
         self.step = 0
@@ -185,7 +188,8 @@ class Trainer:
             model=self.model, analysis=self.analysis, ends=self.ends, x_val=self.x_val, y_val=self.y_val,
             task=self.task, class_names=self.dataset.class_names, vocabulary=self.dataset.vocabulary,
             feature_map_nodes=tuple(self.settings.feature_map_nodes), seed=self.settings.seed,
-            emit=self._emit, requests=self.control.requests, seq2seq=self.seq2seq)
+            emit=self._emit, requests=self.control.requests, seq2seq=self.seq2seq,
+            x_train=self.x_train, y_train=self.y_train)
 
     # -- resuming ---------------------------------------------------------------------
     @classmethod
@@ -342,7 +346,7 @@ class Trainer:
                 extras["teacher_forcing"] = forcing
         else:
             output = self.step_model(x)  # in train mode: evaluation and probes restore the mode they found
-            loss = loss_fn(self.task, output, y)
+            loss = loss_fn(self.task, output, y, self._hinge, self._weight)
         if self._check_each_step and not math.isfinite(loss.item()):
             inputs = x if self.seq2seq is None else self.seq2seq_ends.arguments(
                 x, self.seq2seq.targets(y, self.step)[:, :-1])
@@ -450,11 +454,17 @@ class Trainer:
             for start in range(0, len(self.x_val), size):
                 x, y = self.x_val[start:start + size], self.y_val[start:start + size]
                 output = self.model(x)
-                accumulator.add(output, y, loss_fn(self.task, output, y))
-                predictions.append(output.argmax(dim=1 if self.task == "segmentation" else -1))
+                accumulator.add(output, y, loss_fn(self.task, output, y, self._hinge, self._weight))
+                predictions.append((perceptron_decision(output) > 0).long() if self.task == PERCEPTRON
+                                   else output.argmax(dim=1 if self.task == "segmentation" else -1))
+            metrics = accumulator.result()
+            if self.task == PERCEPTRON:  # the training points still on the wrong side: 0 = converged
+                metrics["misclassified"] = float(sum(
+                    int((perceptron_decision(self.model(self.x_train[i:i + size])) != self.y_train[i:i + size]).sum())
+                    for i in range(0, len(self.x_train), size)))
         self.model.train(was_training)
         extras = {"predictions": torch.cat(predictions) if predictions else torch.empty(0)}
-        return accumulator.result(), extras
+        return metrics, extras
 
     # -- helpers ----------------------------------------------------------------------
     def _order(self, epoch: int) -> torch.Tensor:

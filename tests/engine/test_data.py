@@ -54,7 +54,8 @@ def assert_classification(data: Dataset, shape, num_classes: int) -> None:
 # ----------------------------------------------------------------------------- the public surface
 
 def test_public_names():
-    assert BUILTIN_DATASETS == ("digits", "shapes", "shapes-segmentation", "python-docs", "python-source")
+    assert BUILTIN_DATASETS == ("digits", "shapes", "shapes-segmentation", "python-docs", "python-source",
+                                "blobs", "xor", "circles", "moons", "spiral")
     assert issubclass(DataError, ValueError)
 
 

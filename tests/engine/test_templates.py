@@ -37,7 +37,7 @@ def test_template_compiles_and_runs(key):
 
 def test_known_parameter_counts():
     assert analyze(load_template("lenet5")).total_params == 61_706  # LeCun et al. 1998
-    assert analyze(load_template("perceptron")).total_params == 64 * 10 + 10
+    assert analyze(load_template("perceptron")).total_params == 2 + 1  # two weights and a bias
 
 
 def test_unknown_template_names_the_known_ones():
