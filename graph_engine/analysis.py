@@ -7,7 +7,8 @@ unknown gets no shape and no follow-on error, so one mistake gives one message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import weakref
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 from graph_engine.blocks import BlockError, Expansion, expand, uses_blocks
@@ -16,7 +17,8 @@ from graph_engine.model import Edge, Graph
 from graph_engine.registry import Field, Fix, LayerSpec, Shape, ShapeError, get_spec
 from graph_engine.shape_format import shape_text
 from graph_engine.traversal import Feed, Wiring, wire
-from graph_engine.validation import ERROR, WARNING, Diagnostic, error, structure_diagnostics, warning
+from graph_engine.validation import (ERROR, WARNING, Diagnostic, error, graph_structure_diagnostics,
+                                     node_structure_diagnostics, warning)
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,39 @@ _UNKNOWN = NodeInfo(in_shapes=None, out_shapes=None, dtype=None)
 
 
 @dataclass(frozen=True)
+class Parts:
+    """The diagnostics of one analysis by where they come from, kept so that the next edit can
+    replace just the pieces it touched (``graph_engine.reanalysis``)."""
+
+    #: node -> its own structural problems (unknown type, ports), for nodes that have some
+    structure: dict[str, list[Diagnostic]]
+    #: known nodes with port problems: they get no shape
+    bad_ports: frozenset[str]
+    #: no Input/Output, cycles, idle nodes
+    whole: list[Diagnostic]
+    #: node -> what inferring it found (shape, dtype, advice), for nodes that found any
+    inferred: dict[str, list[Diagnostic]]
+
+    def diagnostics(self, graph: Graph, order: list[str]) -> list[Diagnostic]:
+        """All of them in the one order a full analysis gives: structure by node in file
+        order, the graph's own, then inference in topological order."""
+        found = [d for n in graph.nodes if n in self.structure for d in self.structure[n]] if self.structure else []
+        found += self.whole
+        if self.inferred:
+            found += [d for n in order if n in self.inferred for d in self.inferred[n]]
+        return found
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What an analysis changed against the one before it (``graph_engine.reanalysis``): views
+    that drew ``previous`` redraw only ``nodes`` (their info, problems or ports)."""
+
+    previous: "weakref.ref[Analysis]"
+    nodes: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Analysis:
     """The result of one pass over a graph."""
 
@@ -58,6 +93,17 @@ class Analysis:
     #: for a graph that uses blocks: the analysis of its expansion (path ids), which the
     #: compiler and the probes work on; ``nodes`` and ``diagnostics`` speak of the top level
     flat: "Analysis | None" = None
+    #: the diagnostics by origin (None for a graph with blocks): what a re-analysis reuses
+    parts: Parts | None = field(default=None, repr=False, compare=False)
+    #: set by a re-analysis: what differs from the analysis it started from
+    delta: Delta | None = field(default=None, repr=False, compare=False)
+
+    def changed_since(self, previous: "Analysis | None") -> frozenset[str] | None:
+        """The nodes whose info or problems differ from ``previous``, when this analysis knows
+        (it was made from ``previous`` by a re-analysis); None: assume every node."""
+        if previous is None or self.delta is None or self.delta.previous() is not previous:
+            return None
+        return self.delta.nodes
 
     def compiled(self) -> "Analysis":
         """The analysis of what gets compiled: the expansion for a graph with blocks."""
@@ -124,24 +170,47 @@ def analyze(graph: Graph) -> Analysis:
     if uses_blocks(graph):
         return _analyze_expanded(graph)
     wiring = wire(graph)
-    diagnostics, bad_ports = structure_diagnostics(graph, wiring)
+    structure = {}
+    for node_id in graph.nodes:
+        found = node_structure_diagnostics(graph, node_id, wiring)
+        if found:
+            structure[node_id] = found
+    bad_ports = frozenset(n for n in structure if get_spec(graph.nodes[n].type) is not None)
     nodes: dict[str, NodeInfo] = {}
+    inferred: dict[str, list[Diagnostic]] = {}
     for node_id in wiring.order:
-        node = graph.nodes[node_id]
-        spec = get_spec(node.type)
-        if spec is None or node_id in bad_ports:
-            continue
-        ports = wiring.port_sources(node_id)
-        feeds = [ports[p][0] if p in ports else None for p in range(max(ports, default=-1) + 1)]
-        inputs = [None if f is None else _fed(nodes.get(f.node, _UNKNOWN), f.port) for f in feeds]
-        if any(i is not None and i.out_shape is None for i in inputs):
-            continue
-        info, found = _infer(node_id, spec, node.params, inputs)
-        diagnostics += found
-        nodes[node_id] = info
-    analysis = Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics)
+        info, found = infer_node(graph, wiring, node_id, nodes, bad_ports)
+        if info is not None:
+            nodes[node_id] = info
+        if found:
+            inferred[node_id] = found
+    parts = Parts(structure=structure, bad_ports=bad_ports, whole=graph_structure_diagnostics(graph, wiring),
+                  inferred=inferred)
+    return finish(graph, wiring, nodes, parts)
+
+
+def finish(graph: Graph, wiring: Wiring, nodes: dict[str, NodeInfo], parts: Parts,
+           delta: Delta | None = None) -> Analysis:
+    """The analysis from its parts, with the memory advice that needs all of them."""
+    diagnostics = parts.diagnostics(graph, wiring.order)
+    analysis = Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics, parts=parts, delta=delta)
     diagnostics += [warning("memory", text) for text in warnings_for(estimate(analysis))]
     return analysis
+
+
+def infer_node(graph: Graph, wiring: Wiring, node_id: str, nodes: dict[str, NodeInfo],
+               bad_ports: frozenset[str]) -> tuple[NodeInfo | None, list[Diagnostic]]:
+    """What one node carries, from what its feeds carry (``nodes``); None where it cannot be
+    known (an unknown type, ports wrongly wired, or an input that is unknown)."""
+    spec = get_spec(graph.nodes[node_id].type)
+    if spec is None or node_id in bad_ports:
+        return None, []
+    ports = wiring.port_sources(node_id)
+    feeds = [ports[p][0] if p in ports else None for p in range(max(ports, default=-1) + 1)]
+    inputs = [None if f is None else _fed(nodes.get(f.node, _UNKNOWN), f.port) for f in feeds]
+    if any(i is not None and i.out_shape is None for i in inputs):
+        return None, []
+    return _infer(node_id, spec, graph.nodes[node_id].params, inputs)
 
 
 def _analyze_expanded(graph: Graph) -> Analysis:

@@ -6,7 +6,7 @@ order and their per-port inputs from :func:`wire`, so they can never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import networkx as nx
@@ -34,6 +34,8 @@ class Wiring:
     cycles: list[list[str]]
     #: source -> the output ports of it that edges use
     used_outputs: dict[str, set[int]]
+    #: node -> its index in ``order`` (nodes on or after a cycle have none)
+    position: dict[str, int] = field(default_factory=dict)
 
     def port_sources(self, node_id: str) -> dict[int, list[Feed]]:
         return self.inputs.get(node_id, {})
@@ -68,7 +70,8 @@ def wire(graph: Graph) -> Wiring:
         acyclic = digraph
     order = list(nx.lexicographical_topological_sort(acyclic, key=rank.__getitem__))
     cycles.sort(key=lambda c: rank[c[0]])
-    return Wiring(inputs=inputs, digraph=digraph, order=order, cycles=cycles, used_outputs=used)
+    return Wiring(inputs=inputs, digraph=digraph, order=order, cycles=cycles, used_outputs=used,
+                  position={node_id: i for i, node_id in enumerate(order)})
 
 
 def _downstream(digraph: nx.DiGraph, starts: set[str]) -> set[str]:

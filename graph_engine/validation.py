@@ -67,24 +67,40 @@ def structure_diagnostics(graph: Graph, wiring: Wiring) -> tuple[list[Diagnostic
     """Structural diagnostics, and the ids of nodes whose ports are wrongly wired."""
     found: list[Diagnostic] = []
     bad_ports: set[str] = set()
+    for node in graph:
+        problems = node_structure_diagnostics(graph, node.id, wiring)
+        found += problems
+        if problems and get_spec(node.type) is not None:
+            bad_ports.add(node.id)
+    return found + graph_structure_diagnostics(graph, wiring), bad_ports
+
+
+def node_structure_diagnostics(graph: Graph, node_id: str, wiring: Wiring) -> list[Diagnostic]:
+    """One node's own structural problems: an unknown type, or its ports wrongly wired (a
+    known node with any of these gets no shape). Depends on the node's type, its params
+    (the outputs it has), its edges and its sources' params only: an edit elsewhere cannot
+    change it, which lets the editor re-check just the nodes an edit touched."""
+    node = graph.nodes[node_id]
+    spec = get_spec(node.type)
+    if spec is None:
+        return [error("unknown-type", f"unknown layer type {node.type!r}", node_id)]
+    return _port_diagnostics(graph, node_id, spec, wiring)
+
+
+def graph_structure_diagnostics(graph: Graph, wiring: Wiring) -> list[Diagnostic]:
+    """The problems of the graph as a whole: no Input or Output, cycles, idle nodes."""
+    found: list[Diagnostic] = []
     roles: dict[str, list[str]] = {"input": [], "output": []}
     for node in graph:
         spec = get_spec(node.type)
-        if spec is None:
-            found.append(error("unknown-type", f"unknown layer type {node.type!r}", node.id))
-            continue
-        if spec.role:
+        if spec is not None and spec.role:
             roles[spec.role].append(node.id)
-        port_problems = _port_diagnostics(graph, node.id, spec, wiring)
-        if port_problems:
-            bad_ports.add(node.id)
-            found += port_problems
     for role, name in (("input", "Input"), ("output", "Output")):
         if not roles[role]:
             found.append(error(f"no-{role}", f"the graph has no {name} node"))
     found += _cycle_diagnostics(wiring.cycles)
     found += _off_path_warnings(graph, wiring, roles)
-    return found, bad_ports
+    return found
 
 
 #: cycles named one by one, and nodes off every path warned of one by one; the rest are counted
