@@ -7,8 +7,10 @@ unknown gets no shape and no follow-on error, so one mistake gives one message.
 
 from __future__ import annotations
 
+import math
 import weakref
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Sequence
 
 from graph_engine.blocks import BlockError, Expansion, expand, uses_blocks
@@ -74,6 +76,33 @@ class Parts:
 
 
 @dataclass(frozen=True)
+class Sums:
+    """Whole-graph sums that a re-analysis updates by the nodes it changed instead of adding
+    up 10,000 nodes again: parameters, MACs, output values (the memory advice) and how many
+    nodes have known shapes."""
+
+    params: int = 0
+    macs: int = 0
+    values: int = 0
+    known: int = 0
+
+    @staticmethod
+    def of(info: "NodeInfo | None") -> "Sums":
+        if info is None:
+            return Sums()
+        values = sum(math.prod(shape) for shape in info.out_shapes or ())
+        return Sums(info.params, info.macs, values, int(info.out_shapes is not None))
+
+    def __add__(self, other: "Sums") -> "Sums":
+        return Sums(self.params + other.params, self.macs + other.macs, self.values + other.values,
+                    self.known + other.known)
+
+    def __sub__(self, other: "Sums") -> "Sums":
+        return Sums(self.params - other.params, self.macs - other.macs, self.values - other.values,
+                    self.known - other.known)
+
+
+@dataclass(frozen=True)
 class Delta:
     """What an analysis changed against the one before it (``graph_engine.reanalysis``): views
     that drew ``previous`` redraw only ``nodes`` (their info, problems or ports)."""
@@ -97,6 +126,8 @@ class Analysis:
     parts: Parts | None = field(default=None, repr=False, compare=False)
     #: set by a re-analysis: what differs from the analysis it started from
     delta: Delta | None = field(default=None, repr=False, compare=False)
+    #: given by a re-analysis (worked out from the one before); else added up when asked
+    given_sums: Sums | None = field(default=None, repr=False, compare=False)
 
     def changed_since(self, previous: "Analysis | None") -> frozenset[str] | None:
         """The nodes whose info or problems differ from ``previous``, when this analysis knows
@@ -126,15 +157,31 @@ class Analysis:
         """True when the graph has no error diagnostics (it can be compiled)."""
         return not self.errors
 
+    # an analysis never changes once made: its sums are worked out once (a 10k-node graph is
+    # asked for them by the status bar, the inspector and the memory advice after every edit)
+    @cached_property
+    def sums(self) -> Sums:
+        if self.given_sums is not None:
+            return self.given_sums
+        total = Sums()
+        for info in self.nodes.values():
+            total = total + Sums.of(info)
+        return total
+
     @property
     def total_params(self) -> int:
-        return sum(info.params for info in self.nodes.values())
+        return self.sums.params
 
     @property
     def total_macs(self) -> int:
-        return sum(info.macs for info in self.nodes.values())
+        return self.sums.macs
 
     @property
+    def unknown_count(self) -> int:
+        """How many nodes have no inferred shape (``unknown_nodes`` without listing them)."""
+        return len(self.graph) - self.sums.known if self.flat is None else len(self.unknown_nodes)
+
+    @cached_property
     def unknown_nodes(self) -> list[str]:
         """Nodes whose shapes (and so parameters and MACs) could not be inferred: the totals
         above count the others only, and are partial while this is not empty."""
@@ -190,10 +237,11 @@ def analyze(graph: Graph) -> Analysis:
 
 
 def finish(graph: Graph, wiring: Wiring, nodes: dict[str, NodeInfo], parts: Parts,
-           delta: Delta | None = None) -> Analysis:
+           delta: Delta | None = None, sums: Sums | None = None) -> Analysis:
     """The analysis from its parts, with the memory advice that needs all of them."""
     diagnostics = parts.diagnostics(graph, wiring.order)
-    analysis = Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics, parts=parts, delta=delta)
+    analysis = Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics, parts=parts, delta=delta,
+                        given_sums=sums)
     diagnostics += [warning("memory", text) for text in warnings_for(estimate(analysis))]
     return analysis
 

@@ -16,7 +16,7 @@ import heapq
 import weakref
 from dataclasses import dataclass, field
 
-from graph_engine.analysis import Analysis, Delta, NodeInfo, Parts, analyze, finish, infer_node
+from graph_engine.analysis import Analysis, Delta, NodeInfo, Parts, Sums, analyze, finish, infer_node
 from graph_engine.blocks import uses_blocks
 from graph_engine.model import Edge, Graph, Node
 from graph_engine.registry import get_spec
@@ -104,7 +104,7 @@ def reanalyze(previous: Analysis, touched: Touched) -> Analysis:
 
     structure = {n: found for n, found in parts.structure.items() if n in graph.nodes}
     restart = set(live)
-    for node_id in live | {s for n in live for s in wiring.digraph.successors(n)}:
+    for node_id in live | {s for n in live for s in wiring.successors_of(n)}:
         found = node_structure_diagnostics(graph, node_id, wiring)
         if found != structure.get(node_id, []):
             restart.add(node_id)  # its problems changed, and with them whether it gets a shape
@@ -128,11 +128,14 @@ def reanalyze(previous: Analysis, touched: Touched) -> Analysis:
             changed.add(node_id)
         restart.update(n for n in wiring.order if n not in previous.wiring.position)
     changed |= _infer_downstream(graph, wiring, restart, nodes, inferred, bad_ports)
+    sums = previous.sums
+    for node_id in changed:
+        sums = sums - Sums.of(previous.nodes.get(node_id)) + Sums.of(nodes.get(node_id))
 
     new_parts = Parts(structure=structure, bad_ports=bad_ports,
                       whole=graph_structure_diagnostics(graph, wiring) if touched.rewired else parts.whole,
                       inferred=inferred)
-    return finish(graph, wiring, nodes, new_parts, delta=Delta(weakref.ref(previous), frozenset(changed)))
+    return finish(graph, wiring, nodes, new_parts, delta=Delta(weakref.ref(previous), frozenset(changed)), sums=sums)
 
 
 def _infer_downstream(graph: Graph, wiring, starts: set[str], nodes: dict[str, NodeInfo],
@@ -160,7 +163,7 @@ def _infer_downstream(graph: Graph, wiring, starts: set[str], nodes: dict[str, N
         if info is not old or found != old_found:
             changed.add(node_id)
         if _carried(info) != _carried(old):
-            for successor in wiring.digraph.successors(node_id):
+            for successor in wiring.successors_of(node_id):
                 if successor not in queued and successor in position:
                     queued.add(successor)
                     heapq.heappush(queue, (position[successor], successor))

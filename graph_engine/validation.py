@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import networkx as nx
 
 from graph_engine.model import Graph
 from graph_engine.registry import Fix, get_spec
@@ -152,7 +151,7 @@ def _port_diagnostics(graph: Graph, node_id: str, spec, wiring: Wiring) -> list[
     elif missing:
         found.append(error("unconnected", f"input ports {port_ranges(missing)} are not connected", node_id))
     if not spec.has_output:
-        for target in wiring.digraph.successors(node_id):
+        for target in wiring.successors_of(node_id):
             found.append(error("no-output", f"{spec.type} has no output port (edge to {target})",
                                node_id))
     return found
@@ -181,16 +180,24 @@ def _source_port_problems(graph: Graph, node_id: str, feed) -> list[Diagnostic]:
                                     f"its outputs: {have}", node_id)]
 
 
+def _reachable(starts: list[str], neighbours: dict[str, dict[str, None]]) -> set[str]:
+    """``starts`` and every node reachable from them by ``neighbours``, in one search."""
+    seen = set(starts)
+    stack = list(starts)
+    while stack:
+        for node_id in neighbours[stack.pop()]:
+            if node_id not in seen:
+                seen.add(node_id)
+                stack.append(node_id)
+    return seen
+
+
 def _off_path_warnings(graph: Graph, wiring: Wiring, roles: dict[str, list[str]]) -> list[Diagnostic]:
     """Nodes that no Input reaches or that reach no Output do nothing in the network."""
     if not roles["input"] or not roles["output"]:
         return []
-    reached: set[str] = set()
-    for node_id in roles["input"]:
-        reached |= nx.descendants(wiring.digraph, node_id) | {node_id}
-    useful: set[str] = set()
-    for node_id in roles["output"]:
-        useful |= nx.ancestors(wiring.digraph, node_id) | {node_id}
+    reached = _reachable(roles["input"], wiring.successors)
+    useful = _reachable(roles["output"], wiring.predecessors)
     idle = [n for n in graph.nodes if n not in reached or n not in useful]
     found = [warning("off-path", "not on any path from the Input to the Output", n) for n in idle[:SHOWN_IDLE]]
     if len(idle) > SHOWN_IDLE:

@@ -89,6 +89,7 @@ def test_reanalysis_equals_a_full_analysis(sizes, steps):
         assert again.nodes == full.nodes
         assert again.diagnostics == full.diagnostics
         assert again.order == full.order
+        assert again.sums == full.sums and again.unknown_count == len(full.unknown_nodes)
         changed = again.changed_since(current)
         if changed is not None:
             assert {n for n in graph.nodes if before[n] != again.info(n)} <= changed

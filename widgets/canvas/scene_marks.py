@@ -78,7 +78,7 @@ class SceneMarks:
 
     def _edges_from(self, analysis: "Analysis", node_id: str):
         """The scene's edges leaving ``node_id`` (by the wiring: no scan over every edge)."""
-        for target in analysis.wiring.digraph.successors(node_id):
+        for target in analysis.wiring.successors_of(node_id):
             for port, feeds in analysis.wiring.port_sources(target).items():
                 for feed in feeds:
                     edge = Edge(node_id, target, port, feed.port)
@@ -165,7 +165,9 @@ class SceneMarks:
 
     def route_edges(self) -> None:
         """Route the long edges that moved around the nodes in their way."""
-        self.update_stages()
+        if getattr(self, "_stages_stale", True):
+            self._stages_stale = False
+            self.update_stages()
         items, self._to_route = self._to_route, set()
         for item in items:
             if item.scene() is not self:
