@@ -13,6 +13,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, Signal
 
 from graph_engine.model import Graph, Node
+from graph_engine.reanalysis import ChangeLog, Touched
 
 NETWORK = "network"
 LAYOUT = "layout"
@@ -43,6 +44,8 @@ class GraphBridge(QObject):
         self.graph: Graph | None = None
         self._pending: set[str] = set()
         self._subscriptions: list[tuple[Any, Callable[..., None]]] = []
+        #: which nodes the network changes touched: what a re-analysis must look at again
+        self._touched = ChangeLog()
 
     def attach(self, graph: Graph) -> None:
         """Listen to ``graph`` (and no longer to the one before)."""
@@ -58,6 +61,7 @@ class GraphBridge(QObject):
             (graph.name_changed, self._relay(self.name_changed, NAME)),
             (graph.blocks_changed, self._relay(self.blocks_changed, NETWORK)),
         ]
+        self._touched.follow(graph)
         for signal, callback in self._subscriptions:
             signal.connect(callback)
         self._pending.clear()
@@ -66,6 +70,7 @@ class GraphBridge(QObject):
         for signal, callback in self._subscriptions:
             signal.disconnect(callback)
         self._subscriptions = []
+        self._touched.unfollow()
         self.graph = None
 
     def take_changes(self) -> frozenset[str]:
@@ -73,6 +78,10 @@ class GraphBridge(QObject):
         changes = frozenset(self._pending)
         self._pending.clear()
         return changes
+
+    def take_touched(self) -> Touched:
+        """The nodes the network changes since the last call touched (and forget them)."""
+        return self._touched.take()
 
     def _relay(self, qt_signal: Any, kind: str) -> Callable[..., None]:
         def relay(*args: Any) -> None:

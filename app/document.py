@@ -19,6 +19,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from app.bridge import ALL_CHANGES, NETWORK, GraphBridge
 from app.edits import place_unpositioned
 from graph_engine import Analysis, Graph, analyze, load_graph, save_graph
+from graph_engine.reanalysis import reanalyze
 
 
 @contextmanager
@@ -85,13 +86,17 @@ class Document(QObject):
 
     def _after_command(self, _index: int) -> None:
         changes = self.bridge.take_changes()
+        touched = self.bridge.take_touched()
         if not changes:
             return
         if NETWORK in changes:
-            self.refresh_analysis()
+            self.analysis = reanalyze(self.analysis, touched)  # what the edits can have changed
+            self.analysis_changed.emit(self.analysis)
         self.changed.emit(changes)
 
     def refresh_analysis(self) -> None:
+        """Analyse the whole graph again (after something no edit records, e.g. new layers)."""
+        self.bridge.take_touched()
         self.analysis = analyze(self.graph)
         self.analysis_changed.emit(self.analysis)
 

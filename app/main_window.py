@@ -270,7 +270,7 @@ class MainWindow(FileActions, QMainWindow):
         self.inspector.show_node(node, info, spec_of(graph, node.type) if node is not None else None)
         self.summary.set_summary(analysis.total_params, analysis.total_macs, node_id,
                                  field_text(info.field) if info is not None else None,
-                                 unknown=len(analysis.unknown_nodes), count=len(graph))
+                                 unknown=analysis.unknown_count, count=len(graph))
 
     def _scheme_changed(self, _scheme=None) -> None:
         apply_scheme(system_is_dark())

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QDockWidget, QFileDialog, QFrame, QM
 
 from app.bridge import NETWORK, TRAINING
 from app.document import Document
+from app.patch_nodes import PatchNodes
 from app.training_controller import TrainingController, runs_root
 from graph_engine import Analysis, Graph, analyze
 from graph_engine.probes.patches import patch_candidates
@@ -102,6 +103,7 @@ class RunWorkspace(QObject):
                 self.controller.add_view(view)
         #: (graph, its analysis) of the run shown, for the patch node list
         self._run_analysis: tuple[Graph, Analysis] | None = None
+        self._document_patch_nodes = PatchNodes()
         self._actions: dict[str, QAction] = {}
         self._wire()
 
@@ -354,12 +356,11 @@ class RunWorkspace(QObject):
         """The nodes of the graph the shown run trained (its checkpoint has only those)."""
         graph = self.controller.run_graph
         if graph is None:  # no run yet (or an unreadable one): what the document would offer
-            graph, analysis = self.document.graph, self.document.analysis
-        else:
-            if self._run_analysis is None or self._run_analysis[0] is not graph:
-                self._run_analysis = (graph, analyze(graph))
-            analysis = self._run_analysis[1]
-        self.views["patches"].set_nodes(patch_candidates(graph, analysis))
+            self.views["patches"].set_nodes(self._document_patch_nodes.update(self.document.analysis))
+            return
+        if self._run_analysis is None or self._run_analysis[0] is not graph:
+            self._run_analysis = (graph, analyze(graph))
+        self.views["patches"].set_nodes(patch_candidates(graph, self._run_analysis[1]))
 
     def _update_overlays(self) -> None:
         history = self.controller.history

@@ -7,7 +7,10 @@ unknown gets no shape and no follow-on error, so one mistake gives one message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import math
+import weakref
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Sequence
 
 from graph_engine.blocks import BlockError, Expansion, expand, uses_blocks
@@ -16,7 +19,8 @@ from graph_engine.model import Edge, Graph
 from graph_engine.registry import Field, Fix, LayerSpec, Shape, ShapeError, get_spec
 from graph_engine.shape_format import shape_text
 from graph_engine.traversal import Feed, Wiring, wire
-from graph_engine.validation import ERROR, WARNING, Diagnostic, error, structure_diagnostics, warning
+from graph_engine.validation import (ERROR, WARNING, Diagnostic, error, graph_structure_diagnostics,
+                                     node_structure_diagnostics, warning)
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,66 @@ _UNKNOWN = NodeInfo(in_shapes=None, out_shapes=None, dtype=None)
 
 
 @dataclass(frozen=True)
+class Parts:
+    """The diagnostics of one analysis by where they come from, kept so that the next edit can
+    replace just the pieces it touched (``graph_engine.reanalysis``)."""
+
+    #: node -> its own structural problems (unknown type, ports), for nodes that have some
+    structure: dict[str, list[Diagnostic]]
+    #: known nodes with port problems: they get no shape
+    bad_ports: frozenset[str]
+    #: no Input/Output, cycles, idle nodes
+    whole: list[Diagnostic]
+    #: node -> what inferring it found (shape, dtype, advice), for nodes that found any
+    inferred: dict[str, list[Diagnostic]]
+
+    def diagnostics(self, graph: Graph, order: list[str]) -> list[Diagnostic]:
+        """All of them in the one order a full analysis gives: structure by node in file
+        order, the graph's own, then inference in topological order."""
+        found = [d for n in graph.nodes if n in self.structure for d in self.structure[n]] if self.structure else []
+        found += self.whole
+        if self.inferred:
+            found += [d for n in order if n in self.inferred for d in self.inferred[n]]
+        return found
+
+
+@dataclass(frozen=True)
+class Sums:
+    """Whole-graph sums that a re-analysis updates by the nodes it changed instead of adding
+    up 10,000 nodes again: parameters, MACs, output values (the memory advice) and how many
+    nodes have known shapes."""
+
+    params: int = 0
+    macs: int = 0
+    values: int = 0
+    known: int = 0
+
+    @staticmethod
+    def of(info: "NodeInfo | None") -> "Sums":
+        if info is None:
+            return Sums()
+        values = sum(math.prod(shape) for shape in info.out_shapes or ())
+        return Sums(info.params, info.macs, values, int(info.out_shapes is not None))
+
+    def __add__(self, other: "Sums") -> "Sums":
+        return Sums(self.params + other.params, self.macs + other.macs, self.values + other.values,
+                    self.known + other.known)
+
+    def __sub__(self, other: "Sums") -> "Sums":
+        return Sums(self.params - other.params, self.macs - other.macs, self.values - other.values,
+                    self.known - other.known)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What an analysis changed against the one before it (``graph_engine.reanalysis``): views
+    that drew ``previous`` redraw only ``nodes`` (their info, problems or ports)."""
+
+    previous: "weakref.ref[Analysis]"
+    nodes: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Analysis:
     """The result of one pass over a graph."""
 
@@ -58,6 +122,19 @@ class Analysis:
     #: for a graph that uses blocks: the analysis of its expansion (path ids), which the
     #: compiler and the probes work on; ``nodes`` and ``diagnostics`` speak of the top level
     flat: "Analysis | None" = None
+    #: the diagnostics by origin (None for a graph with blocks): what a re-analysis reuses
+    parts: Parts | None = field(default=None, repr=False, compare=False)
+    #: set by a re-analysis: what differs from the analysis it started from
+    delta: Delta | None = field(default=None, repr=False, compare=False)
+    #: given by a re-analysis (worked out from the one before); else added up when asked
+    given_sums: Sums | None = field(default=None, repr=False, compare=False)
+
+    def changed_since(self, previous: "Analysis | None") -> frozenset[str] | None:
+        """The nodes whose info or problems differ from ``previous``, when this analysis knows
+        (it was made from ``previous`` by a re-analysis); None: assume every node."""
+        if previous is None or self.delta is None or self.delta.previous() is not previous:
+            return None
+        return self.delta.nodes
 
     def compiled(self) -> "Analysis":
         """The analysis of what gets compiled: the expansion for a graph with blocks."""
@@ -80,15 +157,31 @@ class Analysis:
         """True when the graph has no error diagnostics (it can be compiled)."""
         return not self.errors
 
+    # an analysis never changes once made: its sums are worked out once (a 10k-node graph is
+    # asked for them by the status bar, the inspector and the memory advice after every edit)
+    @cached_property
+    def sums(self) -> Sums:
+        if self.given_sums is not None:
+            return self.given_sums
+        total = Sums()
+        for info in self.nodes.values():
+            total = total + Sums.of(info)
+        return total
+
     @property
     def total_params(self) -> int:
-        return sum(info.params for info in self.nodes.values())
+        return self.sums.params
 
     @property
     def total_macs(self) -> int:
-        return sum(info.macs for info in self.nodes.values())
+        return self.sums.macs
 
     @property
+    def unknown_count(self) -> int:
+        """How many nodes have no inferred shape (``unknown_nodes`` without listing them)."""
+        return len(self.graph) - self.sums.known if self.flat is None else len(self.unknown_nodes)
+
+    @cached_property
     def unknown_nodes(self) -> list[str]:
         """Nodes whose shapes (and so parameters and MACs) could not be inferred: the totals
         above count the others only, and are partial while this is not empty."""
@@ -124,24 +217,48 @@ def analyze(graph: Graph) -> Analysis:
     if uses_blocks(graph):
         return _analyze_expanded(graph)
     wiring = wire(graph)
-    diagnostics, bad_ports = structure_diagnostics(graph, wiring)
+    structure = {}
+    for node_id in graph.nodes:
+        found = node_structure_diagnostics(graph, node_id, wiring)
+        if found:
+            structure[node_id] = found
+    bad_ports = frozenset(n for n in structure if get_spec(graph.nodes[n].type) is not None)
     nodes: dict[str, NodeInfo] = {}
+    inferred: dict[str, list[Diagnostic]] = {}
     for node_id in wiring.order:
-        node = graph.nodes[node_id]
-        spec = get_spec(node.type)
-        if spec is None or node_id in bad_ports:
-            continue
-        ports = wiring.port_sources(node_id)
-        feeds = [ports[p][0] if p in ports else None for p in range(max(ports, default=-1) + 1)]
-        inputs = [None if f is None else _fed(nodes.get(f.node, _UNKNOWN), f.port) for f in feeds]
-        if any(i is not None and i.out_shape is None for i in inputs):
-            continue
-        info, found = _infer(node_id, spec, node.params, inputs)
-        diagnostics += found
-        nodes[node_id] = info
-    analysis = Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics)
+        info, found = infer_node(graph, wiring, node_id, nodes, bad_ports)
+        if info is not None:
+            nodes[node_id] = info
+        if found:
+            inferred[node_id] = found
+    parts = Parts(structure=structure, bad_ports=bad_ports, whole=graph_structure_diagnostics(graph, wiring),
+                  inferred=inferred)
+    return finish(graph, wiring, nodes, parts)
+
+
+def finish(graph: Graph, wiring: Wiring, nodes: dict[str, NodeInfo], parts: Parts,
+           delta: Delta | None = None, sums: Sums | None = None) -> Analysis:
+    """The analysis from its parts, with the memory advice that needs all of them."""
+    diagnostics = parts.diagnostics(graph, wiring.order)
+    analysis = Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics, parts=parts, delta=delta,
+                        given_sums=sums)
     diagnostics += [warning("memory", text) for text in warnings_for(estimate(analysis))]
     return analysis
+
+
+def infer_node(graph: Graph, wiring: Wiring, node_id: str, nodes: dict[str, NodeInfo],
+               bad_ports: frozenset[str]) -> tuple[NodeInfo | None, list[Diagnostic]]:
+    """What one node carries, from what its feeds carry (``nodes``); None where it cannot be
+    known (an unknown type, ports wrongly wired, or an input that is unknown)."""
+    spec = get_spec(graph.nodes[node_id].type)
+    if spec is None or node_id in bad_ports:
+        return None, []
+    ports = wiring.port_sources(node_id)
+    feeds = [ports[p][0] if p in ports else None for p in range(max(ports, default=-1) + 1)]
+    inputs = [None if f is None else _fed(nodes.get(f.node, _UNKNOWN), f.port) for f in feeds]
+    if any(i is not None and i.out_shape is None for i in inputs):
+        return None, []
+    return _infer(node_id, spec, graph.nodes[node_id].params, inputs)
 
 
 def _analyze_expanded(graph: Graph) -> Analysis:

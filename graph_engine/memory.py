@@ -12,7 +12,6 @@ pass keeps every activation for the backward pass.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from graph_engine.errors import CompileError
@@ -44,8 +43,8 @@ class MemoryEstimate:
 
 def estimate(analysis) -> MemoryEstimate:
     """From an :class:`~graph_engine.analysis.Analysis` (nodes with unknown shapes count 0)."""
-    values = sum(math.prod(shape) for info in analysis.nodes.values() for shape in info.out_shapes or ())
-    return MemoryEstimate(analysis.total_params * BYTES_PER_VALUE, values * BYTES_PER_VALUE)
+    sums = analysis.sums
+    return MemoryEstimate(sums.params * BYTES_PER_VALUE, sums.values * BYTES_PER_VALUE)
 
 
 def size_text(count: int) -> str:

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import networkx as nx
 
 from graph_engine.model import Graph
 from graph_engine.registry import Fix, get_spec
@@ -67,24 +66,40 @@ def structure_diagnostics(graph: Graph, wiring: Wiring) -> tuple[list[Diagnostic
     """Structural diagnostics, and the ids of nodes whose ports are wrongly wired."""
     found: list[Diagnostic] = []
     bad_ports: set[str] = set()
+    for node in graph:
+        problems = node_structure_diagnostics(graph, node.id, wiring)
+        found += problems
+        if problems and get_spec(node.type) is not None:
+            bad_ports.add(node.id)
+    return found + graph_structure_diagnostics(graph, wiring), bad_ports
+
+
+def node_structure_diagnostics(graph: Graph, node_id: str, wiring: Wiring) -> list[Diagnostic]:
+    """One node's own structural problems: an unknown type, or its ports wrongly wired (a
+    known node with any of these gets no shape). Depends on the node's type, its params
+    (the outputs it has), its edges and its sources' params only: an edit elsewhere cannot
+    change it, which lets the editor re-check just the nodes an edit touched."""
+    node = graph.nodes[node_id]
+    spec = get_spec(node.type)
+    if spec is None:
+        return [error("unknown-type", f"unknown layer type {node.type!r}", node_id)]
+    return _port_diagnostics(graph, node_id, spec, wiring)
+
+
+def graph_structure_diagnostics(graph: Graph, wiring: Wiring) -> list[Diagnostic]:
+    """The problems of the graph as a whole: no Input or Output, cycles, idle nodes."""
+    found: list[Diagnostic] = []
     roles: dict[str, list[str]] = {"input": [], "output": []}
     for node in graph:
         spec = get_spec(node.type)
-        if spec is None:
-            found.append(error("unknown-type", f"unknown layer type {node.type!r}", node.id))
-            continue
-        if spec.role:
+        if spec is not None and spec.role:
             roles[spec.role].append(node.id)
-        port_problems = _port_diagnostics(graph, node.id, spec, wiring)
-        if port_problems:
-            bad_ports.add(node.id)
-            found += port_problems
     for role, name in (("input", "Input"), ("output", "Output")):
         if not roles[role]:
             found.append(error(f"no-{role}", f"the graph has no {name} node"))
     found += _cycle_diagnostics(wiring.cycles)
     found += _off_path_warnings(graph, wiring, roles)
-    return found, bad_ports
+    return found
 
 
 #: cycles named one by one, and nodes off every path warned of one by one; the rest are counted
@@ -136,7 +151,7 @@ def _port_diagnostics(graph: Graph, node_id: str, spec, wiring: Wiring) -> list[
     elif missing:
         found.append(error("unconnected", f"input ports {port_ranges(missing)} are not connected", node_id))
     if not spec.has_output:
-        for target in wiring.digraph.successors(node_id):
+        for target in wiring.successors_of(node_id):
             found.append(error("no-output", f"{spec.type} has no output port (edge to {target})",
                                node_id))
     return found
@@ -165,16 +180,24 @@ def _source_port_problems(graph: Graph, node_id: str, feed) -> list[Diagnostic]:
                                     f"its outputs: {have}", node_id)]
 
 
+def _reachable(starts: list[str], neighbours: dict[str, dict[str, None]]) -> set[str]:
+    """``starts`` and every node reachable from them by ``neighbours``, in one search."""
+    seen = set(starts)
+    stack = list(starts)
+    while stack:
+        for node_id in neighbours[stack.pop()]:
+            if node_id not in seen:
+                seen.add(node_id)
+                stack.append(node_id)
+    return seen
+
+
 def _off_path_warnings(graph: Graph, wiring: Wiring, roles: dict[str, list[str]]) -> list[Diagnostic]:
     """Nodes that no Input reaches or that reach no Output do nothing in the network."""
     if not roles["input"] or not roles["output"]:
         return []
-    reached: set[str] = set()
-    for node_id in roles["input"]:
-        reached |= nx.descendants(wiring.digraph, node_id) | {node_id}
-    useful: set[str] = set()
-    for node_id in roles["output"]:
-        useful |= nx.ancestors(wiring.digraph, node_id) | {node_id}
+    reached = _reachable(roles["input"], wiring.successors)
+    useful = _reachable(roles["output"], wiring.predecessors)
     idle = [n for n in graph.nodes if n not in reached or n not in useful]
     found = [warning("off-path", "not on any path from the Input to the Output", n) for n in idle[:SHOWN_IDLE]]
     if len(idle) > SHOWN_IDLE:

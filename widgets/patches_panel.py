@@ -164,6 +164,9 @@ class PatchesPanel(QWidget):
     # -- nodes --------------------------------------------------------------------
     def set_nodes(self, nodes: list[tuple[str, str]]) -> None:
         """Fill the layer choice with (id, label) pairs, keeping the current node if still there."""
+        if nodes == getattr(self, "_nodes", None):
+            return  # the same choice (most edits): a 10,000-entry list is not rebuilt
+        self._nodes = list(nodes)
         current = self.current_node()
         self.node_combo.blockSignals(True)
         self.node_combo.clear()

@@ -42,11 +42,14 @@ class Minimap(QWidget):
         if self._scene is not None:
             try:
                 self._scene.changed.disconnect(self._scene_changed)
-            except (RuntimeError, TypeError):
+                self._scene.layout_changed.disconnect(self._layout_changed)
+            except (RuntimeError, TypeError, AttributeError):
                 pass
         self._scene = scene
         if scene is not None:
             scene.changed.connect(self._scene_changed)
+            if hasattr(scene, "layout_changed"):
+                scene.layout_changed.connect(self._layout_changed)
         self.redraw()
 
     def set_enabled(self, on: bool) -> None:
@@ -59,8 +62,19 @@ class Minimap(QWidget):
         self.move(viewport.right() - self.width() - MARGIN, viewport.bottom() - self.height() - MARGIN)
 
     def _scene_changed(self, _regions) -> None:
+        """Any repaint of a small graph (the picture shows its cards' texts); a big graph's
+        blocks change only with its layout (new shapes in 10,000 labels must not redraw it)."""
+        if not self._blocks():
+            self._layout_changed()
+
+    def _layout_changed(self) -> None:
         if not self._timer.isActive():
             self._timer.start()
+
+    def _blocks(self) -> bool:
+        """Whether the picture is drawn as blocks (a graph past the detailed size)."""
+        scene = self._scene
+        return scene is not None and hasattr(scene, "node_items") and len(scene.graph) > DETAILED_UP_TO
 
     def redraw(self) -> None:
         scene = self._scene

@@ -64,6 +64,8 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
     title_activated = Signal(str)
     block_opened = Signal(str)
     leave_requested = Signal()
+    #: nodes were added, removed or moved, or a node changed type (not: new params or labels)
+    layout_changed = Signal()
 
     def __init__(self, graph: "Graph", parent=None, build: bool = True):
         """``build`` False: the items are made by :meth:`build_steps`, a chunk at a time (a
@@ -88,6 +90,8 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
         self._attached = False
         # long edges to route around nodes once the items have settled
         self._to_route: set[EdgeItem] = set()
+        # the stage names follow the nodes' ids and places: redone only when those changed
+        self._stages_stale = True
         self._route_timer = QTimer(self)
         self._route_timer.setSingleShot(True)
         self._route_timer.setInterval(0)
@@ -193,6 +197,7 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
                 yield made / total
         self._attach()
         self._route_timer.start()  # stage names and routes once the items are in place
+        self.layout_changed.emit()
         yield 1.0
 
     def _block_spec(self, type_name: str) -> "LayerSpec | None":
@@ -209,15 +214,20 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
                     edge_item.update_path()
         self.refresh_frames()
 
-    def _on_node_added(self, node: "Node") -> None:
+    def _node_layout_changed(self) -> None:
+        self._stages_stale = True
         self._route_timer.start()
+        self.layout_changed.emit()
+
+    def _on_node_added(self, node: "Node") -> None:
+        self._node_layout_changed()
         item = NodeItem(node, spec=self._block_spec(node.type))
         self._nodes[node.id] = item
         self.addItem(item)
         self._overlays.node_added(node.id, item)
 
     def _on_node_removed(self, node: "Node") -> None:
-        self._route_timer.start()
+        self._node_layout_changed()
         item = self._nodes.pop(node.id, None)
         if item is None:
             return
@@ -232,7 +242,10 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
         self.removeItem(item)
 
     def _on_node_changed(self, old: "Node", new: "Node") -> None:
-        self._route_timer.start()
+        if (old.position, old.type) != (new.position, new.type):
+            self._node_layout_changed()
+        else:
+            self._route_timer.start()
         item = self._nodes.get(new.id)
         if item is None:
             return

@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
 
-from graph_engine import shape_text
+from graph_engine import Edge, shape_text
 from widgets.canvas.edge_item import EdgeItem
 from widgets.canvas.labels import node_problems, param_count_text
 from widgets.canvas.node_item import NodeItem
@@ -42,12 +42,29 @@ def stage_starts(node_ids: list[str]) -> list[tuple[str, str]]:
 class SceneMarks:
     # -- analysis and highlight ---------------------------------------------------------
     def set_analysis(self, analysis: "Analysis | None") -> None:
-        """Show shapes, parameter counts and diagnostics from ``analysis`` (None clears)."""
+        """Show shapes, parameter counts and diagnostics from ``analysis`` (None clears). An
+        analysis that knows what it changed against the one shown redraws just those nodes,
+        the nodes whose problems differ, and the edges leaving them."""
         if analysis is not None and analysis is self._analysis:
             return  # already shown (a new scene is given the document's analysis, then hears of it)
+        previous, previous_problems = self._analysis, getattr(self, "_problems", {})
         self._analysis = analysis
-        problems = node_problems(analysis) if analysis is not None else {}
-        for nid, item in self._nodes.items():
+        problems = self._problems = node_problems(analysis) if analysis is not None else {}
+        changed = analysis.changed_since(previous) if analysis is not None else None
+        if changed is None:
+            self._mark_nodes(self._nodes, problems)
+            self._label_edges(self._edges)
+            return
+        redraw = set(changed) | {n for n in problems.keys() | previous_problems.keys()
+                                 if problems.get(n) != previous_problems.get(n)}
+        self._mark_nodes([n for n in redraw if n in self._nodes], problems)
+        self._label_edges([e for n in redraw if n in analysis.graph.nodes
+                           for e in self._edges_from(analysis, n)])
+
+    def _mark_nodes(self, node_ids, problems) -> None:
+        analysis = self._analysis
+        for nid in node_ids:
+            item = self._nodes[nid]
             if analysis is None:
                 item.set_analysis("", "", None, [])
                 item.set_port_shapes([], [])
@@ -58,9 +75,21 @@ class SceneMarks:
             item.set_analysis(shape, param_count_text(info.params), severity, messages)
             item.set_port_shapes([shape_text(s) if s is not None else "" for s in info.in_shapes or ()],
                                  [shape_text(s) for s in info.out_shapes or ()])
-        for edge, item in self._edges.items():
+
+    def _edges_from(self, analysis: "Analysis", node_id: str):
+        """The scene's edges leaving ``node_id`` (by the wiring: no scan over every edge)."""
+        for target in analysis.wiring.successors_of(node_id):
+            for port, feeds in analysis.wiring.port_sources(target).items():
+                for feed in feeds:
+                    edge = Edge(node_id, target, port, feed.port)
+                    if feed.node == node_id and edge in self._edges:
+                        yield edge
+
+    def _label_edges(self, edges) -> None:
+        analysis = self._analysis
+        for edge in edges:
             shape = analysis.edge_shape(edge) if analysis is not None and self.edge_labels else None
-            item.set_label(shape_text(shape) if shape is not None else "")
+            self._edges[edge].set_label(shape_text(shape) if shape is not None else "")
 
     def highlight_nodes(self, node_ids: Iterable[str]) -> None:
         """Draw these nodes highlighted (e.g. a refused cycle) until :meth:`clear_highlight`."""
@@ -136,7 +165,9 @@ class SceneMarks:
 
     def route_edges(self) -> None:
         """Route the long edges that moved around the nodes in their way."""
-        self.update_stages()
+        if getattr(self, "_stages_stale", True):
+            self._stages_stale = False
+            self.update_stages()
         items, self._to_route = self._to_route, set()
         for item in items:
             if item.scene() is not self:

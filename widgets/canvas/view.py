@@ -73,8 +73,8 @@ class GraphView(QGraphicsView):
 
     def _maybe_hint_changed(self, _regions=None) -> None:
         """The hint is drawn over the whole viewport: repaint it all when it comes or goes."""
-        node_items = getattr(self.scene(), "node_items", None)
-        hinting = node_items is not None and not node_items()
+        graph = getattr(self.scene(), "graph", None)
+        hinting = graph is not None and len(graph) == 0  # not node_items(): a copy of 10,000
         if hinting != getattr(self, "_hinting", None):
             self._hinting = hinting
             self.viewport().update()
