@@ -266,7 +266,11 @@ class EditorController(QObject):
         return self._push(commands.delete_and_bridge(self.graph, node_id, bridges))
 
     def _bridge_fits(self, node_id: str, bridges: list[Edge]) -> bool:
-        """Tried on a copy of the document (inside a block: the edit of its definition)."""
+        """Tried on a copy of the document (inside a block: the edit of its definition), unless
+        the node passes on what it receives unchanged in shape and type: then what the nodes
+        after it receive stays the same, and no new problem can come (no copy of a big graph)."""
+        if self._passes_shapes_through(node_id, bridges):
+            return True
         command = commands.delete_and_bridge(self.graph, node_id, bridges)
         if self.scope is not None:
             command = self.scope.wrap(command)
@@ -274,6 +278,16 @@ class EditorController(QObject):
         before = {d.message for d in analyze(trial).errors}
         commands.apply_all(trial, command.edits)
         return {d.message for d in analyze(trial).errors} <= before
+
+    def _passes_shapes_through(self, node_id: str, bridges: list[Edge]) -> bool:
+        if self.scope is not None:
+            return False
+        analysis = self.document.analysis
+        info = analysis.info(node_id)
+        if info.out_shapes is None or len(info.out_shapes) != 1:
+            return False
+        return all(analysis.info(b.source).port_shape(b.source_port) == info.out_shape
+                   and analysis.info(b.source).dtype == info.dtype for b in bridges)
 
     def rename(self, node_id: str, text: str, as_id: bool = False) -> bool:
         """Rename in place: a node with a label gets a new label; one without gets a new id when

@@ -14,6 +14,7 @@ from graph_engine import load_template, save_graph
 from graph_engine.experiments.records import write_trial
 from graph_engine.experiments.spec import Objective, apply_values
 from graph_engine.training.history import RunHistory
+from graph_engine.training.settings import OPTIMIZERS
 
 TRIALS = [  # (number, activation, hidden units, accuracy)
     (0, "ReLU", 128, 0.80), (1, "Tanh", 64, 0.90), (2, "Sigmoid", 32, 0.50), (3, "Tanh", 16, 0.70),
@@ -164,6 +165,6 @@ def test_vary_this_on_a_training_setting_suggests_its_choices(qtbot, window, mon
     panel.vary_requested.connect(lambda owner, key: asked.append((owner, key)))
     actions[0].trigger()
     assert asked == [("training", "optimizer")]
-    assert window.sweeps.vary == ["training.optimizer=sgd,adam,adamw,rmsprop"]
+    assert window.sweeps.vary == [f"training.optimizer={','.join(OPTIMIZERS)}"]
     assert window.sweeps.suggestion("training", "batch_size") == "training.batch_size=32,64,128"
     assert window.sweeps.suggestion("training", "init") == "training.init=torch,kaiming_normal,xavier_normal,orthogonal"
