@@ -19,6 +19,7 @@ from app.canvas_port import SceneOverlay
 from app.canvas_actions import CanvasActions
 from app.controller import EditorController, free_spot
 from app.file_actions import FileActions
+from app.selection_actions import SelectionActions
 from app.large_graphs import edge_labels_for
 from app.dock_layout import DEFAULT_SIZE, DockMaximizer, arrange_default, fit_to_screen, present_dock, size_docks
 from app.document import Document
@@ -28,7 +29,6 @@ from app.recent_files import RecentFiles
 from app.run_workspace import RUN_VIEWS, RunWorkspace
 from app.sweep_workspace import SWEEP_VIEWS, SweepWorkspace, open_run_window
 from app.shortcuts import shortcuts_html
-from app.system_clipboard import nodes_text, put_nodes_text
 from graph_engine import (
     CompileError, DEFAULT_TEMPLATE, Graph, field_text, generate_code,
     load_template,
@@ -43,7 +43,7 @@ from widgets.problems import ProblemsPanel
 from widgets.summary_bar import SummaryBar
 
 
-class MainWindow(FileActions, QMainWindow):
+class MainWindow(FileActions, SelectionActions, QMainWindow):
     """Rosenblatt's editor window for one document."""
 
     def __init__(self, graph: Graph | None = None, path: Path | None = None, autosave: bool = True):
@@ -332,46 +332,6 @@ class MainWindow(FileActions, QMainWindow):
         item = self.scene.node_item(node_id)
         if item is not None:
             self.view.centerOn(item)
-
-    def copy_selection(self) -> None:
-        text = self.controller.copy(self.selected)
-        if text:
-            put_nodes_text(text)
-
-    def paste(self, at: QPointF | None = None) -> None:
-        """Paste below the copied nodes, or with their top-left corner at ``at`` (a scene point)."""
-        text = nodes_text()
-        if not text:
-            return
-        offset = None
-        if at is not None:
-            try:
-                from app.clipboard import paste_nodes
-                nodes, _edges = paste_nodes(self.document.graph, text, (0.0, 0.0))
-                xs, ys = zip(*(n.position or (0.0, 0.0) for n in nodes))
-                offset = (at.x() - min(xs), at.y() - min(ys))
-            except ValueError:
-                pass
-        self.controller.paste(text, offset)
-
-    def delete_and_bridge(self) -> None:
-        for node_id in list(self.selected):
-            self.controller.delete_and_bridge(node_id)
-
-    def rename_selection(self) -> None:
-        if len(self.selected) == 1:
-            self.canvas_actions.rename_in_place(self.selected[0])
-
-    def duplicate_selection(self) -> None:
-        self.controller.duplicate(self.selected)
-
-    def delete_selection(self) -> None:
-        if self.scene is not None:
-            self.scene.request_delete()
-
-    def select_all(self) -> None:
-        if self.scene is not None:
-            self.scene.select_ids(list(self.controller.graph.nodes))
 
     def view_code(self, node_id: str | None = None) -> None:
         """The generated module; with ``node_id``, scrolled to where that node is made."""
