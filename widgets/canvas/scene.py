@@ -126,8 +126,12 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
         return dict(self._edges)
 
     def selected_node_ids(self) -> list[str]:
-        """Selected node ids, in the graph's order."""
-        return [nid for nid, item in self._nodes.items() if item.isSelected()]
+        """Selected node ids, in the graph's order (from Qt's list of the few selected items, not
+        a question to each of 10,000)."""
+        chosen = {item.node_id for item in self.selectedItems() if isinstance(item, NodeItem)}
+        if len(chosen) < 2:
+            return [nid for nid in chosen if nid in self._nodes]
+        return [nid for nid in self._nodes if nid in chosen]
 
     def selected_edges(self) -> list["Edge"]:
         return [edge for edge, item in self._edges.items() if item.isSelected()]
