@@ -24,14 +24,14 @@ class ProgressSink:
         self.postfix: dict[str, str] = {}
 
     def __call__(self, event: dict[str, Any]) -> None:
+        from tqdm import tqdm  # here, not at the top: the light commands load no tqdm
+
         kind = event["type"]
         if kind == "started":
             processes = event.get("world_size", 1)
             across = f", {processes} processes" if processes > 1 else ""
             print(f"training on {event['dataset']} ({event['device']}, {event['task']}{across}) -> "
                   f"{event['run_dir']}", file=sys.stderr)
-            from tqdm import tqdm
-
             self.bar = tqdm(total=event["total_steps"], initial=event["step"], unit="step",
                             dynamic_ncols=True, file=sys.stderr)
         elif kind == "step" and self.bar is not None:
