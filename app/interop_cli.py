@@ -17,7 +17,7 @@ from graph_engine.interop import (
     InteropError, UnsupportedModel, export_onnx, export_python, export_torchscript, save_safetensors,
 )
 from graph_engine.interop.isolated import DEFAULT_TIMEOUT, import_isolated
-from graph_engine.interop.overwrite import OverwriteRefused, check_targets, existing, export_files
+from graph_engine.interop.overwrite import check_targets, existing, export_files
 
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 FORMATS = ("python", "onnx", "torchscript")
@@ -34,7 +34,7 @@ def refuse_overwrite(command: str, files: list[Path], inputs: list[str | None], 
     ``--force``, an existing file; None when writing them is fine."""
     try:
         check_targets(files, inputs, run_dirs)
-    except OverwriteRefused as error:
+    except InteropError as error:  # OverwriteRefused, or a name the file system refuses
         return _fail(command, str(error))
     there = existing(files)
     if there and not force:

@@ -151,3 +151,9 @@ def test_the_memory_estimate_heeds_an_address_space_cap():
     capped = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                 env={**os.environ, "PYTHONPATH": root}).stdout)
     assert 0 < capped < 3 << 30
+
+
+def test_an_output_name_longer_than_the_file_system_takes_is_one_line(capsys, tmp_path):
+    name = str(tmp_path / ("n" * 300 + ".py"))
+    assert main(["export", "template:mlp", "-o", name]) == 2
+    assert _one_line(capsys.readouterr().err).endswith("…: File name too long")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -388,6 +389,6 @@ def problems(case: Case, rc: int, stdout: str, stderr: str, killed: bool, timeou
             lines = lines[-1:]
         if rc == 2 and len(lines) != 1:
             found.append(f"{len(lines)} lines on stderr: {lines[:3]}")
-        elif lines and not lines[-1].startswith("rosenblatt "):
+        elif lines and not re.match(r"rosenblatt( [a-z]+)?: ", lines[-1]):
             found.append(f"the message does not name the command: {lines[-1][:120]!r}")
     return found

@@ -32,7 +32,7 @@ def fast_cases(seed: int, bases: dict[str, Path]) -> list[c.Case]:
     return (c.graph_cases(rng, FAST["graph files"], FAST_GRAPH_COMMANDS, cheap=True)
             + c.run_cases(rng, FAST["run folders"], bases, FAST_RUN_COMMANDS, FAST_DAMAGES)
             + c.argument_cases(rng, FAST["arguments"], bases)
-            + c.path_cases()[:12])
+            + c.path_cases())
 
 
 def slow_cases(seed: int, bases: dict[str, Path]) -> list[c.Case]:
