@@ -218,8 +218,9 @@ def run_cases(rng: random.Random, count: int, bases: dict[str, Path], commands: 
     """Damaged copies of the base runs (``bases``: "cnn", and "char" for sample) per command."""
     names = names or sorted(run_folders.DAMAGES)
     cases = []
+    crossed = count >= len(names) * len(commands)  # every damage with every command
     for index in range(count):
-        damage = names[index % len(names)] if count >= len(names) else rng.choice(names)
+        damage = names[index // len(commands) % len(names)] if crossed else rng.choice(names)
         command = commands[index % len(commands)]
         kind = "char" if command.startswith("sample") else "cnn"
         if kind not in bases:
