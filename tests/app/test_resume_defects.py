@@ -157,3 +157,19 @@ def test_an_output_name_longer_than_the_file_system_takes_is_one_line(capsys, tm
     name = str(tmp_path / ("n" * 300 + ".py"))
     assert main(["export", "template:mlp", "-o", name]) == 2
     assert _one_line(capsys.readouterr().err).endswith("…: File name too long")
+
+
+def test_gui_refuses_a_graph_over_the_editors_limit_before_building_a_window(capsys, tmp_path):
+    from graph_engine import Graph, save_graph
+
+    graph = Graph("wide")
+    graph.create_node("Input", {"shape": [4]}, node_id="x")
+    for i in range(50_001):
+        graph.create_node("ReLU", node_id=f"r{i}")
+    path = tmp_path / "wide.json"
+    save_graph(graph, path)
+    assert main(["gui", str(path), "--screenshot", str(tmp_path / "s.png")]) == 2
+    assert _one_line(capsys.readouterr().err) == (
+        f"rosenblatt gui: {path} has 50,002 nodes and 0 edges; the editor opens graphs of up to 50,000 nodes "
+        "and 100,000 edges. `rosenblatt summary` and `rosenblatt export` read it from the command line.")
+    assert not (tmp_path / "s.png").exists()
