@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from graph_engine import (
     DEFAULT_TEMPLATE, Analysis, Graph, GraphFileError, analyze, field_text, layer_types, list_templates,
@@ -21,6 +21,8 @@ from app.graph_source import load_graph_argument
 EXIT_OK, EXIT_GRAPH_ERRORS, EXIT_UNREADABLE = 0, 1, 2
 #: the smallest and largest window width and height ``gui --size`` takes
 WINDOW_SIZES = (200, 16384)
+#: ``gui --train-epochs`` at most: the training settings' own bound on epochs
+MAX_EPOCHS = 10 ** 6
 
 
 def summary_table(graph: Graph, analysis: Analysis) -> str:
@@ -149,15 +151,25 @@ def cmd_gui(args: argparse.Namespace) -> int:
     if (args.panel or args.train_epochs) and not args.screenshot:
         print("rosenblatt gui: --panel and --train-epochs go with --screenshot", file=sys.stderr)
         return EXIT_UNREADABLE
-    if args.train_epochs is not None and args.train_epochs < 1:
-        print("rosenblatt gui: --train-epochs must be at least 1", file=sys.stderr)
+    if args.train_epochs is not None and not 1 <= args.train_epochs <= MAX_EPOCHS:
+        print(f"rosenblatt gui: --train-epochs must be 1..{MAX_EPOCHS:,}, got {args.train_epochs}", file=sys.stderr)
         return EXIT_UNREADABLE
     return run_gui(args.file, args.screenshot, size, panel=args.panel,
                    train_epochs=args.train_epochs, dataset=args.dataset)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a wrong argument is one line on stderr (``rosenblatt train: argument
+    --epochs: invalid int value: 'x' (see rosenblatt train --help)``) and exit status 2, as every
+    other refusal; argparse would print the usage first. Sub-commands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        text = " ".join(message.split())
+        self.exit(EXIT_UNREADABLE, f"{self.prog}: {text} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="rosenblatt", description="Design, train and understand neural networks visually.")
     sub = parser.add_subparsers(dest="command")
     file_help = "graph file (.json), or template:KEY for a shipped template; default: the digits CNN"

@@ -35,6 +35,12 @@ def run_gui(file: str | None = None, screenshot: str | None = None,
         except GraphFileError as error:
             print(f"rosenblatt gui: {error}", file=sys.stderr)
             return EXIT_UNREADABLE
+        from app.large_graphs import refusal
+
+        too_big = refusal(graph, file)  # as File → Open refuses it, before any window is built
+        if too_big:
+            print(f"rosenblatt gui: {too_big}", file=sys.stderr)
+            return EXIT_UNREADABLE
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setApplicationName("Rosenblatt")
     app.setOrganizationName("Rosenblatt")

@@ -30,11 +30,12 @@ def refuse_overwrite(command: str, files: list[Path], inputs: list[str | None], 
                      force: bool) -> int | None:
     """The exit status when ``files`` would destroy an input, a checkpoint or, without
     ``--force``, an existing file; None when writing them is fine."""
-    from graph_engine.interop.overwrite import OverwriteRefused, check_targets, existing
+    from graph_engine.interop import InteropError
+    from graph_engine.interop.overwrite import check_targets, existing
 
     try:
         check_targets(files, inputs, run_dirs)
-    except OverwriteRefused as error:
+    except InteropError as error:  # OverwriteRefused, or a name the file system refuses
         return _fail(command, str(error))
     there = existing(files)
     if there and not force:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -115,6 +116,9 @@ def _train(args: argparse.Namespace, distributed: "Distributed") -> int:
         if args.resume:
             trainer = Trainer.resume(args.resume, lambda g, s: load_dataset_for(g, s), sink, control,
                                      epochs=args.epochs, distributed=distributed, tensorboard=tensorboard)
+            if trainer.restarted and main_rank:
+                print(f"{args.resume} has no checkpoint yet: training it again from step 0 there",
+                      file=sys.stderr)
         else:
             graph = load_graph_argument(args.file)
             try:
@@ -154,11 +158,18 @@ def _positive(text: str) -> int:
     return value
 
 
+#: ``patches -k`` at most: a grid of 100 patches per channel is already past reading
+MAX_PATCHES = 100
+
+
 def cmd_patches(args: argparse.Namespace) -> int:
     from graph_engine.analysis import analyze
     from graph_engine.probes import patch_grid_image, save_png, top_patches
     from graph_engine.training.replay import dataset_tensors, open_run
 
+    if not 1 <= args.k <= MAX_PATCHES:
+        print(f"rosenblatt patches: -k must be 1..{MAX_PATCHES}, got {args.k}", file=sys.stderr)
+        return EXIT_UNREADABLE
     try:
         opened = open_run(args.run_dir)
         analysis = analyze(opened.graph)
@@ -178,6 +189,25 @@ def cmd_patches(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: ``sample --length`` and ``--beam`` at most: a million characters take minutes; a wider beam
+#: than the vocabulary finds nothing more
+MAX_SAMPLE_LENGTH, MAX_BEAM = 1_000_000, 1_000
+
+
+def sample_arguments_problem(length: int, temperature: float, beam: int, alpha: float) -> str | None:
+    """What is wrong with ``sample``'s numbers, in one line (NaN compares false with every
+    bound, so each is checked to lie inside its range)."""
+    if not 1 <= length <= MAX_SAMPLE_LENGTH:
+        return f"--length must be 1..{MAX_SAMPLE_LENGTH:,}, got {length}"
+    if not 0 <= temperature < math.inf:
+        return f"--temperature must be a finite number ≥ 0, got {temperature}"
+    if not 0 <= beam <= MAX_BEAM:
+        return f"--beam must be 0..{MAX_BEAM:,}, got {beam}"
+    if not -math.inf < alpha < math.inf:
+        return f"--alpha must be a finite number, got {alpha}"
+    return None
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -185,8 +215,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from graph_engine.training.replay import open_run
 
     temperature = 0.8 if args.temperature is None else args.temperature
-    if args.length < 1 or temperature < 0 or args.beam < 0:
-        print("rosenblatt sample: --length must be ≥ 1, --temperature ≥ 0 and --beam ≥ 0", file=sys.stderr)
+    problem = sample_arguments_problem(args.length, temperature, args.beam, args.alpha)
+    if problem:
+        print(f"rosenblatt sample: {problem}", file=sys.stderr)
         return EXIT_UNREADABLE
     try:
         opened = open_run(args.run_dir)

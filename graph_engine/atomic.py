@@ -29,6 +29,29 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
         raise
 
 
+def temporary_names(folder: str | os.PathLike[str]) -> list[Path]:
+    """The temporaries :func:`write_atomic` leaves in ``folder`` when killed mid-write
+    (``.<target name>.<random>.tmp``)."""
+    try:
+        return sorted(p for p in Path(folder).iterdir()
+                      if p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporaries a killed writer left in ``folder`` (call it before writing there
+    again, when no other writer can be at work); the ones removed."""
+    removed = []
+    for path in temporary_names(folder):
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """UTF-8 text with ``\\n`` line ends, atomically."""
     data = text.encode("utf-8")

@@ -56,15 +56,39 @@ def size_text(count: int) -> str:
 
 
 def available_bytes() -> int | None:
-    """Memory the system can give now (MemAvailable), or None where it cannot be read."""
+    """Memory the system can give now (MemAvailable), less where the process's address space
+    is capped (``ulimit -v``, RLIMIT_AS): past the cap an allocation fails however much the
+    machine has. None where neither can be read."""
+    physical = None
     try:
         with open("/proc/meminfo", encoding="ascii") as meminfo:
             for line in meminfo:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    physical = int(line.split()[1]) * 1024
+                    break
     except (OSError, ValueError, IndexError):
+        pass  # unknown (free pages alone would leave out the page cache): refuse nothing
+    capped = _address_space_left()
+    if capped is None:
+        return physical
+    return capped if physical is None else min(physical, capped)
+
+
+def _address_space_left() -> int | None:
+    """Bytes of address space this process may still map under RLIMIT_AS, or None (no cap)."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return max(0, soft - int(line.split()[1]) * 1024)
+    except (ImportError, OSError, ValueError, IndexError):
         pass
-    return None  # unknown (free pages alone would leave out the page cache): refuse nothing
+    return None
 
 
 def check_fits(needed: int, what: str, available: int | None = None) -> None:

@@ -86,6 +86,12 @@ def _escaped(char: str) -> str:
     return f"\\U{code:08x}"
 
 
+def message_text(text: object) -> str:
+    """``text`` (a path, a name) as it may stand in a one-line message: line breaks, other control
+    characters and lone surrogates escaped, everything printable as it is."""
+    return "".join(c if c.isprintable() or c == " " else _escaped(c) for c in str(text))
+
+
 def source_comment(text: str) -> str:
     """``text`` as it may stand in a ``#`` comment or a ``\"\"\"`` docstring: a quoted,
     escaped literal with no line break and no quote that could end the docstring."""

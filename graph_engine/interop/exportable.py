@@ -15,7 +15,7 @@ from graph_engine.lowering import checked_analysis
 from graph_engine.memory import check_fits, estimate
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
-from graph_engine.interop.weights import load_into, run_weights
+from graph_engine.interop.weights import load_into, run_checkpoint, run_weights
 
 
 #: the batch the exporters trace with (TorchScript checks a batch one larger)
@@ -75,7 +75,7 @@ def prepare(graph: Graph, weights: str | os.PathLike[str] | None = None) -> Expo
     check_fits(estimate(analysis).inference_bytes(EXAMPLE_BATCH + 1), f"exporting {graph.name!r}")
     module = compile_graph(graph, device="cpu", analysis=analysis)
     if weights is not None:
-        load_into(module, run_weights(weights), str(weights))
+        load_into(module, run_weights(weights), str(run_checkpoint(weights)))  # the file named
     module.eval()
     layers = analysis.compiled().graph  # with blocks: their layers
     limits = [get_spec(n.type).token_limit(n.params) for n in layers if get_spec(n.type).token_limit]

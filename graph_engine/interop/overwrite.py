@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from graph_engine.interop.errors import InteropError
+from graph_engine.source_text import message_text
 from graph_engine.interop.python_export import python_files
 
 #: the files a run folder holds beside ``checkpoints/`` (graph_engine.training.runs)
@@ -67,6 +68,10 @@ def check_targets(files: Sequence[Path], inputs: Iterable[str | os.PathLike[str]
     sources = [Path(p) for p in inputs if p is not None]
     runs = [Path(p) for p in run_dirs if p is not None]
     for index, path in enumerate(files):
+        try:
+            path.exists()
+        except OSError as error:  # a name longer than the file system takes (ENAMETOOLONG)
+            raise InteropError(f"cannot write {message_text(path)[:80]}…: {error.strerror or error}") from None
         why = _why_protected(path, sources, runs)
         if why is None and any(_same(path, other) for other in files[:index]):
             why = "this command writes two files there"

@@ -14,71 +14,56 @@ import sys
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save
+from safetensors.torch import save
 
 from graph_engine.atomic import write_atomic
 from graph_engine.interop.errors import InteropError
-from graph_engine.shape_format import shape_text
+from graph_engine.training import run_folder
+from graph_engine.training.run_folder import RunFolderError
 
-_PREFIX = "model."
+def _as_interop(error: RunFolderError) -> InteropError:
+    return InteropError(str(error))
 
 
 def run_checkpoint(run_dir: str | os.PathLike[str]) -> Path:
     """The run's best checkpoint, else its last: the ``.safetensors`` file."""
-    folder = Path(run_dir)
-    for name in ("best", "last"):
-        path = folder / "checkpoints" / f"{name}.safetensors"
-        if path.is_file():
-            return path
-    if not folder.is_dir():
-        raise InteropError(f"{folder}: no such run folder")
-    raise InteropError(f"{folder}: no checkpoint (checkpoints/best.safetensors or last.safetensors); "
-                       "train the graph first")
+    try:
+        return run_folder.checkpoint_stem(run_dir).with_suffix(".safetensors")
+    except RunFolderError as error:
+        raise _as_interop(error) from None
 
 
 def load_safetensors(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Every tensor of a safetensors file, on the CPU; a bad file is a one-line InteropError."""
     try:
-        return load_file(str(path), device="cpu")
-    except (OSError, SafetensorError) as error:
-        raise InteropError(f"{path}: not a readable safetensors file ({error})") from None
+        return run_folder.read_tensors(path)
+    except RunFolderError as error:
+        raise _as_interop(error) from None
 
 
 def run_weights(run_dir: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """The model tensors of a run's best (else last) checkpoint, keyed as ``state_dict()`` keys."""
-    path = run_checkpoint(run_dir)
-    tensors = load_safetensors(path)
-    state = {key[len(_PREFIX):]: value for key, value in tensors.items() if key.startswith(_PREFIX)}
-    if not state:
-        raise InteropError(f"{path}: holds no model weights (no 'model.' tensors)")
-    return state
+    """The model tensors of a run's best (else last) checkpoint, keyed as ``state_dict()`` keys:
+    the same checks as every command reading a run folder (graph_engine.training.run_folder)."""
+    try:
+        return run_folder.checkpoint_weights(run_dir)[1]
+    except RunFolderError as error:
+        raise _as_interop(error) from None
 
 
 def check_fit(module: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
     """Raise an InteropError naming the first tensor that is missing, extra or of another shape."""
-    expected = module.state_dict()
-    missing = [k for k in expected if k not in state]
-    extra = [k for k in state if k not in expected]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing {', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}")
-        if extra:
-            parts.append(f"unexpected {', '.join(extra[:3])}{' …' if len(extra) > 3 else ''}")
-        raise InteropError(f"{source}: the weights do not fit this graph ({'; '.join(parts)}); "
-                           "were they trained on another graph?")
-    for key, tensor in expected.items():
-        if tuple(state[key].shape) != tuple(tensor.shape):
-            raise InteropError(f"{source}: {key} is {shape_text(state[key].shape)} in the weights but "
-                               f"{shape_text(tensor.shape)} in this graph; were they trained on another "
-                               "graph?")
+    try:
+        run_folder.check_fit(module, state, source)
+    except RunFolderError as error:
+        raise _as_interop(error) from None
 
 
 def load_into(module: torch.nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
-    """Check, then load ``state`` into ``module`` (dtypes are converted by ``load_state_dict``)."""
-    check_fit(module, state, source)
-    module.load_state_dict(state)
+    """Check (fit, finite), then load ``state`` into ``module`` (dtypes are converted)."""
+    try:
+        run_folder.load_weights(module, state, source)
+    except RunFolderError as error:
+        raise _as_interop(error) from None
 
 
 #: torch dtype -> safetensors' name for it

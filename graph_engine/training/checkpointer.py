@@ -18,7 +18,7 @@ from torch import fx
 
 from graph_engine.analysis import Analysis
 from graph_engine.data.base import DataError
-from graph_engine.training import runs
+from graph_engine.training import run_folder, runs
 from graph_engine.training.distributed import Distributed
 from graph_engine.training.nonfinite import NonFiniteError, non_finite_weights, weights_diagnosis
 
@@ -94,18 +94,30 @@ class Checkpointer:
     def restore(self) -> dict[str, Any]:
         """Load "last" into the model, optimizer and RNG (and the best weights); its metadata.
 
+        Every file is checked first (``run_folder``): a damaged one is a RunFolderError naming it.
         Under torchrun the number of processes must be the one the run started with."""
-        state, optimizer_state, rng, meta = runs.load_checkpoint(self.folder / "last", self.device)
+        stem = self.folder / "last"
+        path = str(stem.with_suffix(".safetensors"))
+        state, optimizer_state, rng, meta = runs.load_checkpoint(stem, self.device)
         processes = meta.get("world_size", 1)
         if processes != self.distributed.world_size:
             raise DataError(f"{self.folder.parent} was trained by {processes} process(es): resume it "
                             f"with as many (now {self.distributed.world_size})")
-        self.model.load_state_dict(state)
-        self.optimizer.load_state_dict(optimizer_state)
-        torch.set_rng_state(rng["cpu"])
+        run_folder.load_weights(self.model, state, path)
+        try:
+            self.optimizer.load_state_dict(optimizer_state)
+            torch.set_rng_state(rng["cpu"])
+        except (ValueError, KeyError, TypeError, RuntimeError, IndexError) as error:
+            raise run_folder.RunFolderError(
+                f"{path}: the optimizer's or the random generator's state does not fit "
+                f"({type(error).__name__}: {' '.join(str(error).split())})") from None
         if "cuda" in rng and torch.cuda.is_available():
             torch.cuda.set_rng_state(rng["cuda"])
         best = self.folder / "best"
         if best.with_suffix(".safetensors").exists():
-            self.best_weights = runs.load_checkpoint(best, self.device)[0]
+            best_path = str(best.with_suffix(".safetensors"))
+            weights = run_folder.model_state(run_folder.read_tensors(best_path, self.device), best_path)
+            run_folder.check_fit(self.model, weights, best_path)
+            run_folder.check_finite(weights, best_path)
+            self.best_weights = weights
         return meta

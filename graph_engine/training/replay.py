@@ -9,12 +9,9 @@ from typing import Any
 import torch
 from torch import fx
 
-from graph_engine.compiler import compile_graph
-from graph_engine.data.base import DataError
 from graph_engine.model import Graph
-from graph_engine.serialization import GraphFileError, load_graph
-from graph_engine.training import runs
-from graph_engine.training.settings import TrainingSettings, settings_from_dict
+from graph_engine.training import run_folder
+from graph_engine.training.settings import TrainingSettings
 
 
 @dataclass
@@ -28,23 +25,18 @@ class OpenedRun:
 
 
 def open_run(run_dir: str | Path, which: str = "best", device: str = "cpu") -> OpenedRun:
-    """Load a run's graph and the weights of its ``best`` (else ``last``) checkpoint."""
+    """Load a run's graph and the weights of its ``which`` (else ``last``) checkpoint; a damaged
+    folder raises RunFolderError (a DataError) naming the file (see ``run_folder``)."""
     run_dir = Path(run_dir)
-    if not (run_dir / "graph.json").is_file():
-        raise DataError(f"{run_dir}: not a run folder (no graph.json)")
-    try:
-        graph = load_graph(run_dir / "graph.json")
-    except GraphFileError as error:
-        raise DataError(str(error)) from None
-    settings = settings_from_dict(runs.read_json(run_dir / "settings.json"), strict=False)
-    dataset = runs.read_json(run_dir / "dataset.json")
-    stems = [run_dir / "checkpoints" / name for name in (which, "last")]
-    stem = next((s for s in stems if s.with_suffix(".safetensors").exists()), None)
-    if stem is None:
-        raise DataError(f"{run_dir}: the run has no checkpoint yet")
-    model = compile_graph(graph, device)
-    state, _, _, meta = runs.load_checkpoint(stem, device)
-    model.load_state_dict(state)
+    graph = run_folder.read_graph(run_dir)
+    settings = run_folder.read_settings(run_dir)
+    dataset = run_folder.read_dataset(run_dir)
+    stem = run_folder.checkpoint_stem(run_dir, (which, "last"))
+    path = stem.with_suffix(".safetensors")
+    meta = run_folder.read_meta(stem)
+    state = run_folder.model_state(run_folder.read_tensors(path, device), str(path))
+    model = run_folder.compile_run_graph(graph, run_dir, device)
+    run_folder.load_weights(model, state, str(path))
     model.eval()
     return OpenedRun(run_dir, graph, settings, dataset, model, meta)
 

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import load_file, save
+from safetensors.torch import save
 
 from graph_engine.atomic import write_atomic, write_text_atomic
+from graph_engine.training import run_folder
 
 
 def default_run_dir(graph_name: str, root: str | os.PathLike[str] = "runs") -> Path:
@@ -65,22 +65,33 @@ class MetricsLog:
 
 
 def read_metrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every complete line of a metrics file (a torn last line is skipped)."""
+    """Every complete record of a metrics file: a torn last line, a line that is not UTF-8 or
+    not JSON, and JSON that is not an object (a damaged file) are skipped."""
     records = []
-    with open(path, encoding="utf-8") as stream:
+    with open(path, "rb") as stream:
         for line in stream:
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
+                record = json.loads(line.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 continue
+            if isinstance(record, dict):
+                records.append(record)
     return records
 
 
 def truncate_metrics(path: Path, step: int) -> None:
     """Drop records after ``step`` (resuming from a checkpoint taken at that step)."""
-    kept = [r for r in read_metrics(path)
-            if r.get("step", 0) <= step and r.get("type") not in ("finished", "failed")]
+    try:
+        records = read_metrics(path)
+    except FileNotFoundError:  # lost: the resumed run starts a new one
+        records = []
+    kept = [r for r in records if _step_of(r) <= step and r.get("type") not in ("finished", "failed")]
     write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
+
+
+def _step_of(record: dict[str, Any]) -> float:
+    step = record.get("step", 0)
+    return step if isinstance(step, (int, float)) and not isinstance(step, bool) else float("inf")
 
 
 # -- checkpoints ----------------------------------------------------------------------
@@ -167,13 +178,16 @@ class CheckpointWriter:
 
 def load_checkpoint(stem: Path, device: torch.device | str = "cpu"
                     ) -> tuple[dict[str, torch.Tensor], dict[str, Any], dict[str, torch.Tensor], dict]:
-    """(model state_dict, optimizer state_dict, RNG tensors, metadata) of a checkpoint."""
+    """(model state_dict, optimizer state_dict, RNG tensors, metadata) of a checkpoint, each
+    checked (``run_folder``): a damaged file is a RunFolderError naming it."""
     path = stem.with_suffix(".safetensors")
-    tensors = load_file(str(path), device=str(device))
-    with safe_open(str(path), framework="pt") as handle:
-        header = (handle.metadata() or {}).get("rosenblatt")
-    meta = json.loads(header) if header else read_json(stem.with_suffix(".json"))
-    model = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    meta = run_folder.read_meta(stem)
+    tensors = run_folder.read_tensors(path, device)
+    model = run_folder.model_state(tensors, str(path))
     rng = {k[len("rng."):]: v.cpu() for k, v in tensors.items() if k.startswith("rng.")}
-    optimizer = _unflatten_optimizer(tensors, meta["optimizer"])
+    try:
+        optimizer = _unflatten_optimizer(tensors, meta["optimizer"])
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise run_folder.RunFolderError(f"{path}: the optimizer's state is damaged ({type(error).__name__}: "
+                                        f"{' '.join(str(error).split())})") from None
     return model, optimizer, rng, meta

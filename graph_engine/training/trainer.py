@@ -30,8 +30,9 @@ import torch
 from graph_engine.compiler import compile_graph
 from graph_engine.data.base import SEQ2SEQ, DataError, Dataset
 from graph_engine.model import Graph
-from graph_engine.serialization import load_graph, save_graph
-from graph_engine.training import runs
+from graph_engine.serialization import save_graph
+from graph_engine.atomic import remove_stale_temporaries
+from graph_engine.training import run_folder, runs
 from graph_engine.training.checkpointer import Checkpointer
 from graph_engine.training.control import TrainingControl
 from graph_engine.training.distributed import Distributed, NullLog
@@ -60,6 +61,24 @@ Sink = Callable[[dict[str, Any]], None]
 
 class FitError(DataError):
     """The dataset and the graph do not fit each other (said before any step)."""
+
+
+def occupied_folder_text(run_dir: Path) -> str:
+    """Why a new run cannot start in ``run_dir``, and the way on (a folder holding a run that
+    stopped before its first checkpoint is started again by ``--resume``)."""
+    if (run_dir / "graph.json").is_file():
+        if (run_dir / "checkpoints" / "last.safetensors").exists():
+            return f"{run_dir} already holds a run: resume it (train --resume {run_dir}) or choose a new run folder"
+        return (f"{run_dir} holds a run stopped before its first checkpoint: start it again there "
+                f"(train --resume {run_dir}) or choose a new run folder")
+    return f"{run_dir} already holds files: choose a new run folder"
+
+
+def clear_started_run(run_dir: Path) -> None:
+    """Remove what a run that never reached a checkpoint wrote, before it starts again."""
+    for name in ("metrics.jsonl", "error.txt", "checkpoints/best.safetensors",
+                 "checkpoints/best.json"):
+        (run_dir / name).unlink(missing_ok=True)
 
 
 @dataclass
@@ -151,6 +170,8 @@ class Trainer:
         #: whether the run gets the CPU it needs ("pace" events; see training/pace.py)
         self.pace = PaceMonitor(torch.get_num_threads(), on_cpu=self.device.type == "cpu")
         self._resumed = False
+        #: resumed with no checkpoint yet: trained again from step 0 in the same folder
+        self.restarted = False
         self._elapsed_before = 0.0
         self._clock = time.perf_counter()
         if len(self.x_val) == 0:
@@ -204,14 +225,24 @@ class Trainer:
         Under torchrun every rank reads the folder, so it must be on a shared file system,
         and the number of processes must be the one the run started with."""
         run_dir = Path(run_dir)
-        if not (run_dir / "checkpoints" / "last.safetensors").exists():
-            raise DataError(f"{run_dir}: no checkpoint to resume from (checkpoints/last.safetensors)")
-        snapshot = RunSnapshot.of(load_graph(run_dir / "graph.json"), copy=False)
-        settings = settings_from_dict(runs.read_json(run_dir / "settings.json"), strict=False,
-                                      epochs=epochs, tensorboard=tensorboard)
+        graph = run_folder.read_graph(run_dir)
+        settings = run_folder.read_settings(run_dir, epochs=epochs, tensorboard=tensorboard)
+        restart = not (run_dir / "checkpoints" / "last.safetensors").exists()
+        if not restart:  # a damaged checkpoint is refused before the data is loaded
+            last = run_dir / "checkpoints" / "last"
+            run_folder.read_meta(last)
+            path = str(last.with_suffix(".safetensors"))
+            run_folder.check_finite(run_folder.model_state(run_folder.read_tensors(path), path), path)
+        if distributed is None or distributed.is_main:
+            for folder in (run_dir, run_dir / "checkpoints"):
+                remove_stale_temporaries(folder)  # a kill during a write leaves its temporary
+        snapshot = RunSnapshot.of(graph, copy=False)
         trainer = cls(snapshot, dataset_loader(snapshot, settings), settings, sink, run_dir, control, probes,
-                      distributed, carry_weights=False)
-        trainer._continue_from(trainer.checkpoints.restore())
+                      distributed, carry_weights=restart)  # a restart begins at step 0, as a new run
+        if restart:  # stopped before its first checkpoint: start it again, in its own folder
+            trainer.restarted = True
+        else:
+            trainer._continue_from(trainer.checkpoints.restore())
         return trainer
 
     def _continue_from(self, meta: dict[str, Any]) -> None:
@@ -506,8 +537,10 @@ class Trainer:
         """Make the run folder; its description files are written in the background."""
         if self._resumed:
             return
-        if self.run_dir.exists() and any(self.run_dir.iterdir()):
-            raise FitError(f"{self.run_dir} already holds files: choose a new run folder, or resume it")
+        if self.restarted:
+            clear_started_run(self.run_dir)
+        elif self.run_dir.exists() and any(self.run_dir.iterdir()):
+            raise FitError(occupied_folder_text(self.run_dir))
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.writer.call(save_graph, self.graph, self.run_dir / "graph.json")  # the snapshot: never edited
         if self.seq2seq is not None:

@@ -66,7 +66,7 @@ def test_export_refuses_a_graph_with_errors_and_reports_bad_weights(window, answ
     replies.update(save=str(tmp_path / "model.onnx"), question=QMessageBox.StandardButton.Yes,
                    folder=str(tmp_path))
     assert export_dialog(window, "onnx") == []
-    assert shown["critical"] == [f"{tmp_path}: no checkpoint (checkpoints/best.safetensors or "
+    assert shown["critical"] == [f"{tmp_path}: the run has no checkpoint yet (checkpoints/best.safetensors or "
                                  "last.safetensors); train the graph first"]
     window.document.graph.remove_node("flatten")
     window.document.refresh_analysis()

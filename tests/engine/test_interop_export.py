@@ -182,7 +182,7 @@ def test_weights_that_do_not_fit_the_graph_are_named(tmp_path, run_dir):
         graph = load_template("mlp")
         graph.set_params("hidden1", {"out_features": 16})
         export_torchscript(graph, tmp_path / "m.pt", weights=run_dir)
-    with pytest.raises(InteropError, match="no checkpoint"):
+    with pytest.raises(InteropError, match="has no checkpoint yet"):
         export_torchscript(load_template("mlp"), tmp_path / "m.pt", weights=tmp_path)
 
 

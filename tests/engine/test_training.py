@@ -272,7 +272,7 @@ def test_a_used_run_folder_is_refused_and_resume_keeps_one_closing_record(tmp_pa
     control = TrainingControl()
     stop = lambda event: event["type"] == "step" and event["step"] >= 20 and control.stop()
     Trainer(digits_graph, digits, quick(digits_graph), stop, tmp_path / "run", control).run()
-    with pytest.raises(FitError, match="already holds files"):
+    with pytest.raises(FitError, match=r"already holds a run: resume it \(train --resume "):
         Trainer(digits_graph, digits, quick(digits_graph), None, tmp_path / "run").run()
     Trainer.resume(tmp_path / "run", lambda g, s: digits).run()
     records = read_metrics(tmp_path / "run" / "metrics.jsonl")
