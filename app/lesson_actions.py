@@ -78,6 +78,8 @@ def open_lesson(window: "MainWindow", key: str, use_current: bool = False) -> bo
             return False
         window.document.replace_graph(lesson.graph(), None)
         window.view.fit()
+    if lesson.fields_on_canvas and not window.fields_action.isChecked():
+        window.fields_action.trigger()  # the receptive fields on the cards
     card = lesson_card(window)
     card.show_lesson(lesson)
     window._docks[CARD_KEY].show()

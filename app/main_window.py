@@ -175,6 +175,9 @@ class MainWindow(FileActions, SelectionActions, QMainWindow):
             self.minimap_action.isChecked()), "M")
         self.minimap_action.setCheckable(True)
         self.minimap_action.setChecked(True)
+        self.fields_action = self._action(view, "&Receptive fields", lambda: self.scene.set_show_fields(
+            self.fields_action.isChecked()))
+        self.fields_action.setCheckable(True)
         self.snap_action = self._action(view, "Snap to &grid", self._toggle_snap)
         self.snap_action.setCheckable(True)
         view.addSeparator()
@@ -226,6 +229,7 @@ class MainWindow(FileActions, SelectionActions, QMainWindow):
             scene = GraphScene(graph)
             scene.edge_labels = edge_labels_for(graph)
         scene.snap_to_grid = self.snap_action.isChecked()
+        scene.show_fields = self.fields_action.isChecked()
         scene.connect_requested.connect(self.controller.connect_ports)
         scene.nodes_moved.connect(self.controller.move_nodes)
         scene.delete_requested.connect(self.controller.delete)

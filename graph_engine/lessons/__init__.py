@@ -40,6 +40,8 @@ class Lesson:
     reproduces: bool | None
     #: a 2-D lesson: the graph must take 2 features
     two_d: bool = False
+    #: the canvas shows each node's receptive field on its card
+    fields_on_canvas: bool = False
 
 
 def _chain_lstm(out: Path) -> Measurement:
@@ -68,11 +70,12 @@ LESSONS: tuple[Lesson, ...] = (
            measure.conv760, "Conv2d(3 → 10, 5×5): 760 parameters = (5·5·3 + 1)·10, output 10×28×28", True),
     Lesson("receptive_fields", 4, "Receptive fields grow through a conv/pool stack", graphs.receptive_stack,
            ("inspector", "training"),
-           "Select the convolutions one after another: the Inspector's receptive field grows by 2 pixels times the "
+           "Each card shows its receptive field (View → Receptive fields): it grows by 2 pixels times the "
            "jump per 3×3 convolution, and each pool doubles the jump.",
            "Two stacked 3×3 convolutions see a 5×5 window and three see 7×7, with fewer parameters and more "
            "non-linearities than one large kernel (Simonyan & Zisserman 2015).",
-           measure.receptive_fields, "fields after conv1_1 3, conv1_2 5, pool1 6, conv2_1 10, conv2_2 14, pool2 16, conv3_1 24, conv3_2 32, pool3 36 pixels", True),
+           measure.receptive_fields, "fields after conv1_1 3, conv1_2 5, pool1 6, conv2_1 10, conv2_2 14, pool2 16, conv3_1 24, conv3_2 32, pool3 36 pixels", True,
+           fields_on_canvas=True),
     Lesson("activation_race", 5, "The activation race: sigmoid, tanh, ReLU, LeakyReLU",
            lambda: graphs.digits_mlp("ReLU", name="Activation race", init="kaiming_normal", epochs=20),
            ("curves", "activations"),

@@ -82,3 +82,15 @@ def test_the_cli_lists_lessons_and_runs_one_headless(capsys, tmp_path):
     assert capsys.readouterr().out.splitlines()[-1] == "parameters of the convolution: 760"
     assert main(["lesson", "nope", "--headless"]) == 2
     assert "no lesson 'nope'" in capsys.readouterr().err
+
+
+def test_the_receptive_field_lesson_shows_fields_on_the_cards(window, qtbot):
+    assert "RF" not in window.scene.node_item(next(iter(window.document.graph.nodes))).params_label
+    row = next(i for i, lesson in enumerate(LESSONS) if lesson.fields_on_canvas)
+    _pick_in_gallery(qtbot, row)
+    window.show_lessons()
+    assert window.fields_action.isChecked()
+    texts = {nid: item.params_label for nid, item in window.scene.node_items().items()}
+    assert "RF 3×3" in texts["conv1_1"] and "RF 5×5" in texts["conv1_2"] and "RF 36×36" in texts["pool3"]
+    window.fields_action.trigger()  # View → Receptive fields off again
+    assert "RF" not in window.scene.node_item("conv1_2").params_label

@@ -50,6 +50,13 @@ def key_params_text(node: "Node", spec: "LayerSpec | None", everything: bool = F
     return " ".join(parts)
 
 
+def field_size_text(field) -> str:
+    """``RF 5×5``: a node's receptive field on the input, as a card shows it; empty without one."""
+    if not field:
+        return ""
+    return "RF " + "×".join(str(int(a.size)) if float(a.size).is_integer() else f"{a.size:.3g}" for a in field)
+
+
 def param_count_text(count: int) -> str:
     """``760`` -> ``760 params``; ``1234567`` -> ``1.23M params``; 0 -> empty."""
     if count <= 0:

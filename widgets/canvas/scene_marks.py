@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
 
 from graph_engine import Edge, shape_text
 from widgets.canvas.edge_item import EdgeItem
-from widgets.canvas.labels import node_problems, param_count_text
+from widgets.canvas.labels import field_size_text, node_problems, param_count_text
 from widgets.canvas.node_item import NodeItem
 from widgets import theme
 from widgets.canvas.overlays import NodeBadge, NodeBar
@@ -61,8 +61,16 @@ class SceneMarks:
         self._label_edges([e for n in redraw if n in analysis.graph.nodes
                            for e in self._edges_from(analysis, n)])
 
+    def set_show_fields(self, on: bool) -> None:
+        """Each card says its receptive field (``RF 5×5``) beside its parameter count (View →
+        Receptive fields; the lesson on receptive fields turns it on)."""
+        if on != getattr(self, "show_fields", False):
+            self.show_fields = on
+            self._mark_nodes(self._nodes, getattr(self, "_problems", {}))
+
     def _mark_nodes(self, node_ids, problems) -> None:
         analysis = self._analysis
+        fields = getattr(self, "show_fields", False)
         for nid in node_ids:
             item = self._nodes[nid]
             if analysis is None:
@@ -72,7 +80,10 @@ class SceneMarks:
             info = analysis.info(nid)
             shape = " | ".join(shape_text(s) for s in info.out_shapes) if info.out_shapes else ""
             severity, messages = problems.get(nid, (None, []))
-            item.set_analysis(shape, param_count_text(info.params), severity, messages)
+            counts = param_count_text(info.params)
+            if fields and info.field:
+                counts = " · ".join(t for t in (counts, field_size_text(info.field)) if t)
+            item.set_analysis(shape, counts, severity, messages)
             item.set_port_shapes([shape_text(s) if s is not None else "" for s in info.in_shapes or ()],
                                  [shape_text(s) for s in info.out_shapes or ()])
 
