@@ -77,8 +77,10 @@ def test_the_written_out_module_attributes_match_the_installed_torch():
 
     from graph_engine.module_names import MODULE_ATTRIBUTES
 
+    # names torch._dynamo patches onto nn.Module once it has been imported ("___needs_…") depend
+    # on what ran earlier in this process, not on torch's version
     actual = {name for name in dir(fx.GraphModule(nn.Module(), fx.Graph()))
-              if re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", name)}
+              if re.match(r"[A-Za-z_][A-Za-z0-9_]*\Z", name) and not name.startswith("___")}
     assert MODULE_ATTRIBUTES == actual
     with pytest.raises(GraphError, match="reserved"):
         check_node_id("state_dict")

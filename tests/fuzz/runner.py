@@ -51,6 +51,9 @@ class ForkServer:
         if self.process.poll() is None:
             self.process.stdin.close()
             self.process.wait(timeout=30)
+        for stream in (self.process.stdin, self.process.stdout):  # no pipe left for the collector
+            if stream is not None and not stream.closed:
+                stream.close()
 
     def __enter__(self) -> "ForkServer":
         return self
