@@ -37,6 +37,7 @@ bench: install
 	-$(PY) bench/patches_overhead.py
 	-$(PY) bench/shapes_drawing.py
 	-QT_QPA_PLATFORM=offscreen $(PY) bench/canvas_scale.py
+	-QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) bench/edit_at_scale.py
 	-QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) bench/curves_scale.py
 	-QT_QPA_PLATFORM=offscreen PYQTGRAPH_QT_LIB=PySide6 $(PY) bench/gui_training.py
 
