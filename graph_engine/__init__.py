@@ -18,9 +18,9 @@ start without it (issue 18; ``tests/test_contracts.py`` checks it).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from graph_engine.lazy_names import lazy_names
 from graph_engine.analysis import Analysis, NodeInfo, analyze, field_text, shape_text, validate
 from graph_engine.codegen import generate_code
 from graph_engine.lowering import CompileError
@@ -49,14 +49,4 @@ if TYPE_CHECKING:
     from graph_engine.compiler import compile_graph, resolve_device
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'graph_engine' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_names("graph_engine", globals(), _LAZY)

@@ -48,9 +48,6 @@ class Wiring:
     def successors_of(self, node_id: str) -> list[str]:
         return list(self.successors.get(node_id, ()))
 
-    def predecessors_of(self, node_id: str) -> list[str]:
-        return list(self.predecessors.get(node_id, ()))
-
     @cached_property
     def digraph(self) -> nx.DiGraph:
         """The same connectivity as a networkx graph, made when first asked for (the editor's

@@ -13,8 +13,9 @@ the package's constants or errors starts without torch (issue 18).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from graph_engine.lazy_names import lazy_names
 
 if TYPE_CHECKING:
     from graph_engine.interop.errors import InteropError, MissingExtra, UnsupportedModel
@@ -54,14 +55,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'graph_engine.interop' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_names("graph_engine.interop", globals(), _LAZY)
