@@ -16,6 +16,7 @@ from typing import Sequence
 from graph_engine.blocks import BlockError, Expansion, expand, uses_blocks
 from graph_engine.memory import estimate, warnings_for
 from graph_engine.model import Edge, Graph
+from graph_engine.reach import Reach, compute_reach
 from graph_engine.registry import Field, Fix, LayerSpec, Shape, ShapeError, get_spec
 from graph_engine.shape_format import shape_text
 from graph_engine.traversal import Feed, Wiring, wire
@@ -64,14 +65,17 @@ class Parts:
     whole: list[Diagnostic]
     #: node -> what inferring it found (shape, dtype, advice), for nodes that found any
     inferred: dict[str, list[Diagnostic]]
+    #: what lies on an Input→Output path, kept for the next re-analysis
+    reach: Reach | None = field(default=None, compare=False)
 
-    def diagnostics(self, graph: Graph, order: list[str]) -> list[Diagnostic]:
+    def diagnostics(self, graph: Graph) -> list[Diagnostic]:
         """All of them in the one order a full analysis gives: structure by node in file
-        order, the graph's own, then inference in topological order."""
+        order, the graph's own, then inference by node in file order (an order that does
+        not depend on how a re-analysis ranked the nodes)."""
         found = [d for n in graph.nodes if n in self.structure for d in self.structure[n]] if self.structure else []
         found += self.whole
         if self.inferred:
-            found += [d for n in order if n in self.inferred for d in self.inferred[n]]
+            found += [d for n in graph.nodes if n in self.inferred for d in self.inferred[n]]
         return found
 
 
@@ -231,15 +235,16 @@ def analyze(graph: Graph) -> Analysis:
             nodes[node_id] = info
         if found:
             inferred[node_id] = found
-    parts = Parts(structure=structure, bad_ports=bad_ports, whole=graph_structure_diagnostics(graph, wiring),
-                  inferred=inferred)
+    reach = compute_reach(graph, wiring)
+    parts = Parts(structure=structure, bad_ports=bad_ports, whole=graph_structure_diagnostics(graph, wiring, reach),
+                  inferred=inferred, reach=reach)
     return finish(graph, wiring, nodes, parts)
 
 
 def finish(graph: Graph, wiring: Wiring, nodes: dict[str, NodeInfo], parts: Parts,
            delta: Delta | None = None, sums: Sums | None = None) -> Analysis:
     """The analysis from its parts, with the memory advice that needs all of them."""
-    diagnostics = parts.diagnostics(graph, wiring.order)
+    diagnostics = parts.diagnostics(graph)
     analysis = Analysis(graph=graph, wiring=wiring, nodes=nodes, diagnostics=diagnostics, parts=parts, delta=delta,
                         given_sums=sums)
     diagnostics += [warning("memory", text) for text in warnings_for(estimate(analysis))]

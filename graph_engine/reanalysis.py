@@ -20,6 +20,8 @@ from graph_engine.analysis import Analysis, Delta, NodeInfo, Parts, Sums, analyz
 from graph_engine.blocks import uses_blocks
 from graph_engine.model import Edge, Graph, Node
 from graph_engine.registry import get_spec
+from graph_engine.reach import compute_reach, update_reach
+from graph_engine.rewiring import rewire
 from graph_engine.traversal import wire
 from graph_engine.validation import graph_structure_diagnostics, node_structure_diagnostics
 
@@ -34,6 +36,11 @@ class Touched:
     rewired: bool = False
     #: something a local re-analysis cannot follow (block definitions): analyse it all
     whole: bool = False
+    #: the nodes and edges added and removed, net (added then removed counts as neither)
+    nodes_added: set[str] = field(default_factory=set)
+    nodes_removed: set[str] = field(default_factory=set)
+    edges_added: set[Edge] = field(default_factory=set)
+    edges_removed: set[Edge] = field(default_factory=set)
 
 
 class ChangeLog:
@@ -43,7 +50,7 @@ class ChangeLog:
         self._touched = Touched()
         self._graph: Graph | None = None
         self._callbacks = [("node_added", self._node_added), ("node_removed", self._node_removed),
-                           ("edge_added", self._edge), ("edge_removed", self._edge),
+                           ("edge_added", self._edge_added), ("edge_removed", self._edge_removed),
                            ("node_changed", self._node_changed), ("blocks_changed", self._blocks_changed)]
 
     def follow(self, graph: Graph) -> None:
@@ -68,10 +75,20 @@ class ChangeLog:
     def _node_added(self, node: Node) -> None:
         self._touched.nodes.add(node.id)
         self._touched.rewired = True
+        _net(self._touched.nodes_added, self._touched.nodes_removed, node.id)
 
     def _node_removed(self, node: Node) -> None:
         self._touched.nodes.add(node.id)
         self._touched.rewired = True
+        _net(self._touched.nodes_removed, self._touched.nodes_added, node.id)
+
+    def _edge_added(self, edge: Edge) -> None:
+        self._edge(edge)
+        _net(self._touched.edges_added, self._touched.edges_removed, edge)
+
+    def _edge_removed(self, edge: Edge) -> None:
+        self._edge(edge)
+        _net(self._touched.edges_removed, self._touched.edges_added, edge)
 
     def _edge(self, edge: Edge) -> None:
         # the target's inputs changed; the source's edges too (a node without outputs that
@@ -90,6 +107,14 @@ class ChangeLog:
         self._touched.whole = True
 
 
+def _net(into: set, undone_in: set, item) -> None:
+    """Count ``item`` as added to ``into``, unless it cancels a change in ``undone_in``."""
+    if item in undone_in:
+        undone_in.discard(item)
+    else:
+        into.add(item)
+
+
 def reanalyze(previous: Analysis, touched: Touched) -> Analysis:
     """The analysis of ``previous.graph`` as it is now, after edits that touched ``touched``
     (equal to ``analyze(previous.graph)``, at a cost that follows the edit, not the graph)."""
@@ -99,7 +124,11 @@ def reanalyze(previous: Analysis, touched: Touched) -> Analysis:
     if not touched.nodes and not touched.rewired:
         return previous
     parts = previous.parts
-    wiring = wire(graph) if touched.rewired else previous.wiring
+    wiring = previous.wiring
+    rewired = touched.rewired and rewire(previous.wiring, graph, touched.nodes_added, touched.nodes_removed,
+                                         touched.edges_added, touched.edges_removed)
+    if touched.rewired:
+        wiring = rewired or wire(graph)
     live = {n for n in touched.nodes if n in graph.nodes}
 
     structure = {n: found for n, found in parts.structure.items() if n in graph.nodes}
@@ -117,7 +146,13 @@ def reanalyze(previous: Analysis, touched: Touched) -> Analysis:
     nodes = dict(previous.nodes)
     inferred = dict(parts.inferred)
     changed = set(restart)
-    if touched.rewired:
+    if rewired:  # no cycle before or after: the nodes that come and go are the ones edited
+        for node_id in touched.nodes_removed:
+            for index in (nodes, inferred):
+                if index.pop(node_id, None) is not None:
+                    changed.add(node_id)
+        restart.update(n for n in touched.nodes_added if n in wiring.position)
+    elif touched.rewired:
         # nodes that fell behind a new cycle (or were removed) lose their info; nodes a removed
         # edge freed from behind a cycle are inferred for the first time
         for node_id in [n for n in nodes if n not in wiring.position]:
@@ -126,15 +161,18 @@ def reanalyze(previous: Analysis, touched: Touched) -> Analysis:
         for node_id in [n for n in inferred if n not in wiring.position]:
             del inferred[node_id]
             changed.add(node_id)
-        restart.update(n for n in wiring.order if n not in previous.wiring.position)
+        restart.update(n for n in wiring.position if n not in previous.wiring.position)
     changed |= _infer_downstream(graph, wiring, restart, nodes, inferred, bad_ports)
     sums = previous.sums
     for node_id in changed:
         sums = sums - Sums.of(previous.nodes.get(node_id)) + Sums.of(nodes.get(node_id))
 
-    new_parts = Parts(structure=structure, bad_ports=bad_ports,
-                      whole=graph_structure_diagnostics(graph, wiring) if touched.rewired else parts.whole,
-                      inferred=inferred)
+    reach, whole = parts.reach, parts.whole
+    if touched.rewired:
+        reach = (update_reach(reach, graph, wiring, touched.nodes) if reach is not None
+                 else compute_reach(graph, wiring))
+        whole = graph_structure_diagnostics(graph, wiring, reach)
+    new_parts = Parts(structure=structure, bad_ports=bad_ports, whole=whole, inferred=inferred, reach=reach)
     return finish(graph, wiring, nodes, new_parts, delta=Delta(weakref.ref(previous), frozenset(changed)), sums=sums)
 
 

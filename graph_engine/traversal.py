@@ -31,16 +31,24 @@ class Wiring:
     inputs: dict[str, dict[int, list[Feed]]]
     #: node -> the nodes its edges lead to (each once, in edge order), for every node
     successors: dict[str, dict[str, None]]
-    #: every node that is not on or downstream of a cycle, in topological order
-    order: list[str]
     #: each cycle as its nodes in order, starting from the first one in the graph
     cycles: list[list[str]]
     #: source -> the output ports of it that edges use
     used_outputs: dict[str, set[int]]
-    #: node -> its index in ``order`` (nodes on or after a cycle have none)
-    position: dict[str, int] = field(default_factory=dict)
+    #: node -> a rank that orders the nodes topologically (nodes on or after a cycle have
+    #: none); after an incremental re-wiring ranks have gaps, may be fractions or shared by
+    #: unconnected nodes, and need not follow the file
+    position: dict[str, float] = field(default_factory=dict, compare=False)
     #: node -> the nodes whose edges lead to it (each once), for every node
     predecessors: dict[str, dict[str, None]] = field(default_factory=dict)
+    #: one more than the largest rank: where a new node goes
+    end: int = field(default=0, compare=False)
+
+    @cached_property
+    def order(self) -> list[str]:
+        """Every node that is not on or downstream of a cycle, in topological order (a full
+        :func:`wire` gives the one that takes the ready node first in the file)."""
+        return sorted(self.position, key=self.position.__getitem__)
 
     def port_sources(self, node_id: str) -> dict[int, list[Feed]]:
         return self.inputs.get(node_id, {})
@@ -79,8 +87,11 @@ def wire(graph: Graph) -> Wiring:
     cycles: list[list[str]] = []
     if len(order) < len(ids):
         order, cycles = _with_cycles(ids, successors)
-    return Wiring(inputs=inputs, successors=successors, order=order, cycles=cycles, used_outputs=used,
-                  position={node_id: i for i, node_id in enumerate(order)}, predecessors=predecessors)
+    wiring = Wiring(inputs=inputs, successors=successors, cycles=cycles, used_outputs=used,
+                    position={node_id: i for i, node_id in enumerate(order)}, predecessors=predecessors,
+                    end=len(order))
+    wiring.__dict__["order"] = order  # known already: the cached property need not sort
+    return wiring
 
 
 def _lexicographic_order(ids: list[str], successors: dict[str, dict[str, None]]) -> list[str]:

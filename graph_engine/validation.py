@@ -14,6 +14,7 @@ from typing import Any
 
 
 from graph_engine.model import Graph
+from graph_engine.reach import Reach, compute_reach
 from graph_engine.registry import Fix, get_spec
 from graph_engine.traversal import Wiring
 
@@ -86,19 +87,16 @@ def node_structure_diagnostics(graph: Graph, node_id: str, wiring: Wiring) -> li
     return _port_diagnostics(graph, node_id, spec, wiring)
 
 
-def graph_structure_diagnostics(graph: Graph, wiring: Wiring) -> list[Diagnostic]:
-    """The problems of the graph as a whole: no Input or Output, cycles, idle nodes."""
+def graph_structure_diagnostics(graph: Graph, wiring: Wiring, reach: Reach | None = None) -> list[Diagnostic]:
+    """The problems of the graph as a whole: no Input or Output, cycles, idle nodes
+    (``reach``, when the caller keeps one up to date, saves searching the whole graph)."""
+    reach = reach or compute_reach(graph, wiring)
     found: list[Diagnostic] = []
-    roles: dict[str, list[str]] = {"input": [], "output": []}
-    for node in graph:
-        spec = get_spec(node.type)
-        if spec is not None and spec.role:
-            roles[spec.role].append(node.id)
-    for role, name in (("input", "Input"), ("output", "Output")):
-        if not roles[role]:
-            found.append(error(f"no-{role}", f"the graph has no {name} node"))
+    for nodes, name in ((reach.inputs, "Input"), (reach.outputs, "Output")):
+        if not nodes:
+            found.append(error(f"no-{name.lower()}", f"the graph has no {name} node"))
     found += _cycle_diagnostics(wiring.cycles)
-    found += _off_path_warnings(graph, wiring, roles)
+    found += _off_path_warnings(graph, reach)
     return found
 
 
@@ -180,25 +178,11 @@ def _source_port_problems(graph: Graph, node_id: str, feed) -> list[Diagnostic]:
                                     f"its outputs: {have}", node_id)]
 
 
-def _reachable(starts: list[str], neighbours: dict[str, dict[str, None]]) -> set[str]:
-    """``starts`` and every node reachable from them by ``neighbours``, in one search."""
-    seen = set(starts)
-    stack = list(starts)
-    while stack:
-        for node_id in neighbours[stack.pop()]:
-            if node_id not in seen:
-                seen.add(node_id)
-                stack.append(node_id)
-    return seen
-
-
-def _off_path_warnings(graph: Graph, wiring: Wiring, roles: dict[str, list[str]]) -> list[Diagnostic]:
+def _off_path_warnings(graph: Graph, reach: Reach) -> list[Diagnostic]:
     """Nodes that no Input reaches or that reach no Output do nothing in the network."""
-    if not roles["input"] or not roles["output"]:
+    if not reach.inputs or not reach.outputs:
         return []
-    reached = _reachable(roles["input"], wiring.successors)
-    useful = _reachable(roles["output"], wiring.predecessors)
-    idle = [n for n in graph.nodes if n not in reached or n not in useful]
+    idle = reach.idle(graph)
     found = [warning("off-path", "not on any path from the Input to the Output", n) for n in idle[:SHOWN_IDLE]]
     if len(idle) > SHOWN_IDLE:
         found.append(warning("off-path", f"and {len(idle) - SHOWN_IDLE} more nodes on no path from an Input "

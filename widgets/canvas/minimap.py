@@ -10,6 +10,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from widgets.canvas.minimap_blocks import block_picture
 from widgets.theme import CANVAS_BACKGROUND, SELECTION_COLOR
 
 SIZE = (220, 150)
@@ -33,24 +34,40 @@ class Minimap(QWidget):
         self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
         self._scene = None
+        self._watching = False
         #: shown at all (View → Minimap); it also hides itself on an empty canvas
         self.enabled = True
         view.horizontalScrollBar().valueChanged.connect(self.update)
         view.verticalScrollBar().valueChanged.connect(self.update)
 
     def set_scene(self, scene) -> None:
+        self._watch_repaints(False)
         if self._scene is not None:
             try:
-                self._scene.changed.disconnect(self._scene_changed)
                 self._scene.layout_changed.disconnect(self._layout_changed)
             except (RuntimeError, TypeError, AttributeError):
                 pass
         self._scene = scene
-        if scene is not None:
-            scene.changed.connect(self._scene_changed)
-            if hasattr(scene, "layout_changed"):
-                scene.layout_changed.connect(self._layout_changed)
+        if scene is not None and hasattr(scene, "layout_changed"):
+            scene.layout_changed.connect(self._layout_changed)
         self.redraw()
+
+    def _watch_repaints(self, on: bool) -> None:
+        """Follow every repaint of the scene (a small graph's picture shows its cards' texts)
+        or not: while anything listens to ``QGraphicsScene.changed``, Qt repaints the whole
+        scene for every item removed, which on a 10,000-node graph costs every edit a full
+        repaint of the view."""
+        if on == self._watching or self._scene is None:
+            self._watching = on and self._scene is not None
+            return
+        if on:
+            self._scene.changed.connect(self._scene_changed)
+        else:
+            try:
+                self._scene.changed.disconnect(self._scene_changed)
+            except (RuntimeError, TypeError):
+                pass
+        self._watching = on
 
     def set_enabled(self, on: bool) -> None:
         self.enabled = on
@@ -62,8 +79,8 @@ class Minimap(QWidget):
         self.move(viewport.right() - self.width() - MARGIN, viewport.bottom() - self.height() - MARGIN)
 
     def _scene_changed(self, _regions) -> None:
-        """Any repaint of a small graph (the picture shows its cards' texts); a big graph's
-        blocks change only with its layout (new shapes in 10,000 labels must not redraw it)."""
+        """Any repaint of a small graph; a big graph's blocks change only with its layout
+        (new shapes in 10,000 labels must not redraw it)."""
         if not self._blocks():
             self._layout_changed()
 
@@ -80,27 +97,23 @@ class Minimap(QWidget):
         scene = self._scene
         nodes = scene.node_items() if scene is not None and hasattr(scene, "node_items") else {}
         self.setVisible(self.enabled and bool(nodes))
+        self._watch_repaints(self.enabled and 0 < len(nodes) <= DETAILED_UP_TO)
         if not nodes or not self.enabled:
             return
-        source = QRectF()
-        for item in nodes.values():
-            source = source.united(item.sceneBoundingRect())
-        self._source = source.adjusted(-60, -60, 60, 60)
-        pixmap = QPixmap(self.size())
-        pixmap.fill(CANVAS_BACKGROUND)
-        painter = QPainter(pixmap)
-        scale, offset = self._scale()
-        if len(nodes) <= DETAILED_UP_TO:  # small enough to draw as the canvas does
+        if len(nodes) > DETAILED_UP_TO:  # each card a block of its category's colour
+            self._source, self._pixmap = block_picture(scene.graph, self.width(), self.height())
+        else:  # small enough to draw as the canvas does
+            source = QRectF()
+            for item in nodes.values():
+                source = source.united(item.sceneBoundingRect())
+            self._source = source.adjusted(-60, -60, 60, 60)
+            pixmap = QPixmap(self.size())
+            pixmap.fill(CANVAS_BACKGROUND)
+            painter = QPainter(pixmap)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing)
             scene.render(painter, QRectF(pixmap.rect()), self._source, Qt.AspectRatioMode.KeepAspectRatio)
-        else:  # each card a block of its category's colour: cheap for tens of thousands
-            painter.setPen(Qt.PenStyle.NoPen)
-            for item in nodes.values():
-                rect = item.sceneBoundingRect()
-                painter.fillRect(QRectF(offset + (rect.topLeft() - self._source.topLeft()) * scale,
-                                        rect.size() * scale), item.category_color())
-        painter.end()
-        self._pixmap = pixmap
+            painter.end()
+            self._pixmap = pixmap
         self.place()
         self.update()
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneDragDropEvent, QGraphicsSceneMouseEvent
 
@@ -20,7 +20,7 @@ from graph_engine import Edge
 from graph_engine.block_face import use_spec
 from widgets.canvas.block_frame import BlockFrames
 from widgets.canvas.edge_item import EdgeItem
-from widgets.canvas.geometry import snap
+from widgets.canvas.geometry import SCENE_EXTENT, snap
 from widgets.canvas.gestures import moved_nodes
 from widgets.canvas.wiring import Wiring
 from widgets.canvas.node_item import NodeItem
@@ -71,6 +71,7 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
         """``build`` False: the items are made by :meth:`build_steps`, a chunk at a time (a
         big graph opened with progress and cancel); the scene follows the graph from then."""
         super().__init__(parent)
+        self.setSceneRect(QRectF(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT))
         #: shape labels on edges (a graph with very many edges opens without them)
         self.edge_labels = True
         #: snap dragged nodes (and drop points) to a 20 px grid

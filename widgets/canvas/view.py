@@ -10,12 +10,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
-from widgets.canvas.geometry import GRID_SIZE
+from widgets.canvas.geometry import GRID_SIZE, SCENE_EXTENT
 from widgets.canvas.minimap import Minimap
 from widgets.theme import CANVAS_BACKGROUND, GRID_COLOR, GRID_MAJOR_COLOR, MUTED_TEXT_COLOR
-
-#: half the side of the scrollable area: room to pan and zoom about any point
-SCENE_EXTENT = 1_000_000.0
 
 
 class GraphView(QGraphicsView):
@@ -67,8 +64,8 @@ class GraphView(QGraphicsView):
         super().setScene(scene)
         if getattr(self, "minimap", None) is not None:
             self.minimap.set_scene(scene)
-        if scene is not None:
-            scene.changed.connect(self._maybe_hint_changed)
+        if scene is not None:  # its own signal where it has one: see Minimap._watch_repaints
+            getattr(scene, "layout_changed", scene.changed).connect(self._maybe_hint_changed)
         self._hinting = None
 
     def _maybe_hint_changed(self, _regions=None) -> None:
