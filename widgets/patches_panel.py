@@ -30,6 +30,7 @@ from widgets.patches.detail import PatchDetailView
 from widgets.patches.grid import (
     BAND_CHANNELS, GAP, LABEL_WIDTH, MARGIN, MIN_TILE, GridScroll, PatchGrid, format_value,
 )
+from widgets.pair_list_model import PairListModel
 from widgets.theme import ERROR_STYLE, MUTED_STYLE
 
 __all__ = ["BAND_CHANNELS", "NO_NODES_TEXT", "PatchDetailView", "PatchGrid", "PatchesPanel"]
@@ -56,6 +57,8 @@ class PatchesPanel(QWidget):
         self.top: TopPatches | None = None
         self._header = ""
         self.node_combo = QComboBox()
+        self._node_model = PairListModel(self.node_combo)
+        self.node_combo.setModel(self._node_model)
         self.node_combo.setToolTip("A layer whose outputs are feature maps with a receptive field")
         self.node_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.node_combo.setMinimumContentsLength(16)
@@ -169,11 +172,8 @@ class PatchesPanel(QWidget):
         self._nodes = list(nodes)
         current = self.current_node()
         self.node_combo.blockSignals(True)
-        self.node_combo.clear()
-        for node_id, label in nodes:
-            self.node_combo.addItem(label, node_id)
-        index = self.node_combo.findData(current) if current is not None else -1
-        self.node_combo.setCurrentIndex(max(0, index) if nodes else -1)
+        self._node_model.set_pairs(nodes)
+        self.node_combo.setCurrentIndex(max(0, self._node_model.row_of(current)) if nodes else -1)
         self.node_combo.blockSignals(False)
         self.node_combo.setEnabled(bool(nodes))
         self.show_button.setEnabled(bool(nodes))

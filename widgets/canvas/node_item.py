@@ -316,6 +316,14 @@ class NodeItem(QGraphicsItem):
         return True
 
     def _update_texts(self) -> None:
+        """The card's texts are fitted when next drawn: after an edit that changes 5,000 shapes
+        only the cards on screen measure their texts (fitting them all took most of the edit)."""
+        self._texts_stale = True
+        if self.isUnderMouse():
+            self.setToolTip(self._tooltip())
+
+    def _fit_texts(self) -> None:
+        self._texts_stale = False
         f = canvas_fonts()
         width = NODE_WIDTH - 2 * TEXT_MARGIN
         node = self._node
@@ -335,8 +343,6 @@ class NodeItem(QGraphicsItem):
         self._shape_line = (f.body_metrics.elidedText(f"→ {self._shape_text}",
                                                       Qt.TextElideMode.ElideRight, shape_width)
                             if self._shape_text else "")
-        if self.isUnderMouse():
-            self.setToolTip(self._tooltip())
 
     def toolTip(self) -> str:  # noqa: N802 (Qt's name; Qt itself is given the text on hover)
         """The card's tooltip, made when asked: thousands of nodes never pay for theirs."""
@@ -420,6 +426,8 @@ class NodeItem(QGraphicsItem):
 
     def texts(self) -> tuple[str, str, bool, str, str]:
         """What the card prints: title, key parameters (and whether small), shape line, type."""
+        if self._texts_stale:
+            self._fit_texts()
         return self._title, self._key_text, self._key_small, self._shape_line, self._type_text
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):

@@ -151,12 +151,17 @@ class SceneMarks:
         """Name the stages of a big network (``layer1``, ``layer2``: ids' common stems, as an
         import gives them) above each stage's first node, in a fixed screen size: at a zoom
         too far out for names the network still reads as its stages."""
-        for item in getattr(self, "_stage_items", []):
-            self.removeItem(item)
-        self._stage_items = []
         starts = stage_starts(list(self._nodes))
         if len(starts) < 2:
+            starts = []
+        if starts == getattr(self, "_stage_starts", None):  # the same stages: follow their first nodes
+            for item, (_stage, node_id) in zip(self._stage_items, starts):
+                item.setPos(self._nodes[node_id].pos())  # unmoved: no repaint
             return
+        self._stage_starts = starts
+        for item in getattr(self, "_stage_items", []):
+            self.removeItem(item)  # each removal repaints where the label was: only when they change
+        self._stage_items = []
         font = QFont(canvas_fonts().title)
         font.setPointSizeF(11.0)
         for stage, node_id in starts:
