@@ -7,13 +7,16 @@
 Everything here is Qt-free and offline: nothing is downloaded.
 """
 
-from graph_engine.data.base import (
-    CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, SEGMENTATION, TASKS, DataError, Dataset, InputFit,
-)
-from graph_engine.data.builtin import BUILTIN_DATASETS
-from graph_engine.data.labels import infer_task
-from graph_engine.data.loading import load_dataset
-from graph_engine.data.shapes import SEGMENTATION_CLASSES, SHAPE_CLASSES
+from graph_engine.lazy_names import lazy_names
+
+# loaded when first asked for: the datasets' modules import torch, and the editor imports
+# this package's light modules (names, splits) long before anything is loaded
+_LAZY = {name: "graph_engine.data.base" for name in (
+    "CLASSIFICATION", "LANGUAGE_MODEL", "REGRESSION", "SEGMENTATION", "TASKS", "DataError", "Dataset", "InputFit")}
+_LAZY.update({"BUILTIN_DATASETS": "graph_engine.data.builtin", "infer_task": "graph_engine.data.labels",
+              "load_dataset": "graph_engine.data.loading", "SEGMENTATION_CLASSES": "graph_engine.data.shapes",
+              "SHAPE_CLASSES": "graph_engine.data.shapes"})
+__getattr__, __dir__ = lazy_names("graph_engine.data", globals(), _LAZY)
 
 __all__ = [
     "BUILTIN_DATASETS", "CLASSIFICATION", "DataError", "Dataset", "InputFit", "LANGUAGE_MODEL",

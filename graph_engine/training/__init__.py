@@ -6,24 +6,40 @@
     result = trainer.run()
 """
 
-from graph_engine.analysis import analyze
-from graph_engine.data import InputFit, load_dataset
-from graph_engine.data.base import Dataset
-from graph_engine.data.split import check_fraction
-from graph_engine.lowering import checked_analysis
-from graph_engine.model import Graph
-from graph_engine.training.control import TrainingControl
-from graph_engine.training.runs import default_run_dir, read_metrics
-from graph_engine.training.settings import TrainingSettings, settings_from_dict
-from graph_engine.training.snapshot import RunSnapshot
-from graph_engine.training.seq2seq import is_encoder_decoder, seq2seq_ends
-from graph_engine.training.tasks import graph_ends
-from graph_engine.training.trainer import FitError, RunResult, Trainer
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from graph_engine.lazy_names import lazy_names
+
+if TYPE_CHECKING:
+    from graph_engine.data.base import Dataset
+    from graph_engine.model import Graph
+    from graph_engine.training.settings import TrainingSettings
+    from graph_engine.training.snapshot import RunSnapshot
+
+# loaded when first asked for: the editor imports the settings and run folders of this
+# package long before anything trains, and the trainer's modules import torch
+_LAZY = {
+    "analyze": "graph_engine.analysis", "InputFit": "graph_engine.data", "FitError": "graph_engine.training.trainer",
+    "RunResult": "graph_engine.training.trainer", "Trainer": "graph_engine.training.trainer",
+    "RunSnapshot": "graph_engine.training.snapshot", "TrainingControl": "graph_engine.training.control",
+    "TrainingSettings": "graph_engine.training.settings", "settings_from_dict": "graph_engine.training.settings",
+    "default_run_dir": "graph_engine.training.runs", "read_metrics": "graph_engine.training.runs",
+}
+__getattr__, __dir__ = lazy_names("graph_engine.training", globals(), _LAZY)
 
 
 def load_dataset_for(graph: Graph | RunSnapshot, settings: TrainingSettings, spec: str | None = None) -> Dataset:
     """Load ``spec`` (default: the settings' dataset) shaped for ``graph``'s Input and Output
     (a run's snapshot brings its analysis: nothing is analysed again)."""
+    from graph_engine.data import load_dataset
+    from graph_engine.data.split import check_fraction
+    from graph_engine.lowering import checked_analysis
+    from graph_engine.training.seq2seq import is_encoder_decoder, seq2seq_ends
+    from graph_engine.training.snapshot import RunSnapshot
+    from graph_engine.training.tasks import graph_ends
+
     if isinstance(graph, RunSnapshot):
         graph, analysis = graph.graph, graph.analysis
     else:

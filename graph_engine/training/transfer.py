@@ -14,11 +14,12 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from graph_engine.shape_format import shape_text
+
+if TYPE_CHECKING:  # loaded by the functions that read or carry weights: the editor imports this
+    import torch   # module for Branch from this run, long before anything trains
 
 _PREFIX = "model."
 #: names listed in a report line before "…"
@@ -147,6 +148,8 @@ def _strip(tensors: dict[str, torch.Tensor], path: Path) -> dict[str, torch.Tens
 
 def _pth(path: Path) -> dict[str, torch.Tensor]:
     """A state dict saved with ``torch.save``: only tensors, through the safe unpickler."""
+    import torch
+
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 (pickle and zip errors come in many classes)
@@ -199,11 +202,13 @@ def _renamed(state: dict[str, torch.Tensor], mapping: dict[str, str], node_ids: 
     return renamed
 
 
-def carry_weights(model: torch.nn.Module, source: WeightSource, node_ids: set[str],
+def carry_weights(model: "torch.nn.Module", source: WeightSource, node_ids: set[str],
                   graph_name: str, mapping: dict[str, str] | None = None) -> TransferReport:
     """Copy into ``model`` every tensor whose (mapped) key and shape match; the report says what.
 
     Refuses (TransferError) a mapping to a missing node, and weights that fit nothing."""
+    import torch
+
     state = _renamed(source.state, mapping or {}, node_ids, source, graph_name)
     report = TransferReport(source)
     own = model.state_dict()

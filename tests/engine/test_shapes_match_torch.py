@@ -114,9 +114,13 @@ def _dims_values(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrateg
     order = st.permutations(list(range(rank))).map(list)
     some = st.lists(st.integers(-rank, rank - 1), min_size=1, max_size=max(1, min(rank, spec.max_length)),
                     unique=True)
+    # fewer axes than the sample has: a reduction (Mean, Sum) that leaves something, which the
+    # layers accept (drawn often enough that the share of valid cases never falls by chance)
+    fewer = st.lists(st.integers(0, rank - 1), min_size=1, max_size=max(1, min(rank - 1, spec.max_length)),
+                     unique=True)
     anything = st.lists(st.integers(max(low, -4), min(high, 3)), min_size=spec.min_length,
                         max_size=spec.max_length)
-    return st.one_of(order, some, some, anything)
+    return st.one_of(order, some, some, fewer, anything)
 
 
 def _sizes_values(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrategy[list[int]]:
