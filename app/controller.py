@@ -117,8 +117,7 @@ class EditorController(QObject):
 
     def _default_params(self, type_name: str) -> dict[str, Any]:
         """A block use starts with its block params' defaults; a layer with none set."""
-        definition = self.graph.blocks.get(type_name)
-        return definition.resolve({}) if definition is not None else {}
+        return self.graph.blocks[type_name].resolve({}) if type_name in self.graph.blocks else {}
 
     def _feeds(self, node_id: str) -> bool:
         return any(e.source == node_id and e.source_port == 0 for e in self.graph.edges)
@@ -230,15 +229,13 @@ class EditorController(QObject):
 
     # -- structure: insert, bridge, rename, neighbours --------------------------------
     def insert_layer(self, type_name: str, edge: Edge, position: tuple[float, float] | None = None) -> str | None:
-        """A new layer (or block use) on ``edge``, at ``position`` (dropped there), else half-way
-        between its ends."""
+        """A new layer (or block use) on ``edge``, at ``position`` (dropped), else half-way along."""
         if spec_of(self.graph, type_name) is None or edge not in self.graph.edges:
             return None
         if position is None:
             (sx, sy), (tx, ty) = (self.graph.node(n).position or (0.0, 0.0) for n in (edge.source, edge.target))
             position = ((sx + tx) / 2, (sy + ty) / 2 + 90.0)
-        node = Node(self.graph.unique_id(type_name), type_name, self._default_params(type_name),
-                    (float(position[0]), float(position[1])))
+        node = Node(self.graph.unique_id(type_name), type_name, self._default_params(type_name), tuple(position))
         if self._push(commands.insert_on_edge(self.graph, edge, node)):
             self.select.emit([node.id])
             return node.id
