@@ -51,6 +51,11 @@ class CanvasActions:
         scene.title_activated.connect(self.rename_in_place)
         scene.reconnect_requested.connect(self.controller.reconnect)
         scene.node_dropped_on_edge.connect(self.controller.drop_on_edge)
+        scene.layer_dropped_on_edge.connect(self._layer_dropped_on_edge)
+
+    def _layer_dropped_on_edge(self, type_name: str, edge, point: QPointF) -> None:
+        """A palette layer dropped onto an edge: inserted there, centred on the drop point."""
+        self.controller.insert_layer(type_name, edge, (point.x() - NODE_WIDTH / 2, point.y() - NODE_MIN_HEIGHT / 2))
 
     # -- search to add, find ------------------------------------------------------------
     def open_quick_add(self, scene_pos: QPointF, text: str = "") -> None:

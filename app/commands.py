@@ -177,7 +177,9 @@ def rename_node(graph: Graph, node_id: str, new_id: str) -> EditCommand:
     if isinstance(watched, list) and node_id in watched:
         edits.append(SetTraining({**graph.training,
                                   "feature_map_nodes": [new_id if n == node_id else n for n in watched]}))
-    return EditCommand(graph, f"Rename {node_id} to {new_id}", edits)
+    command = EditCommand(graph, f"Rename {node_id} to {new_id}", edits)
+    command.renamed = (node_id, new_id)  # the document tells the run views (app.document)
+    return command
 
 
 def insert_on_edge(graph: Graph, edge: Edge, node: Node, existing: bool = False) -> EditCommand:

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from app import commands
 from app.clipboard import copy_nodes, paste_nodes
 from app.document import Document
-from graph_engine import Edge, GraphError, Node, analyze, get_spec
+from graph_engine import Edge, GraphError, Node, analyze
 from graph_engine.block_face import spec_of
 from graph_engine.layout import layered_layout
 from graph_engine.training.settings import TrainingSettings
@@ -94,8 +94,7 @@ class EditorController(QObject):
             self.message.emit(f"Unknown layer type {type_name!r}")
             return None
         node_id = self.graph.unique_id(type_name)
-        definition = self.graph.blocks.get(type_name)  # a use starts with the block params' defaults
-        params = definition.resolve({}) if definition is not None else {}
+        params = self._default_params(type_name)
         if after is not None and after in self.graph:
             anchor = self.graph.node(after)
             anchor_spec = spec_of(self.graph, anchor.type)
@@ -115,6 +114,10 @@ class EditorController(QObject):
             self._push(commands.add_nodes(self.graph, [node], [], f"Add {type_name}"))
         self.select.emit([node_id])
         return node_id
+
+    def _default_params(self, type_name: str) -> dict[str, Any]:
+        """A block use starts with its block params' defaults; a layer with none set."""
+        return self.graph.blocks[type_name].resolve({}) if type_name in self.graph.blocks else {}
 
     def _feeds(self, node_id: str) -> bool:
         return any(e.source == node_id and e.source_port == 0 for e in self.graph.edges)
@@ -225,12 +228,14 @@ class EditorController(QObject):
         return True
 
     # -- structure: insert, bridge, rename, neighbours --------------------------------
-    def insert_layer(self, type_name: str, edge: Edge) -> str | None:
-        """A new layer on ``edge``, half-way between its ends."""
-        if get_spec(type_name) is None or edge not in self.graph.edges:
+    def insert_layer(self, type_name: str, edge: Edge, position: tuple[float, float] | None = None) -> str | None:
+        """A new layer (or block use) on ``edge``, at ``position`` (dropped), else half-way along."""
+        if spec_of(self.graph, type_name) is None or edge not in self.graph.edges:
             return None
-        (sx, sy), (tx, ty) = (self.graph.node(n).position or (0.0, 0.0) for n in (edge.source, edge.target))
-        node = Node(self.graph.unique_id(type_name), type_name, {}, ((sx + tx) / 2, (sy + ty) / 2 + 90.0))
+        if position is None:
+            (sx, sy), (tx, ty) = (self.graph.node(n).position or (0.0, 0.0) for n in (edge.source, edge.target))
+            position = ((sx + tx) / 2, (sy + ty) / 2 + 90.0)
+        node = Node(self.graph.unique_id(type_name), type_name, self._default_params(type_name), tuple(position))
         if self._push(commands.insert_on_edge(self.graph, edge, node)):
             self.select.emit([node.id])
             return node.id

@@ -46,6 +46,8 @@ class Document(QObject):
     changed = Signal(object)
     #: the title-worthy state changed: path or modified flag
     state_changed = Signal()
+    #: (old id, new id): a node was renamed by a command, or by its undo (run views follow)
+    node_renamed = Signal(str, str)
 
     def __init__(self, graph: Graph | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -55,6 +57,7 @@ class Document(QObject):
         self.bridge.attach(self.graph)
         self.path: Path | None = None
         self.analysis: Analysis = analyze(self.graph)
+        self._index = 0
         self.undo_stack.indexChanged.connect(self._after_command)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
 
@@ -84,7 +87,11 @@ class Document(QObject):
     def _clean_changed(self, _clean: bool) -> None:
         self.state_changed.emit()
 
-    def _after_command(self, _index: int) -> None:
+    def _after_command(self, index: int) -> None:
+        before, self._index = self._index, index
+        stack = self.undo_stack
+        forward = range(before, index) if index > before else range(before - 1, index - 1, -1)
+        renames = [getattr(stack.command(i), "renamed", None) for i in forward if 0 <= i < stack.count()]
         changes = self.bridge.take_changes()
         touched = self.bridge.take_touched()
         if not changes:
@@ -93,6 +100,9 @@ class Document(QObject):
             self.analysis = reanalyze(self.analysis, touched)  # what the edits can have changed
             self.analysis_changed.emit(self.analysis)
         self.changed.emit(changes)
+        for renamed in renames:
+            if renamed is not None:
+                self.node_renamed.emit(*(renamed if index > before else renamed[::-1]))
 
     def refresh_analysis(self) -> None:
         """Analyse the whole graph again (after something no edit records, e.g. new layers)."""

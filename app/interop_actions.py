@@ -2,8 +2,8 @@
 PyTorch model: the dialogs around ``graph_engine.interop`` for the main window.
 
 ``export_dialog(window, fmt)`` and ``import_dialog(window)`` take the
-:class:`app.main_window.MainWindow`; errors are shown in message boxes, success in the
-status bar. An imported graph replaces the document (auto-laid-out, valid, unsaved).
+:class:`app.main_window.MainWindow`. An export runs in the background (app.export_jobs) and
+reports on the status bar; an import's errors are shown in message boxes. An imported graph replaces the document (auto-laid-out, valid, unsaved).
 """
 
 from __future__ import annotations
@@ -18,12 +18,11 @@ from PySide6.QtWidgets import (
     QLineEdit, QMessageBox, QPushButton, QVBoxLayout, QWidget,
 )
 
-from app.busy import run_busy
+from app.export_jobs import ExportJob, exports_of
 from app.training_controller import runs_root
 from graph_engine import analyze
 from graph_engine.interop import (
-    ImportedModel, InteropError, UnsupportedModel, export_onnx, export_python, export_torchscript,
-    import_model,
+    ImportedModel, InteropError, UnsupportedModel, import_model,
 )
 from graph_engine.interop.overwrite import OverwriteRefused, check_targets, existing, export_files
 
@@ -85,45 +84,26 @@ def may_write(window, files: list[Path], weights: str | None) -> bool:
     return answer == QMessageBox.StandardButton.Yes
 
 
-def export_dialog(window, fmt: str) -> list[Path]:
-    """Ask where (and which weights), export the document's graph as ``fmt``; the files written."""
+def export_dialog(window, fmt: str) -> ExportJob | None:
+    """Ask where (and which weights), then export a snapshot of the document's graph as ``fmt``
+    without holding up the window (app.export_jobs); the job, or None when nothing was started."""
     title, default, file_filter = FORMATS[fmt]
     graph = window.document.graph
     errors = analyze(graph).errors
     if errors:
         QMessageBox.warning(window, "Cannot export a graph with errors",
                             "\n".join(f"{d.node or 'graph'}: {d.message}" for d in errors[:5]))
-        return []
+        return None
     # the one overwrite question is may_write's: it knows every file the export writes
     path, _ = QFileDialog.getSaveFileName(window, title, str(_folder(window) / default), file_filter,
                                           options=QFileDialog.Option.DontConfirmOverwrite)
     if not path:
-        return []
+        return None
     go_on, weights = ask_weights(window)
     if not go_on or not may_write(window, export_files(fmt, path, weights, fmt == "python-training"),
                                   weights):
-        return []
-    graph = graph.copy()  # exported off the GUI thread: the document may not change under it
-
-    def export() -> list[Path]:
-        if fmt == "onnx":
-            return [export_onnx(graph, path, weights).path]
-        if fmt == "torchscript":
-            return [export_torchscript(graph, path, weights).path]
-        return export_python(graph, path, weights, with_training=fmt == "python-training").files
-
-    try:
-        window.statusBar().showMessage(f"Exporting {Path(path).name}…")
-        files = run_busy(window, f"Exporting {Path(path).name} ({title.split('…')[0].strip()})…", export,
-                         in_thread=fmt.startswith("python"))
-    except InteropError as error:
-        QMessageBox.critical(window, "Cannot export", str(error))
-        return []
-    except OSError as error:
-        QMessageBox.critical(window, "Cannot export", f"{path}: {error.strerror or error}")
-        return []
-    window.statusBar().showMessage("Exported " + ", ".join(p.name for p in files), 8000)
-    return files
+        return None
+    return exports_of(window).start(fmt, graph, path, weights)
 
 
 def parse_shape(text: str) -> list[int]:

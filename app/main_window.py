@@ -23,6 +23,7 @@ from app.selection_actions import SelectionActions
 from app.large_graphs import edge_labels_for
 from app.dock_layout import DEFAULT_SIZE, DockMaximizer, arrange_default, fit_to_screen, present_dock, size_docks
 from app.document import Document
+from app.export_jobs import stop_exports
 from app.interop_actions import export_dialog, import_dialog
 from app.recovery import Autosaver, discard_recovery, pending_recovery
 from app.recent_files import RecentFiles
@@ -403,7 +404,7 @@ class MainWindow(FileActions, SelectionActions, QMainWindow):
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return
-        if not self._confirm_discard():
+        if not self._confirm_discard() or not stop_exports(self):
             event.ignore()
             return
         self.training.shutdown()

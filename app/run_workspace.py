@@ -175,6 +175,7 @@ class RunWorkspace(QObject):
         views["curves"].branch_requested.connect(self.branch_requested)
         self.document.graph_replaced.connect(self._graph_replaced)
         self.document.changed.connect(self._document_changed)
+        self.document.node_renamed.connect(lambda _old, _new: self._update_patch_nodes())
         panel.show_settings(self.document.graph.training)
         self._compare_runs()
 
@@ -242,13 +243,16 @@ class RunWorkspace(QObject):
         index = view.sample_spin.value() if index is None else index
         node_id = node_id or view.current_node
         if node_id:
-            self.controller.inspect(self.controller.inspector.feature_maps, index, [node_id],
-                                    on_result=lambda r: view.show_feature_maps(*r), on_error=self._status)
+            to_document = self.controller.names.to_document
+            self.controller.inspect(self.controller.inspector.feature_maps, index, [self.controller.run_node(node_id)],
+                                    on_result=lambda r: view.show_feature_maps(
+                                        r[0], {to_document(n): maps for n, maps in r[1].items()}, r[2]),
+                                    on_error=self._status)
 
     def request_patches(self, node_id: str) -> None:
         """Top-9 patches of every channel of ``node_id`` from the run's newest checkpoint."""
         view = self.views["patches"]
-        if self.controller.inspect(self.controller.inspector.top_patches, node_id,
+        if self.controller.inspect(self.controller.inspector.top_patches, self.controller.run_node(node_id),
                                    on_result=lambda top: view.show_patches(top, self._dataset_size()),
                                    on_error=view.show_error):
             view.show_busy(f"Finding the top patches of {node_id} over the whole dataset…")
@@ -360,7 +364,9 @@ class RunWorkspace(QObject):
             return
         if self._run_analysis is None or self._run_analysis[0] is not graph:
             self._run_analysis = (graph, analyze(graph))
-        self.views["patches"].set_nodes(patch_candidates(graph, self._run_analysis[1]))
+        to_document = self.controller.names.to_document  # the run's ids, as the document names them now
+        self.views["patches"].set_nodes([(to_document(n), to_document(n) + label[len(n):]) for n, label in
+                                         patch_candidates(graph, self._run_analysis[1])])
 
     def _update_overlays(self) -> None:
         history = self.controller.history

@@ -24,6 +24,7 @@ from app.training_session import TrainingSession
 from graph_engine import Graph, GraphFileError, load_graph
 from graph_engine.training.failures import one_line
 from graph_engine.training.history import RunHistory, list_runs
+from graph_engine.training.run_names import RunNames, rename_in_event, rename_in_history
 from graph_engine.training.runs import default_run_dir
 from graph_engine.training.settings import TrainingSettings, settings_from_dict
 from graph_engine.training.snapshot import RunSnapshot, network_signature
@@ -101,6 +102,9 @@ class TrainingController(QObject):
         self._runs_ticket = 0
         self._replay_cache: dict[str, tuple[tuple, RunHistory]] = {}
         self._runs_loaded.connect(self._deliver_runs)
+        #: nodes renamed since the shown run started: its views show the new ids
+        self.names = RunNames()
+        document.node_renamed.connect(self._node_renamed)
 
     # -- views ------------------------------------------------------------------------
     def add_view(self, view: RunView) -> None:
@@ -144,6 +148,7 @@ class TrainingController(QObject):
                              dataset=settings.dataset)
         history.changed.add("status")
         self._snapshot = RunSnapshot.of(graph)  # the one analysis the run makes before step 1
+        self.names.reset()  # the run knows the nodes by the ids they have now
         self._show(history, self._snapshot.graph)
         self._made_root = None if root.exists() else root  # removed again if nothing is ever put in it
         try:
@@ -212,7 +217,27 @@ class TrainingController(QObject):
 
     def request_probe(self, **changes: Any) -> None:
         """Ask the running trainer to probe something else (another sample or node)."""
+        if isinstance(changes.get("watch_node"), str):
+            changes["watch_node"] = self.run_node(changes["watch_node"])
         self.session.request(**changes)
+
+    # -- renamed nodes ----------------------------------------------------------------
+    def run_node(self, document_id: str) -> str:
+        """The id the shown run knows a document node by (they differ after a rename)."""
+        if not self.names or self.run_graph is None:
+            return document_id
+        return self.names.run_id(document_id, self.run_graph.nodes)
+
+    def _node_renamed(self, old: str, new: str) -> None:
+        """A node was renamed (or the rename undone): the run's views follow it."""
+        self.names.rename(old, new)
+        if self.history is not None:
+            rename_in_history(self.history, lambda node_id: new if node_id == old else node_id)
+            for view in self.views:
+                renamed = getattr(view, "rename_node", None)
+                if renamed is not None:
+                    renamed(old, new)
+            self.refresh_views()
 
     # -- the graph versus the run's snapshot ---------------------------------------------
     def graph_changed_since_start(self) -> bool:
@@ -324,6 +349,8 @@ class TrainingController(QObject):
         if self.running:
             raise RuntimeError("stop the current run before opening another")
         history = RunHistory.from_run_dir(run_dir)
+        if self.names:
+            rename_in_history(history, self.names.to_document)
         self._snapshot = None
         try:
             run_graph = load_graph(run_dir / "graph.json")
@@ -339,6 +366,8 @@ class TrainingController(QObject):
         history = self.history
         if history is None:
             return
+        if self.names:  # the child names nodes as they were when it started
+            events = [rename_in_event(event, self.names.to_document) for event in events]
         history.apply_all(events)
         for event in events:
             kind = event.get("type")

@@ -205,6 +205,15 @@ class ActivationsPanel(QWidget):
         self._node = node_id
         self._draw()
 
+    def rename_node(self, old: str, new: str) -> None:
+        """A node of the run was renamed in the document: the view keeps showing it."""
+        if self._node == old:
+            self._node = new
+        if self._override is not None and old in self._override[1]:
+            step, maps, sample, live_step = self._override
+            self._override = (step, {new if n == old else n: m for n, m in maps.items()}, sample, live_step)
+        self._seen_steps = {}
+
     def show_feature_maps(self, step: int, maps: dict[str, np.ndarray], sample: np.ndarray) -> None:
         """Feature maps computed from a checkpoint (after a run): shown instead of the live
         probe's until a live probe newer than the one shown now arrives."""

@@ -3,14 +3,16 @@
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMainWindow, QMessageBox
 
 from app import interop_actions
 from app.interop_actions import ImportDialog, export_dialog, import_dialog
 from app.document import Document
+from app.export_jobs import exports_of
 from graph_engine import analyze, load_template
 from tests.app.test_interop_cli import MODEL
 from tests.engine.interop_helpers import train_briefly
+from tests.timing import deadline_s
 
 
 class Host(QMainWindow):
@@ -46,9 +48,11 @@ def answers(monkeypatch):
 def test_export_torchscript_without_weights(window, answers, tmp_path):
     replies, shown = answers
     replies["save"] = str(tmp_path / "model.pt")
-    assert export_dialog(window, "torchscript") == [tmp_path / "model.pt"]
+    job = export_dialog(window, "torchscript")
+    assert window.statusBar().currentMessage() == "Exporting model.pt (TorchScript)…"
+    assert job.wait(deadline_s(120)) == [tmp_path / "model.pt"]
     assert (tmp_path / "model.pt").stat().st_size > 0
-    assert window.statusBar().currentMessage() == "Exported model.pt"
+    assert window.statusBar().currentMessage() == f"Exported model.pt in {job.seconds:.1f} s"
     assert shown == {"warning": [], "critical": []}
 
 
@@ -56,21 +60,26 @@ def test_export_python_with_a_runs_weights_and_training_script(window, answers, 
     replies, shown = answers
     replies.update(save=str(tmp_path / "model.py"), question=QMessageBox.StandardButton.Yes,
                    folder=str(train_briefly(tmp_path)))
-    files = export_dialog(window, "python-training")
+    job = export_dialog(window, "python-training")
+    files = job.wait(deadline_s(60))
     assert [f.name for f in files] == ["model.py", "model.safetensors", "train.py"]
-    assert window.statusBar().currentMessage() == "Exported model.py, model.safetensors, train.py"
+    assert window.statusBar().currentMessage() == \
+        f"Exported model.py, model.safetensors, train.py in {job.seconds:.1f} s"
 
 
 def test_export_refuses_a_graph_with_errors_and_reports_bad_weights(window, answers, tmp_path):
     replies, shown = answers
     replies.update(save=str(tmp_path / "model.onnx"), question=QMessageBox.StandardButton.Yes,
                    folder=str(tmp_path))
-    assert export_dialog(window, "onnx") == []
-    assert shown["critical"] == [f"{tmp_path}: the run has no checkpoint yet (checkpoints/best.safetensors or "
-                                 "last.safetensors); train the graph first"]
+    job = export_dialog(window, "onnx")
+    assert job.wait(deadline_s(120)) == []
+    assert job.error == (f"model.onnx: {tmp_path}: the run has no checkpoint yet (checkpoints/best.safetensors "
+                         "or last.safetensors); train the graph first")
+    assert window.statusBar().currentMessage() == f"Export failed: {job.error}"
+    assert QApplication.overrideCursor() is None
     window.document.graph.remove_node("flatten")
     window.document.refresh_analysis()
-    assert export_dialog(window, "onnx") == []
+    assert export_dialog(window, "onnx") is None
     assert shown["warning"] == ["hidden1: input port 0 is not connected"]
     assert not (tmp_path / "model.onnx").exists()
 
@@ -141,6 +150,7 @@ def test_the_main_windows_file_menu_imports_and_exports(qtbot, answers, tmp_path
         assert all(main.scene.node_item(n) is not None for n in main.document.graph.nodes)
         replies["save"] = str(tmp_path / "net.onnx")
         actions["&ONNX…"].trigger()
+        assert exports_of(main).running[0].wait(deadline_s(180)) == [tmp_path / "net.onnx"]
         assert (tmp_path / "net.onnx").stat().st_size > 0
     finally:
         main.document.undo_stack.setClean()

@@ -108,7 +108,7 @@ def test_file_export_never_writes_over_the_open_document(qtbot, dialogs, graph_f
     qtbot.addWidget(window)
     before = graph_file.read_bytes()
     dialogs.update(save=str(graph_file), questions=[QMessageBox.StandardButton.No])
-    assert export_dialog(window, "python") == []
+    assert export_dialog(window, "python") is None
     assert dialogs["critical"] == [f"will not write over {graph_file}: it is an input of this command"]
     assert graph_file.read_bytes() == before
     assert dialogs["options"] == [QFileDialog.Option.DontConfirmOverwrite]
@@ -121,9 +121,9 @@ def test_file_export_asks_before_replacing_files(qtbot, dialogs, graph_file):
     model.write_text("# keep me\n")
     no, yes = QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes
     dialogs.update(save=str(model), questions=[no, no])
-    assert export_dialog(window, "python") == []
+    assert export_dialog(window, "python") is None
     assert model.read_text() == "# keep me\n"
     assert dialogs["asked"][-1] == f"These files exist and will be replaced:\n{model}"
     dialogs.update(questions=[no, yes])
-    assert export_dialog(window, "python") == [model]
+    assert export_dialog(window, "python").wait() == [model]
     assert "class" in model.read_text()

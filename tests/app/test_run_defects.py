@@ -1,16 +1,12 @@
 """Issue 13's defects around runs, through the main window: another document starts with empty
 run views (9); a refused start names no folder, leaves no empty runs/ and its red text goes
-with the edit that fixes it (11); one "best" everywhere (13); a long export keeps the window
-responsive and says so (16)."""
+with the edit that fixes it (11); one "best" everywhere (13). A long export (16): see
+test_export_jobs.py."""
 
-import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QFileDialog, QProgressDialog
 
-from app import interop_actions
 from app.main_window import MainWindow
 from graph_engine import load_template
 from graph_engine.training.history import RunHistory
@@ -83,46 +79,3 @@ def test_one_best_result_in_the_panel_the_runs_list_and_the_run_file(window, tmp
     status = window.workspace.panel.status_label.text()
     assert "accuracy 96.9 % at epoch 2" in status, status
     assert best_text(RunCurves(history, 0.9)) == "accuracy 96.9 % at epoch 2"
-
-
-def test_a_long_export_shows_a_busy_dialog_and_message(window, tmp_path, monkeypatch):
-    target = tmp_path / "model.onnx"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
-    monkeypatch.setattr(interop_actions, "ask_weights", lambda _w: (True, None))
-    monkeypatch.setattr(interop_actions, "may_write", lambda *a: True)
-    seen = []
-
-    class Done:
-        path = target
-
-    def slow_export(*_args):
-        seen.extend((w.labelText(), w.isVisible()) for w in QApplication.topLevelWidgets()
-                    if isinstance(w, QProgressDialog) and w.isVisible())
-        seen.append(("status", window.statusBar().currentMessage()))
-        seen.append(("cursor", QApplication.overrideCursor() is not None))
-        return Done()
-
-    monkeypatch.setattr(interop_actions, "export_onnx", slow_export)
-    assert interop_actions.export_dialog(window, "onnx") == [target]
-    assert ("Exporting model.onnx (Export to ONNX)…", True) in seen, seen
-    assert ("status", "Exporting model.onnx…") in seen and ("cursor", True) in seen
-    assert QApplication.overrideCursor() is None
-
-
-def test_a_python_export_runs_off_the_gui_thread(window, tmp_path, monkeypatch):
-    target = tmp_path / "model.py"
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
-    monkeypatch.setattr(interop_actions, "ask_weights", lambda _w: (True, None))
-    monkeypatch.setattr(interop_actions, "may_write", lambda *a: True)
-
-    class Done:
-        files = [target]
-
-    monkeypatch.setattr(interop_actions, "export_python", lambda *a, **k: time.sleep(1.0) or Done())
-    ticks = []
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start(50)
-    assert interop_actions.export_dialog(window, "python") == [target]
-    timer.stop()
-    assert len(ticks) >= 8, "the event loop stood still during the export"

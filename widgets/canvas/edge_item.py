@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from widgets.canvas.geometry import EDGE_LABEL_RAISE, TEXT_MIN_LOD, bezier_midpoint, bezier_path
 from widgets.canvas.routing import needs_route, route
+from widgets import theme
 from widgets.theme import (
     EDGE_COLOR, EDGE_LABEL_BACKGROUND, EDGE_LABEL_COLOR, SELECTION_COLOR, canvas_fonts,
 )
@@ -36,6 +37,8 @@ class EdgeItem(QGraphicsItem):
         self._mid = QPointF()
         self._shape_path: QPainterPath | None = None
         self._bounds = QRectF()
+        #: "accepted" / "refused" while a node hovers over it to be dropped (see edge_drop.py)
+        self.drop_mark: str | None = None
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(-1)
         self.setAcceptHoverEvents(True)
@@ -59,6 +62,13 @@ class EdgeItem(QGraphicsItem):
         if text != self._label:
             self._label = text
             self._update_bounds()
+            self.update()
+
+    def set_drop_mark(self, mark: str | None) -> None:
+        """Draw this edge as the target of a drop ("accepted", "refused") or plainly (None)."""
+        if mark != self.drop_mark:
+            self.drop_mark = mark
+            self.setZValue(-0.5 if mark else -1)
             self.update()
 
     def toolTip(self) -> str:  # noqa: N802 (Qt's name; Qt itself is given the text on hover)
@@ -138,6 +148,14 @@ class EdgeItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         selected = self.isSelected()
         pen = QPen(SELECTION_COLOR if selected else EDGE_COLOR, 2.5 if selected else 1.5)
+        if self.drop_mark is not None:  # a node hovering to be inserted here: blue, or red dashed
+            refused = self.drop_mark == "refused"
+            color = QColor(theme.ERROR_COLOR if refused else theme.DROP_HINT_COLOR)
+            color.setAlpha(70)
+            painter.setPen(QPen(color, 12.0, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+            painter.drawPath(self._path)  # a halo: the edge may be short, or under the node
+            pen = QPen(theme.ERROR_COLOR if refused else theme.DROP_HINT_COLOR, 3.0,
+                       Qt.PenStyle.DashLine if refused else Qt.PenStyle.SolidLine)
         painter.setPen(pen)
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)

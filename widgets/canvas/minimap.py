@@ -31,7 +31,6 @@ class Minimap(QWidget):
         self.setToolTip("Minimap: click or drag to move the view")
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
-        self._timer.setInterval(REDRAW_MS)
         self._timer.timeout.connect(self.redraw)
         self._scene = None
         self._watching = False
@@ -82,11 +81,17 @@ class Minimap(QWidget):
         """Any repaint of a small graph; a big graph's blocks change only with its layout
         (new shapes in 10,000 labels must not redraw it)."""
         if not self._blocks():
-            self._layout_changed()
+            self._schedule(REDRAW_MS)
 
     def _layout_changed(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+        """Nodes added, removed or moved: a small graph's picture is redrawn once the command
+        is done (the next turn of the event loop), so that a picture taken right after a layout
+        shows the new one, with the view's frame where it belongs; a big graph's after a pause."""
+        self._schedule(REDRAW_MS if self._blocks() else 0)
+
+    def _schedule(self, delay_ms: int) -> None:
+        if not self._timer.isActive() or delay_ms < self._timer.remainingTime():
+            self._timer.start(delay_ms)
 
     def _blocks(self) -> bool:
         """Whether the picture is drawn as blocks (a graph past the detailed size)."""
@@ -144,8 +149,9 @@ class Minimap(QWidget):
         painter.drawRect(self.rect().adjusted(0, 0, -1, -1))
         whole = QRectF(self.rect())
         frame = self.visible_frame()
-        if frame.contains(whole):
-            return  # the view shows everything: no frame to move
+        scale, offset = self._scale()
+        if frame.contains(QRectF(offset, self._source.size() * scale)):
+            return  # the view shows the whole graph (the picture, not the widget's margins): no frame
         fill = QColor(SELECTION_COLOR)
         fill.setAlpha(40)
         painter.setBrush(fill)

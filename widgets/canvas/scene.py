@@ -14,26 +14,27 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneDragDropEvent, QGraphicsSceneMouseEvent
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent
 
 from graph_engine import Edge
 from graph_engine.block_face import use_spec
 from widgets.canvas.block_frame import BlockFrames
+from widgets.canvas.edge_drop import EdgeDrop, PaletteDrops
 from widgets.canvas.edge_item import EdgeItem
-from widgets.canvas.geometry import SCENE_EXTENT, snap
+from widgets.canvas.geometry import SCENE_EXTENT
 from widgets.canvas.gestures import moved_nodes
 from widgets.canvas.wiring import Wiring
 from widgets.canvas.node_item import NodeItem
 from widgets.canvas.overlays import NodeOverlays
 from widgets.canvas.scene_marks import SceneMarks
-from widgets.drag_mime import LAYER_MIME_TYPE, carries_layer, type_from_mime_data
+from widgets.drag_mime import LAYER_MIME_TYPE
 
 if TYPE_CHECKING:
     from graph_engine import Analysis, Graph, LayerSpec, Node
 
 
 
-class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
+class GraphScene(PaletteDrops, SceneMarks, BlockFrames, QGraphicsScene):
     """Items for every node and edge of ``graph``, kept in step with its events.
 
     Signals (intents; the scene itself never changes the graph):
@@ -45,6 +46,8 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
     - ``node_dropped_on_edge(str node_id, Edge edge, tuple position)``: a free node dragged onto
       an edge, to be inserted there
     - ``layer_dropped(str type_name, QPointF scene_pos)``
+    - ``layer_dropped_on_edge(str type_name, Edge edge, QPointF scene_pos)``: a palette layer
+      dropped onto an edge that accepts it (edge_drop.py marks the edge while it hovers)
     - ``selection_changed_ids(list node_ids)``
     - ``context_requested(str kind, object target, QPointF scene_pos, QPoint screen_pos)``: a
       right click on a node ("node", its id), an edge ("edge", the Edge) or the canvas ("canvas", None)
@@ -59,6 +62,7 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
     reconnect_requested = Signal(object, object)
     node_dropped_on_edge = Signal(str, object, tuple)
     layer_dropped = Signal(str, QPointF)
+    layer_dropped_on_edge = Signal(str, object, QPointF)
     selection_changed_ids = Signal(list)
     context_requested = Signal(str, object, QPointF, QPoint)
     title_activated = Signal(str)
@@ -85,6 +89,8 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
         self._overlays = NodeOverlays()
         # the connection being dragged (from a port, or an edge's end picked up), if any
         self._wiring = Wiring(self)
+        # the edge a node dragged over it would be inserted on (marked while it hovers)
+        self.edge_drop = EdgeDrop(self)
         # node move: positions of the selected nodes when the left button went down
         self._press_positions: dict[str, QPointF] | None = None
         self._last_selection: list[str] = []
@@ -294,6 +300,7 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
             return
         item.source_item.edges.discard(item)
         item.target_item.edges.discard(item)
+        self.edge_drop.edge_removed(item)
         self.removeItem(item)
 
     def _reroute(self, node: NodeItem) -> None:
@@ -328,6 +335,8 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
             event.accept()
             return
         super().mouseMoveEvent(event)
+        if self._press_positions is not None and len(self._press_positions) == 1:
+            self.edge_drop.track_node(self._nodes[next(iter(self._press_positions))])
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._wiring.active:
@@ -369,21 +378,15 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
             self.context_requested.emit("canvas", None, pos, event.screenPos())
         event.accept()
 
-    def edge_under(self, item: NodeItem) -> "Edge | None":
-        """The edge a free node dragged onto it would be inserted on: one under its centre."""
-        centre = item.mapToScene(item.boundingRect().center())
-        for edge, edge_item in self._edges.items():
-            if item.node_id not in (edge.source, edge.target) and \
-                    edge_item.shape().contains(centre):
-                return edge
-        return None
-
     def _report_moves(self, before: dict[str, QPointF]) -> None:
         moved = moved_nodes(before, self._nodes)
         if not moved:
             return
         item = self._nodes.get(next(iter(moved))) if len(moved) == 1 else None
-        edge = self.edge_under(item) if item is not None and not item.edges else None
+        if item is not None:
+            self.edge_drop.track_node(item)
+        edge = self.edge_drop.accepted_edge if item is not None else None
+        self.edge_drop.clear()
         if edge is not None:
             self.node_dropped_on_edge.emit(item.node_id, edge, moved[item.node_id][1])
         else:
@@ -425,34 +428,6 @@ class GraphScene(SceneMarks, BlockFrames, QGraphicsScene):
             return False
         self.delete_requested.emit(node_ids, edges)
         return True
-
-    # -- drops from the palette ---------------------------------------------------------
-    def dragEnterEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
-        self._accept_layer_drag(event)
-
-    def dragMoveEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
-        self._accept_layer_drag(event)
-
-    def dragLeaveEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
-        event.accept()
-
-    def dropEvent(self, event: QGraphicsSceneDragDropEvent) -> None:
-        type_name = type_from_mime_data(event.mimeData())
-        if type_name is None:
-            event.ignore()
-            return
-        event.setDropAction(Qt.DropAction.CopyAction)
-        event.accept()
-        pos = event.scenePos()
-        self.layer_dropped.emit(type_name, snap(pos) if self.snap_to_grid else pos)
-
-    @staticmethod
-    def _accept_layer_drag(event: QGraphicsSceneDragDropEvent) -> None:
-        if carries_layer(event.mimeData()):
-            event.setDropAction(Qt.DropAction.CopyAction)
-            event.accept()
-        else:
-            event.ignore()
 
     # -- selection ----------------------------------------------------------------------
     def _on_selection_changed(self) -> None:
