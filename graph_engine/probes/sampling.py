@@ -3,7 +3,9 @@
 Given the model's ``graph``, generation is incremental: the graph's decoder step
 (:mod:`graph_engine.probes.incremental`) reads the prompt once and then one character
 per step, carrying the recurrent state on — the prefix is never run again, and the
-context is not cut to a window. Without a graph (any module mapping int64 (B, T)
+context is not cut to a window; for the usual Embedding → LSTM/GRU/RNN → Linear chain
+sampling runs on :class:`~graph_engine.probes.chain_step.ChainStep` (the same numbers, on
+preallocated buffers, ~2× faster than the compiled step). Without a graph (any module mapping int64 (B, T)
 windows of character indices to logits (B, T, V)) each new character is predicted
 at the last position from the last ``window`` characters, re-running the window.
 Generated indices stay on the device until the end, and a private random generator

@@ -145,3 +145,19 @@ def test_graphs_that_are_not_a_plain_chain_use_the_fx_step():
     model = compile_graph(graph, device="cpu")
     assert ChainStep.build(model.train(), graph, decoder_for(model, graph).split) is None  # dropout would act
     assert math.isfinite(len(sample_text(model.eval(), "abcdefghijk", "a", 5, 1.0, seed=0, graph=graph)))
+
+
+def test_the_steps_run_on_one_thread_and_the_thread_count_comes_back():
+    graph = char_model("LSTM", 1)
+    torch.manual_seed(0)
+    model = compile_graph(graph, device="cpu").eval()
+    seen: list[int] = []
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        sample_text(model, "abcdefghijk", "ab", 40, 1.0, seed=0, graph=graph,
+                    progress=lambda done: seen.append(torch.get_num_threads()))
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
