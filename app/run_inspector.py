@@ -13,6 +13,7 @@ the one line names.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -84,6 +85,10 @@ class Decoded:
     truth_log_prob: float | None
 
 
+#: a generation's progress is told at most this often (seconds), and after its last character
+PROGRESS_S = 0.05
+
+
 class JobError(Exception):
     """A job failed; the message is one line for the panel to show."""
 
@@ -100,6 +105,8 @@ class RunInspector(QObject):
     """See the module docstring. Callbacks run on the GUI thread."""
 
     _delivered = Signal(object, object)
+    #: a generation's characters done and total (emitted from the worker, at most every PROGRESS_S)
+    generation_progress = Signal(int, int)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -108,6 +115,8 @@ class RunInspector(QObject):
         self._lock = threading.Lock()
         self._counter = 0
         self._loaded: LoadedRun | None = None
+        #: set to stop the generation under way (a newer request or Cancel)
+        self._generation_stop = threading.Event()
         self._delivered.connect(self._deliver)
 
     def shutdown(self) -> None:
@@ -150,7 +159,20 @@ class RunInspector(QObject):
 
     def generate(self, run_dir: Path, prompt: str, length: int, temperature: float, beam: int,
                  callback: Callable[[Any], None], seed: int | None = None) -> None:
-        """(step, text) from a character model: beam search when ``beam`` ≥ 1, else sampling."""
+        """(step, text) from a character model: beam search when ``beam`` ≥ 1, else sampling.
+        Progress goes out on :attr:`generation_progress`; :meth:`cancel_generation` (or a newer
+        request) stops it, and the text so far is delivered."""
+        self._generation_stop.set()  # a newer request: the one under way stops
+        stop = self._generation_stop = threading.Event()
+        last_told = [0.0]
+
+        def progress(done: int) -> bool:
+            now = time.monotonic()
+            if done == length or now - last_told[0] >= PROGRESS_S:
+                last_told[0] = now
+                self._tell_progress(done, length)
+            return not stop.is_set()
+
         def job() -> Any:
             run = self.load(run_dir, data=False)
             vocabulary = run.opened.dataset.get("vocabulary")
@@ -160,12 +182,23 @@ class RunInspector(QObject):
             model = run.opened.model
             graph = run.opened.graph  # incremental: the decoder step carries the LSTM's state
             if beam >= 1:
-                text = beam_search(model, vocabulary, prompt, length, beam_width=beam, window=window, graph=graph)
+                text = beam_search(model, vocabulary, prompt, length, beam_width=beam, window=window, graph=graph,
+                                   progress=progress)
             else:
                 text = sample_text(model, vocabulary, prompt, length, temperature=temperature,
-                                   window=window, seed=seed, graph=graph)
+                                   window=window, seed=seed, graph=graph, progress=progress)
             return run.step, text
         self.submit("generate", job, callback, run_dir)
+
+    def cancel_generation(self) -> None:
+        """Stop the generation under way; it delivers the text so far."""
+        self._generation_stop.set()
+
+    def _tell_progress(self, done: int, total: int) -> None:
+        try:
+            self.generation_progress.emit(done, total)
+        except RuntimeError:  # the window closed while the job ran
+            pass
 
     def decode(self, run_dir: Path, source: str, validation_index: int, beam: int,
                callback: Callable[[Any], None]) -> None:

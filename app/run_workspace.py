@@ -105,6 +105,7 @@ class RunWorkspace(QObject):
         self._run_analysis: tuple[Graph, Analysis] | None = None
         self._document_patch_nodes = PatchNodes()
         self._actions: dict[str, QAction] = {}
+        self._cursor_busy = False
         self._wire()
 
     # -- building ---------------------------------------------------------------------
@@ -172,6 +173,8 @@ class RunWorkspace(QObject):
         views["patches"].patch_clicked.connect(self._patch_clicked)
         views["text"].generate_requested.connect(self._generate_requested)
         views["text"].decode_requested.connect(self._decode_requested)
+        views["text"].cancel_requested.connect(controller.inspector.cancel_generation)
+        controller.inspector.generation_progress.connect(views["text"].show_progress)
         views["curves"].branch_requested.connect(self.branch_requested)
         self.document.graph_replaced.connect(self._graph_replaced)
         self.document.changed.connect(self._document_changed)
@@ -280,14 +283,22 @@ class RunWorkspace(QObject):
 
         def done(show: Callable[..., None]) -> Callable[..., None]:
             def finish(*args: Any) -> None:
-                QApplication.restoreOverrideCursor()
-                self._status("Text generated" if show is not view.show_error else "Text generation failed")
+                self._busy_cursor(False)
+                self._status("Text generation failed" if show is view.show_error else "Text generated")
                 show(*args)
             return finish
-        QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)  # 30-60 s on a big model: say so
+        self._busy_cursor(True)  # the panel's bar counts the characters; the cursor says so too
         self._status(f"Generating {length} characters from the newest checkpoint…")
         self.controller.inspect(self.controller.inspector.generate, prompt, length, temperature, beam,
                                 on_result=lambda r: done(view.show_generated)(*r), on_error=done(view.show_error))
+
+    def _busy_cursor(self, busy: bool) -> None:
+        """One busy cursor while a generation runs (a newer request replaces the older one's)."""
+        if busy and not self._cursor_busy:
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+        elif not busy and self._cursor_busy:
+            QApplication.restoreOverrideCursor()
+        self._cursor_busy = busy
 
     def _decode_requested(self, source: str, validation_index: int, beam: int) -> None:
         view = self.views["text"]
@@ -310,6 +321,8 @@ class RunWorkspace(QObject):
 
     def _run_shown(self, _history: RunHistory) -> None:
         """Another run is shown: what was asked of the last one goes."""
+        self.controller.inspector.cancel_generation()  # its text would be dropped anyway
+        self._busy_cursor(False)
         self.views["patches"].clear()
         self.canvas.clear_highlight()
         self._update_patch_nodes()

@@ -31,6 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from graph_engine.training.history import RunHistory
+from widgets.decoded_html import PROMPT_COLOR, decoded_html, translations_html
+from widgets.generation_progress import GenerationProgress
 from widgets.theme import ERROR_STYLE, MUTED_STYLE
 
 DEFAULT_PROMPT = "The "
@@ -45,9 +47,6 @@ SEQ2SEQ = "seq2seq"
 DEFAULT_DECODE_BEAM = 5
 #: a captioning run's image is shown this many times its size (nearest neighbour)
 IMAGE_SCALE = 4
-GOOD_COLOR = "#15803d"
-BAD_COLOR = "#b91c1c"
-PROMPT_COLOR = "#8a8f98"
 NO_RUN_TIP = "Train a character model (e.g. the Character LSTM template) to generate text from it"
 NO_SAMPLES_TEXT = "Each epoch's sample appears here, newest first"
 
@@ -61,10 +60,13 @@ def method_words(temperature: float, beam: int) -> str:
     return f"sampled at temperature {temperature:g}"
 
 
-def _image_samples(description: str) -> bool:
-    """Whether a dataset description (``Dataset.describe``: "name: N train / M val, 3×32×48, …")
-    has (C, H, W) samples: a captioner's run, whose sources are images, not sentences."""
-    parts = description.split(", ")
+def _image_samples(history: RunHistory) -> bool:
+    """Whether the run's samples are (C, H, W): a captioner's, whose sources are images, not
+    sentences. A replayed run knows its sample shape (dataset.json); a live one says it in its
+    dataset description (``Dataset.describe``: "name: N train / M val, 3×32×48, …")."""
+    if history.sample_shape is not None:
+        return len(history.sample_shape) == 3
+    parts = history.dataset.split(", ")
     return len(parts) > 1 and parts[1].count("×") == 2
 
 
@@ -75,6 +77,8 @@ class TextPanel(QWidget):
     generate_requested = Signal(str, int, float, int)
     #: encoder–decoders: (source sentence, validation sample index or -1, beam width)
     decode_requested = Signal(str, int, int)
+    #: Cancel under a generation in progress
+    cancel_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -140,6 +144,9 @@ class TextPanel(QWidget):
         generate_layout = QVBoxLayout(generate_box)
         generate_layout.addLayout(form)
         generate_layout.addLayout(knobs)
+        self.progress = GenerationProgress()
+        self.progress.cancel_requested.connect(self.cancel_requested)
+        generate_layout.addWidget(self.progress)
         generate_layout.addWidget(self.status)
         generate_layout.addWidget(self.output, 1)
 
@@ -231,6 +238,7 @@ class TextPanel(QWidget):
             self.image_label.hide()
             self.decoded = None
             self._requested = None
+            self.progress.finish()
             self.show_busy("")
         self._history = history
         self._shown_samples = None
@@ -267,7 +275,7 @@ class TextPanel(QWidget):
         self.decode_box.setVisible(seq2seq)
         self.generate_box.setVisible(not seq2seq)
         if seq2seq:
-            images = self._history is not None and _image_samples(self._history.dataset)
+            images = self._history is not None and _image_samples(self._history)
             self.source_edit.setEnabled(not images)
             self.decode_text_button.setEnabled(not images)
             self.source_label.setEnabled(not images)
@@ -301,18 +309,7 @@ class TextPanel(QWidget):
             self.samples_view.setHtml("")
             self.samples_view.setPlaceholderText("Each epoch's decodings of validation samples appear here")
             return
-        rows = []
-        for row in result.data.get("rows", []):
-            color = GOOD_COLOR if row.get("correct") else BAD_COLOR
-            truth = " | ".join(row.get("references", [])[:3])
-            rows.append(f'<tr><td style="color: {PROMPT_COLOR};">{html.escape(str(row["source"]))}</td>'
-                        f'<td style="color: {color};"><b>{html.escape(row["output"] or "∅")}</b></td>'
-                        f'<td style="color: {PROMPT_COLOR};">{html.escape(truth)}</td></tr>')
-        self.samples_view.setHtml(
-            f'<p style="color: {PROMPT_COLOR}; font-family: sans-serif;"><b>after step {result.step:,}</b> '
-            '(greedy decoding; green = a true output)</p>'
-            '<table cellspacing="0" cellpadding="3"><tr><th align="left">source</th><th align="left">decoded'
-            '</th><th align="left">truth</th></tr>' + "".join(rows) + "</table>")
+        self.samples_view.setHtml(translations_html(result))
 
     @property
     def translation_count(self) -> int:
@@ -349,33 +346,7 @@ class TextPanel(QWidget):
         else:
             self.image_label.clear()
             self.image_label.hide()
-        truths = set(decoded.references)
-
-        def mark(text: str) -> str:
-            if not truths:
-                return html.escape(text or "∅")
-            color = GOOD_COLOR if text in truths else BAD_COLOR
-            return f'<span style="color: {color};">{html.escape(text or "∅")}</span>'
-
-        greedy = decoded.greedy
-        beam_rows = "".join(
-            f"<tr><td align=right>{k + 1}.</td><td><b>{mark(c.text)}</b></td>"
-            f"<td align=right>{c.log_prob:.3f}</td><td align=right>{c.score:.3f}</td></tr>"
-            for k, c in enumerate(decoded.beam))
-        truth = ""
-        if decoded.references:
-            scored = "" if decoded.truth_log_prob is None else f" (log P = {decoded.truth_log_prob:.3f})"
-            truth = (f'<p><b>Truth</b>{scored}: ' + " &nbsp;|&nbsp; ".join(
-                html.escape(r) for r in decoded.references) + "</p>")
-        self.decoded_view.setHtml(
-            f'<p><b>Source</b>: {html.escape(decoded.source)}</p>{truth}'
-            '<table width="100%" cellspacing="6"><tr>'
-            f'<td valign="top" width="40%"><b>Greedy</b><br><b>{mark(greedy.text)}</b><br>'
-            f'<span style="color: {PROMPT_COLOR};">log P = {greedy.log_prob:.3f}</span></td>'
-            f'<td valign="top"><b>Beam search, width {decoded.beam_width}</b>'
-            '<table cellspacing="0" cellpadding="2"><tr><th></th><th align=left>candidate</th>'
-            '<th align=right>log P</th><th align=right>score</th></tr>'
-            f"{beam_rows}</table></td></tr></table>")
+        self.decoded_view.setHtml(decoded_html(decoded))
         self.decode_status.setStyleSheet(MUTED_STYLE)
         self.decode_status.setText(f"Greedy and beam search (width {decoded.beam_width}, score = log P / "
                                    f"length), from the checkpoint at step {decoded.step:,}")
@@ -402,6 +373,7 @@ class TextPanel(QWidget):
         self._requested = request
         prompt, length, temperature, beam = request
         self.show_busy(f"Generating {length:,} characters ({method_words(temperature, beam)})…")
+        self.progress.start(length)
         self.generate_requested.emit(prompt, length, temperature, beam)
 
     def show_busy(self, text: str) -> None:
@@ -410,10 +382,16 @@ class TextPanel(QWidget):
         self.status.setText(text)
         self.status.setToolTip(text)
 
+    def show_progress(self, done: int, total: int) -> None:
+        """``done`` of ``total`` characters generated so far (the job runs in another thread)."""
+        if self.progress.isVisibleTo(self) and total == self.progress.bar.maximum():
+            self.progress.advance(done)
+
     def show_generated(self, step: int, text: str) -> None:
-        """The text of the last request, from the checkpoint at ``step``."""
-        prompt, _, temperature, beam = self._requested or (
-            self.prompt_edit.text(), 0, self.temperature_spin.value(), self.beam_spin.value())
+        """The text of the last request, from the checkpoint at ``step`` (shorter when cancelled)."""
+        self.progress.finish()
+        prompt, length, temperature, beam = self._requested or (
+            self.prompt_edit.text(), len(text), self.temperature_spin.value(), self.beam_spin.value())
         self.output.clear()
         cursor = self.output.textCursor()
         muted = QTextCharFormat()
@@ -422,10 +400,12 @@ class TextPanel(QWidget):
         cursor.insertText(text, QTextCharFormat())
         self.output.moveCursor(QTextCursor.MoveOperation.Start)
         method = method_words(temperature, beam)
-        self.show_busy(f"{method[0].upper()}{method[1:]}, from the checkpoint at step {step:,}")
+        stopped = f"; stopped after {len(text):,} of {length:,} characters" if len(text) < length else ""
+        self.show_busy(f"{method[0].upper()}{method[1:]}, from the checkpoint at step {step:,}{stopped}")
 
     def show_error(self, text: str) -> None:
         """A failed request: its message on one line."""
+        self.progress.finish()
         line = " ".join(str(text).split()) or "generating failed"
         self.status.setStyleSheet(ERROR_STYLE)
         self.status.setText(line)

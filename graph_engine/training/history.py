@@ -91,6 +91,8 @@ class RunHistory:
     total_steps: int = 0
     #: how many validation samples there are (the probes' sample index runs below it)
     validation_samples: int | None = None
+    #: one sample's shape, when known (a replayed run's dataset.json): (C, H, W) for images
+    sample_shape: tuple[int, ...] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     #: per step: step, epoch (1-based, the epoch the step belongs to), loss, lr, time (s)
     steps: Series = field(default_factory=lambda: Series(("step", "epoch", "loss", "lr", "time")))
@@ -294,11 +296,20 @@ class RunHistory:
         history.settings = history._side_file(run_dir / "settings.json")
         dataset = history._side_file(run_dir / "dataset.json")
         history.task, history.dataset = str(dataset.get("task", "")), str(dataset.get("name", ""))
+        history._describe_samples(dataset)
         history.status = "incomplete"  # a finished or failed record below says otherwise
         metrics = run_dir / "metrics.jsonl"
         if metrics.exists():
             history._replay_file(metrics)
         return history
+
+    def _describe_samples(self, dataset: dict[str, Any]) -> None:
+        """Sample shape and validation count from dataset.json, where they are well formed."""
+        shape, validation = dataset.get("sample_shape"), dataset.get("validation")
+        if isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
+            self.sample_shape = tuple(shape)
+        if isinstance(validation, int) and not isinstance(validation, bool) and validation >= 0:
+            self.validation_samples = validation
 
     @classmethod
     def unreadable(cls, run_dir: Path, reason: str) -> "RunHistory":

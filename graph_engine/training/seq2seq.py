@@ -206,6 +206,8 @@ class Seq2SeqTask:
         self.references: list[list[str]] = dataset.extra.get("val_references", [])
         self.labels: list[str] = dataset.extra.get("val_sources", [])
         self.decoder = IncrementalDecoder(model, graph, analysis, ends.decoder_id, ends.output_id)
+        #: what the trainer wraps in DDP under torchrun: the whole step, sampled or not
+        self.step_module = Seq2SeqStep(model, self)
 
     # -- training ---------------------------------------------------------------------
     def targets(self, y: torch.Tensor, step: int) -> torch.Tensor:
@@ -218,15 +220,19 @@ class Seq2SeqTask:
 
     def loss(self, step_model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, step: int
              ) -> tuple[torch.Tensor, float]:
-        """The batch's loss and the teacher-forcing probability it was computed with."""
+        """The batch's loss and the teacher-forcing probability it was computed with.
+        ``step_model`` is :attr:`step_module`, or its DDP wrapper under torchrun."""
         y = self.targets(y, step)
         inputs, target = y[:, :-1], y[:, 1:]
         probability = teacher_forcing(self.settings, step)
-        if probability >= 1.0:
-            logits = step_model(*self.ends.arguments(x, inputs))
-        else:
-            logits = self._sampled_logits(x, inputs, probability, step)
+        logits = step_model(x, inputs, probability, step)
         return token_loss(logits, target), probability
+
+    def forward_step(self, x: torch.Tensor, inputs: torch.Tensor, probability: float, step: int) -> torch.Tensor:
+        """(B, T, V) logits: the whole model under teacher forcing, else step by step."""
+        if probability >= 1.0:
+            return self.model(*self.ends.arguments(x, inputs))
+        return self._sampled_logits(x, inputs, probability, step)
 
     def _sampled_logits(self, x: torch.Tensor, inputs: torch.Tensor, probability: float, step: int) -> torch.Tensor:
         """Decode step by step, feeding the truth with ``probability``, else a sampled token."""
@@ -299,6 +305,24 @@ class Seq2SeqTask:
             rows.append({"source": self.labels[i] if i < len(self.labels) else str(i), "output": hypothesis,
                          "references": references, "correct": hypothesis in references})
         return rows
+
+
+class Seq2SeqStep(torch.nn.Module):
+    """One training step's forward as a module over the model's own layers.
+
+    Scheduled sampling runs the decoder one step at a time through the incremental decoder,
+    not through the model's ``forward``. DDP averages gradients only for a forward it runs
+    (its reducer is prepared there), so under torchrun the trainer wraps this module, whose
+    forward is the whole step, sampled or teacher-forced: every rank's gradients are averaged
+    either way. Its parameters are the model's (``model.`` prefixed); checkpoints use the model."""
+
+    def __init__(self, model: torch.nn.Module, task: Seq2SeqTask):
+        super().__init__()
+        self.model = model
+        self._task = [task]  # a plain list: the task is no submodule
+
+    def forward(self, x: torch.Tensor, inputs: torch.Tensor, probability: float, step: int) -> torch.Tensor:
+        return self._task[0].forward_step(x, inputs, probability, step)
 
 
 def encoder_projection(states: torch.Tensor, labels: list[str]) -> dict[str, Any]:

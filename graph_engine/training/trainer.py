@@ -134,9 +134,10 @@ class Trainer:
         self.seq2seq = (Seq2SeqTask(self.model, self.graph, self.analysis, self.seq2seq_ends, dataset, self.settings)
                         if self.seq2seq_ends is not None else None)
         self.distributed.seed(self.settings.seed)
-        #: what the training step calls: the model, or its DDP wrapper under torchrun (probes,
-        #: evaluation and checkpoints use ``self.model``, whose state_dict keys stay the graph's)
-        self.step_model = self.distributed.wrap(self.model)
+        #: what the training step calls: the model (an encoder–decoder's whole step, see
+        #: seq2seq.Seq2SeqStep), or its DDP wrapper under torchrun (probes, evaluation and
+        #: checkpoints use ``self.model``, whose state_dict keys stay the graph's)
+        self.step_model = self.distributed.wrap(self.model if self.seq2seq is None else self.seq2seq.step_module)
         self.optimizer = build_optimizer(self.settings, param_groups(self.model, self.analysis.graph))
         for group in self.optimizer.param_groups:
             group["lr"] = self.settings.learning_rate * group.get("lr_mult", 1.0)
