@@ -122,6 +122,50 @@ def test_rotating_sample_covers_every_node_and_keeps_the_watched_one(tmp_path):
     assert seen == set(nodes)
 
 
+def test_the_rotation_comes_back_to_the_same_few_node_sets(tmp_path):
+    """Fixed groups, not a sliding window: each set's tap is built once and then reused."""
+    from graph_engine.probes import _common
+
+    graph = load_template("resnet_style")
+    settings = settings_from_dict(graph.training, epochs=1, probe_every=0)
+    trainer = Trainer(graph, load_dataset_for(graph, settings), settings, None, tmp_path / "run")
+    run_probes, nodes = trainer.probes, trainer.probes.activation_nodes
+    groups = -(-len(nodes) // 6)
+    samples = [tuple(run_probes.activation_sample()) for _ in range(3 * groups)]
+    assert len(set(samples)) == groups and samples[:groups] == samples[groups:2 * groups]
+    assert {n for sample in samples for n in sample} == set(nodes)
+    assert all(len(sample) <= 6 for sample in samples)
+    for _ in range(2 * groups):
+        run_probes.before_update()
+        run_probes.after_update(1)
+    assert len(_common._taps[trainer.model]) <= groups + 1  # feature maps' tap beside the groups'
+
+
+def test_a_probe_batch_of_token_windows_is_capped_in_positions():
+    from graph_engine.training.probing import PROBE_BATCH, probe_samples
+    from graph_engine.training.tasks import GraphEnds
+
+    def ends(shape, dtype):
+        return GraphEnds("in", "out", shape, dtype, (10,), "fc")
+
+    assert probe_samples(ends((3, 32, 32), "float32")) == PROBE_BATCH
+    assert probe_samples(ends((12,), "float32")) == PROBE_BATCH  # features, not positions
+    assert probe_samples(ends((8,), "int64")) == PROBE_BATCH
+    assert probe_samples(ends((64,), "int64")) == 8
+    assert probe_samples(ends((1000,), "int64")) == 4
+
+
+@pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (0.01, 100.0), (1e4, -3.0)])
+def test_activation_moments_match_a_float64_reference(scale, offset):
+    from graph_engine.probes.activations import _moments
+
+    value = torch.relu(torch.randn(32, 16, 24, 24, generator=torch.Generator().manual_seed(3))) * scale + offset
+    mean, std = _moments(value)
+    reference = value.double()
+    assert float(mean) == pytest.approx(float(reference.mean()), rel=1e-6, abs=1e-9)
+    assert float(std) == pytest.approx(float(reference.std(correction=0)), rel=1e-5)
+
+
 def test_a_sample_of_nodes_matches_the_full_measurement():
     graph = load_template("digits_cnn")
     model = compile_graph(graph, device="cpu")
