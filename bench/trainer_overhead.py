@@ -21,7 +21,8 @@ What each side does, from nothing to a trained model (both timed from the same p
 
 Same architecture and initial seed, data tensors, optimizer, rate, batch size, epochs and
 torch threads (one by default). Each round runs both, alternating which goes first, so drift on
-a loaded machine hits both alike; the ratio is the median of the rounds' ratios.
+a loaded machine hits both alike; the ratio is the median of the rounds' ratios. A full garbage
+collection runs before each side starts, off the clock, so neither pays for what the other left.
 
 Clocks: on the CPU the default is this process's CPU time (``time.process_time``, all its
 threads), which other processes disturb far less than the wall clock; ``--clock wall`` for the
@@ -42,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import math
 import os
 import statistics
@@ -114,6 +116,7 @@ def hand_loop(graph, data, device: torch.device, epochs: int, batch: int, seed: 
               settings=None, watch: Stopwatch | None = None) -> Timing:
     """The minimal loop (Adam at 1e-3 when no settings are given); see the module docstring."""
     watch = watch or Stopwatch("wall")
+    gc.collect()  # what earlier runs left is not collected on this one's time
     _sync(device)
     start = watch.read()
     torch.manual_seed(seed)
@@ -171,6 +174,7 @@ def trainer_run(graph, data, settings, folder: Path, watch: Stopwatch | None = N
         if event["type"] == "started":
             marks["started"] = watch.read()
 
+    gc.collect()  # what earlier runs left is not collected on this one's time
     start = watch.read()
     trainer = Trainer(graph, data, settings, on_event, folder)
 
