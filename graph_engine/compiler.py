@@ -124,6 +124,15 @@ def compile_graph(graph: Graph, device: str | torch.device = "auto",
     return module.to(resolve_device(device))
 
 
+def node_module(model: nn.Module, node_id: str) -> nn.Module | None:
+    """The submodule that holds ``node_id``'s parameters, None when it has none. A node inside
+    a block has a dotted id ("stage1.conv1"), a nested submodule: ``getattr`` would miss it."""
+    try:
+        return model.get_submodule(node_id)
+    except AttributeError:
+        return None
+
+
 def node_values(module: fx.GraphModule) -> dict[str, fx.Node]:
     """The fx node holding each graph node's output value, by graph node id."""
     by_name = {n.name: n for n in module.graph.nodes}

@@ -1,7 +1,7 @@
 """The runs table: one row per run, sortable, with a tick to overlay its curves.
 
-Columns: status, best metric, epoch of best, params, MACs, steps/s, wall time, then one
-column per varied value (a sweep's). It draws :class:`~graph_engine.experiments.records.RunRow`
+Columns: status, best metric, epoch of best, params, MACs, steps/s, wall time, the share of
+the time probes took, then one column per varied value (a sweep's). It draws :class:`~graph_engine.experiments.records.RunRow`
 values and emits intents: ``ticked_changed(paths)`` when the ticked set changes and
 ``run_activated(path)`` on a double click.
 """
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 from graph_engine.experiments.diff import show_value
 from graph_engine.experiments.records import RunRow
 
-FIXED_COLUMNS = ("run", "status", "best", "epoch", "params", "MACs", "steps/s", "wall time")
+FIXED_COLUMNS = ("run", "status", "best", "epoch", "params", "MACs", "steps/s", "wall time", "probes")
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -45,6 +45,10 @@ def _count(value: int | None) -> tuple[str, float]:
 
 def _float(value: float, digits: int = 4) -> tuple[str, float]:
     return ("—", math.nan) if not math.isfinite(value) else (f"{value:.{digits}g}", value)
+
+
+def _percent(share: float) -> tuple[str, float]:
+    return ("—", math.nan) if not math.isfinite(share) else (f"{100 * share:.1f} %", share)
 
 
 def _seconds(value: float) -> tuple[str, float]:
@@ -122,7 +126,7 @@ class RunsTable(QWidget):
         best_text, best = _float(row.best_metric)
         cells = [name, status, _Item(f"{best_text} {row.metric_name}".strip() if row.metric_name else best_text, best),
                  _Item(*_epoch(row.best_epoch)), _Item(*_count(row.params)), _Item(*_count(row.macs)),
-                 _Item(*_float(row.steps_per_s, 3)), _Item(*_seconds(row.wall_time))]
+                 _Item(*_float(row.steps_per_s, 3)), _Item(*_seconds(row.wall_time)), _Item(*_percent(row.probe_share))]
         for key in varied:
             value = row.varied.get(key)
             number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

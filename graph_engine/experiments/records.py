@@ -49,6 +49,8 @@ class RunRow:
     macs: int | None = None
     steps_per_s: float = math.nan
     wall_time: float = math.nan
+    #: the share of its time the run's probes took (its last pace record; NaN: not recorded)
+    probe_share: float = math.nan
     varied: dict[str, Any] = field(default_factory=dict)
     objectives: dict[str, float] = field(default_factory=dict)
     study: str = ""
@@ -82,6 +84,8 @@ def run_row(run_dir: str | Path, history: RunHistory | None = None) -> RunRow:
         row.params, row.macs = _graph_counts(run_dir)
     rate = history.rate(window=10**9)
     row.steps_per_s = rate if rate is not None else math.nan
+    share = history.probe_share
+    row.probe_share = share if share is not None else math.nan
     times = history.steps.column("time") if len(history.steps) else np.empty(0)
     if history.epochs:
         row.wall_time = float(history.epochs[-1]["time"])

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch import fx
 
+from graph_engine.compiler import node_module
 from graph_engine.model import Graph
 from graph_engine.probes._common import evaluating, live_ids, model_device, tapped, to_uint8
 
@@ -51,7 +52,7 @@ def first_layer_filters(model: fx.GraphModule, graph: Graph, node_id: str | None
     node_id = node_id or first_conv_node(model, graph)
     if node_id is None:
         return None
-    weight = getattr(model, node_id).weight.detach().float()
+    weight = node_module(model, node_id).weight.detach().float()
     peak = weight.abs().amax(dim=(1, 2, 3), keepdim=True)
     unit = torch.where(peak > 0, weight / torch.where(peak > 0, peak, 1.0), 0.0)
     return (unit * 127.5 + 128.0).round().clamp(0, 255).to(torch.uint8).cpu().numpy()

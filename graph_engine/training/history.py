@@ -33,7 +33,11 @@ RECORD_FIELDS: dict[str, dict[str, str]] = {
     "finished": {"status": "text", "message": "text"},
     "failed": {"message": "text"},
     "branch": {"from": "text", "text": "text"},
+    "pace": {"step": "number"},
 }
+#: what a "pace" record or event carries (graph_engine.training.pace.pace_record)
+PACE_FIELDS = ("step", "rate", "best_rate", "cpu", "threads", "starved", "probe_share", "probe_seconds", "probes",
+               "probe_budget")
 _KINDS = {"number": (int, float), "object": dict, "text": str}
 _KIND_NAMES = {"number": "a number", "object": "an object", "text": "text"}
 
@@ -104,8 +108,9 @@ class RunHistory:
     probes: dict[str, ProbeResult] = field(default_factory=dict)
     #: node → Series(step, grad_norm, update_ratio)
     gradients: dict[str, Series] = field(default_factory=dict)
-    #: the training process's latest pace: rate, best_rate (steps/s), cpu (cores' worth of CPU
-    #: time per second), threads, starved (see graph_engine.training.pace)
+    #: the training process's latest pace: step, rate, best_rate (steps/s), cpu (cores' worth of CPU
+    #: time per second), threads, starved, and the probes' probe_share, probe_seconds, probes,
+    #: probe_budget (see graph_engine.training.pace; older run folders have no pace records)
     pace: dict[str, Any] = field(default_factory=dict)
     #: the nodes activation statistics are measured on, in the network's order
     activation_nodes: list[str] = field(default_factory=list)
@@ -201,7 +206,7 @@ class RunHistory:
         self._status("crashed", event["message"])
 
     def _on_pace(self, event: dict[str, Any]) -> None:
-        self.pace = {k: event[k] for k in ("rate", "best_rate", "cpu", "threads", "starved") if k in event}
+        self.pace = {k: event[k] for k in PACE_FIELDS if k in event}
         self.changed.add("pace")
 
     def _on_checkpoint(self, event: dict[str, Any]) -> None:
@@ -259,10 +264,14 @@ class RunHistory:
 
     @property
     def probe_share(self) -> float | None:
-        """The share of the training time the probes have taken so far (None: not reported,
-        e.g. a run replayed from its folder: the share is live information, not a metric)."""
+        """The share of the training time the probes have taken so far: the newest of the live
+        probe-time event and the pace records (a run opened from its folder has only these);
+        None when not reported (probes off, or a folder written before pace records)."""
         timing = self.probes.get("probe_time")
-        return float(timing.data["share"]) if timing is not None else None
+        recorded = self.pace.get("probe_share")
+        if timing is not None and (not isinstance(recorded, (int, float)) or timing.step >= self.pace.get("step", -1)):
+            return float(timing.data["share"])
+        return float(recorded) if isinstance(recorded, (int, float)) and not isinstance(recorded, bool) else None
 
     def epoch_times(self) -> np.ndarray:
         return np.asarray([e["time"] for e in self.epochs], dtype=np.float64)

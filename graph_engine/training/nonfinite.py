@@ -11,7 +11,7 @@ import torch
 from torch import fx
 
 from graph_engine.analysis import Analysis
-from graph_engine.compiler import NODE_KEY, tap
+from graph_engine.compiler import NODE_KEY, node_module, tap
 
 Diagnosis = tuple[str, "str | None"]
 
@@ -31,7 +31,7 @@ def _type(analysis: Analysis, node_id: str) -> str:
 def non_finite_weights(model: fx.GraphModule, analysis: Analysis) -> str | None:
     """The first node (in topological order) whose parameters hold NaN or Inf."""
     for node_id in analysis.order:
-        module = getattr(model, node_id, None)
+        module = node_module(model, node_id)
         if isinstance(module, torch.nn.Module) and any(
                 not torch.isfinite(p).all() for p in module.parameters()):
             return node_id
@@ -68,7 +68,7 @@ def loss_diagnosis(model: fx.GraphModule, analysis: Analysis, x: torch.Tensor, l
 def gradient_diagnosis(model: fx.GraphModule, analysis: Analysis, step: int) -> Diagnosis:
     """Name the node nearest the output whose parameter gradient is not finite."""
     for node_id in reversed(analysis.order):
-        module = getattr(model, node_id, None)
+        module = node_module(model, node_id)
         if module is None:
             continue
         for parameter in module.parameters():

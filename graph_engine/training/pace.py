@@ -8,13 +8,20 @@ couple of seconds it compares the CPU time it got with the wall-clock time and t
 per second with the best rate it measured so far in the run. When it gets less than half
 a core, or runs at less than half its best rate for two windows in a row, it says it is
 starved, so the Training panel can tell a person why training is slow.
+
+Each measurement, and each epoch's end, becomes a ``pace`` record (:func:`pace_record`), sent
+as an event and written to ``metrics.jsonl``: with it goes the share of the time the probes
+took so far, so a run opened from its folder says it too.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from graph_engine.training.probe_schedule import ProbeSchedule
 
 #: seconds of training one pace measurement covers
 WINDOW_S = 2.0
@@ -83,3 +90,16 @@ class PaceMonitor:
     def restart(self) -> None:
         """Forget the window in progress (after a pause: waiting is not starving)."""
         self._mark = None
+
+
+def pace_record(step: int, elapsed: float, measurement: dict[str, Any],
+                schedule: "ProbeSchedule | None") -> dict[str, Any]:
+    """A ``pace`` record: ``step``, ``time`` (the run's training seconds), the latest window's
+    ``rate``, ``best_rate``, ``cpu``, ``threads``, ``starved`` (none before the first window),
+    and with probes on ``probe_share`` (of the time since the first step), ``probe_seconds``,
+    ``probes`` (interval probes run) and ``probe_budget`` (the share allowed)."""
+    record: dict[str, Any] = {"type": "pace", "step": step, "time": elapsed, **measurement}
+    if schedule is not None:
+        record.update(probe_share=schedule.used_share(), probe_seconds=schedule.spent,
+                      probes=schedule.probes, probe_budget=schedule.share)
+    return record

@@ -29,6 +29,12 @@ from graph_engine.training.tasks import PERCEPTRON, GraphEnds
 #: samples in the fixed batch that activation statistics are measured on (small: they cost
 #: a forward pass each time, and 32 samples already give stable fractions and histograms)
 PROBE_BATCH = 32
+#: positions a batch of token windows holds at most (each window of T tokens is T positions,
+#: each a full set of the layers' units: 32 windows of 64 characters cost a char LSTM's probe
+#: as much as a fifth of a training step, and 512 positions already fill a histogram)
+PROBE_POSITIONS = 512
+#: windows a probe batch of tokens keeps however long they are
+MIN_PROBE_WINDOWS = 4
 #: nodes whose feature maps are probed at once (a viewer's choice joins the default ones)
 MAX_FEATURE_NODES = 6
 #: characters generated for the text sample at each epoch's end
@@ -51,6 +57,14 @@ def _kept_range(entry: dict[str, Any]) -> tuple[float, float]:
         new_low, new_high = probes.nice_range(min(low, entry["min"]), max(high, entry["max"]))
         return (new_low, new_high)
     return (low, high)
+
+
+def probe_samples(ends: GraphEnds) -> int:
+    """How many validation samples the activation probe's batch takes: PROBE_BATCH, or for
+    token windows as many as PROBE_POSITIONS positions fill (at least MIN_PROBE_WINDOWS)."""
+    if ends.input_dtype == "int64" and len(ends.input_shape) == 1 and ends.input_shape[0] > 0:
+        return max(MIN_PROBE_WINDOWS, min(PROBE_BATCH, PROBE_POSITIONS // ends.input_shape[0]))
+    return PROBE_BATCH
 
 
 @dataclass(frozen=True)
@@ -96,9 +110,9 @@ class RunProbes:
 
     def __init__(self, context: ProbeContext):
         self.context = context
-        self.batch = context.x_val[:PROBE_BATCH]
+        self.batch = context.x_val[:probe_samples(context.ends)]
         if context.seq2seq is not None:  # the module takes the source and the decoder's tokens
-            self.batch = context.seq2seq.ends.arguments(self.batch, context.y_val[:PROBE_BATCH, :-1])
+            self.batch = context.seq2seq.ends.arguments(self.batch, context.y_val[:len(self.batch), :-1])
         self.sample_index = 0
         self.sample = context.x_val[0]
         self.monitor = probes.GradientMonitor(context.model)
@@ -164,14 +178,20 @@ class RunProbes:
                 self.feature_nodes = (self.feature_nodes + [watched])[-MAX_FEATURE_NODES:]
 
     def activation_sample(self) -> list[str]:
-        """The watched node and the next few of the others, in turn (see ACTIVATION_NODES_PER_PROBE)."""
+        """The watched node and the next group of the others, in turn (see ACTIVATION_NODES_PER_PROBE).
+
+        The others are cut into fixed groups of consecutive nodes, so the same few node sets
+        come round again and again: each has its tap built once (a tap costs more than a
+        probe's statistics on a deep network, and a sliding window would need a new one at
+        every probe), and a group's forward pass stops at its last node."""
         nodes = self.activation_nodes
         chosen = [self.watched] if self.watched in nodes else []
         others = [n for n in nodes if n not in chosen]
-        count = min(ACTIVATION_NODES_PER_PROBE, len(others))
-        start = self._rotation % len(others) if others else 0
-        chosen += [others[(start + k) % len(others)] for k in range(count)]
-        self._rotation = start + count
+        if others:
+            groups = -(-len(others) // ACTIVATION_NODES_PER_PROBE)
+            index = self._rotation % groups
+            chosen += others[index * len(others) // groups:(index + 1) * len(others) // groups]
+            self._rotation = index + 1
         order = {n: i for i, n in enumerate(nodes)}
         return sorted(chosen, key=order.__getitem__)
 

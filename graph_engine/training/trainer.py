@@ -41,7 +41,7 @@ from graph_engine.training.nonfinite import (
     NonFiniteError, gradient_diagnosis, loss_diagnosis, weights_diagnosis,
 )
 from graph_engine.training.optimizers import build_optimizer, param_groups
-from graph_engine.training.pace import PaceMonitor
+from graph_engine.training.pace import PaceMonitor, pace_record
 from graph_engine.training.probe_schedule import ProbeSchedule
 from graph_engine.training.probing import ProbeContext, RunProbes
 from graph_engine.training.schedule import lr_factor
@@ -170,6 +170,7 @@ class Trainer:
                                             clock=time.process_time if self.device.type == "cpu" else self._elapsed)
         #: whether the run gets the CPU it needs ("pace" events; see training/pace.py)
         self.pace = PaceMonitor(torch.get_num_threads(), on_cpu=self.device.type == "cpu")
+        self._last_pace: dict[str, Any] = {}
         self._resumed = False
         #: resumed with no checkpoint yet: trained again from step 0 in the same folder
         self.restarted = False
@@ -431,7 +432,17 @@ class Trainer:
         pending.clear()
         pace = self.pace.tick(self.step)
         if pace is not None:
-            self._emit({"type": "pace", "step": self.step, **pace})
+            self._record_pace(pace)
+
+    def _record_pace(self, measurement: dict[str, Any] | None = None) -> None:
+        """A "pace" record (training/pace.py): event and metrics.jsonl line, so the probes'
+        share and whether the run was starved survive in its folder."""
+        if measurement is not None:
+            self._last_pace = measurement
+        record = pace_record(self.step, self._elapsed(), self._last_pace,
+                             self.probe_schedule if self.probes is not None else None)
+        self.metrics_log.write(record)
+        self._emit(record)
 
     def _end_epoch(self) -> bool:
         """Validate, checkpoint, probe; True when early stopping says stop."""
@@ -454,6 +465,7 @@ class Trainer:
             self.probes.at_epoch_end(self.step, extras)
             self.probe_schedule.add(self.probe_schedule.clock() - began)
             self._emit_probe_time()
+        self._record_pace()  # at least one per epoch: a short run's folder has one too
         if improved and self.settings.keep_best and self.distributed.is_main:
             self.checkpoints.keep_best(self._progress())  # in memory; written with the next "last"
         if save_due:

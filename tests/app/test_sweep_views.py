@@ -65,14 +65,14 @@ def test_the_runs_table_lists_each_trial_with_its_varied_values_and_sorts(qtbot,
     window.sweeps.open_sweep(study)
     table = window.sweeps.table.table
     headers = [table.horizontalHeaderItem(i).text() for i in range(table.columnCount())]
-    assert headers == ["run", "status", "best", "epoch", "params", "MACs", "steps/s", "wall time", "relu1",
-                       "hidden1.out_features"]
+    assert headers == ["run", "status", "best", "epoch", "params", "MACs", "steps/s", "wall time", "probes",
+                       "relu1", "hidden1.out_features"]
     assert table.rowCount() == 4
     table.sortItems(2, Qt.SortOrder.DescendingOrder)
-    assert [table.item(r, 8).text() for r in range(4)] == ["Tanh", "ReLU", "Tanh", "Sigmoid"]
+    assert [table.item(r, 9).text() for r in range(4)] == ["Tanh", "ReLU", "Tanh", "Sigmoid"]
     assert table.item(0, 2).text() == "0.9 accuracy" and table.item(0, 3).text() == "2"
-    table.sortItems(9, Qt.SortOrder.AscendingOrder)
-    assert [table.item(r, 9).text() for r in range(4)] == ["16", "32", "64", "128"]
+    table.sortItems(10, Qt.SortOrder.AscendingOrder)
+    assert [table.item(r, 10).text() for r in range(4)] == ["16", "32", "64", "128"]
 
 
 def test_ticked_rows_are_overlaid_in_the_curves_and_named_by_what_differs(qtbot, window, study):

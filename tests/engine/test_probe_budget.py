@@ -122,6 +122,50 @@ def test_rotating_sample_covers_every_node_and_keeps_the_watched_one(tmp_path):
     assert seen == set(nodes)
 
 
+def test_the_rotation_comes_back_to_the_same_few_node_sets(tmp_path):
+    """Fixed groups, not a sliding window: each set's tap is built once and then reused."""
+    from graph_engine.probes import _common
+
+    graph = load_template("resnet_style")
+    settings = settings_from_dict(graph.training, epochs=1, probe_every=0)
+    trainer = Trainer(graph, load_dataset_for(graph, settings), settings, None, tmp_path / "run")
+    run_probes, nodes = trainer.probes, trainer.probes.activation_nodes
+    groups = -(-len(nodes) // 6)
+    samples = [tuple(run_probes.activation_sample()) for _ in range(3 * groups)]
+    assert len(set(samples)) == groups and samples[:groups] == samples[groups:2 * groups]
+    assert {n for sample in samples for n in sample} == set(nodes)
+    assert all(len(sample) <= 6 for sample in samples)
+    for _ in range(2 * groups):
+        run_probes.before_update()
+        run_probes.after_update(1)
+    assert len(_common._taps[trainer.model]) <= groups + 1  # feature maps' tap beside the groups'
+
+
+def test_a_probe_batch_of_token_windows_is_capped_in_positions():
+    from graph_engine.training.probing import PROBE_BATCH, probe_samples
+    from graph_engine.training.tasks import GraphEnds
+
+    def ends(shape, dtype):
+        return GraphEnds("in", "out", shape, dtype, (10,), "fc")
+
+    assert probe_samples(ends((3, 32, 32), "float32")) == PROBE_BATCH
+    assert probe_samples(ends((12,), "float32")) == PROBE_BATCH  # features, not positions
+    assert probe_samples(ends((8,), "int64")) == PROBE_BATCH
+    assert probe_samples(ends((64,), "int64")) == 8
+    assert probe_samples(ends((1000,), "int64")) == 4
+
+
+@pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (0.01, 100.0), (1e4, -3.0)])
+def test_activation_moments_match_a_float64_reference(scale, offset):
+    from graph_engine.probes.activations import _moments
+
+    value = torch.relu(torch.randn(32, 16, 24, 24, generator=torch.Generator().manual_seed(3))) * scale + offset
+    mean, std = _moments(value)
+    reference = value.double()
+    assert float(mean) == pytest.approx(float(reference.mean()), rel=1e-6, abs=1e-9)
+    assert float(std) == pytest.approx(float(reference.std(correction=0)), rel=1e-5)
+
+
 def test_a_sample_of_nodes_matches_the_full_measurement():
     graph = load_template("digits_cnn")
     model = compile_graph(graph, device="cpu")
@@ -212,3 +256,62 @@ def test_pace_says_starved_when_the_process_gets_little_cpu_or_slows_down():
     slow = [window(30, 1.9), window(30, 1.9)]  # all the CPU it wants, at 15 steps/s
     assert [w["starved"] for w in slow] == [False, True]  # two slow windows in a row
     assert not window(200, 1.9)["starved"]
+
+
+def test_the_probe_share_is_written_to_metrics_and_read_back_from_the_folder(tmp_path):
+    """Pace records (issue 18): the share survives in metrics.jsonl; an opened run shows it."""
+    import json
+
+    from graph_engine.experiments.records import run_row
+    from graph_engine.training.history import RunHistory
+
+    graph = load_template("digits_cnn")
+    settings = settings_from_dict(graph.training, epochs=2, probe_every=5, probe_unit="steps")
+    events = []
+    run_dir = tmp_path / "run"
+    Trainer(graph, load_dataset_for(graph, settings), settings, events.append, run_dir).run()
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    paces = [r for r in records if r["type"] == "pace"]
+    assert len(paces) >= 2  # one at each epoch's end at least
+    assert all(0 < p["probe_share"] < 1 and p["probe_budget"] == 0.05 and p["probes"] >= 1 for p in paces)
+    assert [p["step"] for p in paces] == sorted(p["step"] for p in paces)
+    assert paces == [e for e in events if e["type"] == "pace"]  # the same record, live and stored
+    last_epoch = max(i for i, r in enumerate(records) if r["type"] == "epoch")
+    assert any(r["type"] == "pace" for r in records[last_epoch:])  # the share includes the epoch's end
+    history = RunHistory.from_run_dir(run_dir)
+    assert history.damage == []
+    assert history.probe_share == pytest.approx(paces[-1]["probe_share"])
+    assert run_row(run_dir).probe_share == pytest.approx(paces[-1]["probe_share"])
+
+
+def test_older_run_folders_without_pace_records_still_open(tmp_path):
+    import math
+
+    from graph_engine.experiments.records import run_row
+    from graph_engine.training.history import RunHistory
+
+    run_dir = tmp_path / "old"
+    run_dir.mkdir()
+    (run_dir / "metrics.jsonl").write_text(
+        '{"type": "step", "step": 1, "epoch": 1, "loss": 2.0, "lr": 0.001, "time": 0.1}\n'
+        '{"type": "epoch", "step": 1, "epoch": 1, "time": 0.2, "val": {"loss": 1.9}, "best": true}\n'
+        '{"type": "pace", "time": 0.3, "probe_share": 0.02}\n')  # damaged: no step
+    history = RunHistory.from_run_dir(run_dir)
+    assert history.probe_share is None and history.pace == {}
+    assert history.damage == ["metrics.jsonl line 3: a pace record without 'step'"]
+    assert math.isnan(run_row(run_dir).probe_share)
+
+
+def test_a_run_without_probes_records_its_pace_but_no_probe_share(tmp_path):
+    import json
+
+    from graph_engine.training.history import RunHistory
+
+    graph = load_template("digits_cnn")
+    settings = settings_from_dict(graph.training, epochs=1)
+    run_dir = tmp_path / "run"
+    Trainer(graph, load_dataset_for(graph, settings), settings, None, run_dir, probes=False).run()
+    paces = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()
+             if '"pace"' in line]
+    assert paces and all("probe_share" not in p for p in paces)
+    assert RunHistory.from_run_dir(run_dir).probe_share is None

@@ -28,7 +28,9 @@ def test_classification_run_reports_every_interval_and_epoch_probe(tmp_path):
     assert len(gradients) == 5  # steps 0, 10, 20, 30, 40
     assert set(gradients[0]["norms"]) == {"conv1", "conv2", "conv3", "fc1", "fc2"}
     assert all(v > 0 for v in gradients[-1]["update_ratios"].values())
-    activations = probes_of(events, "activations")[-1]
+    activations = {}  # each probe measures a group of nodes in turn: every node's latest
+    for probe in probes_of(events, "activations"):
+        activations.update(probe)
     relu = activations["relu1"]
     assert 0 <= relu["dead_fraction"] <= relu["zero_fraction"] <= 1
     assert sum(relu["counts"]) + relu["below"] + relu["above"] > 0

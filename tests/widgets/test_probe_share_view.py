@@ -58,3 +58,28 @@ def test_the_probe_budget_is_a_training_setting(qtbot):
         QTest.keyClick(panel.probe_budget, Qt.Key.Key_Return)
     assert edited.args[0] == {"probe_budget": 10.0}
     assert settings_from_dict({"probe_budget": 10.0}).probe_budget == 10.0
+
+
+def test_a_run_opened_from_its_folder_shows_the_share_its_probes_took(qtbot, tmp_path: Path):
+    """The share is in metrics.jsonl (pace records): the Training panel and the runs table
+    read it back for a finished run."""
+    from graph_engine.experiments.records import run_row
+    from widgets.runs_table import FIXED_COLUMNS, RunsTable
+
+    graph = load_template("digits_cnn")
+    settings = settings_from_dict(graph.training, epochs=1, probe_every=4, probe_unit="steps")
+    run_dir = tmp_path / "run"
+    Trainer(graph, load_dataset_for(graph, settings), settings, None, run_dir).run()
+    history = RunHistory.from_run_dir(run_dir)
+    share = history.probe_share
+    assert share is not None and 0 < share < 1
+    panel = show_widget(qtbot, TrainingPanel(), 380, 760)
+    panel.set_history(history)
+    shown = re.search(r"probes (\d+\.\d) % of time", panel.progress_label.text())
+    assert shown is not None, panel.progress_label.text()
+    assert float(shown.group(1)) == round(100 * share, 1)
+    table = show_widget(qtbot, RunsTable(), 900, 200)
+    table.set_rows([run_row(run_dir)])
+    assert table.table.item(0, FIXED_COLUMNS.index("probes")).text() == f"{100 * share:.1f} %"
+    panel.grab().save(str(tmp_path / "opened_run_panel.png"))
+    table.grab().save(str(tmp_path / "runs_table.png"))
