@@ -106,7 +106,10 @@ class BlockNavigator(QObject):
         self.changed.emit(self.path)
 
     def leave(self) -> None:
-        self.go_to(len(self._scopes) - 1)
+        """One definition up; nothing at the graph itself (Escape on the plain canvas used
+        to rebuild the scene there, and the view jumped back to its start)."""
+        if self._scopes:
+            self.go_to(len(self._scopes) - 1)
 
     def leave_all(self) -> None:
         self.go_to(0)

@@ -166,3 +166,18 @@ def test_a_layer_chosen_inside_a_block_is_watched_by_its_path(window):
     window.blocks.navigator.leave()
     window.scene.select_ids(["flat"])
     assert asked[-1] == "flat"
+
+
+def test_escape_on_the_graphs_own_canvas_keeps_the_scene_and_the_view(window, qtbot):
+    """Escape with nothing to cancel and no block entered changes nothing: it used to rebuild
+    the scene, which sent the view back to its start (a node just added at the cursor jumped)."""
+    scene = window.scene
+    window.view.horizontalScrollBar().setValue(window.view.horizontalScrollBar().value() + 137)
+    scroll = (window.view.horizontalScrollBar().value(), window.view.verticalScrollBar().value())
+    changes = []
+    window.blocks.navigator.changed.connect(changes.append)
+    window.view.setFocus()
+    QTest.keyClick(window.view.viewport(), Qt.Key.Key_Escape)
+    qtbot.wait(10)
+    assert window.scene is scene and not changes
+    assert (window.view.horizontalScrollBar().value(), window.view.verticalScrollBar().value()) == scroll
