@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (
 from app.export_jobs import ExportJob, exports_of
 from app.training_controller import runs_root
 from graph_engine import analyze
-from graph_engine.interop import (
-    ImportedModel, InteropError, UnsupportedModel, import_model,
-)
+from graph_engine.interop.errors import InteropError, UnsupportedModel
 from graph_engine.interop.overwrite import OverwriteRefused, check_targets, existing, export_files
+
+if TYPE_CHECKING:
+    from graph_engine.interop.importer import ImportedModel
 
 #: fmt -> (dialog title, default file name, file filter)
 FORMATS = {
@@ -197,6 +198,8 @@ def import_dialog(window) -> ImportedModel | None:
     spec, shape, dtype = chosen
     try:
         with _busy():
+            from graph_engine.interop import import_model  # torch and torch.fx: when asked
+
             imported = import_model(spec, shape, dtype, nested=True)
     except UnsupportedModel as error:
         QMessageBox.warning(window, "Cannot import the model",

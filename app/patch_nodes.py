@@ -8,7 +8,7 @@ changed, so only those are looked at again.
 from __future__ import annotations
 
 from graph_engine import Analysis
-from graph_engine.probes.patches import patch_candidate
+from graph_engine.patch_choice import patch_candidate
 
 
 class PatchNodes:

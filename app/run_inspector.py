@@ -16,20 +16,21 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
-import torch
 from PySide6.QtCore import QObject, Signal
 
 from app.background import BackgroundWorker
 
 from graph_engine.analysis import Analysis
-from graph_engine.probes import beam_search, feature_maps, sample_text, to_uint8, top_patches
-from graph_engine.probes.patches import full_crop
 from graph_engine.training.failures import failure_text
-from graph_engine.training.replay import OpenedRun, open_run
 from graph_engine.training.snapshot import RunSnapshot
+
+if TYPE_CHECKING:  # the jobs import the probes and torch in the worker: the window's start-up does not
+    import torch
+
+    from graph_engine.training.replay import OpenedRun
 
 
 @dataclass
@@ -126,6 +127,8 @@ class RunInspector(QObject):
     def top_patches(self, run_dir: Path, node_id: str, callback: Callable[[Any], None], k: int = 9) -> None:
         """TopPatches of every channel of ``node_id`` over the whole dataset."""
         def job() -> Any:
+            from graph_engine.probes import top_patches
+
             run = self.load(run_dir)
             return top_patches(run.opened.model, run.opened.graph, run.analysis, run.x_all, node_id, k=k,
                                step=run.step)
@@ -135,6 +138,9 @@ class RunInspector(QObject):
                      box: tuple[int, int, int, int], value: float, callback: Callable[[Any], None]) -> None:
         """The whole input image of a patch and the channel's activation map over it."""
         def job() -> Any:
+            from graph_engine.probes import feature_maps, to_uint8
+            from graph_engine.probes.patches import full_crop
+
             run = self.load(run_dir)
             if not 0 <= sample_index < len(run.x_all):
                 raise JobError(f"there is no sample {sample_index} in the dataset")
@@ -150,6 +156,8 @@ class RunInspector(QObject):
                      callback: Callable[[Any], None]) -> None:
         """(step, {node: uint8 maps}, input sample) for one validation sample."""
         def job() -> Any:
+            from graph_engine.probes import feature_maps
+
             run = self.load(run_dir)
             if not 0 <= validation_index < len(run.x_all) - run.validation_start:
                 raise JobError(f"there is no validation sample {validation_index}")
@@ -174,6 +182,8 @@ class RunInspector(QObject):
             return not stop.is_set()
 
         def job() -> Any:
+            from graph_engine.probes import beam_search, sample_text
+
             run = self.load(run_dir, data=False)
             vocabulary = run.opened.dataset.get("vocabulary")
             if not vocabulary:
@@ -247,6 +257,10 @@ class RunInspector(QObject):
         loaded = self._loaded
         if loaded is not None and loaded.key == key and (loaded.x_all is not None or not data):
             return loaded
+        import torch
+
+        from graph_engine.training.replay import open_run
+
         opened = open_run(run_dir)
         snapshot = RunSnapshot.of(opened.graph, copy=False)  # one analysis for the data and the jobs
         x_all, start, references, labels = None, 0, None, None

@@ -23,7 +23,7 @@ from app.document import Document
 from app.patch_nodes import PatchNodes
 from app.training_controller import TrainingController, runs_root
 from graph_engine import Analysis, Graph, analyze
-from graph_engine.probes.patches import patch_candidates
+from graph_engine.patch_choice import patch_candidates
 from graph_engine.training.health import node_health, overlay_values
 from graph_engine.training.history import RunHistory
 from graph_engine.training.runs import read_json

@@ -19,10 +19,9 @@ from PySide6.QtWidgets import (
     QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget,
 )
 
-from graph_engine.data import BUILTIN_DATASETS
+from graph_engine.data.names import BUILTIN_DATASETS, SEQ2SEQ_DATASETS
 from graph_engine.training.history import RunHistory
 from widgets.best_result import best_text
-from graph_engine.data.seq2seq import SEQ2SEQ_DATASETS
 from graph_engine.training.settings import (
     DEVICES, OPTIMIZERS, PERCEPTRON_LOSSES, PERCEPTRON_RULE, SAMPLING_DECAYS, SCHEDULES, TASK_CHOICES,
     TrainingSettings,

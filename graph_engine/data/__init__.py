@@ -13,7 +13,7 @@ from graph_engine.lazy_names import lazy_names
 # this package's light modules (names, splits) long before anything is loaded
 _LAZY = {name: "graph_engine.data.base" for name in (
     "CLASSIFICATION", "LANGUAGE_MODEL", "REGRESSION", "SEGMENTATION", "TASKS", "DataError", "Dataset", "InputFit")}
-_LAZY.update({"BUILTIN_DATASETS": "graph_engine.data.builtin", "infer_task": "graph_engine.data.labels",
+_LAZY.update({"BUILTIN_DATASETS": "graph_engine.data.names", "infer_task": "graph_engine.data.labels",
               "load_dataset": "graph_engine.data.loading", "SEGMENTATION_CLASSES": "graph_engine.data.shapes",
               "SHAPE_CLASSES": "graph_engine.data.shapes"})
 __getattr__, __dir__ = lazy_names("graph_engine.data", globals(), _LAZY)

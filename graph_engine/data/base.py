@@ -12,16 +12,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-CLASSIFICATION = "classification"
-REGRESSION = "regression"
-LANGUAGE_MODEL = "language_model"
-SEGMENTATION = "segmentation"
-SEQ2SEQ = "seq2seq"
-TASKS = (CLASSIFICATION, REGRESSION, LANGUAGE_MODEL, SEGMENTATION, SEQ2SEQ)
+from graph_engine.errors import DataError  # noqa: F401 (re-exported: the data modules raise it by this name)
 
-
-class DataError(ValueError):
-    """Data that cannot be read or does not fit the graph; ``str()`` is one line."""
+from graph_engine.task_names import (  # noqa: F401 (re-exported: the tasks are named by these)
+    CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, SEGMENTATION, SEQ2SEQ, TASKS,
+)
 
 
 @dataclass(frozen=True)

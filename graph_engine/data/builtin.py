@@ -14,10 +14,8 @@ from graph_engine.data.segmentation import check_segmentation_output, fit_masks
 from graph_engine.data.shapes import SEGMENTATION_CLASSES, SHAPE_CLASSES, draw_scenes, draw_shapes
 from graph_engine.data.split import split_indices
 from graph_engine.data.text import text_dataset
+from graph_engine.data.names import BUILTIN_DATASETS  # noqa: F401 (re-exported)
 from graph_engine.data.toy2d import TOY_DATASETS, toy_dataset
-
-BUILTIN_DATASETS: tuple[str, ...] = (
-    "digits", "shapes", "shapes-segmentation", "python-docs", "python-source", *TOY_DATASETS)
 
 SHAPES_SAMPLES = 3000
 PYTHON_SOURCE_CAP = 3_000_000   # characters

@@ -31,8 +31,8 @@ from graph_engine.data.number_words import number_to_words
 from graph_engine.data.split import split_indices
 from graph_engine.data.text import read_text_file
 from graph_engine.data.tokens import LEVELS, Vocabulary, encode_sources, encode_targets, split_tokens
+from graph_engine.data.names import SEQ2SEQ_DATASETS
 
-SEQ2SEQ_DATASETS: tuple[str, ...] = ("number-words", "digits-words", "shapes-captions")
 NUMBER_SAMPLES = 20_000
 NUMBER_LIMIT = 100_000
 CAPTION_IMAGES = 6_000

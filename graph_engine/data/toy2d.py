@@ -15,8 +15,8 @@ from graph_engine.data._util import tensor
 from graph_engine.data.base import CLASSIFICATION, Dataset, InputFit
 from graph_engine.data.split import split_indices
 from graph_engine.data.tabular import shape_features, standardise
+from graph_engine.data.names import TOY_DATASETS
 
-TOY_DATASETS: tuple[str, ...] = ("blobs", "xor", "circles", "moons", "spiral")
 #: points drawn for each toy problem (a fifth of them held out by default)
 TOY_SAMPLES = 500
 #: the noise when the settings give none: sklearn's ``noise`` (std of Gaussian jitter), in

@@ -12,7 +12,6 @@ from typing import Iterable, Sequence
 
 from graph_engine.interop.errors import InteropError
 from graph_engine.source_text import message_text
-from graph_engine.interop.python_export import python_files
 
 #: the files a run folder holds beside ``checkpoints/`` (graph_engine.training.runs)
 _RUN_FILES = ("graph.json", "settings.json", "metrics.jsonl")
@@ -30,6 +29,8 @@ def export_files(fmt: str, output: str | os.PathLike[str], weights: str | os.Pat
                  with_training: bool = False) -> list[Path]:
     """Every file an export as ``fmt`` writes (Python writes its weights and train.py beside it)."""
     if fmt.startswith("python"):
+        from graph_engine.interop.python_export import python_files  # it loads torch: only for this
+
         return python_files(Path(output), weights is not None, with_training)
     return [Path(output)]
 

@@ -27,7 +27,8 @@ from graph_engine.analysis import Analysis
 from graph_engine.atomic import write_atomic
 from graph_engine.model import Graph
 from graph_engine.probes._common import evaluating, live_ids, model_device, tapped, to_uint8
-from graph_engine.registry import AxisField, get_spec
+from graph_engine.patch_choice import patch_candidate, patch_candidates  # noqa: F401 (re-exported)
+from graph_engine.registry import AxisField
 
 #: per-sample channel maxima buffered on the device between two top-k merges (12 bytes each)
 MERGE_ENTRIES = 1 << 20
@@ -359,23 +360,3 @@ def save_png(image: np.ndarray, path: str | os.PathLike[str]) -> None:
                          f"got {array.dtype} {array.shape}")
     picture = Image.fromarray(np.ascontiguousarray(array))
     write_atomic(path, lambda stream: picture.save(stream, format="PNG"))
-
-
-def patch_candidates(graph: Graph, analysis: Analysis) -> list[tuple[str, str]]:
-    """(node id, label) of every node whose top patches can be shown: (C, H, W) output with a
-    2-d receptive field, in topological order; convolutions first within that order."""
-    analysis = analysis.compiled()  # with blocks: the layers inside them, by path
-    found = [patch_candidate(analysis, node_id) for node_id in analysis.order]
-    return [entry for entry in found if entry is not None]
-
-
-def patch_candidate(analysis: Analysis, node_id: str) -> tuple[str, str] | None:
-    """(node id, label) when ``node_id`` (of the compiled graph) can show top patches."""
-    info = analysis.info(node_id)
-    node = analysis.graph.nodes.get(node_id)
-    if node is None or info is None or info.out_shape is None or len(info.out_shape) != 3:
-        return None
-    if info.field is None or len(info.field) != 2 or get_spec(node.type).role == "input":
-        return None
-    shape = "×".join(str(v) for v in info.out_shape)
-    return node_id, f"{node_id} — {node.type} {shape}"

@@ -22,7 +22,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from graph_engine.training import runs
-from graph_engine.training.tasks import HEADLINE
+from graph_engine.task_names import HEADLINE
 
 #: status values: idle → starting → running ⇄ paused → finished | failed | crashed | rejected
 ACTIVE = ("starting", "running", "paused")

@@ -16,18 +16,18 @@ import os
 import stat
 import struct
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file
 
-from graph_engine.data.base import DataError
-from graph_engine.errors import CompileError
+from graph_engine.errors import CompileError, DataError
 from graph_engine.model import Graph
 from graph_engine.serialization import GraphFileError, load_graph
 from graph_engine.shape_format import shape_text
 from graph_engine.source_text import message_text
+
+if TYPE_CHECKING:  # the functions that load weights import it: reading a run's records needs none
+    import torch
 from graph_engine.training.settings import TrainingSettings, settings_from_dict
 
 #: settings.json, dataset.json, a checkpoint's .json: larger is not a file the app wrote
@@ -170,6 +170,8 @@ def _check_not_pickle(path: Path) -> None:
 
 def read_tensors(path: str | os.PathLike[str], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
     """Every tensor of a safetensors file; a pickle is named, never unpickled."""
+    from safetensors.torch import load_file
+
     path = Path(path)
     _check_not_pickle(path)
     try:
@@ -246,6 +248,8 @@ def check_fit(module: torch.nn.Module, state: dict[str, torch.Tensor], source: s
 
 def check_finite(state: dict[str, torch.Tensor], source: str) -> None:
     """Refuse weights holding NaN or infinity: what they compute is not a model's output."""
+    import torch
+
     for key, tensor in state.items():
         if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
             bad = "NaN" if bool(torch.isnan(tensor).any()) else "infinite values"

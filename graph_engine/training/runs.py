@@ -20,13 +20,13 @@ import os
 import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, TextIO
-
-import torch
-from safetensors.torch import save
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from graph_engine.atomic import write_atomic, write_text_atomic
 from graph_engine.training import run_folder
+
+if TYPE_CHECKING:  # the checkpoint functions import it: the editor lists and reads runs without torch
+    import torch
 
 
 def default_run_dir(graph_name: str, root: str | os.PathLike[str] = "runs") -> Path:
@@ -96,6 +96,8 @@ def _step_of(record: dict[str, Any]) -> float:
 
 # -- checkpoints ----------------------------------------------------------------------
 def _flatten_optimizer(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    import torch
+
     tensors: dict[str, torch.Tensor] = {}
     scalars: dict[str, dict[str, Any]] = {}
     for index, values in state["state"].items():
@@ -132,6 +134,8 @@ def snapshot_checkpoint(model: torch.nn.Module, optimizer: torch.optim.Optimizer
 def write_checkpoint(stem: Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
     """Write ``stem.safetensors`` (with ``meta`` in its header, so weights and step can never
     disagree) durably and atomically, then a readable copy of ``meta`` as ``stem.json``."""
+    from safetensors.torch import save
+
     stem.parent.mkdir(parents=True, exist_ok=True)
     data = save(tensors, metadata={"rosenblatt": json.dumps(meta)})
     write_atomic(stem.with_suffix(".safetensors"), lambda stream: stream.write(data))

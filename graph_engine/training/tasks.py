@@ -14,16 +14,13 @@ from torch.nn import functional as F
 
 from graph_engine.analysis import Analysis
 from graph_engine.data.base import (
-    CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, SEGMENTATION, SEQ2SEQ, Dataset, InputFit,
+    CLASSIFICATION, LANGUAGE_MODEL, REGRESSION, SEGMENTATION, Dataset, InputFit,
 )
 from graph_engine.lowering import CompileError
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
 from graph_engine.shape_format import shape_text
-
-#: Rosenblatt's perceptron: two classes read as targets t = ±1, one output unit f(x) whose
-#: sign is the class, and the perceptron criterion max(0, −t·f(x)) (or the hinge) as the loss
-PERCEPTRON = "perceptron"
+from graph_engine.task_names import HEADLINE, PERCEPTRON  # noqa: F401 (HEADLINE re-exported)
 
 
 @dataclass(frozen=True)
@@ -266,7 +263,3 @@ class MetricAccumulator:
         return metrics
 
 
-#: the metric that "better" means for each task, and whether higher is better
-HEADLINE = {CLASSIFICATION: ("accuracy", True), LANGUAGE_MODEL: ("bits_per_char", False),
-            SEGMENTATION: ("mean_iou", True), REGRESSION: ("mse", False), SEQ2SEQ: ("bleu", True),
-            PERCEPTRON: ("misclassified", False)}

@@ -6,7 +6,7 @@ import random
 
 from app.patch_nodes import PatchNodes
 from graph_engine import Graph, analyze
-from graph_engine.probes.patches import patch_candidates
+from graph_engine.patch_choice import patch_candidates
 from graph_engine.reanalysis import ChangeLog, reanalyze
 
 
