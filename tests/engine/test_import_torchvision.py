@@ -127,3 +127,11 @@ def test_swin_traces_through_torchvision_wrapped_window_attention_exactly(tmp_pa
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
         torch.testing.assert_close(again(x), model(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_swin_v2_cosine_attention_and_bias_mlp_on_a_constant_import_exactly():
+    graph = _import_exactly("swin_v2_t").graph
+    kinds = [n.type for n in graph]
+    assert kinds.count("Normalize") == 2 * 12 and kinds.count("Exp") == kinds.count("Clamp") == 12
+    assert sum(n.type == "Constant" and n.id.endswith("relative_coords_table") for n in graph) == 12
