@@ -116,6 +116,11 @@ class LayoutCalls:
 
         if node.op == "call_function" and is_inlined(node.target) and rule is None:
             return True
+        if node.op == "call_function" and node.target is torch.einsum:
+            return True
+        if _name(node) in ("mul", "truediv") and any(isinstance(a, (int, float)) and not isinstance(a, bool)
+                                                     for a in node.args[:2]):
+            return True  # times a number: a Scale
         args = fx_nodes((node.args, node.kwargs))
         kinds = [self.values.get(a) for a in args]
         if any(isinstance(v, (Const, Lazy)) or (isinstance(v, str) and self.layout(a) != PLAIN)
@@ -334,6 +339,8 @@ class LayoutCalls:
             return self._linear(node, out)
         if name in ("cat", "concat"):
             return self._concat(node, out)
+        if name == "einsum":
+            return self._einsum(node, out)
         return self._unary(node, out, name)
 
     def _source(self, node: fx.Node) -> tuple[str, Layout, tuple[int, ...]]:
@@ -579,6 +586,45 @@ class LayoutCalls:
         else:
             raise Unsupported("no layer type for this call")
         return self._made(node, self._add(self._stem(node), layer, params, [source]), layout)
+
+    def _einsum(self, node: fx.Node, out: tuple[int, ...]) -> str:
+        """A product of two operands over one letter, the other letters batch-like (in both and
+        the result) or free (in one operand and the result): ``B G H I D, B G H J D -> B G H I J``
+        is a MatMul of the operands ordered (…, I, D) and (…, D, J), then the result reordered."""
+        equation = str(node.args[0]).replace(" ", "")
+        operands = list(node.args[1]) if len(node.args) == 2 and isinstance(node.args[1], (list, tuple)) \
+            else list(node.args[1:])
+        if "->" not in equation or "." in equation or len(operands) != 2:
+            raise Unsupported("an einsum other than a product of two operands with an explicit result")
+        inputs, result = equation.split("->")
+        terms = inputs.split(",")
+        if len(terms) != 2 or any(len(set(t)) != len(t) for t in (*terms, result)):
+            raise Unsupported("an einsum with a repeated letter (a diagonal or a trace)")
+        a, b = terms
+        shared = [c for c in result if c in a and c in b]
+        contracted = [c for c in a if c in b and c not in result]
+        left = [c for c in a if c not in b]
+        right = [c for c in b if c not in a]
+        if len(contracted) != 1 or len(left) != 1 or len(right) != 1 or set(result) != set(shared + left + right):
+            raise Unsupported(f"einsum {equation!r} is not a matrix product over one letter")
+        (k,), (i,), (j,) = contracted, left, right
+        values = [self._node_value(op) for op in operands]
+        layouts = {layout for _, layout, _ in values}
+        if layouts != {PLAIN} or not (a[0] == b[0] == result[0]):
+            raise Unsupported("an einsum whose operands do not both hold the batch first")
+        shared = [c for c in shared if c != a[0]]
+        ordered = []
+        for (source, _, _), term, wanted in zip(values, (a, b), (shared + [i, k], shared + [k, j])):
+            order = [term[1:].index(c) for c in wanted]
+            if order != sorted(order):
+                source = self._add(self._stem(node), "Permute", {"dims": order}, [source])
+            ordered.append(source)
+        node_id = self._add(self._stem(node), "MatMul", {}, ordered)
+        made = shared + [i, j]
+        order = [made.index(c) for c in result[1:]]
+        if order != sorted(order):
+            node_id = self._add(self._stem(node), "Permute", {"dims": order}, [node_id])
+        return self._made(node, node_id, PLAIN)
 
     def _module_call(self, node: fx.Node, module: nn.Module, layer: str | None, params: dict) -> str:
         """A torch.nn layer on a value in a layout: layers that work on the last dim or on each

@@ -135,3 +135,15 @@ def test_swin_v2_cosine_attention_and_bias_mlp_on_a_constant_import_exactly():
     kinds = [n.type for n in graph]
     assert kinds.count("Normalize") == 2 * 12 and kinds.count("Exp") == kinds.count("Clamp") == 12
     assert sum(n.type == "Constant" and n.id.endswith("relative_coords_table") for n in graph) == 12
+
+
+@pytest.mark.slow
+def test_maxvit_window_partitions_einsum_and_swapaxes_import_exactly():
+    """Samples of rank 5, ``einsum`` as Permute + MatMul, ``swapaxes`` as Transpose, the scale
+    factor as a Scale and the bias table read at fixed indices."""
+    graph = _import_exactly("maxvit_t").graph
+    kinds = [n.type for n in graph]
+    attentions = 2 * (2 + 2 + 5 + 2)  # block and grid attention in each layer
+    assert kinds.count("MatMul") == 2 * attentions
+    assert kinds.count("IndexSelect") == kinds.count("Scale") == attentions
+    assert any(n.type == "Reshape" and len(n.params["shape"]) == 5 for n in graph)
