@@ -129,6 +129,10 @@ class LayoutCalls:
         attrs = [v for v in kinds if isinstance(v, _Attr)]
         return bool(args) and len(attrs) == len(args) and not (rule is not None and rule.learned_input)
 
+    def moves_batch(self, node: fx.Node) -> bool:
+        """A reshape, permute or index that may fold the batch or move it (a layout)."""
+        return _name(node) in _RESHAPES | {"permute", "transpose", "swapaxes", "swapdims", "getitem"}
+
     # -- values -----------------------------------------------------------------------------
     def _constant_of(self, value: Any) -> torch.Tensor | None:
         """The tensor of a constant value (a buffer, a Const), else None."""

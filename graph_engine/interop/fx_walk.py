@@ -274,6 +274,10 @@ class FxWalk(LayoutCalls):
         self._lazy_nodes: dict[fx.Node, str] = {}
         #: learned values changed in place (usable as a weight, as computed, not as a value)
         self._mutated: set[fx.Node] = set()
+        #: calls that fold or move the batch (a layout), with what is said if one's value
+        #: reaches a layer that takes plain samples (then every one is listed)
+        self._moved: dict[fx.Node, str] = {}
+        self._moved_used = False
 
     @property
     def output_id(self) -> str | None:
@@ -311,6 +315,7 @@ class FxWalk(LayoutCalls):
         if value is _FAILED:
             raise _Silent()
         if isinstance(arg, fx.Node) and self.layouts.get(arg, PLAIN) != PLAIN:
+            self._moved_used = True
             raise Unsupported("it takes a value whose batch is not its first dim (or that has none)")
         if isinstance(value, _Recurrent):
             return self._materialize(value)
@@ -428,6 +433,8 @@ class FxWalk(LayoutCalls):
                 self.values[node] = _FAILED
             except _Silent:
                 self.values[node] = _FAILED
+        if self._moved_used:
+            self.problems[:0] = list(self._moved.values())
 
     def _visit(self, node: fx.Node) -> Any:
         self._enter(node)
@@ -589,7 +596,18 @@ class FxWalk(LayoutCalls):
                      tensors[0] if tensors else None)
         in_shape = self._attr_shape(first) if isinstance(self.values.get(first), _Attr) else _shape(first)
         # the call's own reason first: reported even when one of its inputs failed
-        layer, params = rule.convert(Bound(bound, in_shape, _shape(node), self.batch))
+        try:
+            layer, params = rule.convert(Bound(bound, in_shape, _shape(node), self.batch))
+        except Unsupported as reason:
+            if not self.moves_batch(node) or any(self.values.get(a) is _FAILED for a in tensors):
+                raise
+            try:  # windows folded into the batch, or the batch moved: a value in a layout
+                value = self._layout_call(node)
+            except (Unsupported, _Silent):
+                raise reason from None
+            # said only if the value reaches a layer that takes plain batch-first samples
+            self._moved[node] = problem_text(node, self.root, str(reason), self.names)
+            return value
         if any(self.values.get(a) is _FAILED for a in tensors):
             raise _Silent()
         weights = self._weights(rule, bound)
