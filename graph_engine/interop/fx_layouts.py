@@ -84,10 +84,16 @@ def sample_axis(dim: int, rank: int, layout: Layout) -> int:
 
 _UNARY = {"sigmoid": "Sigmoid", "relu": "ReLU", "gelu": "GELU", "exp": "Exp", "tanh": "Tanh"}
 _SAME = {"contiguous", "clone", "detach"}
+_SIZE_ARITHMETIC = {operator.getitem, operator.floordiv, operator.mul, operator.add, operator.sub,
+                    operator.truediv, operator.neg, operator.pow, operator.mod}
 #: torch.nn layers that work on the last dim or on each value alone: the same on any sample
 _LAST_DIM_LAYERS = {"Linear", "LayerNorm", "ReLU", "ReLU6", "GELU", "SiLU", "Sigmoid", "Tanh", "Dropout",
                     "Hardswish", "Hardsigmoid", "ELU", "LeakyReLU", "Identity"}
 _RESHAPES = {"view", "reshape", "flatten", "unsqueeze", "squeeze", "unflatten"}
+#: the calls this half makes layers of
+_LAYOUT_CALLS = _SAME | _RESHAPES | set(_UNARY) | {
+    "permute", "transpose", "swapaxes", "swapdims", "getitem", "add", "mul", "truediv", "matmul", "linear",
+    "cat", "concat", "einsum", "softmax", "normalize", "dropout", "clamp", "pad", "roll"}
 
 
 def _name(node: fx.Node) -> str:
@@ -118,9 +124,13 @@ class LayoutCalls:
             return True
         if node.op == "call_function" and node.target is torch.einsum:
             return True
-        if _name(node) in ("mul", "truediv") and any(isinstance(a, (int, float)) and not isinstance(a, bool)
-                                                     for a in node.args[:2]):
-            return True  # times a number: a Scale
+        calls = node.op in ("call_function", "call_method")
+        if calls and rule is None and _name(node) in _LAYOUT_CALLS:
+            return True  # roll, pad, normalize ... (only this half has them)
+        if calls and _name(node) in ("mul", "truediv") and any(
+                (isinstance(a, (int, float)) and not isinstance(a, bool))
+                or (isinstance(a, fx.Node) and "tensor_meta" not in a.meta) for a in node.args[:2]):
+            return True  # times a number (maybe computed from shapes): a Scale
         args = fx_nodes((node.args, node.kwargs))
         kinds = [self.values.get(a) for a in args]
         if any(isinstance(v, (Const, Lazy)) or (isinstance(v, str) and self.layout(a) != PLAIN)
@@ -194,6 +204,31 @@ class LayoutCalls:
             raise Unsupported("a learned value that no layer computes")
         self._lazy_nodes[node] = value
         return value
+
+    def _concrete(self, value: Any) -> Any:
+        """A size the model computed from shapes (``H`` of ``B, H, W, C = x.shape``, ``H // 7``),
+        as the number it is for the traced input; slices and tuples of them likewise."""
+        from graph_engine.interop.fx_walk import _shape
+
+        if isinstance(value, slice):
+            return slice(*(self._concrete(v) for v in (value.start, value.stop, value.step)))
+        if isinstance(value, (tuple, list)):
+            return type(value)(self._concrete(v) for v in value)
+        if not isinstance(value, fx.Node) or value.op == "get_attr" or _shape(value) is not None:
+            return value
+        args = [self._concrete(a) for a in value.args]
+        if value.op == "call_method" and value.target == "size" and isinstance(value.args[0], fx.Node):
+            shape = _shape(value.args[0])
+            if shape is not None:
+                return shape if len(args) == 1 else shape[args[1]]
+        if value.op == "call_function":
+            if value.target is getattr and args[1:] == ["shape"] and isinstance(value.args[0], fx.Node):
+                shape = _shape(value.args[0])
+                if shape is not None:
+                    return shape
+            if value.target in _SIZE_ARITHMETIC and not any(isinstance(a, fx.Node) for a in args):
+                return value.target(*args)
+        raise Unsupported("a size computed from something other than shapes")
 
     def _stem(self, node: fx.Node) -> str:
         from graph_engine.interop.fx_walk import _module_path
@@ -331,7 +366,7 @@ class LayoutCalls:
             return self._made(node, source, layout)
         if name in _RESHAPES:
             return self._reshape(node, out)
-        if name in ("permute", "transpose", "swapaxes"):
+        if name in ("permute", "transpose", "swapaxes", "swapdims"):
             return self._permute(node, out, name)
         if name == "getitem":
             return self._getitem(node, out)
@@ -399,6 +434,8 @@ class LayoutCalls:
         source, layout, shape = self._source(node)
         rank = len(shape)
         index = node.args[1] if isinstance(node.args[1], tuple) else (node.args[1],)
+        index = tuple(p if isinstance(p, fx.Node) and self.values.get(p) is not None else self._concrete(p)
+                      for p in index)
         if any(p is None for p in index) or sum(p is Ellipsis for p in index) > 1:
             raise Unsupported("indexing with None")
         if Ellipsis in index:
@@ -475,6 +512,8 @@ class LayoutCalls:
 
     def _binary(self, node: fx.Node, out: tuple[int, ...], name: str) -> str:
         left, right = (node.args + (node.kwargs.get("other"),))[:2]
+        left, right = (self._concrete(v) if isinstance(v, fx.Node) and "tensor_meta" not in v.meta else v
+                       for v in (left, right))
         numbers = [v for v in (left, right) if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if numbers:
             tensor = right if numbers[0] is left else left
@@ -566,7 +605,7 @@ class LayoutCalls:
             bound = dict(zip(("input", "pad", "mode", "value"), args), **kwargs)
             if bound.get("mode", "constant") != "constant":
                 raise Unsupported(f"mode={bound['mode']!r} (constant padding)")
-            pad = [int(p) for p in bound["pad"]]
+            pad = [int(p) for p in self._concrete(bound["pad"])]
             if not any(pad):
                 return self._made(node, source, layout)
             touched = {rank - 1 - i for i in range(len(pad) // 2) if pad[2 * i] or pad[2 * i + 1]}
@@ -577,7 +616,7 @@ class LayoutCalls:
             layer, params = "Pad", {"pad": pad, "value": float(bound.get("value") or 0.0)}
         elif name == "roll":
             bound = dict(zip(("input", "shifts", "dims"), args), **kwargs)
-            shifts, dims = bound["shifts"], bound.get("dims")
+            shifts, dims = self._concrete(bound["shifts"]), self._concrete(bound.get("dims"))
             shifts = [int(s) for s in (shifts if isinstance(shifts, (tuple, list)) else [shifts])]
             if dims is None:
                 raise Unsupported("rolling the flattened tensor")
@@ -585,10 +624,10 @@ class LayoutCalls:
             layer, params = "Roll", {"shifts": shifts, "dims": dims}
         elif name in ("cat", "concat"):
             return self._concat(node, out)
-        elif name == "layer_norm":
-            raise Unsupported("F.layer_norm on a value whose batch is not its first dim")
         else:
-            raise Unsupported("no layer type for this call")
+            self._moved_used = True
+            raise Unsupported("it takes a value whose batch is not its first dim (or that has none), "
+                              "which its layer type cannot")
         return self._made(node, self._add(self._stem(node), layer, params, [source]), layout)
 
     def _einsum(self, node: fx.Node, out: tuple[int, ...]) -> str:
@@ -612,23 +651,25 @@ class LayoutCalls:
         if len(contracted) != 1 or len(left) != 1 or len(right) != 1 or set(result) != set(shared + left + right):
             raise Unsupported(f"einsum {equation!r} is not a matrix product over one letter")
         (k,), (i,), (j,) = contracted, left, right
-        values = [self._node_value(op) for op in operands]
+        values = [self._node_value(op, node) for op in operands]
         layouts = {layout for _, layout, _ in values}
-        if layouts != {PLAIN} or not (a[0] == b[0] == result[0]):
+        layout = layouts.pop()
+        if layouts or layout.axis != 0 or not (a[0] == b[0] == result[0]):
             raise Unsupported("an einsum whose operands do not both hold the batch first")
-        shared = [c for c in shared if c != a[0]]
+        drop = 0 if layout.folded else 1  # a folded batch's dim is the sample's own dim 0
+        shared = [c for c in shared if drop == 0 or c != a[0]]
         ordered = []
         for (source, _, _), term, wanted in zip(values, (a, b), (shared + [i, k], shared + [k, j])):
-            order = [term[1:].index(c) for c in wanted]
+            order = [term[drop:].index(c) for c in wanted]
             if order != sorted(order):
                 source = self._add(self._stem(node), "Permute", {"dims": order}, [source])
             ordered.append(source)
         node_id = self._add(self._stem(node), "MatMul", {}, ordered)
         made = shared + [i, j]
-        order = [made.index(c) for c in result[1:]]
+        order = [made.index(c) for c in result[drop:]]
         if order != sorted(order):
             node_id = self._add(self._stem(node), "Permute", {"dims": order}, [node_id])
-        return self._made(node, node_id, PLAIN)
+        return self._made(node, node_id, layout)
 
     def _module_call(self, node: fx.Node, module: nn.Module, layer: str | None, params: dict) -> str:
         """A torch.nn layer on a value in a layout: layers that work on the last dim or on each
