@@ -129,8 +129,7 @@ def _clamp_forward(b, inputs, params, in_shapes):
 
 register(LayerSpec(
     type="Clamp", category=CATEGORY,
-    help="Limits each value to [min, max] (an empty bound is no limit): Swin V2's capped "
-         "logit scale.",
+    help="Limits each value to [min, max] (±1e30: no limit): Swin V2's capped logit scale.",
     params=(float_param("min", -_NO_LIMIT, f"Lowest value ({-_NO_LIMIT:g}: none)."),
             float_param("max", _NO_LIMIT, f"Highest value ({_NO_LIMIT:g}: none).")),
     shape=_clamp_shape, forward=_clamp_forward, key_params=("min", "max"),

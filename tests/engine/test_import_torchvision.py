@@ -147,3 +147,12 @@ def test_maxvit_window_partitions_einsum_and_swapaxes_import_exactly():
     assert kinds.count("MatMul") == 2 * attentions
     assert kinds.count("IndexSelect") == kinds.count("Scale") == attentions
     assert any(n.type == "Reshape" and len(n.params["shape"]) == 5 for n in graph)
+
+
+@pytest.mark.slow
+def test_swin_imports_with_its_blocks():
+    """Nested (the command line's default): one block per Swin block class, the same outputs."""
+    model = _build("swin_t")
+    imported = import_module_object(model, (3, 32, 32), name="swin_t", nested=True)
+    assert imported.max_difference <= 1e-6
+    assert len(imported.graph.nodes) < 40 and any(name.startswith("SwinTransformerBlock") for name in imported.graph.blocks)
