@@ -173,7 +173,8 @@ class LayoutCalls:
             return self._constant_node(constant, tuple(constant.shape), near), UNBATCHED, tuple(constant.shape)
         if isinstance(value, _Attr):
             tensor = self._learned_tensor(value)
-            return self._parameter(value, tensor.dim() + 1, None), UNBATCHED, tuple(tensor.shape)
+            return self._parameter(value, tensor.dim() + 1, getattr(self, "_carrier", None)), UNBATCHED, \
+                tuple(tensor.shape)
         if isinstance(value, Lazy):
             node_id = self._materialize_lazy(value.node)
             return node_id, UNBATCHED, _shape(value.node)
@@ -189,8 +190,10 @@ class LayoutCalls:
             stem = self._own(str(near.target))  # a buffer: by its name
         else:
             stem = f"{self._stem(near)}_constant" if isinstance(near, fx.Node) else "constant"
+        carrier = self.values.get(getattr(self, "_carrier", None))
+        source = carrier if isinstance(carrier, str) else self.input_id  # any value of the batch
         return self._add(stem, "Constant", {"shape": list(shape), "values": data.flatten().tolist()},
-                         [self.input_id], {"": data})
+                         [source], {"": data})
 
     def _materialize_lazy(self, node: fx.Node) -> str:
         """Nodes (no batch) for a value computed from learned tensors alone."""
@@ -248,6 +251,12 @@ class LayoutCalls:
 
         if node.op == "call_function" and is_inlined(node.target):
             return self._inline(node)
+        if node.op == "call_module":
+            from graph_engine.interop.fx_modules import MODULE_RULES
+
+            module = self.root.get_submodule(str(node.target))
+            layer, params = MODULE_RULES[type(module)](module)
+            return self._module_call(node, module, layer, params, force=force)
         args = fx_nodes((node.args, node.kwargs))
         values = [self.values.get(a) for a in args]
         if any(v is _FAILED for v in values):
@@ -275,24 +284,36 @@ class LayoutCalls:
         return found
 
     def _evaluate(self, node: fx.Node) -> torch.Tensor:
-        """A constant call's value: recorded while traced through, else computed now."""
+        """The value of a call on the model's tensors alone (constants, learned tensors, values
+        made of them): recorded while traced through, else computed now (and kept)."""
+        from graph_engine.interop.fx_walk import _Attr, fetch
+
         if "example" in node.meta:
             return node.meta["example"]
 
         def concrete(value):
-            if isinstance(value, fx.Node):
-                tensor = self._constant_of(self.values.get(value))
-                if tensor is None:
-                    raise Unsupported("a constant computed from a value that is not constant")
-                return tensor
-            return value
+            if not isinstance(value, fx.Node):
+                return value
+            known = self.values.get(value)
+            if isinstance(known, _Attr):
+                return fetch(self.root, known.name).detach()
+            if isinstance(known, Const):
+                return known.tensor
+            if isinstance(known, Lazy):
+                return self._evaluate(known.node)
+            raise Unsupported("a value computed from the input where a constant is needed")
 
         args = torch.fx.node.map_aggregate(node.args, concrete)
         kwargs = torch.fx.node.map_aggregate(node.kwargs, concrete)
         with torch.no_grad():
             if node.op == "call_method":
-                return getattr(args[0], node.target)(*args[1:], **kwargs)
-            return node.target(*args, **kwargs)
+                value = getattr(args[0], node.target)(*args[1:], **kwargs)
+            elif node.op == "call_module":
+                value = self.root.get_submodule(str(node.target))(*args, **kwargs)
+            else:
+                value = node.target(*args, **kwargs)
+        node.meta["example"] = value
+        return value
 
     def _inline(self, node: fx.Node) -> Any:
         """Trace through a library's fx-wrapped function (see fx_inline) and walk its calls."""
@@ -307,7 +328,7 @@ class LayoutCalls:
             if isinstance(value, Const):
                 return value.tensor
             if isinstance(value, Lazy):
-                return value.node.meta["example"]
+                return self._evaluate(value.node)
             shape = _shape(arg)
             if shape is None:
                 raise Unsupported("the shapes around it are unknown")
@@ -355,6 +376,18 @@ class LayoutCalls:
 
     # -- one call on samples --------------------------------------------------------------------
     def _layer_call(self, node: fx.Node, name: str) -> Any:
+        """One call as layers; a learned tensor or a constant made a node on the way takes its
+        batch from the call's first sample (so a block's inside needs nothing from outside)."""
+        carriers = [a for a in fx_nodes((node.args, node.kwargs))
+                    if isinstance(self.values.get(a), str) and self.layout(a) != UNBATCHED]
+        saved = getattr(self, "_carrier", None)
+        self._carrier = carriers[0] if carriers else saved
+        try:
+            return self._one_call(node, name)
+        finally:
+            self._carrier = saved
+
+    def _one_call(self, node: fx.Node, name: str) -> Any:
         from graph_engine.interop.fx_walk import _shape
 
         out = _shape(node)
@@ -558,7 +591,7 @@ class LayoutCalls:
                 if key == "weight":
                     stem = value.name.rsplit(".", 1)[0]
             elif isinstance(value, Lazy):
-                weights[key] = value.node.meta["example"].detach().clone()
+                weights[key] = self._evaluate(value.node).detach().clone()
             else:
                 raise Unsupported(f"its {key} is computed from the input")
         sample = sample_shape(shape, layout, self.batch)
@@ -671,13 +704,16 @@ class LayoutCalls:
             node_id = self._add(self._stem(node), "Permute", {"dims": order}, [node_id])
         return self._made(node, node_id, layout)
 
-    def _module_call(self, node: fx.Node, module: nn.Module, layer: str | None, params: dict) -> str:
+    def _module_call(self, node: fx.Node, module: nn.Module, layer: str | None, params: dict,
+                     force: bool = False) -> Any:
         """A torch.nn layer on a value in a layout: layers that work on the last dim or on each
         value alone (Linear, LayerNorm, activations, Dropout) work the same on a sample."""
         from graph_engine.interop.fx_walk import _shape
 
         if len(node.args) != 1 or node.kwargs:
             raise Unsupported("called with more than one input")
+        if not force and not isinstance(self.values.get(node.args[0]), str):
+            return Lazy(node)  # on the model's tensors alone (Swin V2's bias MLP): a node when used
         source, layout, shape = self._node_value(node.args[0])
         out = _shape(node)
         if layer is None:

@@ -278,6 +278,8 @@ class FxWalk(LayoutCalls):
         #: reaches a layer that takes plain samples (then every one is listed)
         self._moved: dict[fx.Node, str] = {}
         self._moved_used = False
+        #: the sample a learned tensor or constant made a node now takes its batch from
+        self._carrier: fx.Node | None = None
 
     @property
     def output_id(self) -> str | None:
