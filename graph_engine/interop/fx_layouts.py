@@ -514,6 +514,15 @@ class LayoutCalls:
         """``arg`` as a sample beside values of traced shape ``out`` held in ``layout``: a value
         with no batch gets its dims aligned to the right, size 1 where the batch is (a Reshape
         where that changes its shape); with ``expand``, an Expand to the full sample."""
+        constant = Const(arg) if isinstance(arg, torch.Tensor) else self.values.get(arg) \
+            if isinstance(arg, fx.Node) else None
+        tensor = self._constant_of(constant)
+        if tensor is not None and tensor.dim() <= len(out):  # a Constant of the aligned shape at once
+            full = (1,) * (len(out) - tensor.dim()) + tuple(tensor.shape)
+            a = layout.axis
+            if a is not None and full[a] == 1:
+                mine = full if layout.folded else full[:a] + full[a + 1:]
+                arg = tensor.reshape(mine)
         source, own, shape = self._node_value(arg, node)
         target = sample_shape(out, layout, self.batch)
         if own != UNBATCHED:
