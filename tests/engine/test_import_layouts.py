@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from graph_engine import compile_graph, generate_code, load_graph, save_graph
 from graph_engine.interop import UnsupportedModel, import_module_object
-from graph_engine.interop.fx_layouts import PLAIN, Layout, sample_axis, sample_shape
+from graph_engine.interop.batch_layout import PLAIN, Layout, sample_axis, sample_shape
 from graph_engine.interop.fx_modules import Unsupported
 from graph_engine.interop.importer import compiled_with
 
