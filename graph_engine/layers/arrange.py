@@ -123,7 +123,8 @@ def _clamp_shape(params, in_shapes):
 
 
 def _clamp_forward(b, inputs, params, in_shapes):
-    bounds = {k: params[k] for k in ("min", "max") if abs(params[k]) != _NO_LIMIT}
+    bounds = {k: params[k] for k in ("min", "max") if abs(params[k]) != _NO_LIMIT} \
+        or {"min": params["min"]}  # torch.clamp takes at least one bound
     return b.function("torch.clamp", inputs[0], **bounds)
 
 
