@@ -24,19 +24,13 @@ _BIG = 1 << 20
 _NO_LIMIT = 1e30
 
 
-def _axes(layer: str, dims: list[int], shape) -> list[int]:
-    axes = [sample_axis(layer, d, shape) for d in dims]
-    if len(set(axes)) != len(axes):
-        raise ShapeError(f"{layer}: dims {dims} name one dim twice")
-    return axes
-
-
 # -- Roll ----------------------------------------------------------------------------------------
 def _roll_shape(params, in_shapes):
     shifts, dims = params["shifts"], params["dims"]
     if len(shifts) != len(dims):
         raise ShapeError(f"Roll: {len(shifts)} shifts for {len(dims)} dims (one shift per dim)")
-    _axes("Roll", dims, in_shapes[0])
+    for dim in dims:  # a dim named twice is rolled twice, as torch does
+        sample_axis("Roll", dim, in_shapes[0])
     return in_shapes[0]
 
 
