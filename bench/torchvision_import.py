@@ -5,6 +5,7 @@ parameter counts of the model and of the imported graph, the import time and its
     .venv/bin/python bench/torchvision_import.py                 # every model
     .venv/bin/python bench/torchvision_import.py resnet18 vit_b_16 --timeout 600
     .venv/bin/python bench/torchvision_import.py --skip-larger 200   # models of ≤ 200 M params
+    .venv/bin/python bench/torchvision_import.py swin_t maxvit_t --size 224   # another input side
 
 Each model is imported in a child process of its own, so its peak memory is its own:
 ``peak`` is the child's peak resident memory, ``import`` what the import added to the memory
@@ -58,6 +59,8 @@ def model_names(models) -> list[tuple[str, str]]:
 
 
 def size_of(name: str) -> int:
+    if os.environ.get("ROSENBLATT_BENCH_SIZE"):  # --size, handed to the child
+        return int(os.environ["ROSENBLATT_BENCH_SIZE"])
     if name.startswith("vit_"):
         return 224
     return SIZES.get(name, DEFAULT_SIZE)
@@ -201,8 +204,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-larger", type=float, default=None, metavar="M",
                         help="skip models of more than M million parameters")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--size", type=int, help="the input side for every model (default: per model)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.size:
+        os.environ["ROSENBLATT_BENCH_SIZE"] = str(args.size)
     if args.child:
         print(json.dumps(measure(args.child)), flush=True)
         return 0

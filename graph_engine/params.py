@@ -22,8 +22,10 @@ class ParamError(ValueError):
 
 #: Parameter kinds. ``int_or_pair``: 7 or [3, 5]; ``shape``: a list of ints, each at least
 #: ``minimum`` (default 1: sizes; a list of dims sets its own range) and at most ``maximum``;
-#: ``padding``: like ``int_or_pair`` or the string "same"; ``optional_int_or_pair``: may be null.
-KINDS = ("int", "float", "bool", "choice", "int_or_pair", "optional_int_or_pair", "padding", "shape")
+#: ``padding``: like ``int_or_pair`` or the string "same"; ``optional_int_or_pair``: may be null;
+#: ``values``: a list of finite numbers (a Constant's stored tensor, flattened).
+KINDS = ("int", "float", "bool", "choice", "int_or_pair", "optional_int_or_pair", "padding", "shape",
+         "values")
 
 
 def _is_int(value: Any) -> bool:
@@ -80,6 +82,8 @@ class ParamSpec:
             return "same"
         if kind in ("int_or_pair", "optional_int_or_pair", "padding"):
             return self._check_int_or_pair(value)
+        if kind == "values":
+            return self._check_values(value)
         return self._check_shape(value)
 
     # -- text (a typed field) <-> value ------------------------------------------------
@@ -117,6 +121,11 @@ class ParamSpec:
             example = "1, 28, 28" if self.kind == "shape" else "3 or 3, 5"
             raise ParamError(f"{self.name} needs a value, e.g. {example}")
         parts = [p for p in re.split(r"[,\s×]+", inner) if p]
+        if self.kind == "values":
+            try:
+                return self.check([float(p) for p in parts])
+            except ValueError:
+                raise ParamError(f"{self.name} must be a list of numbers, got {raw[:40]!r}") from None
         try:
             numbers = [int(p) for p in parts]
         except ValueError:
@@ -148,6 +157,14 @@ class ParamSpec:
         what = "an integer or a pair of integers" if self.pair_allowed else "an integer"
         extra = ' or "same"' if self.kind == "padding" else ""
         raise ParamError(f"{self.name} must be {what}{extra}, got {_show(value)}")
+
+    def _check_values(self, value: Any) -> list[float]:
+        if not isinstance(value, (list, tuple)) or not all(_is_number(v) for v in value):
+            raise ParamError(f"{self.name} must be a list of finite numbers, got {_show(value)}")
+        if not self.min_length <= len(value) <= self.max_length:
+            raise ParamError(f"{self.name} must have {self.min_length} to {self.max_length} "
+                             f"values, got {len(value)}")
+        return [float(v) for v in value]
 
     def _check_shape(self, value: Any) -> list[int]:
         if not isinstance(value, (list, tuple)) or not all(_is_int(v) for v in value):

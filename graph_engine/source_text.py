@@ -52,13 +52,20 @@ def py_literal(value: Any) -> str:
 
 def py_index(index: Any) -> str:
     """What goes between the brackets of ``value[...]``: ``0``, or ``..., 1:5:2`` for a tuple
-    of ints, slices and ``...`` (as a person writes it); anything else as :func:`py_literal`."""
+    of ints, slices, lists of ints and ``...`` (as a person writes it); anything else as
+    :func:`py_literal`."""
     parts = index if isinstance(index, tuple) else (index,)
     if index == () or not all(p is Ellipsis or (isinstance(p, (int, slice)) and not isinstance(p, bool))
-                              for p in parts):
+                              or _int_list(p) for p in parts):
         return py_literal(index)
-    return ", ".join("..." if p is Ellipsis else _slice_text(p) if isinstance(p, slice) else py_literal(p)
-                     for p in parts)
+    return ", ".join("..." if p is Ellipsis else _slice_text(p) if isinstance(p, slice)
+                     else "[" + ", ".join(py_literal(i) for i in p) + "]" if isinstance(p, list)
+                     else py_literal(p) for p in parts)
+
+
+def _int_list(part: Any) -> bool:
+    """A list of indices (``x[:, [3, 0, 3]]``)."""
+    return isinstance(part, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in part)
 
 
 def _slice_text(part: slice) -> str:

@@ -85,8 +85,8 @@ def reshape_mapping(in_shape: Shape | None, out_shape: Shape | None, batch: int)
         return None, {}
     if len(out_shape) == 2 and out_shape[1] == math.prod(in_shape[1:]):
         return "Flatten", {}
-    if not 1 <= len(out_shape) - 1 <= 4:
-        raise Unsupported(f"a sample of rank {len(out_shape) - 1} (Reshape takes 1 to 4 dimensions)")
+    if not 1 <= len(out_shape) - 1 <= 6:
+        raise Unsupported(f"a sample of rank {len(out_shape) - 1} (Reshape takes 1 to 6 dimensions)")
     return "Reshape", {"shape": [int(d) for d in out_shape[1:]]}
 
 
@@ -294,6 +294,7 @@ FUNCTION_RULES: dict[Any, Rule] = {
     operator.mul: _MUL, operator.imul: _MUL, torch.mul: _MUL,
     operator.matmul: _MATMUL, torch.matmul: _MATMUL, torch.bmm: _MATMUL,
     torch.permute: Rule(_sig("input", "dims"), _permute), torch.transpose: _TRANSPOSE,
+    torch.swapaxes: _TRANSPOSE, torch.swapdims: _TRANSPOSE,
     torch.chunk: _CHUNK, torch.split: _SPLIT, torch.mean: _MEAN, torch.sum: _SUM,
     operator.getitem: Rule(_sig("input", "index"), _index),
     F.leaky_relu: Rule(_sig("input", negative_slope=0.01, inplace=False),
@@ -330,7 +331,7 @@ METHOD_RULES: dict[str, Rule] = {
     "softmax": _SOFTMAX, "contiguous": _IDENTITY, "clone": _IDENTITY,
     "mul": _MUL, "mul_": _MUL, "__mul__": _MUL, "matmul": _MATMUL, "bmm": _MATMUL,
     "permute": Rule(_sig("input", "dims"), _permute, rest=True),
-    "transpose": _TRANSPOSE, "chunk": _CHUNK, "split": _SPLIT, "mean": _MEAN, "sum": _SUM,
+    "transpose": _TRANSPOSE, "swapaxes": _TRANSPOSE, "swapdims": _TRANSPOSE, "chunk": _CHUNK, "split": _SPLIT, "mean": _MEAN, "sum": _SUM,
     "expand": Rule(_sig("input", "size"), _expand, rest=True, learned_input=True),
 }
 

@@ -33,6 +33,7 @@ from torch.fx.passes.shape_prop import TensorMetadata
 from torch.nn import functional as F
 
 from graph_engine.interop.fx_functions import Bound, Rule, reshape_mapping, rule_for
+from graph_engine.interop.fx_layouts import PLAIN, LayoutCalls
 from graph_engine.interop.fx_modules import (
     MODULE_RULES, RECURRENT, RESHAPING_MODULES, Unsupported, attention_inputs,
 )
@@ -236,7 +237,7 @@ def _module_path(node: fx.Node) -> str | None:
     return next(reversed(stack)) if stack else None
 
 
-class FxWalk:
+class FxWalk(LayoutCalls):
     """One pass over ``module.graph`` (shapes propagated) collecting Pending nodes and problems."""
 
     def __init__(self, root: nn.Module, module: fx.GraphModule, input_shape: tuple[int, ...],
@@ -267,6 +268,18 @@ class FxWalk:
         #: calls already done by a node made for an earlier call (the permute after a
         #: channels-first LayerNorm): their value
         self._fused: dict[fx.Node, Any] = {}
+        #: values whose batch is not their first dim, or that have none (see fx_layouts)
+        self.layouts: dict[fx.Node, Any] = {}
+        #: a learned value's node chain, once made
+        self._lazy_nodes: dict[fx.Node, str] = {}
+        #: learned values changed in place (usable as a weight, as computed, not as a value)
+        self._mutated: set[fx.Node] = set()
+        #: calls that fold or move the batch (a layout), with what is said if one's value
+        #: reaches a layer that takes plain samples (then every one is listed)
+        self._moved: dict[fx.Node, str] = {}
+        self._moved_used = False
+        #: the sample a learned tensor or constant made a node now takes its batch from
+        self._carrier: fx.Node | None = None
 
     @property
     def output_id(self) -> str | None:
@@ -303,6 +316,9 @@ class FxWalk:
         value = self.values.get(arg) if isinstance(arg, fx.Node) else None
         if value is _FAILED:
             raise _Silent()
+        if isinstance(arg, fx.Node) and self.layouts.get(arg, PLAIN) != PLAIN:
+            self._moved_used = True
+            raise Unsupported("it takes a value whose batch is not its first dim (or that has none)")
         if isinstance(value, _Recurrent):
             return self._materialize(value)
         if isinstance(value, _Attr):
@@ -419,11 +435,11 @@ class FxWalk:
                 self.values[node] = _FAILED
             except _Silent:
                 self.values[node] = _FAILED
+        if self._moved_used:
+            self.problems[:0] = list(self._moved.values())
 
     def _visit(self, node: fx.Node) -> Any:
-        stack = node.meta.get("nn_module_stack") or {}
-        self._scope = tuple((str(path), getattr(kind, "__name__", str(kind).rsplit(".", 1)[-1]))
-                            for path, kind in stack.values())
+        self._enter(node)
         if node in self._fused:
             return self._fused.pop(node)
         if node.op == "placeholder":
@@ -436,6 +452,12 @@ class FxWalk:
             self.leaf_paths.add(str(node.target))
             return self._call_module(node)
         return self._call(node)
+
+    def _enter(self, node: fx.Node) -> None:
+        """Pending nodes made from now on are in this node's module scope."""
+        stack = node.meta.get("nn_module_stack") or {}
+        self._scope = tuple((str(path), getattr(kind, "__name__", str(kind).rsplit(".", 1)[-1]))
+                            for path, kind in stack.values())
 
     def _placeholder(self, node: fx.Node) -> str:
         if self.input_id is not None:
@@ -480,6 +502,11 @@ class FxWalk:
             raise Unsupported(f"called with {extra}")
         else:
             arguments = [node.args[0]]
+        if self.needs_layout(node, None):
+            layer, params = MODULE_RULES[type(module)](module) if type(module) in MODULE_RULES else (None, {})
+            if type(module) not in MODULE_RULES:
+                raise Unsupported("no layer type for this module")
+            return self._module_call(node, module, layer, params)
         if isinstance(module, RESHAPING_MODULES):
             layer, params = reshape_mapping(_shape(node.args[0]), _shape(node), self.batch)
         elif type(module) in MODULE_RULES:
@@ -555,6 +582,8 @@ class FxWalk:
         if not _is_tensor_like(node):
             return None  # shapes and sizes: plain values, no layer
         rule = rule_for(node.op, node.target)
+        if self.needs_layout(node, rule):
+            return self._layout_call(node)
         if rule is None:
             raise Unsupported("no layer type for this call")
         bound = rule.bind(node.args, node.kwargs)
@@ -569,7 +598,18 @@ class FxWalk:
                      tensors[0] if tensors else None)
         in_shape = self._attr_shape(first) if isinstance(self.values.get(first), _Attr) else _shape(first)
         # the call's own reason first: reported even when one of its inputs failed
-        layer, params = rule.convert(Bound(bound, in_shape, _shape(node), self.batch))
+        try:
+            layer, params = rule.convert(Bound(bound, in_shape, _shape(node), self.batch))
+        except Unsupported as reason:
+            if not self.moves_batch(node) or any(self.values.get(a) is _FAILED for a in tensors):
+                raise
+            try:  # windows folded into the batch, or the batch moved: a value in a layout
+                value = self._layout_call(node)
+            except (Unsupported, _Silent):
+                raise reason from None
+            # said only if the value reaches a layer that takes plain batch-first samples
+            self._moved[node] = problem_text(node, self.root, str(reason), self.names)
+            return value
         if any(self.values.get(a) is _FAILED for a in tensors):
             raise _Silent()
         weights = self._weights(rule, bound)

@@ -44,7 +44,10 @@ def nest(graph: Graph, scopes: Mapping[str, Scope], leaves: set[str] = frozenset
         for level, (path, cls) in enumerate(scope):
             members[path].append(node_id)
             kind[path], depth[path] = cls, level
-    instances = [p for p in members if kind[p] not in CONTAINERS and p not in leaves and len(members[p]) >= 2]
+    # a module of a layer type's name (torchvision's StochasticDepth, called twice in a Swin
+    # block) is that layer each time it is called, not a block
+    instances = [p for p in members if kind[p] not in CONTAINERS and p not in leaves and len(members[p]) >= 2
+                 and get_spec(kind[p]) is None]
     path_of: dict[str, list[str]] = {node_id: [node_id] for node_id in graph.nodes}
     analysis = analyze(graph)  # once: a use's output shapes are those of what it outputs
     shapes = {(n, port): s for n, info in analysis.nodes.items() for port, s in enumerate(info.out_shapes or ())}

@@ -262,8 +262,24 @@ def _lean(module: nn.Module) -> bool:
         or module.weight.numel() * 8 > SLICE_BYTES
 
 
+def direct_readers(traced: fx.GraphModule, names: dict[str, str]) -> set[str]:
+    """The modules whose forward reads a child's tensor without calling the child
+    (torchvision's window attention passes ``self.qkv.weight`` to a function): by path."""
+    readers = set()
+    for node in traced.graph.nodes:
+        if node.op != "get_attr":
+            continue
+        owner = names.get(str(node.target), str(node.target)).rpartition(".")[0]
+        for user in node.users:
+            stack = user.meta.get("nn_module_stack") or {}
+            path = str(list(stack.values())[-1][0]) if stack else ""
+            if path and owner.startswith(path + "."):
+                readers.add(path)
+    return readers
+
+
 @contextlib.contextmanager
-def _float64_while_running(root: nn.Module):
+def _float64_while_running(root: nn.Module, readers: set[str] = frozenset()):
     """Each module's floating tensors are float64 while its forward runs (a torch.nn layer's
     with its children's), and the very same float32 tensors again after: one layer's weights
     in float64 at a time (a Linear or Conv as :func:`_lean_forward` runs it), not a float64 copy
@@ -273,6 +289,8 @@ def _float64_while_running(root: nn.Module):
     saved: dict[int, list] = {}
     lean = [module for module in root.modules() if _lean(module)]
     skip = {id(module) for module in lean}
+    # a module that reads its children's tensors converts them with its own
+    whole = {id(root.get_submodule(path)) for path in readers}
 
     def convert(module, _args):
         key = id(module)
@@ -280,7 +298,7 @@ def _float64_while_running(root: nn.Module):
         if depth[key] > 1 or key in skip:
             return
         undo: list = []
-        for owner in (module.modules() if _atomic(module) else (module,)):
+        for owner in (module.modules() if _atomic(module) or key in whole else (module,)):
             for name, tensor in owner._parameters.items():
                 if tensor is not None and tensor.is_floating_point() and tensor.dtype != torch.float64:
                     undo.append((tensor, None, tensor.data))
@@ -350,13 +368,13 @@ def _tensors(value: Any) -> list[torch.Tensor] | None:
     return items if items is not None and all(isinstance(v, torch.Tensor) for v in items) else None
 
 
-def _run_both(model: nn.Module, compiled: nn.Module, example: torch.Tensor):
+def _run_both(model: nn.Module, compiled: nn.Module, example: torch.Tensor, readers: set[str] = frozenset()):
     """Both outputs in float64 where the model allows it (one module's weights converted at a
     time, else all at once), else in the model's own dtype."""
     with torch.no_grad(), contextlib.redirect_stderr(io.StringIO()):  # fx prints what it re-raises
         wide = example.double() if example.is_floating_point() else example
         try:
-            with _float64_while_running(model), _float64_while_running(compiled):
+            with _float64_while_running(model, readers), _float64_while_running(compiled):
                 return model(wide), compiled(wide)
         except Exception:  # noqa: BLE001 (a module reading another's weights without calling it)
             pass
@@ -369,12 +387,12 @@ def _run_both(model: nn.Module, compiled: nn.Module, example: torch.Tensor):
 
 
 def _difference(model: nn.Module, graph: Graph, state: dict[str, torch.Tensor],
-                example: torch.Tensor) -> float:
+                example: torch.Tensor, readers: set[str] = frozenset()) -> float:
     """Largest |model(x) - graph(x)| in float64 over every output (the model is left as it was)."""
     compiled = compiled_with(graph, state)
     compiled.eval()
     try:
-        expected, got = _run_both(model, compiled, example)
+        expected, got = _run_both(model, compiled, example, readers)
     except Exception as error:  # noqa: BLE001
         raise InteropError(f"{graph.name}: comparing the graph's outputs with the model's failed: "
                            f"{reason(error)}") from None
@@ -420,7 +438,7 @@ def import_module_object(model: nn.Module, input_shape: Sequence[int], input_dty
         graph, paths = _nested_or_flat(walk, name, graph, paths)
     state = {f"{paths[p.id]}.{key}" if key else paths[p.id]: value.detach().to("cpu")
              for p in walk.pending.values() for key, value in p.weights.items()}
-    difference = _difference(model, graph, state, example)
+    difference = _difference(model, graph, state, example, direct_readers(traced, names))
     if not difference <= TOLERANCE:
         raise InteropError(f"{name}: the imported graph computes something other than the model "
                            f"(outputs differ by {difference:.3g}); please report this model")

@@ -12,4 +12,5 @@ from graph_engine.layers import (  # noqa: F401  (imported for their registratio
     norm,
     reshape,
     tensor_ops,
+    arrange,
 )

@@ -29,7 +29,7 @@ register(LayerSpec(
     type="Reshape", category="Reshape",
     help="Gives each sample a new shape with the same number of elements.",
     params=(ParamSpec("shape", "shape", [1, 8, 8], "New sample shape, without the batch dimension.",
-                      min_length=1, max_length=4),),
+                      min_length=1, max_length=6),),
     shape=_reshape_shape, field=no_field,
     forward=lambda b, xs, p, s: b.method(xs[0], "reshape", -1, *p["shape"]),
     input_dtype="any", output_dtype=None, key_params=("shape",),

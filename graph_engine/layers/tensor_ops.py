@@ -32,7 +32,7 @@ def _dim_param() -> ParamSpec:
 
 
 def _dims_param(name: str, default: list[int], help: str) -> ParamSpec:
-    return ParamSpec(name, "shape", default, help, minimum=-8, maximum=7, min_length=1, max_length=4)
+    return ParamSpec(name, "shape", default, help, minimum=-8, maximum=7, min_length=1, max_length=6)
 
 
 def _channel_field(params, in_shapes, fields):
@@ -126,7 +126,7 @@ register(LayerSpec(
     help="Repeats each size-1 dim of a sample to the given size without copying (-1 keeps a "
          "dim), e.g. (C, 1, 1) -> (C, H, W).",
     params=(ParamSpec("shape", "shape", [-1, 4], "The sample's new sizes; -1 keeps a size.",
-                      minimum=-1, min_length=1, max_length=4),),
+                      minimum=-1, min_length=1, max_length=6),),
     shape=_expand_shape, field=no_field,
     forward=lambda b, xs, p, s: b.method(xs[0], "expand", -1, *p["shape"]),
     input_dtype="any", output_dtype=None, key_params=("shape",),
@@ -349,7 +349,7 @@ register(LayerSpec(
          "It is stored as (1, *shape), as PyTorch code holds one; its input port only gives the "
          "batch size to expand it to (connect the value it is added to or joined with).",
     params=(ParamSpec("shape", "shape", [1, 8], "The tensor's shape, without the batch dimension.",
-                      min_length=1, max_length=4),
+                      min_length=1, max_length=6),
             ParamSpec("init", "choice", "zeros", "Initial values: zeros, normal(0, std) or "
                       "uniform on [0, 1).", choices=("zeros", "normal", "uniform")),
             float_param("std", 0.02, "Standard deviation of the normal init.", minimum=0.0,

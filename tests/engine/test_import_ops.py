@@ -97,7 +97,7 @@ def test_attention_permutes_matmul_and_indexing_import_exactly():
 
 @pytest.mark.parametrize("forward, message", [
     (lambda self, x: x.permute(1, 0, 2), "Tensor.permute at node permute (in forward): it moves the batch"),
-    (lambda self, x: x * 2.0, "multiplying by a constant"),
+    (lambda self, x: x + 2.0, "adding a constant"),
     (lambda self, x: x.mean(0), "an operation on the batch dimension"),
     (lambda self, x: x[0], "indexing the batch dimension"),
     (lambda self, x: self.attn(x, x, x, attn_mask=torch.zeros(5, 5))[0], "a mask"),

@@ -104,11 +104,55 @@ def test_vit_learned_tensors_attention_and_class_token_readout():
     assert any(n.type == "Select" and n.params == {"dim": 0, "index": 0} for n in graph)
 
 
+def test_swin_traces_through_torchvision_wrapped_window_attention_exactly(tmp_path):
+    """shifted_window_attention, _get_relative_position_bias and _patch_merging_pad (fx.wrap'ed
+    in torchvision) are traced through: windows folded into the batch become per-sample
+    Reshape/Permute, the shift a Roll, the mask a Constant, the bias an IndexSelect of the
+    learned table; the graph saved and loaded computes the same."""
+    from graph_engine import compile_graph, load_graph, save_graph
+
+    imported = _import_exactly("swin_t")
+    graph = imported.graph
+    kinds = [n.type for n in graph]
+    # at 32×32 the stages hold 8, 4, 2 and 1 positions a side, padded to the window (7): only
+    # stage 1's second block (14 > 7) shifts its windows, and back
+    assert kinds.count("Roll") == 2
+    assert kinds.count("Constant") == 1  # its attention mask
+    assert kinds.count("IndexSelect") == kinds.count("Parameter") == 12  # one bias table per block
+    assert {"Pad", "Scale", "Softmax", "MatMul"} <= set(kinds)
+    save_graph(graph, tmp_path / "swin.json")
+    again = compile_graph(load_graph(tmp_path / "swin.json"), device="cpu").eval()
+    again.load_state_dict({k: v.clone() for k, v in imported.state.items()})
+    model = _build("swin_t")
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        torch.testing.assert_close(again(x), model(x), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.slow
-def test_swin_is_refused_with_every_call_listed_at_its_line_in_torchvision():
-    with pytest.raises(UnsupportedModel) as failure:
-        import_module_object(_build("swin_t"), (3, 32, 32), name="swin_t")
-    problems = failure.value.problems
-    blocks = 2 + 2 + 6 + 2  # swin_t's depths: one shifted window attention each
-    assert sum("shifted_window_attention at node" in p for p in problems) == blocks, problems
-    assert all(p.startswith("torchvision/models/swin_transformer.py:") for p in problems), problems
+def test_swin_v2_cosine_attention_and_bias_mlp_on_a_constant_import_exactly():
+    graph = _import_exactly("swin_v2_t").graph
+    kinds = [n.type for n in graph]
+    assert kinds.count("Normalize") == 2 * 12 and kinds.count("Exp") == kinds.count("Clamp") == 12
+    assert sum(n.type == "Constant" and n.id.endswith("relative_coords_table") for n in graph) == 12
+
+
+@pytest.mark.slow
+def test_maxvit_window_partitions_einsum_and_swapaxes_import_exactly():
+    """Samples of rank 5, ``einsum`` as Permute + MatMul, ``swapaxes`` as Transpose, the scale
+    factor as a Scale and the bias table read at fixed indices."""
+    graph = _import_exactly("maxvit_t").graph
+    kinds = [n.type for n in graph]
+    attentions = 2 * (2 + 2 + 5 + 2)  # block and grid attention in each layer
+    assert kinds.count("MatMul") == 2 * attentions
+    assert kinds.count("IndexSelect") == kinds.count("Scale") == attentions
+    assert any(n.type == "Reshape" and len(n.params["shape"]) == 5 for n in graph)
+
+
+@pytest.mark.slow
+def test_swin_imports_with_its_blocks():
+    """Nested (the command line's default): one block per Swin block class, the same outputs."""
+    model = _build("swin_t")
+    imported = import_module_object(model, (3, 32, 32), name="swin_t", nested=True)
+    assert imported.max_difference <= 1e-6
+    assert len(imported.graph.nodes) < 40 and any(name.startswith("SwinTransformerBlock") for name in imported.graph.blocks)

@@ -119,7 +119,7 @@ def _dims_values(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrateg
     fewer = st.lists(st.integers(0, rank - 1), min_size=1, max_size=max(1, min(rank - 1, spec.max_length)),
                      unique=True)
     anything = st.lists(st.integers(max(low, -4), min(high, 3)), min_size=spec.min_length,
-                        max_size=spec.max_length)
+                        max_size=min(spec.max_length, 4))
     return st.one_of(order, some, some, fewer, anything)
 
 
@@ -141,9 +141,22 @@ def _sizes_values(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrate
     return st.one_of(fitted(), fitted(), anything)
 
 
+def _small_ints(low: int, high: int, even: bool = False):
+    """Roll's shifts, IndexSelect's index, Pad's pad (an even count: before and after per dim)."""
+    def values(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrategy[list[int]]:
+        longest = min(spec.max_length, 2 * len(in_shape) + 1 if even else 4)
+        lists = st.lists(st.integers(low, high), min_size=spec.min_length, max_size=longest)
+        if not even:
+            return lists
+        return st.one_of(lists.map(lambda v: v[:len(v) // 2 * 2] or [0, 1]), lists)
+
+    return values
+
+
 #: list-valued params that are not a Reshape target: how to draw them
 LIST_PARAMS = {"dims": _dims_values, "dim": _dims_values, "shape": _sizes_values,
-               "split_size_or_sections": _sizes_values}
+               "split_size_or_sections": _sizes_values, "shifts": _small_ints(-5, 5),
+               "index": _small_ints(-4, 4), "pad": _small_ints(0, 3, even=True)}
 
 
 def param_strategy(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrategy[Any]:
@@ -170,6 +183,10 @@ def param_strategy(spec: ParamSpec, in_shape: tuple[int, ...]) -> st.SearchStrat
         return _shape_values(spec, in_shape)
     if kind == "shape":
         return LIST_PARAMS[spec.name](spec, in_shape)
+    if kind == "values":  # a Constant's values: usually as many as its shape (drawn like a Reshape's) holds
+        numbers = st.floats(-3, 3, allow_nan=False)
+        return st.one_of(st.lists(numbers, min_size=math.prod(in_shape), max_size=math.prod(in_shape)),
+                         st.lists(numbers, min_size=1, max_size=8))
     raise AssertionError(f"no strategy for parameter kind {kind!r} ({spec.name})")
 
 
@@ -206,6 +223,8 @@ def single_cases(draw, layer: str):
     spec = get_spec(layer)
     shape = draw(_rank(spec).flatmap(_shape))
     params = {p.name: draw(param_strategy(p, shape), label=p.name) for p in spec.params}
+    if layer == "Roll" and draw(st.integers(0, 3)):  # mostly one shift per dim, as torch needs
+        params["shifts"] = (params["shifts"] * len(params["dims"]))[:len(params["dims"])]
     # token indices for an Embedding; layers that take any dtype get them sometimes too
     int64 = spec.input_dtype == "int64" or (spec.input_dtype == "any" and draw(st.booleans()))
     return shape, params, int64
@@ -409,6 +428,12 @@ STRICTER_RULES: dict[str, list[tuple[str, Callable[[dict, list], bool]]]] = {
     "Chunk": [("Chunk refuses a negative dim that reaches the batch axis", _reaches_batch("dim"))],
     "Split": [("Split refuses a negative dim that reaches the batch axis", _reaches_batch("dim"))],
     "Expand": [("Expand refuses a size 0 (torch returns an empty tensor)", lambda p, s: 0 in p["shape"])],
+    "Roll": [("Roll refuses a negative dim that reaches the batch axis", _reaches_batch("dims"))],
+    "Normalize": [("Normalize refuses a negative dim that reaches the batch axis", _reaches_batch("dim"))],
+    "IndexSelect": [("IndexSelect refuses a negative dim that reaches the batch axis", _reaches_batch("dim"))],
+    "Pad": [("Pad refuses padding more dims than a sample has (torch would pad the batch axis)",
+             lambda p, s: len(p["pad"]) // 2 > len(s[0]))],
+    "Clamp": [("Clamp refuses min above max (torch gives max everywhere)", lambda p, s: p["min"] > p["max"])],
     "Reshape": [("Reshape refuses a size change that reshape(-1, ...) would absorb by mixing "
                  "samples across the batch",
                  lambda p, s: BATCH * math.prod(s[0]) % math.prod(p["shape"]) == 0)],
