@@ -39,14 +39,40 @@ def usable_cores() -> int:
 
 
 def free_threads(cores: int | None = None, load: float | None = None) -> int:
-    """Threads for a training process: the cores the load average leaves free, at least one."""
+    """Threads for a training process: the cores other work leaves free now, at least one
+    (``load``: how many cores' worth of other work; measured when not given)."""
     cores = usable_cores() if cores is None else cores
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):
-            load = 0.0
+        load = busy_elsewhere()
     return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def busy_elsewhere(samples: int = 10, interval: float = 0.01,
+                   read: Callable[[], str] | None = None) -> float:
+    """How many other threads want a CPU right now: the runnable count of ``/proc/loadavg``
+    (which counts the reader itself) averaged over ``samples`` readings ``interval`` apart.
+
+    Not the one-minute load average: it lags by a minute and counts this app's own training
+    that just ended (a run started right after another took one thread on an idle machine).
+    Where /proc is not there, the load average it is."""
+    read = read or _read_loadavg
+    try:
+        counts = []
+        for index in range(samples):
+            if index:
+                time.sleep(interval)
+            counts.append(int(read().split()[3].split("/")[0]) - 1)
+        return max(0.0, sum(counts) / len(counts))
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except (AttributeError, OSError):
+            return 0.0
+
+
+def _read_loadavg() -> str:
+    with open("/proc/loadavg", encoding="ascii") as stream:
+        return stream.read()
 
 
 def process_cpu_seconds() -> float:

@@ -233,6 +233,19 @@ def test_threads_come_from_the_free_cores(cores, load, threads):
     assert free_threads(cores, load) == threads
 
 
+def test_other_work_is_the_runnable_count_now_not_the_load_average():
+    from graph_engine.training.pace import busy_elsewhere, free_threads
+
+    readings = iter(["1.90 1.20 0.80 1/250 999", "1.90 1.20 0.80 3/250 999", "1.90 1.20 0.80 3/250 999",
+                     "1.90 1.20 0.80 1/250 999"])
+    # the reader itself is one of the runnable: 0, 2, 2, 0 others → 1 on average (the load
+    # average of 1.9 left by a run that just ended is not counted)
+    assert busy_elsewhere(samples=4, interval=0.0, read=lambda: next(readings)) == 1.0
+    idle = busy_elsewhere(samples=3, interval=0.0, read=lambda: "2.00 1.50 1.00 1/300 42")
+    assert idle == 0.0 and free_threads(2, idle) == 2
+    assert busy_elsewhere(samples=2, interval=0.0, read=lambda: "garbage") >= 0.0  # falls back, never raises
+
+
 def test_pace_says_starved_when_the_process_gets_little_cpu_or_slows_down():
     from graph_engine.training.pace import PaceMonitor
 
