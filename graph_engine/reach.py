@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
-from graph_engine.traversal import Wiring
+from graph_engine.traversal import Wiring, reachable
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ def compute_reach(graph: Graph, wiring: Wiring) -> Reach:
         if role:
             roles[role].add(node_id)
     return Reach(inputs=frozenset(roles["input"]), outputs=frozenset(roles["output"]),
-                 reached=frozenset(_search(roles["input"], wiring.successors)),
-                 useful=frozenset(_search(roles["output"], wiring.predecessors)))
+                 reached=frozenset(reachable(roles["input"], wiring.successors)),
+                 useful=frozenset(reachable(roles["output"], wiring.predecessors)))
 
 
 def update_reach(previous: Reach, graph: Graph, wiring: Wiring, touched: set[str]) -> Reach:
@@ -95,18 +95,6 @@ def _settle(marked: set[str], starts: list[str], seeds: set[str], sources: dict,
                 queued.add(target)
                 heapq.heappush(queue, (direction * position[target], target))
     return marked
-
-
-def _search(starts: set[str], neighbours: dict[str, dict[str, None]]) -> set[str]:
-    """``starts`` and every node reachable from them by ``neighbours``, in one search."""
-    seen = set(starts)
-    stack = list(starts)
-    while stack:
-        for node_id in neighbours[stack.pop()]:
-            if node_id not in seen:
-                seen.add(node_id)
-                stack.append(node_id)
-    return seen
 
 
 __all__ = ["Reach", "compute_reach", "update_reach"]

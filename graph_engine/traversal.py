@@ -127,22 +127,23 @@ def _with_cycles(ids: list[str], successors: dict[str, dict[str, None]]) -> tupl
         if len(component) > 1 or any(digraph.has_edge(n, n) for n in component):
             cyclic |= component
             cycles.append(_cycle_in(digraph.subgraph(component), rank))
-    blocked = _downstream(digraph, cyclic)
+    blocked = reachable(cyclic, successors)
     acyclic = [n for n in ids if n not in blocked]
     order = _lexicographic_order(acyclic, {n: {t: None for t in successors[n] if t not in blocked} for n in acyclic})
     cycles.sort(key=lambda c: rank[c[0]])
     return order, cycles
 
 
-def _downstream(digraph: nx.DiGraph, starts: set[str]) -> set[str]:
-    """``starts`` and every node reachable from them, in one search."""
+def reachable(starts: set[str] | list[str], neighbours: dict[str, dict[str, None]]) -> set[str]:
+    """``starts`` and every node reachable from them through ``neighbours`` (successors or
+    predecessors), in one search."""
     seen = set(starts)
-    stack = list(starts)
+    stack = list(seen)
     while stack:
-        for successor in digraph.successors(stack.pop()):
-            if successor not in seen:
-                seen.add(successor)
-                stack.append(successor)
+        for other in neighbours[stack.pop()]:
+            if other not in seen:
+                seen.add(other)
+                stack.append(other)
     return seen
 
 

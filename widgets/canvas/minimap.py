@@ -100,16 +100,16 @@ class Minimap(QWidget):
 
     def redraw(self) -> None:
         scene = self._scene
-        nodes = scene.node_items() if scene is not None and hasattr(scene, "node_items") else {}
-        self.setVisible(self.enabled and bool(nodes))
-        self._watch_repaints(self.enabled and 0 < len(nodes) <= DETAILED_UP_TO)
-        if not nodes or not self.enabled:
+        count = len(scene.graph) if scene is not None and hasattr(scene, "node_items") else 0
+        self.setVisible(self.enabled and count > 0)
+        self._watch_repaints(self.enabled and 0 < count <= DETAILED_UP_TO)
+        if not count or not self.enabled:
             return
-        if len(nodes) > DETAILED_UP_TO:  # each card a block of its category's colour
+        if count > DETAILED_UP_TO:  # each card a block of its category's colour
             self._source, self._pixmap = block_picture(scene.graph, self.width(), self.height())
         else:  # small enough to draw as the canvas does
             source = QRectF()
-            for item in nodes.values():
+            for item in scene.node_items().values():
                 source = source.united(item.sceneBoundingRect())
             self._source = source.adjusted(-60, -60, 60, 60)
             pixmap = QPixmap(self.size())
