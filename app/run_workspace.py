@@ -104,6 +104,8 @@ class RunWorkspace(QObject):
         #: (graph, its analysis) of the run shown, for the patch node list
         self._run_analysis: tuple[Graph, Analysis] | None = None
         self._document_patch_nodes = PatchNodes()
+        #: the Patches view's layer list waits for the view to be shown (see _update_patch_nodes)
+        self._patch_nodes_stale = False
         self._actions: dict[str, QAction] = {}
         self._cursor_busy = False
         self._wire()
@@ -121,6 +123,9 @@ class RunWorkspace(QObject):
         else:
             dock.setWidget(widget)
         dock.visibilityChanged.connect(lambda visible, w=widget: visible and self._refresh_one(w))
+        if key == "patches":
+            dock.visibilityChanged.connect(lambda visible: visible and self._patch_nodes_stale
+                                           and self._update_patch_nodes())
         return dock
 
     def build_menu(self, menu: QMenu) -> None:
@@ -373,8 +378,14 @@ class RunWorkspace(QObject):
         """The nodes of the graph the shown run trained (its checkpoint has only those)."""
         graph = self.controller.run_graph
         if graph is None:  # no run yet (or an unreadable one): what the document would offer
-            self.views["patches"].set_nodes(self._document_patch_nodes.update(self.document.analysis))
+            view = self.views["patches"]
+            # while the view is hidden an edit only marks the list stale: after an edit that
+            # changes 5,000 shapes, listing the layers again was a tenth of the edit's time
+            self._patch_nodes_stale = not view.isVisible()
+            if not self._patch_nodes_stale:
+                view.set_nodes(self._document_patch_nodes.update(self.document.analysis))
             return
+        self._patch_nodes_stale = False
         if self._run_analysis is None or self._run_analysis[0] is not graph:
             self._run_analysis = (graph, analyze(graph))
         to_document = self.controller.names.to_document  # the run's ids, as the document names them now

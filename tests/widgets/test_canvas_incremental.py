@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
+
 from app.controller import EditorController
 from app.document import Document
 from graph_engine import Graph, analyze
@@ -80,3 +82,23 @@ def test_an_edit_redraws_only_the_nodes_it_changed(qtbot, monkeypatch):
     EditorController(document).edit_params("b3_0", {"bias": False})
     assert redrawn == ["b3_0"]
     scene.detach()
+
+
+def test_an_edge_label_stays_inside_its_bounds_and_the_scene_finds_it_there(qtbot):
+    """A label's box is always inside the edge's bounds (Qt draws and hit-tests an item only
+    there); a wider label grows them, a narrower or empty one leaves them as they were."""
+    graph = _residual()
+    scene = GraphScene(graph)
+    scene.set_analysis(analyze(graph))
+    edge, item = next(iter(scene.edge_items().items()))
+    before = item.boundingRect()
+    item.set_label("")
+    assert item.boundingRect() == before  # no geometry change for a label that went away
+    item.set_label("×".join(["1024"] * 40))  # wider than the curve
+    assert item.boundingRect().contains(item._label_rect) and item.boundingRect() != before
+    corner = QRectF(item._label_rect.bottomRight() - QPointF(1, 1), QSizeF(0.5, 0.5))
+    assert item in scene.items(corner, Qt.ItemSelectionMode.IntersectsItemBoundingRect)  # the index knows
+    item.set_label("8")
+    assert item.boundingRect().contains(item._label_rect)
+    item.update_path()  # the curve's own change fits the bounds to what is drawn now
+    assert item.boundingRect().width() < before.width() + 1

@@ -59,10 +59,17 @@ class EdgeItem(QGraphicsItem):
         return QPointF(self._mid)
 
     def set_label(self, text: str) -> None:
-        if text != self._label:
-            self._label = text
+        """Show ``text`` at the midpoint. The bounds grow to take a wider label but do not
+        shrink for a narrower one (the curve's own change resets them): an edit that changes
+        5,000 shapes then moves no item in the scene's index, where telling Qt of each
+        geometry change cost more than the rest of the edit."""
+        if text == self._label:
+            return
+        self._label = text
+        self._label_rect = self._label_box(text)
+        if text and not self._bounds.contains(self._label_rect):
             self._update_bounds()
-            self.update()
+        self.update()
 
     def set_drop_mark(self, mark: str | None) -> None:
         """Draw this edge as the target of a drop ("accepted", "refused") or plainly (None)."""
@@ -120,18 +127,20 @@ class EdgeItem(QGraphicsItem):
         self._update_bounds()
         self.update()
 
+    def _label_box(self, text: str) -> QRectF:
+        """Where ``text`` is drawn: centred above the midpoint (empty for no text)."""
+        if not text:
+            return QRectF()
+        w, h = _label_size(text)
+        mid = self._mid
+        return QRectF(mid.x() - w / 2, mid.y() - EDGE_LABEL_RAISE - h / 2, w, h)
+
     def _update_bounds(self) -> None:
         self.prepareGeometryChange()
         bounds = self._path.boundingRect().adjusted(-6, -6, 6, 6)
+        self._label_rect = self._label_box(self._label)
         if self._label:
-            f = canvas_fonts()
-            w = f.small_metrics.horizontalAdvance(self._label) + 4
-            h = f.small_metrics.height()
-            mid = self.midpoint()
-            self._label_rect = QRectF(mid.x() - w / 2, mid.y() - EDGE_LABEL_RAISE - h / 2, w, h)
             bounds = bounds.united(self._label_rect.adjusted(-1, -1, 1, 1))
-        else:
-            self._label_rect = QRectF()
         self._bounds = bounds
 
     def boundingRect(self) -> QRectF:
@@ -169,3 +178,18 @@ class EdgeItem(QGraphicsItem):
         painter.setFont(canvas_fonts().small)
         painter.setPen(SELECTION_COLOR if selected else EDGE_LABEL_COLOR)
         painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self._label)
+
+
+_label_sizes: dict[str, tuple[float, float]] = {}
+
+
+def _label_size(text: str) -> tuple[float, float]:
+    """The label box's width and height for ``text`` (a big graph shows a few shapes thousands
+    of times: each is measured once)."""
+    size = _label_sizes.get(text)
+    if size is None:
+        if len(_label_sizes) > 4096:
+            _label_sizes.clear()
+        f = canvas_fonts()
+        size = _label_sizes[text] = (f.small_metrics.horizontalAdvance(text) + 4, f.small_metrics.height())
+    return size

@@ -75,6 +75,7 @@ class NodeItem(QGraphicsItem):
         self._port_shapes: tuple[list[str], list[str]] = ([], [])
         self._banded = self._names_ports()
         self.setAcceptHoverEvents(True)
+        self._hovered = False
         self.set_model_position(node.position)  # before geometry changes are sent: no edges yet
         self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
@@ -319,7 +320,7 @@ class NodeItem(QGraphicsItem):
         """The card's texts are fitted when next drawn: after an edit that changes 5,000 shapes
         only the cards on screen measure their texts (fitting them all took most of the edit)."""
         self._texts_stale = True
-        if self.isUnderMouse():
+        if self._hovered:  # (not isUnderMouse(): asking Qt costs more than the rest of an update)
             self.setToolTip(self._tooltip())
 
     def _fit_texts(self) -> None:
@@ -349,8 +350,13 @@ class NodeItem(QGraphicsItem):
         return self._tooltip()
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self._hovered = True
         self.setToolTip(self._tooltip())
         super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self._hovered = False
+        super().hoverLeaveEvent(event)
 
     def _tooltip(self) -> str:
         node, spec = self._node, self._spec

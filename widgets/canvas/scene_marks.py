@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
 
-from graph_engine import Edge, shape_text
+from graph_engine import shape_text
 from widgets.canvas.edge_item import EdgeItem
 from widgets.canvas.labels import field_size_text, node_problems, param_count_text
 from widgets.canvas.node_item import NodeItem
@@ -57,9 +57,9 @@ class SceneMarks:
             return
         redraw = set(changed) | {n for n in problems.keys() | previous_problems.keys()
                                  if problems.get(n) != previous_problems.get(n)}
-        self._mark_nodes([n for n in redraw if n in self._nodes], problems)
-        self._label_edges([e for n in redraw if n in analysis.graph.nodes
-                           for e in self._edges_from(analysis, n)])
+        items = [item for n in redraw if (item := self._nodes.get(n)) is not None]
+        self._mark_nodes([item.node.id for item in items], problems)
+        self._label_edges([edge.edge for item in items for edge in item.edges if edge.source_item is item])
 
     def set_show_fields(self, on: bool) -> None:
         """Each card says its receptive field (``RF 5×5``) beside its parameter count (View →
@@ -86,15 +86,6 @@ class SceneMarks:
             item.set_analysis(shape, counts, severity, messages)
             item.set_port_shapes([shape_text(s) if s is not None else "" for s in info.in_shapes or ()],
                                  [shape_text(s) for s in info.out_shapes or ()])
-
-    def _edges_from(self, analysis: "Analysis", node_id: str):
-        """The scene's edges leaving ``node_id`` (by the wiring: no scan over every edge)."""
-        for target in analysis.wiring.successors_of(node_id):
-            for port, feeds in analysis.wiring.port_sources(target).items():
-                for feed in feeds:
-                    edge = Edge(node_id, target, port, feed.port)
-                    if feed.node == node_id and edge in self._edges:
-                        yield edge
 
     def _label_edges(self, edges) -> None:
         analysis = self._analysis
