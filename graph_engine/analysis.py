@@ -260,9 +260,10 @@ def infer_node(graph: Graph, wiring: Wiring, node_id: str, nodes: dict[str, Node
         return None, []
     ports = wiring.port_sources(node_id)
     feeds = [ports[p][0] if p in ports else None for p in range(max(ports, default=-1) + 1)]
-    inputs = [None if f is None else _fed(nodes.get(f.node, _UNKNOWN), f.port) for f in feeds]
-    if any(i is not None and i.out_shape is None for i in inputs):
-        return None, []
+    for f in feeds:  # an unknown input leaves the node unknown: said before anything is built
+        if f is not None and nodes.get(f.node, _UNKNOWN).port_shape(f.port) is None:
+            return None, []
+    inputs = [None if f is None else _fed(nodes[f.node], f.port) for f in feeds]
     return _infer(node_id, spec, graph.nodes[node_id].params, inputs)
 
 
