@@ -28,6 +28,7 @@ from graph_engine.training.health import node_health, overlay_values
 from graph_engine.training.history import RunHistory
 from graph_engine.training.runs import read_json
 from widgets.training_panel import TrainingPanel
+from widgets.visibility import on_screen
 
 #: panels whose controls scroll in a narrow dock rather than widening the window
 SCROLLED = ("training", "text")
@@ -381,7 +382,7 @@ class RunWorkspace(QObject):
             view = self.views["patches"]
             # while the view is hidden an edit only marks the list stale: after an edit that
             # changes 5,000 shapes, listing the layers again was a tenth of the edit's time
-            self._patch_nodes_stale = not view.isVisible()
+            self._patch_nodes_stale = not on_screen(view)
             if not self._patch_nodes_stale:
                 view.set_nodes(self._document_patch_nodes.update(self.document.analysis))
             return

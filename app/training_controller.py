@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from PySide6.QtCore import QObject, QStandardPaths, QTimer, Signal
+from PySide6.QtGui import QRegion
 
 from app.background import BackgroundWorker
 from app.bridge import NETWORK, TRAINING
@@ -29,6 +30,7 @@ from graph_engine.training.runs import default_run_dir
 from graph_engine.training.settings import TrainingSettings, settings_from_dict
 from graph_engine.training.snapshot import RunSnapshot, network_signature
 from graph_engine.validation import Diagnostic
+from widgets.visibility import on_screen
 
 __all__ = ["RunView", "TrainingController", "network_signature", "runs_root"]
 
@@ -44,6 +46,7 @@ class RunView(Protocol):
     def set_history(self, history: RunHistory | None) -> None: ...
     def refresh(self) -> None: ...
     def isVisible(self) -> bool: ...  # noqa: N802 (QWidget's)
+    def visibleRegion(self) -> QRegion: ...  # noqa: N802 (QWidget's)
 
 
 def runs_root(document_path: Path | None) -> Path:
@@ -138,7 +141,7 @@ class TrainingController(QObject):
             return
         changes = self.history.take_changes()
         self._hooks_due = self._hooks_due or bool(changes & {"activations", "gradients", "status"})
-        self._queued_views = [view for view in self.views if view.isVisible()]
+        self._queued_views = [view for view in self.views if on_screen(view)]
         self._next_turn()
 
     def _next_turn(self) -> None:
@@ -148,7 +151,7 @@ class TrainingController(QObject):
             return
         if self._queued_views:
             view = self._queued_views.pop(0)
-            if view.isVisible():
+            if on_screen(view):
                 view.refresh()
             self._turns.start()
             return

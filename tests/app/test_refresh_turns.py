@@ -4,6 +4,7 @@ window answers between them (issue 18: no stall over 50 ms while training)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QRegion
 
 from app.document import Document
 from app.training_controller import TrainingController
@@ -13,8 +14,8 @@ from graph_engine.training.history import RunHistory
 class _View:
     """A run view that records when it was redrawn (in the order of all views' redraws)."""
 
-    def __init__(self, log: list[str], name: str, visible: bool = True):
-        self.log, self.name, self.visible = log, name, visible
+    def __init__(self, log: list[str], name: str, visible: bool = True, covered: bool = False):
+        self.log, self.name, self.visible, self.covered = log, name, visible, covered
 
     def set_history(self, history) -> None:
         pass
@@ -23,14 +24,18 @@ class _View:
         self.log.append(self.name)
 
     def isVisible(self) -> bool:  # noqa: N802 (QWidget's name)
-        return self.visible
+        return self.visible or self.covered
+
+    def visibleRegion(self) -> QRegion:  # noqa: N802 (QWidget's name)
+        return QRegion(0, 0, 10, 10) if self.visible else QRegion()
 
 
 def _controller(qtbot) -> tuple[TrainingController, list[str]]:
     controller = TrainingController(Document())
     log: list[str] = []
-    for name, visible in (("curves", True), ("hidden", False), ("health", True), ("filters", True)):
-        controller.add_view(_View(log, name, visible))
+    for name, visible, covered in (("curves", True, False), ("hidden", False, False), ("health", True, False),
+                                   ("behind a tab", False, True), ("filters", True, False)):
+        controller.add_view(_View(log, name, visible, covered))
     controller.history = RunHistory()
     controller.history.changed.add("gradients")
     controller.refresh_hooks.append(lambda: log.append("hooks"))
@@ -48,15 +53,40 @@ def test_the_periodic_refresh_redraws_one_view_per_turn_then_the_hooks(qtbot):
     assert log == ["curves"]  # the first view now, the others on later turns
     qtbot.waitUntil(lambda: "hooks" in log)
     ticker.stop()
-    assert log == ["curves", "health", "filters", "hooks"]  # a hidden view is left for when it shows
+    # a hidden view, or one covered by another dock's tab, is left for when it shows
+    assert log == ["curves", "health", "filters", "hooks"]
     # the event loop ran between the views: some tick saw each partial state
     assert ["curves"] in turns and ["curves", "health"] in turns and ["curves", "health", "filters"] in turns
 
 
 def test_refresh_views_still_redraws_every_visible_view_at_once(qtbot):
     controller, log = _controller(qtbot)
-    controller.refresh_views()
-    assert log == ["curves", "health", "filters", "hooks"]
+    controller.refresh_views()  # (at a run's end: covered views too, as before)
+    assert log == ["curves", "health", "behind a tab", "filters", "hooks"]
+
+
+def test_a_dock_behind_another_tab_is_not_on_screen(qtbot):
+    """What Qt says of tabbed docks, which the periodic refresh relies on."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
+
+    from widgets.visibility import on_screen as _on_screen
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.setCentralWidget(QLabel("canvas"))
+    front, behind = QDockWidget("front"), QDockWidget("behind")
+    for dock in (front, behind):
+        dock.setWidget(QLabel(dock.windowTitle()))
+    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, behind)
+    window.tabifyDockWidget(behind, front)
+    window.resize(600, 400)
+    window.show()
+    front.raise_()
+    qtbot.waitUntil(lambda: _on_screen(front.widget()))
+    assert behind.widget().isVisible() and not _on_screen(behind.widget())
+    behind.raise_()
+    qtbot.waitUntil(lambda: _on_screen(behind.widget()) and not _on_screen(front.widget()))
 
 
 def test_a_run_forgotten_midway_stops_the_turns(qtbot):

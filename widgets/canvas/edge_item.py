@@ -58,18 +58,20 @@ class EdgeItem(QGraphicsItem):
     def midpoint(self) -> QPointF:
         return QPointF(self._mid)
 
-    def set_label(self, text: str) -> None:
-        """Show ``text`` at the midpoint. The bounds grow to take a wider label but do not
-        shrink for a narrower one (the curve's own change resets them): an edit that changes
-        5,000 shapes then moves no item in the scene's index, where telling Qt of each
-        geometry change cost more than the rest of the edit."""
+    def set_label(self, text: str, redraw: bool = True) -> None:
+        """Show ``text`` at the midpoint (``redraw`` False: no view draws labels at its zoom).
+        The bounds grow to take a wider label but do not shrink for a narrower one (the
+        curve's own change resets them): an edit that changes 5,000 shapes then moves no item
+        in the scene's index, where telling Qt of each geometry change cost more than the
+        rest of the edit."""
         if text == self._label:
             return
         self._label = text
         self._label_rect = self._label_box(text)
         if text and not self._bounds.contains(self._label_rect):
             self._update_bounds()
-        self.update()
+        if redraw:
+            self.update()
 
     def set_drop_mark(self, mark: str | None) -> None:
         """Draw this edge as the target of a drop ("accepted", "refused") or plainly (None)."""

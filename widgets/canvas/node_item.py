@@ -268,14 +268,18 @@ class NodeItem(QGraphicsItem):
         return self._update_geometry()
 
     def set_analysis(self, shape: str, params: str, severity: Severity | None,
-                     messages: list[str]) -> None:
+                     messages: list[str], redraw_texts: bool = True) -> None:
+        """Show the analysis's texts and problem; ``redraw_texts`` False when no view is zoomed
+        in far enough to draw texts: the card is repainted only if its problem changed."""
         if (shape, params, severity, messages) == (self._shape_text, self._params_text,
                                                    self._severity, self._messages):
             return
+        repaint = redraw_texts or severity != self._severity
         self._shape_text, self._params_text = shape, params
         self._severity, self._messages = severity, list(messages)
         self._update_texts()
-        self.update()
+        if repaint:
+            self.update()
 
     def set_highlighted(self, on: bool) -> None:
         if on != self._highlighted:

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QTransform
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QStyleOptionGraphicsItem
 
 from graph_engine import shape_text
 from widgets.canvas.edge_item import EdgeItem
+from widgets.canvas.geometry import TEXT_MIN_LOD
 from widgets.canvas.labels import field_size_text, node_problems, param_count_text
 from widgets.canvas.node_item import NodeItem
 from widgets import theme
@@ -68,13 +69,22 @@ class SceneMarks:
             self.show_fields = on
             self._mark_nodes(self._nodes, getattr(self, "_problems", {}))
 
+    def texts_shown(self) -> bool:
+        """Whether any view of the scene is zoomed in far enough to draw texts: below that a
+        card is drawn alike whatever its shape and an edge without its label, so a change of
+        either needs no repaint (after an edit that changes 5,000 shapes, repainting the
+        hundreds of cards on screen at overview zoom cost as much as the rest of the edit)."""
+        return any(QStyleOptionGraphicsItem.levelOfDetailFromTransform(view.transform()) >= TEXT_MIN_LOD
+                   for view in self.views())
+
     def _mark_nodes(self, node_ids, problems) -> None:
         analysis = self._analysis
         fields = getattr(self, "show_fields", False)
+        redraw = self.texts_shown()
         for nid in node_ids:
             item = self._nodes[nid]
             if analysis is None:
-                item.set_analysis("", "", None, [])
+                item.set_analysis("", "", None, [], redraw)
                 item.set_port_shapes([], [])
                 continue
             info = analysis.info(nid)
@@ -83,15 +93,16 @@ class SceneMarks:
             counts = param_count_text(info.params)
             if fields and info.field:
                 counts = " · ".join(t for t in (counts, field_size_text(info.field)) if t)
-            item.set_analysis(shape, counts, severity, messages)
+            item.set_analysis(shape, counts, severity, messages, redraw)
             item.set_port_shapes([shape_text(s) if s is not None else "" for s in info.in_shapes or ()],
                                  [shape_text(s) for s in info.out_shapes or ()])
 
     def _label_edges(self, edges) -> None:
         analysis = self._analysis
+        redraw = self.texts_shown()
         for edge in edges:
             shape = analysis.edge_shape(edge) if analysis is not None and self.edge_labels else None
-            self._edges[edge].set_label(shape_text(shape) if shape is not None else "")
+            self._edges[edge].set_label(shape_text(shape) if shape is not None else "", redraw)
 
     def highlight_nodes(self, node_ids: Iterable[str]) -> None:
         """Draw these nodes highlighted (e.g. a refused cycle) until :meth:`clear_highlight`."""
