@@ -102,3 +102,45 @@ def test_an_edge_label_stays_inside_its_bounds_and_the_scene_finds_it_there(qtbo
     assert item.boundingRect().contains(item._label_rect)
     item.update_path()  # the curve's own change fits the bounds to what is drawn now
     assert item.boundingRect().width() < before.width() + 1
+
+
+def test_at_overview_zoom_a_shape_change_repaints_only_cards_whose_problem_changed(qtbot, monkeypatch):
+    """Below the zoom that draws texts a card looks alike whatever its shape, and an edge shows
+    no label: they take their new texts (for when the view zooms in) but are not repainted."""
+    from widgets.canvas import GraphView
+    from widgets.canvas.edge_item import EdgeItem
+    from widgets.canvas.node_item import NodeItem
+
+    graph = _residual()
+    graph.set_params("x", {"shape": [8, 16, 16]})  # every block valid: the Adds' channels match
+    document = Document(graph)
+    scene = GraphScene(graph)
+    scene.set_analysis(document.analysis)
+    document.analysis_changed.connect(scene.set_analysis)
+    view = GraphView(scene)
+    qtbot.addWidget(view)
+    repainted: list = []
+    for cls in (NodeItem, EdgeItem):
+        monkeypatch.setattr(cls, "update", lambda self, *args: repainted.append(self))
+    controller = EditorController(document)
+    for zoom in (0.1, 1.0):
+        view.resetTransform()
+        view.scale(zoom, zoom)
+        before = {n: item.severity for n, item in scene.node_items().items()}
+        repainted.clear()
+        controller.edit_params("b2_0", {"out_channels": 16})  # the Add after it fails, all below it unknown
+        after = {n: item.severity for n, item in scene.node_items().items()}
+        cards = {i.node.id for i in repainted if isinstance(i, NodeItem)}
+        labels = [i for i in repainted if isinstance(i, EdgeItem)]
+        problem_changed = {n for n in after if after[n] != before[n]}
+        assert "b2_2" in problem_changed
+        if zoom < 0.35:
+            assert cards - {"b2_0"} == problem_changed and not labels  # (and the edited card itself)
+        else:
+            assert cards > problem_changed and len(labels) > 10
+        fresh = GraphScene(graph)
+        fresh.set_analysis(analyze(graph))
+        assert _drawn(scene) == _drawn(fresh)  # the texts are there for a zoom that shows them
+        fresh.detach()
+        document.undo_stack.undo()
+    scene.detach()
