@@ -119,7 +119,9 @@ class CurvePlots:
         self.lr.getAxis("bottom").setLabel(X_LABELS[mode], color=style.TEXT, **{"font-size": "8pt"})
 
     def set_metric_label(self, text: str) -> None:
-        self.metric.getAxis("left").setLabel(text, color=style.TEXT, **{"font-size": "8pt"})
+        axis = self.metric.getAxis("left")
+        if axis.labelText != text or not axis.label.isVisible():  # (a new label re-lays the axis: ms each epoch)
+            axis.setLabel(text, color=style.TEXT, **{"font-size": "8pt"})
 
 
 def right_view(plot: pg.PlotItem, label: str, color: str) -> pg.ViewBox:
