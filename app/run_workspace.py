@@ -184,7 +184,7 @@ class RunWorkspace(QObject):
         views["curves"].branch_requested.connect(self.branch_requested)
         self.document.graph_replaced.connect(self._graph_replaced)
         self.document.changed.connect(self._document_changed)
-        self.document.node_renamed.connect(lambda _old, _new: self._update_patch_nodes())
+        self.document.node_renamed.connect(self._node_renamed)
         panel.show_settings(self.document.graph.training)
         self._compare_runs()
 
@@ -320,6 +320,12 @@ class RunWorkspace(QObject):
             self.panel.set_graph_changed(self.controller.graph_changed_since_start())
             if self.controller.run_graph is None:
                 self._update_patch_nodes()
+
+    def _node_renamed(self, _old: str, _new: str) -> None:
+        """A rename (or its undo) changes no network: the banner is decided again once the
+        controller knows the new name (the edit's own change came before it)."""
+        self.panel.set_graph_changed(self.controller.graph_changed_since_start())
+        self._update_patch_nodes()
 
     def _graph_replaced(self, _graph: Graph) -> None:
         self.panel.show_settings(self.document.graph.training)

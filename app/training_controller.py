@@ -281,7 +281,11 @@ class TrainingController(QObject):
         """Whether the network differs from the run's snapshot (moving a node or changing the
         settings for the next run does not count)."""
         snapshot = self._snapshot
-        return snapshot is not None and network_signature(self.document.graph) != snapshot.signature
+        if snapshot is None:
+            return False
+        # a node renamed since the start is the same node (the run's views follow it too)
+        started = network_signature(snapshot.graph, self.names.to_document) if self.names else snapshot.signature
+        return network_signature(self.document.graph) != started
 
     # -- jobs on the run's checkpoint -------------------------------------------------
     def run_dir_with_checkpoint(self) -> Path | None:

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Callable
 
 from graph_engine.analysis import Analysis
 from graph_engine.lowering import checked_analysis
 from graph_engine.model import Graph
 
 
-def network_signature(graph: Graph) -> str:
+def network_signature(graph: Graph, rename: Callable[[str], str] | None = None) -> str:
     """What makes the trained network: node types and parameters, and the wiring (moving
-    a node or changing the next run's settings does not change it)."""
-    nodes = sorted((n.id, n.type, json.dumps(n.params, sort_keys=True, default=str)) for n in graph)
-    edges = sorted((e.source, e.target, e.port, e.source_port) for e in graph.edges)
+    a node or changing the next run's settings does not change it). ``rename`` gives the
+    top-level nodes other ids (a run's graph as the document names its nodes since)."""
+    name = rename or (lambda node_id: node_id)
+    nodes = sorted((name(n.id), n.type, json.dumps(n.params, sort_keys=True, default=str)) for n in graph)
+    edges = sorted((name(e.source), name(e.target), e.port, e.source_port) for e in graph.edges)
     blocks = {name: network_signature(d.graph) + json.dumps([(p.name, p.default) for p in d.params], default=str)
               for name, d in sorted(graph.blocks.items())}
     return json.dumps([nodes, edges, blocks])

@@ -74,6 +74,8 @@ def test_the_run_views_follow_a_renamed_node_and_its_undo(qtbot, window):
     assert window.scene.node_bar("conv1") is not None
     rename_by_title(window, "conv1", "features")
     assert "features" in window.document.graph and "conv1" not in window.document.graph
+    # the same network under another name: not "changed since the run started"
+    assert not training.graph_changed_since_start() and window.workspace.panel.changed_banner.isHidden()
     history = training.history
     assert "features" in named(history) and "conv1" not in named(history)
     steps = len(history.gradients["features"])
@@ -95,6 +97,7 @@ def test_the_run_views_follow_a_renamed_node_and_its_undo(qtbot, window):
 
     QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the rename
     assert "conv1" in window.document.graph
+    assert not training.graph_changed_since_start()
     assert "conv1" in named(history) and "features" not in named(history)
     assert views["activations"].current_node == "conv1"
 
