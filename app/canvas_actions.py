@@ -52,6 +52,7 @@ class CanvasActions:
         scene.reconnect_requested.connect(self.controller.reconnect)
         scene.node_dropped_on_edge.connect(self.controller.drop_on_edge)
         scene.layer_dropped_on_edge.connect(self._layer_dropped_on_edge)
+        scene.drop_refused.connect(lambda why: self.window.show_status(f"Not inserted on the edge: {why}"))
 
     def _layer_dropped_on_edge(self, type_name: str, edge, point: QPointF) -> None:
         """A palette layer dropped onto an edge: inserted there, centred on the drop point."""

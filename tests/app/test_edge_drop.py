@@ -111,6 +111,7 @@ def test_a_layer_the_edge_would_refuse_is_marked_refused_and_only_placed(window)
     drag.drop(middle(window))
     assert "input_1" in window.document.graph and ("relu1", "hidden2") in pairs(window)
     assert not window.document.graph.in_edges("input_1") and marks(window) == {}
+    assert window.statusBar().currentMessage() == "Not inserted on the edge: Input takes no input"
 
 
 def press_move(window, node_id: str, to: QPoint, steps: int = 6) -> QPoint:
@@ -156,6 +157,7 @@ def test_a_free_node_the_edge_would_refuse_is_marked_refused_and_only_moved(wind
     QTest.mouseRelease(window.view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pointer)
     assert marks(window) == {} and ("relu1", "hidden2") in pairs(window)
     assert window.document.graph.node("output_1").position != start  # moved there, not inserted
+    assert window.statusBar().currentMessage() == "Not inserted on the edge: Output gives no output"
 
 
 def test_a_connected_node_moved_over_an_edge_marks_nothing(window):

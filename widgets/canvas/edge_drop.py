@@ -140,6 +140,7 @@ class PaletteDrops:
     def dropEvent(self, event: QGraphicsSceneDragDropEvent) -> None:  # noqa: N802 (Qt override)
         type_name = type_from_mime_data(event.mimeData())
         edge, pos = self.edge_drop.accepted_edge, event.scenePos()
+        refusal = self.edge_drop.refusal
         self.edge_drop.clear()
         if type_name is None:
             event.ignore()
@@ -151,3 +152,5 @@ class PaletteDrops:
             self.layer_dropped_on_edge.emit(type_name, edge, pos)
         else:
             self.layer_dropped.emit(type_name, pos)
+            if refusal is not None:  # the edge was marked red: say why it was not split
+                self.drop_refused.emit(refusal)

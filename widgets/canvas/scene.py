@@ -48,6 +48,8 @@ class GraphScene(PaletteDrops, SceneMarks, BlockFrames, QGraphicsScene):
     - ``layer_dropped(str type_name, QPointF scene_pos)``
     - ``layer_dropped_on_edge(str type_name, Edge edge, QPointF scene_pos)``: a palette layer
       dropped onto an edge that accepts it (edge_drop.py marks the edge while it hovers)
+    - ``drop_refused(str why)``: a layer or a free node dropped on an edge that refuses it
+      (``Input takes no input``): it was only placed or moved
     - ``selection_changed_ids(list node_ids)``
     - ``context_requested(str kind, object target, QPointF scene_pos, QPoint screen_pos)``: a
       right click on a node ("node", its id), an edge ("edge", the Edge) or the canvas ("canvas", None)
@@ -63,6 +65,7 @@ class GraphScene(PaletteDrops, SceneMarks, BlockFrames, QGraphicsScene):
     node_dropped_on_edge = Signal(str, object, tuple)
     layer_dropped = Signal(str, QPointF)
     layer_dropped_on_edge = Signal(str, object, QPointF)
+    drop_refused = Signal(str)
     selection_changed_ids = Signal(list)
     context_requested = Signal(str, object, QPointF, QPoint)
     title_activated = Signal(str)
@@ -386,11 +389,14 @@ class GraphScene(PaletteDrops, SceneMarks, BlockFrames, QGraphicsScene):
         if item is not None:
             self.edge_drop.track_node(item)
         edge = self.edge_drop.accepted_edge if item is not None else None
+        refusal = self.edge_drop.refusal if item is not None else None
         self.edge_drop.clear()
         if edge is not None:
             self.node_dropped_on_edge.emit(item.node_id, edge, moved[item.node_id][1])
         else:
             self.nodes_moved.emit(moved)
+            if refusal is not None:  # the edge was marked red: say why it was not split
+                self.drop_refused.emit(refusal)
         # The model decides: after the app's command the items already sit where the
         # model says; if nothing was done, this puts them back.
         for nid in moved:
