@@ -29,7 +29,7 @@ from graph_engine import LayerSpec, NodeInfo, ParamError, ParamSpec, field_text,
 from graph_engine.block_face import BLOCK_CATEGORY
 from graph_engine.blocks import is_ref
 from graph_engine.model import Node
-from widgets.param_editors import ParamField, make_field, same_value
+from widgets.param_editors import ParamField, make_field, same_value, text_for
 from widgets.theme import soften
 
 __all__ = ["HINT_TEXT", "Inspector"]
@@ -283,7 +283,7 @@ class Inspector(QWidget):
         if f.kind in ("spin", "double"):
             return f.editor.cleanText() != f.editor.textFromValue(f.shown)
         if f.kind == "text":
-            return f.editor.text() != ParamSpec.format_text(f.value)
+            return not f.editor.isReadOnly() and f.editor.text() != ParamSpec.format_text(f.value)
         return False
 
     def _revert(self, widget: QObject) -> bool:
@@ -357,7 +357,9 @@ class Inspector(QWidget):
                     index = editor.count() - 1
                 editor.setCurrentIndex(index)
             else:
-                editor.setText(ParamSpec.format_text(value))
+                text, summary = text_for(f.spec, value)
+                editor.setReadOnly(summary)  # a stored tensor: changed by an import, not typed
+                editor.setText(text)
                 editor.setCursorPosition(0)
         finally:
             editor.blockSignals(False)
@@ -409,7 +411,7 @@ class Inspector(QWidget):
 
     def _text_finished(self, name: str) -> None:
         f = self._fields.get(name)
-        if f is None:
+        if f is None or f.editor.isReadOnly():
             return
         try:
             value = f.spec.parse_text(f.editor.text())

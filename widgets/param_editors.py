@@ -12,8 +12,9 @@ from typing, a float spin box without trailing zeros).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
+import numpy as np
 from PySide6.QtCore import QLocale, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import (
@@ -189,6 +190,24 @@ def make_field(param: ParamSpec, parent: QWidget) -> ParamField:
     box.addWidget(editor)
     box.addWidget(message)
     return ParamField(spec=param, kind=kind, editor=editor, message=message, container=container)
+
+
+#: a stored list longer than this (a Constant's values) is shown summarised and read-only:
+#: thousands of numbers on one line can be neither read nor typed (and there may be 2**24)
+EDITABLE_VALUES = 64
+
+
+def text_for(spec: ParamSpec, value: Any) -> tuple[str, bool]:
+    """The text a line editor shows for ``value``, and whether it is a read-only summary."""
+    if spec.kind == "values" and isinstance(value, (list, tuple)) and len(value) > EDITABLE_VALUES:
+        return values_summary(value), True
+    return ParamSpec.format_text(value), False
+
+
+def values_summary(values: Sequence[float]) -> str:
+    """``4,096 values, -0.41 … 0.52`` (fits the form's width; read-only)."""
+    array = np.asarray(values, dtype=np.float64)
+    return f"{len(array):,} values, {array.min():.4g} … {array.max():.4g}"
 
 
 def same_value(a: Any, b: Any) -> bool:

@@ -490,3 +490,24 @@ def test_an_edit_the_app_refuses_is_reset_by_show_node(qtbot, inspector, conv):
     assert inspector.editor("kernel_size").text() == "3"
     QTest.keyClick(inspector.editor("out_channels"), Qt.Key.Key_Up)
     assert inspector.editor("out_channels").value() == 16
+
+
+def test_a_large_constant_is_summarised_read_only_and_a_small_one_stays_editable(qtbot, inspector):
+    """A Constant's stored tensor (thousands of numbers after an import) is one summary line
+    that no key edits; a handful of numbers is typed like any list."""
+    graph = Graph()
+    values = [float(v) for v in range(-1000, 1000)]
+    graph.create_node("Constant", {"shape": [2000], "values": values}, node_id="table")
+    graph.create_node("Constant", {"shape": [3], "values": [0.5, 1.0, 2.0]}, node_id="small")
+    calls = record(inspector.params_edited)
+    inspector.show_node(graph.node("table"), analyze(graph).info("table"))
+    editor = inspector.editor("values")
+    assert editor.isReadOnly() and editor.text() == "2,000 values, -1000 … 999"
+    qtbot.keyClicks(editor, "7")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    assert calls == [] and not editor.property("invalid") and editor.text().startswith("2,000 values")
+    inspector.show_node(graph.node("small"), analyze(graph).info("small"))
+    editor = inspector.editor("values")
+    assert not editor.isReadOnly() and editor.text() == "0.5, 1.0, 2.0"
+    type_and_enter(qtbot, editor, "0.5, 1, 3")
+    assert calls == [("small", {"values": [0.5, 1.0, 3.0]}, False)]
