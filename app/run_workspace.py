@@ -23,6 +23,7 @@ from app.document import Document
 from app.patch_nodes import PatchNodes
 from app.training_controller import TrainingController, runs_root
 from graph_engine import Analysis, Graph, analyze
+from graph_engine.cuda_probe import cuda_device_name
 from graph_engine.patch_choice import patch_candidates
 from graph_engine.training.health import node_health, overlay_values
 from graph_engine.training.history import RunHistory
@@ -49,15 +50,6 @@ class CanvasOverlay(Protocol):
     def highlight_nodes(self, node_ids: list[str]) -> None: ...
     def clear_highlight(self) -> None: ...
     def focus_node(self, node_id: str) -> None: ...
-
-
-def _cuda_name() -> str | None:
-    try:
-        import torch
-
-        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    except Exception:  # noqa: BLE001 (a broken driver must not stop the editor)
-        return None
 
 
 def _view_classes() -> dict[str, type]:
@@ -92,7 +84,7 @@ class RunWorkspace(QObject):
         self._dialog_parent = dialog_parent
         self.controller = TrainingController(document, self)
         self.overlay = "dead"
-        self.panel = TrainingPanel(cuda_name=_cuda_name())
+        self.panel = TrainingPanel(cuda_name=cuda_device_name())
         self.views: dict[str, QWidget] = {"training": self.panel}
         self.docks: dict[str, QDockWidget] = {"training": self._dock("training", "Training", self.panel)}
         classes = _view_classes()

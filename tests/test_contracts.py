@@ -166,3 +166,35 @@ def test_summary_layers_templates_and_validation_load_no_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+def test_the_editor_window_is_built_and_shown_without_torch(tmp_path):
+    """Issue 18: the window's start loads no torch (a second of it) on a machine without
+    NVIDIA's driver: the run views import the probes' data types only, and the Training panel
+    learns there is no CUDA device from the driver's absence. A subprocess (clean modules)."""
+    from graph_engine.cuda_probe import DRIVER_PATHS
+
+    if not sys.platform.startswith("linux") or any(os.path.exists(p) for p in DRIVER_PATHS):
+        pytest.skip("a machine with NVIDIA's driver asks torch for the device's name")
+    script = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "app = QApplication([])\n"
+        "from app.main_window import MainWindow\n"
+        "from graph_engine import load_template\n"
+        "window = MainWindow(load_template('lenet5'), autosave=False)\n"
+        "window.show()\n"
+        "app.processEvents()\n"
+        "for dock in window.workspace.docks.values():\n"
+        "    dock.raise_()\n"
+        "    app.processEvents()\n"
+        "window.document.undo_stack.setClean()\n"
+        "heavy = sorted(m for m in ('torch', 'scipy') if m in sys.modules)\n"
+        "print(heavy)\n"
+        "sys.exit(1 if heavy else 0)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen", "PYQTGRAPH_QT_LIB": "PySide6",
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "ROSENBLATT_RUNS_DIR": str(tmp_path / "runs")}
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300,
+                            env=env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from graph_engine.probes.patches import TopPatches
+from graph_engine.probes.patch_sets import TopPatches
 from widgets.patches.detail import PatchDetailView
 from widgets.patches.grid import (
     BAND_CHANNELS, GAP, LABEL_WIDTH, MARGIN, MIN_TILE, GridScroll, PatchGrid, format_value,

@@ -20,14 +20,26 @@ so in eval mode under ``torch.no_grad`` and restore every training flag after.
   decoder run one step at a time (greedy, sampling, beam search with a STOP symbol)
 """
 
-from graph_engine.probes._common import evaluating, to_uint8
-from graph_engine.probes.activations import activation_nodes, activation_stats, nice_range
-from graph_engine.probes.boundary import decision_boundary, hidden_units, takes_two_features
-from graph_engine.probes.evaluation import confusion_matrix, per_class_accuracy, segmentation_metrics
-from graph_engine.probes.feature_maps import feature_maps, first_conv_node, first_layer_filters
-from graph_engine.probes.gradients import GradientMonitor
-from graph_engine.probes.patches import TopPatches, patch_grid_image, save_png, top_patches
-from graph_engine.probes.sampling import beam_search, sample_text
+from graph_engine.lazy_names import lazy_names
+
+# loaded when first asked for: the editor's views import the plain data types of some probes
+# (TopPatches) long before anything runs a model, and the probes' modules import torch
+_LAZY = {
+    "evaluating": "graph_engine.probes._common", "to_uint8": "graph_engine.probes._common",
+    "activation_nodes": "graph_engine.probes.activations", "activation_stats": "graph_engine.probes.activations",
+    "nice_range": "graph_engine.probes.activations",
+    "decision_boundary": "graph_engine.probes.boundary", "hidden_units": "graph_engine.probes.boundary",
+    "takes_two_features": "graph_engine.probes.boundary",
+    "confusion_matrix": "graph_engine.probes.evaluation", "per_class_accuracy": "graph_engine.probes.evaluation",
+    "segmentation_metrics": "graph_engine.probes.evaluation",
+    "feature_maps": "graph_engine.probes.feature_maps", "first_conv_node": "graph_engine.probes.feature_maps",
+    "first_layer_filters": "graph_engine.probes.feature_maps",
+    "GradientMonitor": "graph_engine.probes.gradients",
+    "TopPatches": "graph_engine.probes.patch_sets", "patch_grid_image": "graph_engine.probes.patches",
+    "save_png": "graph_engine.probes.patches", "top_patches": "graph_engine.probes.patches",
+    "beam_search": "graph_engine.probes.sampling", "sample_text": "graph_engine.probes.sampling",
+}
+__getattr__, __dir__ = lazy_names("graph_engine.probes", globals(), _LAZY)
 
 __all__ = [
     "GradientMonitor", "TopPatches", "activation_nodes", "activation_stats", "beam_search", "confusion_matrix",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -27,6 +26,7 @@ from graph_engine.analysis import Analysis
 from graph_engine.atomic import write_atomic
 from graph_engine.model import Graph
 from graph_engine.probes._common import evaluating, live_ids, model_device, tapped, to_uint8
+from graph_engine.probes.patch_sets import SCALES, TopPatches, scaled_patches  # noqa: F401 (re-exported)
 from graph_engine.patch_choice import patch_candidate, patch_candidates  # noqa: F401 (re-exported)
 from graph_engine.registry import AxisField
 
@@ -45,41 +45,6 @@ CROP_CHUNK_BYTES = 4 << 20
 #: width of the grid image's label column ("ch 12" over the channel's top activation)
 LABEL_PIXELS = 56
 LABEL_COLOR = (220, 223, 228)
-#: how patches are scaled to 0..255: each on its own, or one scale shared by a channel's row
-SCALES = ("patch", "row")
-
-
-@dataclass
-class TopPatches:
-    """The k strongest units of each channel of ``node_id`` and what they see.
-
-    Rank 0 is the strongest; ties are broken arbitrarily. ``boxes`` are the units'
-    receptive fields, input pixel rows/columns ``[y0, y1) × [x0, x1)``, and may reach
-    past the image. ``patches`` show each box cut to at most the image's size around its
-    centre (:func:`crop_box`), zero-filled past the border, downscaled to at most
-    STORED_PIXELS a side and min-max scaled to 0..255 on its own (an input with other
-    than 1 or 3 channels is averaged to 1); ``ranges`` keep each patch's input values
-    at 0 and 255, so :func:`scaled_patches` can give a row one shared scale.
-    """
-
-    node_id: str
-    step: int
-    #: (C, k) float32, each channel's maxima in descending order
-    values: np.ndarray
-    #: (C, k) int64, index into the dataset
-    sample_indices: np.ndarray
-    #: (C, k, 2) int64, output (row, col) of the unit
-    positions: np.ndarray
-    #: (C, k, 4) int64, (y0, x0, y1, x1) in input pixels
-    boxes: np.ndarray
-    #: (C, k, C_in, ph, pw) uint8 display images, each min-max scaled on its own
-    patches: np.ndarray
-    #: (C, k, 2) float32, the input values each patch's 0 and 255 stand for
-    ranges: np.ndarray | None = None
-
-    @property
-    def k(self) -> int:
-        return int(self.values.shape[1])
 
 
 def top_patches(model: fx.GraphModule, graph: Graph, analysis: Analysis, x_all: torch.Tensor,
@@ -167,23 +132,6 @@ def full_crop(x_all: torch.Tensor, sample_index: int, box: tuple[int, int, int, 
     if crop.shape[0] not in (1, 3):
         crop = crop.mean(dim=0, keepdim=True)
     return to_uint8(crop.reshape(1, -1)).reshape(crop.shape).cpu().numpy()
-
-
-def scaled_patches(top: TopPatches, scale: str = "patch") -> np.ndarray:
-    """``top.patches`` with ``scale`` "patch" (each min-max scaled on its own, as stored) or
-    "row": one scale for each channel's k patches, so a channel whose best inputs are faint
-    looks faint instead of being stretched to full contrast."""
-    if scale not in SCALES:
-        raise ValueError(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
-    if scale == "patch" or top.ranges is None or top.patches.size == 0:
-        return top.patches
-    low, high = top.ranges[..., 0].astype(np.float64), top.ranges[..., 1].astype(np.float64)
-    row_low = low.min(axis=1, keepdims=True)
-    row_span = np.maximum(high.max(axis=1, keepdims=True) - row_low, 1e-30)
-    # a stored byte b stands for low + b/255·(high − low); map that onto the row's range
-    gain = ((high - low) / row_span)[..., None, None, None]
-    offset = ((low - row_low) / row_span * 255.0)[..., None, None, None]
-    return np.clip(np.rint(top.patches * gain + offset), 0, 255).astype(np.uint8)
 
 
 def _stream_top_k(module: fx.GraphModule, node_id: str, x_all: torch.Tensor, k: int, batch: int,

@@ -15,7 +15,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QScrollArea, QSizePolicy, QToolTip, QWidget
 
-from graph_engine.probes.patches import TopPatches, scaled_patches
+from graph_engine.probes.patch_sets import TopPatches, scaled_patches
 from widgets.imaging import rgb, to_qimage
 
 #: channels per cached mosaic image
