@@ -52,7 +52,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.with_training and args.to != "python":
         return _fail("export", "--with-training goes with --to python")
     files = export_files(args.to, args.output, args.weights, args.with_training)
-    refused = refuse_overwrite("export", files, [graph_file(args.file)], [args.weights], args.force)
+    weights_is_file = args.weights is not None and Path(args.weights).is_file()
+    refused = refuse_overwrite("export", files, [graph_file(args.file), args.weights if weights_is_file else None],
+                               [None if weights_is_file else args.weights], args.force)
     if refused is not None:
         return refused
     graph = load_graph_argument(args.file)
@@ -152,8 +154,9 @@ def register(sub: argparse._SubParsersAction, file_help: str) -> None:
     export.add_argument("file", help=file_help)
     export.add_argument("--to", choices=FORMATS, default="python", help="output format (default python)")
     export.add_argument("-o", "--output", required=True, help="file to write")
-    export.add_argument("--weights", metavar="RUN_DIR",
-                        help="include a run's trained weights (its best checkpoint, else the last)")
+    export.add_argument("--weights", metavar="RUN_DIR|FILE",
+                        help="include trained weights: a run folder (its best checkpoint, else the last) "
+                             "or a .safetensors file (a checkpoint, or what import --weights wrote)")
     export.add_argument("--with-training", action="store_true",
                         help="with --to python: also write a standalone train.py beside it")
     export.add_argument("--force", action="store_true",

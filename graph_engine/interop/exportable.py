@@ -15,7 +15,7 @@ from graph_engine.lowering import checked_analysis
 from graph_engine.memory import check_fits, estimate
 from graph_engine.model import Graph
 from graph_engine.registry import get_spec
-from graph_engine.interop.weights import load_into, run_checkpoint, run_weights
+from graph_engine.interop.weights import load_into, trained_weights, weights_file
 
 
 #: the batch the exporters trace with (TorchScript checks a batch one larger)
@@ -67,7 +67,8 @@ class Exportable:
 
 
 def prepare(graph: Graph, weights: str | os.PathLike[str] | None = None) -> Exportable:
-    """Compile ``graph`` for export; with ``weights`` (a run folder) its trained weights.
+    """Compile ``graph`` for export; with ``weights`` (a run folder or a .safetensors file)
+    its trained weights.
 
     Raises CompileError for a graph with errors and InteropError for unusable weights.
     """
@@ -75,7 +76,7 @@ def prepare(graph: Graph, weights: str | os.PathLike[str] | None = None) -> Expo
     check_fits(estimate(analysis).inference_bytes(EXAMPLE_BATCH + 1), f"exporting {graph.name!r}")
     module = compile_graph(graph, device="cpu", analysis=analysis)
     if weights is not None:
-        load_into(module, run_weights(weights), str(run_checkpoint(weights)))  # the file named
+        load_into(module, trained_weights(weights), str(weights_file(weights)))  # the file named
     module.eval()
     layers = analysis.compiled().graph  # with blocks: their layers
     limits = [get_spec(n.type).token_limit(n.params) for n in layers if get_spec(n.type).token_limit]

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import save
 
 from graph_engine.atomic import write_atomic
+from graph_engine.source_text import message_text
 from graph_engine.interop.errors import InteropError
 from graph_engine.training import run_folder
 from graph_engine.training.run_folder import RunFolderError
@@ -39,6 +40,32 @@ def load_safetensors(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
         return run_folder.read_tensors(path)
     except RunFolderError as error:
         raise _as_interop(error) from None
+
+
+def weights_file(source: str | os.PathLike[str]) -> Path:
+    """The ``.safetensors`` file ``source`` names: a run folder's best (else last) checkpoint,
+    or the file itself (a checkpoint, or what ``rosenblatt import --weights`` wrote)."""
+    path = Path(source)
+    if path.is_file():
+        if path.suffix.lower() != ".safetensors":
+            raise InteropError(f"{message_text(path)}: weights must be a run folder or a .safetensors file")
+        return path
+    return run_checkpoint(path)
+
+
+def trained_weights(source: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """The model tensors ``source`` holds (see :func:`weights_file`), keyed as ``state_dict()``
+    keys: a checkpoint's ``model.`` tensors, else a plain file's tensors as they are."""
+    path = Path(source)
+    if not path.is_file():
+        return run_weights(path)
+    tensors = load_safetensors(weights_file(path))
+    try:
+        return run_folder.model_state(tensors, str(path))
+    except RunFolderError:
+        if not tensors:
+            raise InteropError(f"{message_text(path)}: holds no tensors") from None
+        return tensors  # a plain state dict
 
 
 def run_weights(run_dir: str | os.PathLike[str]) -> dict[str, torch.Tensor]:

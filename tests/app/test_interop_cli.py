@@ -73,6 +73,44 @@ def test_export_python_with_weights_and_training_script(capsys, tmp_path, run_di
     assert 'INIT_WEIGHTS = "model.safetensors"' in target.with_name("train.py").read_text(encoding="utf-8")
 
 
+def test_export_with_a_checkpoint_file_or_a_plain_weights_file(capsys, tmp_path, run_dir):
+    """--weights takes a .safetensors file too: a run's checkpoint (its ``model.`` tensors) or a
+    plain state dict (what ``import --weights`` writes)."""
+    checkpoint = run_dir / "checkpoints" / "best.safetensors"
+    trained = load_file(str(checkpoint))
+    target = tmp_path / "from-checkpoint.pt"
+    assert main(["export", str(run_dir / "graph.json"), "--to", "torchscript", "-o", str(target),
+                 "--weights", str(checkpoint)]) == 0
+    with pytest.warns(DeprecationWarning):
+        loaded = torch.jit.load(str(target))
+    assert torch.equal(dict(loaded.state_dict())["classes.weight"], trained["model.classes.weight"])
+
+    from graph_engine.interop import save_safetensors
+    plain = {k[len("model."):]: v * 2 for k, v in trained.items() if k.startswith("model.")}
+    save_safetensors(tmp_path / "doubled.safetensors", plain)
+    target = tmp_path / "doubled.pt"
+    assert main(["export", str(run_dir / "graph.json"), "--to", "torchscript", "-o", str(target),
+                 "--weights", str(tmp_path / "doubled.safetensors")]) == 0
+    with pytest.warns(DeprecationWarning):
+        loaded = torch.jit.load(str(target))
+    assert torch.equal(dict(loaded.state_dict())["classes.weight"], trained["model.classes.weight"] * 2)
+    capsys.readouterr()
+
+
+def test_export_refuses_a_weights_file_of_another_kind_and_writing_over_it(capsys, tmp_path, run_dir):
+    (tmp_path / "w.pt").write_bytes(b"not safetensors")
+    assert main(["export", str(run_dir / "graph.json"), "--to", "torchscript", "-o", str(tmp_path / "m.pt"),
+                 "--weights", str(tmp_path / "w.pt")]) == 2
+    assert capsys.readouterr().err.strip() == (f"rosenblatt export: {tmp_path / 'w.pt'}: weights must be a run "
+                                               "folder or a .safetensors file")
+    weights = tmp_path / "w.safetensors"
+    weights.write_bytes((run_dir / "checkpoints" / "best.safetensors").read_bytes())
+    assert main(["export", str(run_dir / "graph.json"), "--to", "torchscript", "-o", str(weights),
+                 "--weights", str(weights), "--force"]) == 2
+    assert "it is an input of this command" in capsys.readouterr().err
+    assert weights.read_bytes() == (run_dir / "checkpoints" / "best.safetensors").read_bytes()
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--to", "onnx", "--with-training"], "rosenblatt export: --with-training goes with --to python"),
     (["--to", "torchscript", "--weights", "nowhere"], "rosenblatt export: nowhere: no such run folder"),
