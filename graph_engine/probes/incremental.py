@@ -41,6 +41,8 @@ RECURRENT = ("RNN", "GRU", "LSTM")
 _PER_STEP = {"Embedding", "Linear", "LayerNorm", "Dropout", "Add", "Output"}
 #: layers per step when they work on the feature dimension (dim ≥ 1 of a (T, F) sequence)
 _PER_STEP_DIM = {"Concat", "Softmax"}
+#: activations that are not elementwise: they work across dim 0, which is time in a (T, F) sequence
+_GROUPS_DIM_0 = {"Softmax", "Maxout"}
 
 
 class DecodingError(CompileError):
@@ -175,8 +177,13 @@ def _check_per_step(graph: Graph, node_id: str) -> None:
             raise DecodingError(f"'{node_id}' ({node.type}) on the decoder path returns only its last step; "
                                 "set return_sequences so that every step is scored")
         return
-    if node.type in _PER_STEP or (spec is not None and spec.category == "Activation" and node.type != "Softmax"):
+    if node.type in _PER_STEP or (spec is not None and spec.category == "Activation"
+                                  and node.type not in _GROUPS_DIM_0):
         return
+    if node.type == "Maxout":
+        raise DecodingError(f"'{node_id}' (Maxout) on the decoder path takes the maximum over groups of dim 0, "
+                            "which for a (T, F) sequence are time steps; step-by-step decoding needs layers that "
+                            "act on each step (a Linear, then an elementwise activation)")
     if node.type in _PER_STEP_DIM and int(node.params.get("dim", 0)) >= 1:
         return
     raise DecodingError(f"'{node_id}' ({node.type}) on the decoder path mixes time steps; step-by-step "

@@ -171,3 +171,25 @@ def test_graphs_that_cannot_decode_step_by_step_say_why():
     analysis = analyze(graph)
     with pytest.raises(DecodingError, match="returns only its last step"):
         split_decoder(graph, analysis)
+
+
+def test_a_maxout_on_the_decoder_path_is_refused_before_the_step_graph_is_built():
+    """Maxout groups dim 0, which in a (T, F) sequence is time: it once passed the per-step
+    check as an activation and then failed while the step graph was built."""
+    graph = load_template("seq2seq_translator")
+    graph.remove_edge(next(e for e in graph.edges if (e.source, e.target) == ("decoder", "next_token")))
+    graph.create_node("Maxout", {}, node_id="pieces")
+    graph.connect("decoder", "pieces")
+    graph.connect("pieces", "next_token")
+    analysis = analyze(graph)
+    assert analysis.errors == []
+    with pytest.raises(DecodingError, match=r"'pieces' \(Maxout\) on the decoder path takes the maximum over "
+                                            r"groups of dim 0, which for a \(T, F\) sequence are time steps"):
+        split_decoder(graph, analysis)
+    graph = translator()
+    graph.create_node("Softmax", {"dim": 1}, node_id="features_softmax")  # on features: still per step
+    edge = next(e for e in graph.edges if e.target == "logits")
+    graph.remove_edge(edge)
+    graph.connect(edge.source, "features_softmax")
+    graph.connect("features_softmax", "logits")
+    split_decoder(graph, analyze(graph))
