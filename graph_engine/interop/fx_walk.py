@@ -345,11 +345,13 @@ class FxWalk(LayoutCalls):
         return tensor
 
     def _parameter(self, attr: _Attr, rank: int, batch: fx.Node | None) -> str:
-        """A Parameter node for ``self.<name>`` beside an activation of ``rank`` (with the batch):
-        its shape is the tensor's, ones prepended up to that rank, without the leading 1; its
-        batch input is ``batch``'s value (else the graph's Input)."""
+        """A Parameter node for ``self.<name>`` (a Constant node for a float buffer) beside an
+        activation of ``rank`` (with the batch): its shape is the tensor's, ones prepended up to
+        that rank, without the leading 1; its batch input is ``batch``'s value (else the graph's Input)."""
         own = self._own(attr.name)
-        tensor = self._learned_tensor(attr)
+        held = fetch(self.root, attr.name)
+        buffer = isinstance(held, torch.Tensor) and not isinstance(held, nn.Parameter) and held.is_floating_point()
+        tensor = held if buffer else self._learned_tensor(attr)  # a buffer is a constant: a Constant node
         shape = tuple(tensor.shape)
         if not 2 <= rank <= 5 or len(shape) > rank:
             raise Unsupported(f"self.{own} of shape {list(shape)} beside a value of rank {rank}")
@@ -369,6 +371,12 @@ class FxWalk(LayoutCalls):
         if carrier is _FAILED:
             raise _Silent()
         source = carrier if isinstance(carrier, (str, Source)) else self.input_id  # any value of the batch
+        if buffer:  # (``x * self.scale`` with a registered buffer: its values are stored in the file)
+            data = tensor.detach().to(torch.float32).reshape(full)
+            node_id = self._add(own, "Constant", {"shape": list(full[1:]), "values": data.flatten().tolist()},
+                                [source], {"": data})
+            self._learned[attr.name] = node_id
+            return node_id
         data = tensor.detach()
         zeros = not bool(data.any())
         params = {"shape": list(full[1:]), "init": "zeros" if zeros else "normal",

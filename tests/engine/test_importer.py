@@ -220,15 +220,39 @@ def test_calls_without_a_layer_type_are_each_listed_with_file_line_and_node(mode
     with pytest.raises(UnsupportedModel) as failure:
         import_model(f"{models_file}:Unsupported", [8])
     problems = failure.value.problems
-    assert len(problems) == 4, problems
+    assert len(problems) == 3, problems
     line = MODELS.splitlines().index("        z = torch.cumsum(y.flip(1), 1)") + 1
     assert f"handwritten.py:{line}: torch.cumsum at node cumsum (in forward): no layer type for this call" \
         in problems
     assert any("Tensor.flip at node flip" in p for p in problems)  # cumsum's input: both listed
     assert any("Tensor.logcumsumexp at node logcumsumexp" in p for p in problems)
-    assert any("operator.mul at node mul" in p and "self.mask, a buffer (a constant" in p for p in problems)
+    assert not any("operator.mul" in p for p in problems)  # x * self.mask: a Constant node
     assert not any("operator.add" in p for p in problems)  # it has a layer type; its inputs failed
-    assert str(failure.value).startswith("Unsupported: 4 calls cannot become a layer: ")
+    assert str(failure.value).startswith("Unsupported: 3 calls cannot become a layer: ")
+
+
+def test_a_float_buffer_used_as_a_value_becomes_a_constant_node_with_its_values():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1)
+            self.register_buffer("gain", torch.linspace(0.5, 2.0, 4).view(4, 1, 1))
+            self.register_buffer("steps", torch.arange(4))  # an int buffer nobody uses as a value
+
+        def forward(self, x):
+            return self.conv(x) * self.gain + self.gain
+
+    torch.manual_seed(0)
+    model = Scaled()
+    imported = import_module_object(model, [3, 8, 8])
+    constants = [n for n in imported.graph if n.type == "Constant"]
+    assert [n.id for n in constants] == ["gain"]  # one node for both uses, named by the buffer
+    assert constants[0].params["shape"] == [4, 1, 1]
+    assert {"Mul", "Add"} <= {n.type for n in imported.graph}
+    compiled = compile_graph(imported.graph, "cpu")
+    compiled.load_state_dict(imported.state)
+    x = torch.randn(2, 3, 8, 8)
+    assert torch.allclose(compiled(x), model(x), atol=1e-6)
 
 
 def test_settings_that_a_layer_type_lacks_are_refused_with_the_reason():
