@@ -7,6 +7,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QRegion
 
 from app.document import Document
+from widgets.visibility import on_screen
 from app.training_controller import TrainingController
 from graph_engine.training.history import RunHistory
 
@@ -65,12 +66,11 @@ def test_refresh_views_still_redraws_every_visible_view_at_once(qtbot):
     assert log == ["curves", "health", "behind a tab", "filters", "hooks"]
 
 
-def test_a_dock_behind_another_tab_is_not_on_screen(qtbot):
+def test_a_dock_behind_another_tab_is_noton_screen(qtbot):
     """What Qt says of tabbed docks, which the periodic refresh relies on."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
 
-    from widgets.visibility import on_screen as _on_screen
 
     window = QMainWindow()
     qtbot.addWidget(window)
@@ -83,10 +83,10 @@ def test_a_dock_behind_another_tab_is_not_on_screen(qtbot):
     window.resize(600, 400)
     window.show()
     front.raise_()
-    qtbot.waitUntil(lambda: _on_screen(front.widget()))
-    assert behind.widget().isVisible() and not _on_screen(behind.widget())
+    qtbot.waitUntil(lambda: on_screen(front.widget()))
+    assert behind.widget().isVisible() and not on_screen(behind.widget())
     behind.raise_()
-    qtbot.waitUntil(lambda: _on_screen(behind.widget()) and not _on_screen(front.widget()))
+    qtbot.waitUntil(lambda: on_screen(behind.widget()) and not on_screen(front.widget()))
 
 
 def test_a_run_forgotten_midway_stops_the_turns(qtbot):
@@ -95,3 +95,33 @@ def test_a_run_forgotten_midway_stops_the_turns(qtbot):
     controller.history = None
     qtbot.wait(50)
     assert log == ["curves"]
+
+
+def test_in_the_window_a_view_behind_a_tab_waits_and_catches_up_when_its_tab_is_chosen(qtbot, tmp_path,
+                                                                                         monkeypatch):
+    """The real docks: while Curves is in front, the periodic refresh leaves Filters (behind its
+    tab) alone; choosing the Filters tab redraws it at once."""
+    from app.main_window import MainWindow
+    from graph_engine import load_template
+
+    monkeypatch.setenv("ROSENBLATT_RUNS_DIR", str(tmp_path / "runs"))
+    window = MainWindow(load_template("digits_cnn"), autosave=False)
+    qtbot.addWidget(window)
+    window.resize(1400, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    workspace, controller = window.workspace, window.training
+    redrawn: list[str] = []
+    for key in ("curves", "filters"):
+        view = workspace.views[key]
+        monkeypatch.setattr(view, "refresh", lambda key=key: redrawn.append(key))
+    workspace.docks["curves"].raise_()
+    qtbot.waitUntil(lambda: on_screen(workspace.views["curves"]) and not on_screen(workspace.views["filters"]))
+    controller.history = RunHistory()
+    controller._refresh_in_turns()
+    qtbot.waitUntil(lambda: not controller._queued_views)
+    assert "curves" in redrawn and "filters" not in redrawn
+    workspace.docks["filters"].raise_()
+    qtbot.waitUntil(lambda: "filters" in redrawn)  # caught up as its tab came to the front
+    window.document.undo_stack.setClean()
+    controller.history = None
