@@ -66,11 +66,10 @@ def test_refresh_views_still_redraws_every_visible_view_at_once(qtbot):
     assert log == ["curves", "health", "behind a tab", "filters", "hooks"]
 
 
-def test_a_dock_behind_another_tab_is_noton_screen(qtbot):
+def test_a_dock_behind_another_tab_is_not_on_screen(qtbot):
     """What Qt says of tabbed docks, which the periodic refresh relies on."""
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow
-
 
     window = QMainWindow()
     qtbot.addWidget(window)
