@@ -17,6 +17,9 @@ MAX_PIXELS = 8000
 def export_diagram(scene: QGraphicsScene, path: Path, background: QColor = QColor("white")) -> QSize:
     """Write every item of ``scene`` to ``path`` (.svg as vectors, anything else as PNG);
     returns the picture's size. Raises OSError when the file cannot be written."""
+    freshen = getattr(scene, "freshen", None)
+    if freshen is not None:
+        freshen()  # every card's texts, also those no view has shown since the last edit
     source = scene.itemsBoundingRect().adjusted(-MARGIN, -MARGIN, MARGIN, MARGIN)
     if source.isEmpty():
         source = QRectF(0, 0, 200, 100)

@@ -49,7 +49,14 @@ class EdgeItem(QGraphicsItem):
 
     @property
     def label(self) -> str:
+        self._freshen()
         return self._label
+
+    def _freshen(self) -> None:
+        """A label that waited for a view to show it (GraphScene.freshen), made now: read."""
+        scene = self.scene()
+        if scene is not None and getattr(scene, "_stale", None) and self.edge.source in scene._stale:
+            scene.freshen_node(self.edge.source)
 
     @property
     def path(self) -> QPainterPath:
@@ -82,6 +89,7 @@ class EdgeItem(QGraphicsItem):
 
     def toolTip(self) -> str:  # noqa: N802 (Qt's name; Qt itself is given the text on hover)
         """``conv1 → relu1 (input): 6×28×28``, made when asked."""
+        self._freshen()
         edge = self.edge
         source = f"{edge.source}.{self._port_name(self.source_item, edge.source_port, output=True)}" \
             if edge.source_port else edge.source

@@ -142,12 +142,20 @@ class NodeItem(QGraphicsItem):
     @property
     def shape_label(self) -> str:
         """The output shape shown on the node ("" before an analysis)."""
+        self._freshen()
         return self._shape_text
 
     @property
     def params_label(self) -> str:
         """E.g. ``"760 params"`` ("" for parameter-free layers or before an analysis)."""
+        self._freshen()
         return self._params_text
+
+    def _freshen(self) -> None:
+        """Texts that waited for a view to show them (GraphScene.freshen), made now: read."""
+        scene = self.scene()
+        if scene is not None and getattr(scene, "_stale", None) and self._node.id in scene._stale:
+            scene.freshen_node(self._node.id)
 
     def border_color(self) -> QColor:
         if self._highlighted:
@@ -281,6 +289,17 @@ class NodeItem(QGraphicsItem):
         if repaint:
             self.update()
 
+    def set_problem(self, severity: Severity | None, messages: list[str]) -> None:
+        """The card's problem alone (its texts follow when a view can show them): a new
+        severity changes its colour, so it is repainted."""
+        if severity != self._severity:
+            self._severity = severity
+            self.update()
+        if messages != self._messages:
+            self._messages = list(messages)
+            if self._hovered:
+                self.setToolTip(self._tooltip())
+
     def set_highlighted(self, on: bool) -> None:
         if on != self._highlighted:
             self._highlighted = on
@@ -351,10 +370,12 @@ class NodeItem(QGraphicsItem):
 
     def toolTip(self) -> str:  # noqa: N802 (Qt's name; Qt itself is given the text on hover)
         """The card's tooltip, made when asked: thousands of nodes never pay for theirs."""
+        self._freshen()
         return self._tooltip()
 
     def hoverEnterEvent(self, event) -> None:  # noqa: N802 (Qt override)
         self._hovered = True
+        self._freshen()  # its texts may wait for a view to show them
         self.setToolTip(self._tooltip())
         super().hoverEnterEvent(event)
 
@@ -389,6 +410,7 @@ class NodeItem(QGraphicsItem):
 
     def port_tooltip(self, hit: int) -> str:
         """``h_n: 2×64`` — a port's name and the shape it carries (hover on a port)."""
+        self._freshen()
         spec, (inputs, outputs) = self._spec, self._port_shapes
         output = self.output_of(hit)
         if output is not None:
@@ -436,6 +458,7 @@ class NodeItem(QGraphicsItem):
 
     def texts(self) -> tuple[str, str, bool, str, str]:
         """What the card prints: title, key parameters (and whether small), shape line, type."""
+        self._freshen()  # (normally done already: a view freshens what it is about to draw)
         if self._texts_stale:
             self._fit_texts()
         return self._title, self._key_text, self._key_small, self._shape_line, self._type_text

@@ -100,6 +100,8 @@ class GraphScene(PaletteDrops, SceneMarks, BlockFrames, QGraphicsScene):
         self._attached = False
         # long edges to route around nodes once the items have settled
         self._to_route: set[EdgeItem] = set()
+        # cards whose texts (and their edges' labels) wait for a view to show them (scene_marks.py)
+        self._stale: set[str] = set()
         # the stage names follow the nodes' ids and places: redone only when those changed
         self._stages_stale = True
         self._route_timer = QTimer(self)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Iterable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QTransform
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QStyleOptionGraphicsItem
 
@@ -53,13 +53,57 @@ class SceneMarks:
         problems = self._problems = node_problems(analysis) if analysis is not None else {}
         changed = analysis.changed_since(previous) if analysis is not None else None
         if changed is None:
-            self._mark_nodes(self._nodes, problems)
-            self._label_edges(self._edges)
+            self._mark(list(self._nodes), problems)
             return
         redraw = set(changed) | {n for n in problems.keys() | previous_problems.keys()
                                  if problems.get(n) != previous_problems.get(n)}
-        items = [item for n in redraw if (item := self._nodes.get(n)) is not None]
-        self._mark_nodes([item.node.id for item in items], problems)
+        self._mark([n for n in redraw if n in self._nodes], problems)
+
+    # -- marks where they can be seen ---------------------------------------------------------
+    def _mark(self, node_ids: list[str], problems: dict) -> None:
+        """Mark these nodes: their problems at once (a card's colour shows them at any zoom);
+        their texts, and the labels of the edges leaving them, only where a view shows texts
+        now, the rest when a view comes to show them (:meth:`freshen`, called before a view
+        paints). An edit that changes 5,000 shapes costs what the cards on screen cost."""
+        if not self.views():  # nothing draws it: at once (a scene read or rendered without a view)
+            self._freshen_ids(node_ids)
+            return
+        for node_id in node_ids:
+            severity, messages = problems.get(node_id, (None, []))
+            self._nodes[node_id].set_problem(severity, messages)
+        self._stale.update(node_ids)
+        for view in self.views():
+            if QStyleOptionGraphicsItem.levelOfDetailFromTransform(view.transform()) >= TEXT_MIN_LOD:
+                self.freshen(view.mapToScene(view.viewport().rect()).boundingRect())
+
+    def freshen(self, rect: QRectF | None = None) -> None:
+        """Bring up to date the marked-stale cards in ``rect`` (every one: None), and the labels
+        of their edges, including an edge in ``rect`` whose source card is not."""
+        stale = self._stale
+        if not stale:
+            return
+        if rect is None:
+            node_ids = list(stale)
+        else:
+            node_ids = []
+            for item in self.items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect):
+                source = item if isinstance(item, NodeItem) else (
+                    item.source_item if isinstance(item, EdgeItem) else None)
+                if source is not None and source.node_id in stale:
+                    stale.discard(source.node_id)
+                    node_ids.append(source.node_id)
+        stale.difference_update(node_ids)
+        self._freshen_ids(node_ids)
+
+    def freshen_node(self, node_id: str) -> None:
+        """One card and its edges' labels up to date (before its tooltip is shown)."""
+        if node_id in self._stale:
+            self._stale.discard(node_id)
+            self._freshen_ids([node_id])
+
+    def _freshen_ids(self, node_ids: list[str]) -> None:
+        items = [item for n in node_ids if (item := self._nodes.get(n)) is not None]
+        self._mark_nodes([item.node_id for item in items], getattr(self, "_problems", {}))
         self._label_edges([edge.edge for item in items for edge in item.edges if edge.source_item is item])
 
     def set_show_fields(self, on: bool) -> None:
