@@ -11,7 +11,7 @@ import math
 import weakref
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from graph_engine.blocks import BlockError, Expansion, expand, uses_blocks
 from graph_engine.memory import estimate, warnings_for
@@ -90,13 +90,6 @@ class Sums:
     values: int = 0
     known: int = 0
 
-    @staticmethod
-    def of(info: "NodeInfo | None") -> "Sums":
-        if info is None:
-            return Sums()
-        values = sum(math.prod(shape) for shape in info.out_shapes or ())
-        return Sums(info.params, info.macs, values, int(info.out_shapes is not None))
-
     def __add__(self, other: "Sums") -> "Sums":
         return Sums(self.params + other.params, self.macs + other.macs, self.values + other.values,
                     self.known + other.known)
@@ -104,6 +97,22 @@ class Sums:
     def __sub__(self, other: "Sums") -> "Sums":
         return Sums(self.params - other.params, self.macs - other.macs, self.values - other.values,
                     self.known - other.known)
+
+    @staticmethod
+    def over(infos: "Iterable[NodeInfo | None]", sign: int = 1) -> "Sums":
+        """The sums of many nodes at once (``sign`` -1: their negation), in plain integers: one
+        object, where adding node by node made four per node (20 ms for 5,000)."""
+        params = macs = values = known = 0
+        for info in infos:
+            if info is None:
+                continue
+            params += info.params
+            macs += info.macs
+            if info.out_shapes is not None:
+                known += 1
+                for shape in info.out_shapes:
+                    values += math.prod(shape)
+        return Sums(sign * params, sign * macs, sign * values, sign * known)
 
 
 @dataclass(frozen=True)
@@ -167,10 +176,7 @@ class Analysis:
     def sums(self) -> Sums:
         if self.given_sums is not None:
             return self.given_sums
-        total = Sums()
-        for info in self.nodes.values():
-            total = total + Sums.of(info)
-        return total
+        return Sums.over(self.nodes.values())
 
     @property
     def total_params(self) -> int:

@@ -164,8 +164,7 @@ def reanalyze(previous: Analysis, touched: Touched) -> Analysis:
         restart.update(n for n in wiring.position if n not in previous.wiring.position)
     changed |= _infer_downstream(graph, wiring, restart, nodes, inferred, bad_ports)
     sums = previous.sums
-    for node_id in changed:
-        sums = sums - Sums.of(previous.nodes.get(node_id)) + Sums.of(nodes.get(node_id))
+    sums = (sums - Sums.over(previous.nodes.get(n) for n in changed)) + Sums.over(nodes.get(n) for n in changed)
 
     reach, whole = parts.reach, parts.whole
     if touched.rewired:
