@@ -11,7 +11,7 @@ import math
 import weakref
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Iterable, Sequence
+from typing import Iterable, NamedTuple, Sequence
 
 from graph_engine.blocks import BlockError, Expansion, expand, uses_blocks
 from graph_engine.memory import estimate, warnings_for
@@ -24,12 +24,13 @@ from graph_engine.validation import (ERROR, WARNING, Diagnostic, error, graph_st
                                      node_structure_diagnostics, warning)
 
 
-@dataclass(frozen=True)
-class NodeInfo:
+class NodeInfo(NamedTuple):
     """What the walk inferred for one node (None where it could not).
 
     ``in_shapes`` has one entry per input port (None for an unconnected optional port);
-    ``out_shapes`` one per output port."""
+    ``out_shapes`` one per output port. Immutable; a tuple, because one is made for every node
+    an edit reaches (5,000 after a change at the top of a ResNet), several times faster than a
+    frozen dataclass."""
 
     in_shapes: tuple[Shape | None, ...] | None
     out_shapes: tuple[Shape, ...] | None
@@ -325,28 +326,34 @@ def validate(graph: Graph) -> list[Diagnostic]:
     return analyze(graph).diagnostics
 
 
-def _fed(source: NodeInfo, port: int) -> NodeInfo:
-    """What one output port of ``source`` carries, as the node it feeds sees it."""
-    shape = source.port_shape(port)
-    return NodeInfo(in_shapes=None, out_shapes=None if shape is None else (shape,), dtype=source.dtype,
-                    field=source.field if port == 0 else None)
+class _Fed(NamedTuple):
+    """What one output port of a node carries, as the node it feeds sees it (a tuple: one is
+    made per input of every node inferred, and a frozen dataclass costs several times more)."""
+
+    out_shape: Shape | None
+    dtype: str | None
+    field: Field | None
 
 
-def _infer(node_id: str, spec: LayerSpec, params: dict, inputs: Sequence[NodeInfo | None]
+def _fed(source: NodeInfo, port: int) -> _Fed:
+    return _Fed(source.port_shape(port), source.dtype, source.field if port == 0 else None)
+
+
+def _infer(node_id: str, spec: LayerSpec, params: dict, inputs: Sequence[_Fed | None]
            ) -> tuple[NodeInfo, list[Diagnostic]]:
     in_shapes = [None if i is None else i.out_shape for i in inputs]
     in_dtypes = [i.dtype for i in inputs if i is not None]
-    known_inputs = NodeInfo(in_shapes=tuple(in_shapes), out_shapes=None, dtype=None)
     problem = _dtype_problem(node_id, spec, in_dtypes)
     if problem:
-        return known_inputs, [problem]
+        return NodeInfo(in_shapes=tuple(in_shapes), out_shapes=None, dtype=None), [problem]
     try:
         inferred = spec.shape(params, in_shapes)
         out_shapes = tuple(tuple(s) for s in inferred) if spec.multi_output else (tuple(inferred),)
     except ShapeError as failure:
         fix = replace(failure.fix, node_id=node_id) if failure.fix else None
         # the inputs are still worth showing (the inspector); the output stays unknown
-        return known_inputs, [error("shape", failure.message, node_id, fix=fix)]
+        return (NodeInfo(in_shapes=tuple(in_shapes), out_shapes=None, dtype=None),
+                [error("shape", failure.message, node_id, fix=fix)])
     found = [warning("advice", text, node_id) for text in (spec.warnings(params, in_shapes)
                                                           if spec.warnings else [])]
     out_shape = out_shapes[0]
