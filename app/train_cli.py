@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import signal
@@ -80,6 +81,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         # everything is written and closed: gloo's threads can still abort the interpreter's own
         # exit ("terminate called without an active exception"), so a torchrun worker leaves
         # without running C++ destructors
+        # (the run's pause/stop flags are multiprocessing semaphores: collected now, they are
+        # unlinked and unregistered, which os._exit would skip: "leaked semaphore objects")
+        gc.collect()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(status)
