@@ -34,7 +34,11 @@ RECORD_FIELDS: dict[str, dict[str, str]] = {
     "failed": {"message": "text"},
     "branch": {"from": "text", "text": "text"},
     "pace": {"step": "number"},
+    "probe": {"kind": "text", "step": "number", "data": "object"},
 }
+#: the probes a run folder keeps (metrics.jsonl): the epoch-end text samples and translations,
+#: small and not to be had again without the weights of that epoch; the others are live views only
+STORED_PROBES = ("samples", "translations")
 #: what a "pace" record or event carries (graph_engine.training.pace.pace_record)
 PACE_FIELDS = ("step", "rate", "best_rate", "cpu", "threads", "starved", "probe_share", "probe_seconds", "probes",
                "probe_budget")
@@ -298,8 +302,9 @@ class RunHistory:
     def from_run_dir(cls, run_dir: str | Path) -> "RunHistory":
         """The history of a finished (or still running) run, from its metrics file.
 
-        Probes are not stored in the folder: a replayed history has curves only. What
-        cannot be read is left out and said in ``damage``; this never raises on a bad file."""
+        Of the probes only the epoch-end text samples and translations are stored (STORED_PROBES):
+        a replayed history has curves and those. What cannot be read is left out and said in
+        ``damage``; this never raises on a bad file."""
         run_dir = Path(run_dir)
         history = cls(run_dir=run_dir)
         history.settings = history._side_file(run_dir / "settings.json")
@@ -335,6 +340,10 @@ class RunHistory:
             value = record[key]
             if not isinstance(value, _KINDS[wanted]) or isinstance(value, bool):
                 return f"{article} {kind} record whose '{key}' is not {_KIND_NAMES[wanted]}"
+        if kind == "probe":
+            problem = _stored_probe_problem(record)
+            if problem is not None:
+                return f"a probe record {problem}"
         try:
             self.apply(record)
         except (KeyError, TypeError, ValueError, AttributeError) as error:  # a kind not checked above
@@ -416,3 +425,20 @@ def settings_difference(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple
     """Settings that differ between two runs: key → (value in a, value in b)."""
     keys = sorted(set(a) | set(b))
     return {k: (a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)}
+
+
+def _stored_probe_problem(record: dict[str, Any]) -> str | None:
+    """What keeps a stored probe record from being shown (None: it can be)."""
+    kind, data = record["kind"], record["data"]
+    if kind not in STORED_PROBES:
+        return f"of kind {kind!r}, which runs do not store"
+    if kind == "samples" and not all(isinstance(data.get(key), str) for key in ("prompt", "text")):
+        return "whose samples' prompt or text is not text"
+    if kind == "translations":
+        rows = data.get("rows")
+        if not isinstance(rows, list) or not all(
+                isinstance(row, dict) and isinstance(row.get("source"), str) and isinstance(row.get("output"), str)
+                and isinstance(row.get("references", []), list)
+                and all(isinstance(r, str) for r in row.get("references", [])) for row in rows):
+            return "whose rows are not a list of source, output and reference texts"
+    return None

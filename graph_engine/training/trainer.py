@@ -37,6 +37,7 @@ from graph_engine.training.checkpointer import Checkpointer
 from graph_engine.training.control import TrainingControl
 from graph_engine.training.distributed import Distributed, NullLog
 from graph_engine.training.failures import ERROR_FILE, failure_text, one_line
+from graph_engine.training.history import STORED_PROBES
 from graph_engine.training.nonfinite import (
     NonFiniteError, gradient_diagnosis, loss_diagnosis, weights_diagnosis,
 )
@@ -545,6 +546,10 @@ class Trainer:
         self.sink(event)
         if self.tensorboard is not None:
             self.tensorboard(event)
+        if event.get("type") == "probe" and event.get("kind") in STORED_PROBES:
+            log = getattr(self, "metrics_log", None)  # (none before the run's folder is made)
+            if log is not None:
+                log.write(event)  # a few hundred characters an epoch: a replay shows them too
 
     def _prepare_folder(self) -> None:
         """Make the run folder; its description files are written in the background."""

@@ -68,3 +68,22 @@ def test_damaged_side_files_are_reasons_too(tmp_path):
     history = RunHistory.from_run_dir(folder)
     assert len(history.steps) == 1
     assert history.damage == ["settings.json cannot be read (not JSON)"]
+
+
+def test_stored_text_samples_and_translations_come_back_and_bad_ones_are_named(tmp_path):
+    samples = {"type": "probe", "kind": "samples", "step": 3, "data": {"prompt": "def ", "text": "def f():",
+                                                                        "temperature": 0.8}}
+    rows = [{"source": "twelve", "output": "12", "references": ["12"], "correct": True}]
+    translations = {"type": "probe", "kind": "translations", "step": 3, "data": {"rows": rows}}
+    lines = [json.dumps(_step(3)), json.dumps(samples), json.dumps(translations),
+             json.dumps({**samples, "kind": "activations", "data": {"x": {}}}),
+             json.dumps({**samples, "data": {"prompt": "a", "text": 7}}),
+             json.dumps({**translations, "data": {"rows": [{"source": "x", "output": "y", "references": [1]}]}})]
+    history = RunHistory.from_run_dir(_write(tmp_path / "run", lines))
+    assert history.samples == [(3, "def ", "def f():")]
+    assert history.probes["translations"].data["rows"] == rows
+    assert history.damage == [
+        "metrics.jsonl line 4: a probe record of kind 'activations', which runs do not store",
+        "metrics.jsonl line 5: a probe record whose samples' prompt or text is not text",
+        "metrics.jsonl line 6: a probe record whose rows are not a list of source, output and reference texts",
+    ]

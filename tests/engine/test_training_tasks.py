@@ -5,6 +5,7 @@ import pytest
 
 from graph_engine import Graph, load_template
 from graph_engine.training import Trainer, load_dataset_for, settings_from_dict
+from graph_engine.training.history import RunHistory
 
 
 def run(graph, tmp_path, **overrides):
@@ -56,6 +57,8 @@ def test_character_model_learns_and_samples_text(tmp_path):
     assert 0 < result.metrics["bits_per_char"] < 6.7  # below a uniform guess over 103 characters
     (sample,) = probes_of(events, "samples")
     assert len(sample["text"]) == 240 and sample["prompt"]
+    replayed = RunHistory.from_run_dir(result.run_dir)  # the run folder keeps the epoch's sample
+    assert replayed.damage == [] and [text for _, _, text in replayed.samples] == [sample["text"]]
 
 
 @pytest.mark.slow
