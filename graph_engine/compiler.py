@@ -146,7 +146,7 @@ def tap(module: fx.GraphModule, node_ids: Sequence[str]) -> fx.GraphModule:
     early convolution costs less than a full forward pass. This is how probes read
     activations without hooks in the training module.
     """
-    graph = fx.Graph()
+    graph = fx.Graph(owning_module=module)  # its layers say which calls are pure
     mapping: dict[fx.Node, fx.Node] = {}
     graph.graph_copy(module.graph, mapping)
     copied = {node_id: mapping[node] for node_id, node in node_values(module).items()}
@@ -154,8 +154,7 @@ def tap(module: fx.GraphModule, node_ids: Sequence[str]) -> fx.GraphModule:
     if missing:
         raise KeyError(f"no compiled output for node(s): {', '.join(missing)}")
     graph.output({node_id: copied[node_id] for node_id in node_ids})
-    tapped = fx.GraphModule(module, graph, class_name=f"{type(module).__name__}Tap")
-    tapped.graph.eliminate_dead_code()
-    tapped.delete_all_unused_submodules()
-    tapped.recompile()
-    return tapped
+    # dead code goes before the module is made: it then copies only the layers it calls and
+    # generates its code once (a probe's tap is built once per node set and run)
+    graph.eliminate_dead_code()
+    return fx.GraphModule(module, graph, class_name=f"{type(module).__name__}Tap")

@@ -171,8 +171,9 @@ class TrainingPanel(QWidget):
         form.addRow("Device", self.device)
         self.probe_budget = FloatField(0.1, 100.0)
         self.probe_budget.setToolTip("The most time the live probes (activations, gradients, feature maps, "
-                                     "samples) may take, in % of the training time: they are spaced by what "
-                                     "each one costs on this network and device")
+                                     "samples) may take, in % of the training time: a ceiling, not a target. "
+                                     "They are spaced by what each one costs on this network and device to "
+                                     "take about half of it, so the ceiling holds with the epoch-end pictures")
         self.probe_budget.value_edited.connect(lambda v: self._edit("probe_budget", v))
         form.addRow("Probe budget (%)", self.probe_budget)
         for key, field in (("optimizer", self.optimizer), ("learning_rate", self.learning_rate),

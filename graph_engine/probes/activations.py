@@ -54,10 +54,12 @@ def activation_stats(model: fx.GraphModule, graph: Graph, x: torch.Tensor | tupl
     - squashing layers (``spec.saturates`` = (a, b)): ``saturated_fraction``, the share
       with |y − a| or |y − b| below 1 % of b − a.
 
-    Cost: each node's output is read by a few single-pass reductions on its device
-    (moments, extremes, per-unit non-zero counts, one histogram), and everything comes
-    back in one host transfer; a node seen for the first time without a range needs
-    one more, for the extremes its range is derived from.
+    Cost: each node's output is read by a few single-pass elementwise reductions on its
+    device (moments, extremes, per-unit non-zero counts, one bincount for the histogram:
+    about 3 ms per million values on one CPU core, against 15 ms with ``torch.histc``,
+    ``count_nonzero`` and float64 sums), and everything comes back in one host transfer; a
+    node seen for the first time without a range needs one more, for the extremes its range
+    is derived from. A node holding NaN or infinities takes a slower exact path on the host.
     """
     if bins < 1:
         raise ValueError(f"bins must be at least 1, got {bins}")
@@ -172,6 +174,8 @@ class _Plan:
     spec: LayerSpec | None
     scalars: torch.Tensor
     extras: tuple[str, ...]
+    #: a rectifier's axes other than its units' (what its non-zero counts sum over)
+    unit_sums: tuple[int, ...] | None = None
 
 
 def _plan(graph: Graph, analysis: Analysis, node_id: str, value: torch.Tensor) -> _Plan:
@@ -185,49 +189,101 @@ def _plan(graph: Graph, analysis: Analysis, node_id: str, value: torch.Tensor) -
         low, high = torch.aminmax(value)
         parts = [mean, std, low, high]
     extras: list[str] = []
+    others = None
     if spec is not None and spec.rectifier:
         axis = _unit_axis(value, analysis.info(node_id).field is not None)
         others = tuple(d for d in range(value.dim()) if d != axis)
         # one pass: every unit's count of non-zero values gives both the zeros and the dead units
-        nonzero = torch.count_nonzero(value, dim=others) if others else (value != 0).long()
-        units = max(int(value.shape[axis]), 1)
-        dead = (nonzero == 0).sum().float()
-        parts += [1.0 - nonzero.sum().float() / max(value.numel(), 1), dead, dead / units]
+        parts += _rectifier_parts(_nonzero_per_unit(value, others), value.numel())
         extras += ["zero_fraction", "dead_units", "dead_fraction"]
     if spec is not None and spec.saturates is not None:
         low, high = spec.saturates
         tolerance = SATURATION_TOLERANCE * (high - low)
-        near = ((value - low).abs() < tolerance) | ((value - high).abs() < tolerance)
-        parts.append(torch.count_nonzero(near).float() / max(value.numel(), 1))
+        # |y − a| < tol and |y − b| < tol exclude each other (tol is 1 % of b − a): their
+        # sign(tol − |y − bound|), clipped at 0, add up to the share near either bound
+        near = (tolerance - (value - low).abs()).sign_().clamp_(min=0)
+        near += (tolerance - (value - high).abs()).sign_().clamp_(min=0)
+        parts.append(_count(near) / max(value.numel(), 1))
         extras.append("saturated_fraction")
     scalars = torch.stack([p if isinstance(p, torch.Tensor) else value.new_tensor(p) for p in parts])
-    return _Plan(spec, scalars.float(), tuple(extras))
+    return _Plan(spec, scalars.float(), tuple(extras), others)
+
+
+def _rectifier_parts(nonzero: torch.Tensor, numel: int) -> list[torch.Tensor]:
+    """zero_fraction, dead_units and dead_fraction from each unit's count of non-zero values."""
+    dead = (nonzero == 0).sum().float()
+    zeros = 1.0 - nonzero.sum(dtype=torch.float64).float() / max(numel, 1)
+    return [zeros, dead, dead / max(nonzero.numel(), 1)]
+
+
+#: float32 sums of ones are exact below 2**24: above that a unit's count is taken in int64
+_EXACT_FLOAT_COUNT = 1 << 24
+
+
+def _nonzero_per_unit(value: torch.Tensor, others: tuple[int, ...]) -> torch.Tensor:
+    """Each unit's count of non-zero values.
+
+    ``sign(|x|)`` summed in float32 is exact for counts below 2**24 and, on the CPU, about
+    eight times faster than ``count_nonzero`` or a summed boolean comparison. It counts NaN
+    as zero (torch's sign of NaN is 0): a node holding NaN is counted again on the rare path
+    with ``count_nonzero``, which counts it as non-zero."""
+    if not others:
+        return (value != 0).long()
+    if math.prod(value.shape[d] for d in others) < _EXACT_FLOAT_COUNT:
+        return value.abs().sign_().sum(dim=others)
+    return torch.count_nonzero(value, dim=others)
+
+
+def _count(ones: torch.Tensor) -> torch.Tensor:
+    """The sum of a tensor of zeros and ones, exact, as a float64 scalar (float32 sums of
+    ones are exact below 2**24 and far faster on the CPU than float64 or integer sums)."""
+    if ones.numel() < _EXACT_FLOAT_COUNT:
+        return ones.sum().double()
+    return ones.sum(dtype=torch.float64)
 
 
 def _moments(value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and population std in two passes, both summed in float64 (the mean, then the
-    squared deviations from it): as exact as ``torch.var_mean`` and on the CPU about six
-    times faster (its single-pass kernel was a third of a ResNet probe's cost)."""
+    """Mean and population std, shifted by a first estimate of the mean: with ``c`` the
+    float32 mean, ``d = x − c`` is exact (Sterbenz) wherever x is near c, and mean = c + E[d],
+    var = E[d²] − E[d]². Torch sums float32 in cascade (pairwise-like) order, so both match a
+    float64 reference to about 1e-7 relative, even where the mean is 1e7 times the spread,
+    and costs four cheap passes (summing in float64 on the CPU took ten times as long).
+    Like any float32 square, a spread beyond about 1e19 overflows to inf."""
     flat = value.reshape(-1)
     count = flat.numel()
-    mean = flat.sum(dtype=torch.float64) / count
-    deviations = flat - mean.to(flat.dtype)
-    var = deviations.square().sum(dtype=torch.float64) / count
-    return mean.float(), var.sqrt().float()
+    shift = flat.sum() / count
+    deviations = flat - shift
+    first = deviations.sum() / count
+    second = deviations.square_().sum() / count
+    var = (second - first * first).clamp_min(0)
+    return (shift + first).float(), var.sqrt().float()
 
 
 def _histogram(value: torch.Tensor, value_range: tuple[float, float], bins: int, node_id: str) -> torch.Tensor:
-    """``bins`` counts over the range and the count below it, on the device (one histc pass
-    and one comparison; the count above follows from the total on the host)."""
+    """``bins`` counts over the range (the last bin closed, as ``torch.histc``), then the
+    counts below and above it, on the device.
+
+    Each value's bin is ``trunc((x − lo) · bins / (hi − lo))`` clamped into the bins, counted
+    by one ``bincount``; the values outside are then taken out of the end bins again, counted
+    exactly as ``sign(lo − x)`` and ``sign(x − hi)`` (a value equal to ``hi`` stays in the last
+    bin). NaN goes to a bin of its own that is dropped. On the CPU this is about three times
+    faster than ``histc`` plus two comparisons, with the same counts; on other devices
+    ``histc`` counts (fast there, and ``bincount`` would wait for the host)."""
     low, high = (float(v) for v in value_range)
     if not high > low:
         raise ValueError(f"histogram range of {node_id!r} must have lo < hi, got {(low, high)}")
     flat = value.reshape(-1)
-    counts = torch.zeros(bins, dtype=torch.float64, device=flat.device)
-    for chunk in flat.split(_HISTC_CHUNK):
-        counts += torch.histc(chunk, bins=bins, min=low, max=high)
-    below = torch.count_nonzero(flat < low).double().reshape(1)
-    return torch.cat([counts, below])
+    below = _count((low - flat).sign_().clamp_(min=0)).reshape(1)
+    above = _count((flat - high).sign_().clamp_(min=0)).reshape(1)
+    if flat.device.type != "cpu":  # histc is fast there, and bincount would sync with the host
+        counts = torch.histc(flat, bins=bins, min=low, max=high).double()
+        return torch.cat([counts, below, above])
+    position = (flat - low).mul_(bins / (high - low)).clamp_(0.0, bins - 0.5).nan_to_num_(nan=bins + 0.5)
+    counts = torch.bincount(position.to(torch.int32 if flat.numel() < 2 ** 31 else torch.int64),
+                            minlength=bins + 1)[:bins].double()
+    counts[0] -= below[0]  # the values below the range were clamped into the first bin
+    counts[-1] -= above[0]  # and those above it into the last
+    return torch.cat([counts, below, above])
 
 
 def _entry(plan: _Plan, row: list[float], value: torch.Tensor, value_range: tuple[float, float],
@@ -235,21 +291,34 @@ def _entry(plan: _Plan, row: list[float], value: torch.Tensor, value_range: tupl
     """A node's result from its row of the one host transfer."""
     mean, std, low, high = row[:4]
     extras = row[4:4 + len(plan.extras)]
-    counts = [int(c) for c in row[4 + len(plan.extras):4 + len(plan.extras) + bins]]
-    below = int(row[-1])
     nonfinite = 0
-    if not all(math.isfinite(v) for v in (mean, std, low, high)):  # the rare path: NaN or inf present
+    if all(math.isfinite(v) for v in (mean, std, low, high)):
+        counts = [int(c) for c in row[4 + len(plan.extras):4 + len(plan.extras) + bins]]
+        below, above = int(row[-2]), int(row[-1])
+    else:  # the rare path: NaN or inf present (the device's counts may hold NaN)
         nonfinite = int((~torch.isfinite(value)).sum())
         mean, std, low, high = _finite_moments(value)
-    finite = value.numel() - nonfinite
+        counts, below, above = _finite_histogram(value, value_range, bins)
+        if plan.unit_sums is not None:
+            exact = torch.count_nonzero(value, dim=plan.unit_sums) if plan.unit_sums else (value != 0).long()
+            extras = torch.stack(_rectifier_parts(exact, value.numel())).tolist() + extras[3:]
     entry: dict[str, Any] = {"mean": mean, "std": std, "min": low, "max": high,
                              "nonfinite_fraction": nonfinite / value.numel() if value.numel() else 0.0}
     for name, number in zip(plan.extras, extras):
         entry[name] = int(number) if name == "dead_units" else number
     entry["range"] = (float(value_range[0]), float(value_range[1]))
     entry["counts"] = counts
-    entry["below"], entry["above"] = below, max(0, finite - below - sum(counts))
+    entry["below"], entry["above"] = below, above
     return entry
+
+
+def _finite_histogram(value: torch.Tensor, value_range: tuple[float, float],
+                      bins: int) -> tuple[list[int], int, int]:
+    """The counts, below and above over the finite values only (the rare path)."""
+    finite = value[torch.isfinite(value)].reshape(-1)
+    low, high = (float(v) for v in value_range)
+    counts = torch.histc(finite, bins=bins, min=low, max=high) if finite.numel() else torch.zeros(bins)
+    return ([int(c) for c in counts.tolist()], int((finite < low).sum()), int((finite > high).sum()))
 
 
 def _finite_moments(value: torch.Tensor) -> tuple[float, float, float, float]:

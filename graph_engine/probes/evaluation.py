@@ -27,7 +27,7 @@ def confusion_matrix(logits_or_preds: torch.Tensor, targets: torch.Tensor,
         if scores.dim() != targets.dim() + 1 or scores.shape[1] != num_classes:
             raise ValueError(f"logits of shape {tuple(scores.shape)} do not fit targets of shape "
                              f"{tuple(targets.shape)} and {num_classes} classes (class axis is dim 1)")
-        predicted = scores.argmax(dim=1)
+        predicted = scores.max(dim=1).indices  # argmax's first-on-ties, far faster over a strided axis
     else:
         predicted = scores
         if bool(((predicted < 0) | (predicted >= num_classes)).any()):

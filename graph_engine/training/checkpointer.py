@@ -41,6 +41,8 @@ class Checkpointer:
         self.best_weights: dict[str, torch.Tensor] | None = None
         self._best: Snapshot | None = None
         self._last_saved: float | None = None
+        #: the step "last" was written at (None: not yet in this process)
+        self._last_step: int | None = None
 
     def start(self) -> runs.CheckpointWriter:
         """Open the background writer (the run folder's other files queue on it too)."""
@@ -74,13 +76,18 @@ class Checkpointer:
     def save_last(self, progress: dict[str, Any]) -> None:
         """Write the state as "last"; raises NonFiniteError rather than save broken weights.
 
-        Checked on every rank: DDP keeps their weights equal, so they agree."""
+        Checked on every rank: DDP keeps their weights equal, so they agree. Nothing is
+        written when "last" already holds this step (a run that ends right after the epoch
+        end that saved it): only a step changes the weights and the optimizer."""
+        if progress["step"] == self._last_step:
+            return
         if non_finite_weights(self.model, self.analysis) is not None:
             raise NonFiniteError(*weights_diagnosis(self.model, self.analysis,
                                                     f"not saving step {progress['step']}"))
         if self.distributed.is_main:
             self._write("last", self.snapshot(progress))
             self._last_saved = time.monotonic()
+        self._last_step = progress["step"]
 
     def _write(self, which: str, snapshot: Snapshot) -> None:
         if not self.distributed.is_main or self.writer is None:

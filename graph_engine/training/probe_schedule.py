@@ -1,15 +1,23 @@
 """When the interval probes run: often enough to watch, never more than a share of the time.
 
 A probe (activation statistics, gradient health, feature maps) costs what it costs: a few
-milliseconds on a tiny network, hundreds on a ResNet, a different amount on every device.
+milliseconds on a tiny network, tens on a ResNet, a different amount on every device.
 A fixed interval either wastes the budget on a small model or, once a probe takes longer
 than the interval, runs a probe after every step. So the schedule measures each probe and
-spaces them: after a probe that took ``c`` seconds, the next waits at least
-``c · (1 − s) / s`` seconds of training, counted from the probe's *end*, so that probes take
-at most the share ``s`` of the time (5 % by default), and never less than the settings'
-interval (once a second by default, for a person watching). A running total keeps the share
-over the whole run: a probe that cost more than the last one delays the next one further.
-Epoch-end probes (confusion matrix, text samples) count against the same budget.
+spaces them.
+
+The budget ``s`` (5 % by default, the Training panel's *Probe budget*) is a ceiling, not a
+target: probes take *at most* that share of the time. The interval probes aim at half of it
+(:data:`AIM`): after a probe that took ``c`` seconds the next waits at least
+``c · (1 − a) / a`` seconds of training with ``a = s · AIM``, counted from the probe's *end*,
+and never less than the settings' interval (once a second by default, for a person
+watching). The other half is the margin that keeps the ceiling: the epoch-end probes
+(confusion matrix, segmentation sample, text samples) count against the same budget, a
+probe may cost more than the one before it, and the first probe of each node group builds
+its tap. A running total enforces the ceiling over the whole run: no probe starts while the
+probes so far have taken more than ``s`` of the time so far. Aiming at the ceiling itself
+would spend all of it on a network whose probe costs more than about 50 ms, and leave
+training at 0.95× its speed without probes before any other cost of the trainer.
 
 With ``unit="steps"`` a person asked for a probe every N steps: that is kept exactly, and
 the cost is still measured and reported. The clock is injectable so the invariant can be
@@ -24,8 +32,11 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-#: the default share of the training time that probes may take
+#: the default share of the training time that probes may take (the ceiling)
 DEFAULT_SHARE = 0.05
+#: the part of that share the interval probes are spaced to take (the rest is the margin
+#: for epoch-end probes and for probes that cost more than the last one)
+AIM = 0.5
 
 
 class ProbeSchedule:
@@ -73,7 +84,8 @@ class ProbeSchedule:
         self.spent += cost
         self.last_cost = cost
         self.probes += 1
-        gap = max(self.every / 1000.0, cost * (1.0 - self.share) / self.share)
+        aim = self.share * AIM
+        gap = max(self.every / 1000.0, cost * (1.0 - aim) / aim)
         self._next = now + gap  # from the END: a slow probe can never run back to back
         return cost
 

@@ -201,6 +201,16 @@ def loss_fn(task: str, output: torch.Tensor, target: torch.Tensor, hinge: bool =
     return F.cross_entropy(output, target, weight=weight)
 
 
+def predicted_classes(task: str, output: torch.Tensor) -> torch.Tensor:
+    """Each sample's (each pixel's, each position's) predicted class: the index of the largest
+    score, the first on ties. Over the class axis of a segmentation's (B, C, H, W) scores,
+    ``max(dim=1).indices`` gives the same as ``argmax(dim=1)`` six times faster on the CPU
+    (argmax over a strided axis has no fast kernel there)."""
+    if task == SEGMENTATION:
+        return output.max(dim=1).indices
+    return output.argmax(dim=-1)
+
+
 class MetricAccumulator:
     """Sums a validation pass batch by batch on the device; one transfer at the end."""
 
@@ -214,7 +224,9 @@ class MetricAccumulator:
         self.intersection = None
         self.union = None
 
-    def add(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor) -> None:
+    def add(self, output: torch.Tensor, target: torch.Tensor, loss: torch.Tensor,
+            predicted: torch.Tensor | None = None) -> None:
+        """One batch; ``predicted``: its :func:`predicted_classes`, when the caller has them."""
         n = target.shape[0]
         weighted = loss.detach() * n
         self.loss_sum = weighted if self.loss_sum is None else self.loss_sum + weighted
@@ -229,16 +241,19 @@ class MetricAccumulator:
             self.correct = error if self.correct is None else self.correct + error
             self.elements += target.numel()
             return
-        predicted = output.argmax(dim=1 if self.task == SEGMENTATION else -1)
+        if predicted is None:
+            predicted = predicted_classes(self.task, output)
         hits = (predicted == target).sum()
         self.correct = hits if self.correct is None else self.correct + hits
         self.elements += target.numel()
         if self.task == SEGMENTATION:
+            # the (true, predicted) pixel counts in one bincount: the diagonal is each class's
+            # intersection, a row plus a column (less the diagonal) its union
             k = output.shape[1]
-            pred = F.one_hot(predicted.reshape(-1), k).bool()
-            true = F.one_hot(target.reshape(-1), k).bool()
-            inter = (pred & true).sum(0)
-            union = (pred | true).sum(0)
+            pairs = torch.bincount((target.reshape(-1) * k + predicted.reshape(-1)), minlength=k * k)
+            matrix = pairs[:k * k].reshape(k, k)
+            inter = matrix.diagonal()
+            union = matrix.sum(0) + matrix.sum(1) - inter
             self.intersection = inter if self.intersection is None else self.intersection + inter
             self.union = union if self.union is None else self.union + union
 

@@ -54,7 +54,8 @@ from graph_engine.training.transfer import carry_weights as carry_weights_into
 from graph_engine.training.seq2seq import Seq2SeqTask, is_encoder_decoder, seq2seq_ends
 from graph_engine.training.seq2seq import fit_problems as seq2seq_fit_problems
 from graph_engine.training.tasks import (
-    PERCEPTRON, MetricAccumulator, balanced_weights, fit_problems, graph_ends, loss_fn, perceptron_decision, prepare_targets,
+    PERCEPTRON, MetricAccumulator, balanced_weights, fit_problems, graph_ends, loss_fn, perceptron_decision,
+    predicted_classes, prepare_targets,
 )
 
 Sink = Callable[[dict[str, Any]], None]
@@ -499,9 +500,11 @@ class Trainer:
             for start in range(0, len(self.x_val), size):
                 x, y = self.x_val[start:start + size], self.y_val[start:start + size]
                 output = self.model(x)
-                accumulator.add(output, y, loss_fn(self.task, output, y, self._hinge, self._weight))
-                predictions.append((perceptron_decision(output) > 0).long() if self.task == PERCEPTRON
-                                   else output.argmax(dim=1 if self.task == "segmentation" else -1))
+                predicted = ((perceptron_decision(output) > 0).long() if self.task == PERCEPTRON
+                             else predicted_classes(self.task, output))
+                accumulator.add(output, y, loss_fn(self.task, output, y, self._hinge, self._weight),
+                                None if self.task == PERCEPTRON else predicted)
+                predictions.append(predicted)
             metrics = accumulator.result()
             if self.task == PERCEPTRON:  # the training points still on the wrong side: 0 = converged
                 metrics["misclassified"] = float(sum(

@@ -69,6 +69,23 @@ def test_constant_costs_hold_the_share_in_every_cycle():
     assert schedule.spent - 0.5 <= 0.05 * schedule.elapsed()
 
 
+def test_interval_probes_aim_at_half_the_budget():
+    """The budget is a ceiling: probes of a constant cost are spaced to take AIM of it in every
+    cycle (from one probe's end to the next one's), leaving the rest as the margin."""
+    from graph_engine.training.probe_schedule import AIM
+
+    assert AIM == 0.5
+    clock = FakeClock()
+    schedule = ProbeSchedule(1000, "ms", 0.05, clock=clock)
+    probes = _simulate(schedule, clock, 0.001, [0.2] * 1000, steps=100000)
+    shares = [(finish - start) / (finish - end)
+              for (_, end, _), (start, finish, _) in zip(probes, probes[1:])]
+    assert len(shares) >= 10
+    # the gap is 0.2 × (1 − 0.025) / 0.025 = 7.8 s, rounded up to the next 1-ms step
+    assert all(0.025 * 0.999 <= share <= 0.025 + 1e-9 for share in shares)
+    assert schedule.used_share() == pytest.approx(0.025, rel=0.05)
+
+
 def test_the_clock_counts_from_a_probe_end():
     clock = FakeClock()
     schedule = ProbeSchedule(1000, "ms", 1.0, clock=clock)  # no budget: the interval alone
@@ -100,8 +117,10 @@ def test_epoch_end_probes_count_against_the_budget():
     clock.now = 10.0
     schedule.add(1.0)  # a text sample at an epoch's end: 10 % so far
     assert not schedule.due(1)
-    clock.now = 20.0
-    assert schedule.due(2)
+    clock.now = 19.9
+    assert not schedule.due(2)
+    clock.now = 20.0  # 5 %: the ceiling is the whole budget, not the half the spacing aims at
+    assert schedule.due(3)
 
 
 def test_rotating_sample_covers_every_node_and_keeps_the_watched_one(tmp_path):
@@ -155,7 +174,7 @@ def test_a_probe_batch_of_token_windows_is_capped_in_positions():
     assert probe_samples(ends((1000,), "int64")) == 4
 
 
-@pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (0.01, 100.0), (1e4, -3.0)])
+@pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (0.01, 100.0), (1e4, -3.0), (1e-3, 1e4)])
 def test_activation_moments_match_a_float64_reference(scale, offset):
     from graph_engine.probes.activations import _moments
 
@@ -164,6 +183,74 @@ def test_activation_moments_match_a_float64_reference(scale, offset):
     reference = value.double()
     assert float(mean) == pytest.approx(float(reference.mean()), rel=1e-6, abs=1e-9)
     assert float(std) == pytest.approx(float(reference.std(correction=0)), rel=1e-5)
+
+
+_EDGES = [-2.0, -1.0, -0.5, 0.0, 0.25, 1.0, 1.875, 2.0]
+
+
+@hypothesis_settings(max_examples=80, deadline=None)
+@given(values=st.lists(st.floats(-3.0, 3.0, width=32) | st.sampled_from(_EDGES), min_size=1, max_size=400),
+       bins=st.sampled_from([1, 2, 4, 8, 16, 32, 64]))
+def test_histogram_counts_match_histc_and_exact_comparisons(values, bins):
+    """The bincount histogram (the CPU's fast path) against torch.histc, with values on the
+    edges, on the range's ends and outside it (a value equal to the top is in the last bin)."""
+    from graph_engine.probes.activations import _histogram
+
+    value = torch.tensor(values, dtype=torch.float32)
+    got = _histogram(value, (-2.0, 2.0), bins, "n").tolist()
+    assert got[:bins] == torch.histc(value, bins=bins, min=-2.0, max=2.0).tolist()
+    assert got[bins:] == [float((value < -2.0).sum()), float((value > 2.0).sum())]
+
+
+@pytest.mark.parametrize("bins, value_range", [(32, (0.0, 0.375)), (7, (-1.0, 5.0)), (10, (-1.0, 1.0))])
+def test_histograms_of_activations_match_numpy(bins, value_range):
+    import numpy as np
+
+    from graph_engine.probes.activations import _histogram
+
+    generator = torch.Generator().manual_seed(bins)
+    value = torch.randn(16, 8, 12, 12, generator=generator) * value_range[1]
+    value[0, 0, 0, :3] = torch.tensor(value_range[1])  # at the top: the last bin
+    value[0, 0, 1, :2] = torch.tensor(value_range[0])  # at the bottom: the first bin
+    got = _histogram(value, value_range, bins, "n").tolist()
+    reference = value.double().numpy().reshape(-1)
+    assert got[:bins] == np.histogram(reference, bins=bins, range=value_range)[0].tolist()
+    assert got[bins:] == [(reference < value_range[0]).sum(), (reference > value_range[1]).sum()]
+
+
+def test_infinities_are_neither_below_nor_above_the_range():
+    graph, model = _relu_graph()
+    x = torch.tensor([[1.0, -5.0, 2.0, float("inf")], [0.5, 3.0, float("nan"), 9.0]])
+    stats = activation_stats(model, graph, x, node_ids=["r"], bins=4, ranges={"r": (0.0, 4.0)})["r"]
+    # finite ReLU outputs 1, 0, 2, 0.5, 3, 9: one above the range, none below; inf and NaN in no bin
+    assert (stats["below"], stats["above"], sum(stats["counts"])) == (0, 1, 5)
+    assert stats["counts"] == [2, 1, 1, 1] and stats["nonfinite_fraction"] == pytest.approx(2 / 8)
+
+
+def _relu_graph():
+    from tests.engine.helpers import chain
+
+    graph = chain(("x", "Input", {"shape": [4]}), ("r", "ReLU", {}), ("fc", "Linear", {}), ("out", "Output", {}))
+    return graph, compile_graph(graph, device="cpu")
+
+
+def test_rectifier_counts_match_count_nonzero():
+    from graph_engine.probes.activations import _nonzero_per_unit
+
+    value = torch.relu(torch.randn(8, 5, 6, 6, generator=torch.Generator().manual_seed(1)))
+    value[:, 3] = 0.0
+    value[1, 2, 0, 0] = -0.0
+    value[1, 2, 0, 1] = 1e-45  # the smallest float32 above zero
+    got = _nonzero_per_unit(value, (0, 2, 3))
+    assert got.tolist() == torch.count_nonzero(value, dim=(0, 2, 3)).tolist()
+
+
+def test_a_rectifier_holding_nan_counts_it_as_non_zero():
+    graph, model = _relu_graph()
+    x = torch.tensor([[0.0, -1.0, float("nan"), 2.0], [0.0, 0.0, 1.0, -3.0]])
+    stats = activation_stats(model, graph, x, node_ids=["r"], bins=4)["r"]
+    # units (features) 0 and 1 are zero for both samples; unit 2 holds NaN and 1.0
+    assert (stats["dead_units"], stats["zero_fraction"]) == (2, pytest.approx(5 / 8))
 
 
 def test_a_sample_of_nodes_matches_the_full_measurement():

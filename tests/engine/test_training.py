@@ -222,6 +222,33 @@ def test_nan_weights_are_never_saved_as_the_good_checkpoint(tmp_path, digits_gra
     assert read_metrics(tmp_path / "run" / "metrics.jsonl")[-1]["type"] == "failed"
 
 
+def test_a_run_ending_at_an_epoch_end_writes_its_last_checkpoint_once(tmp_path, digits_graph, digits):
+    """The finish does not write "last" again when the epoch's end just wrote this step; a run
+    stopped within an epoch still saves where it stopped."""
+    from graph_engine.training.runs import load_checkpoint
+
+    events = []
+    result = Trainer(digits_graph, digits, quick(digits_graph, epochs=2, checkpoint_every=0), events.append,
+                     tmp_path / "run").run()
+    lasts = [e for e in events if e["type"] == "checkpoint" and e["which"] == "last"]
+    assert [(e["epoch"], e["step"]) for e in lasts] == [(1, result.step // 2), (2, result.step)]
+    state, _, _, meta = load_checkpoint(tmp_path / "run" / "checkpoints" / "last")
+    assert (meta["step"], meta["epoch"], meta["batch_index"]) == (result.step, 2, 0)
+    control = TrainingControl()
+    events.clear()
+
+    def stop_mid_epoch(event):
+        events.append(event)
+        if event["type"] == "step" and event["step"] == 5:
+            control.stop()
+
+    stopped = Trainer(digits_graph, digits, quick(digits_graph, epochs=2, log_every=1), stop_mid_epoch,
+                      tmp_path / "stopped", control=control).run()
+    assert stopped.status == "stopped"
+    lasts = [e for e in events if e["type"] == "checkpoint" and e["which"] == "last"]
+    assert [e["step"] for e in lasts] == [stopped.step]
+
+
 def test_a_last_batch_of_one_sample_joins_the_previous_one(tmp_path):
     graph = load_template("mlp")
     graph.create_node("BatchNorm1d", node_id="norm")

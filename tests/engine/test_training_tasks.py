@@ -88,3 +88,27 @@ def test_regression_run_from_an_npz_file(tmp_path):
     result, _ = run(graph, tmp_path, epochs=30, dataset=str(tmp_path / "data.npz"), learning_rate=0.05)
     assert result.status == "completed"
     assert result.metrics["mse"] < 0.05
+
+
+def test_segmentation_validation_metrics_match_the_confusion_matrix():
+    """The accumulator's pixel accuracy and mean IoU, batch by batch on the device, equal
+    the ones read from the whole set's confusion matrix; predictions are argmax's."""
+    import torch
+
+    from graph_engine.probes import segmentation_metrics
+    from graph_engine.training.tasks import SEGMENTATION, MetricAccumulator, predicted_classes
+
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(10, 5, 6, 7, generator=generator)
+    logits[0, :, 0, 0] = 1.0  # a tie: the first class wins, as with argmax
+    targets = torch.randint(0, 4, (10, 6, 7), generator=generator)  # class 4 is never true
+    accumulator = MetricAccumulator(SEGMENTATION, 5)
+    for start in (0, 4):
+        chunk = slice(start, start + 4 if start == 0 else None)
+        predicted = predicted_classes(SEGMENTATION, logits[chunk])
+        assert torch.equal(predicted, logits[chunk].argmax(dim=1))
+        accumulator.add(logits[chunk], targets[chunk], torch.tensor(0.5), predicted)
+    metrics = accumulator.result()
+    expected = segmentation_metrics(logits, targets, 5)
+    assert metrics["pixel_accuracy"] == pytest.approx(expected["pixel_accuracy"])
+    assert metrics["mean_iou"] == pytest.approx(expected["mean_iou"]) and 0 < metrics["mean_iou"] < 1
