@@ -19,6 +19,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from app.bridge import ALL_CHANGES, NETWORK, GraphBridge
 from app.edits import place_unpositioned
 from graph_engine import Analysis, Graph, analyze, load_graph, save_graph
+from graph_engine.analysis_memory import AnalysisMemory
 from graph_engine.reanalysis import reanalyze
 
 
@@ -57,6 +58,9 @@ class Document(QObject):
         self.bridge.attach(self.graph)
         self.path: Path | None = None
         self.analysis: Analysis = analyze(self.graph)
+        #: the analyses of the graph's last few states (an undo returns to one: graph_engine.analysis_memory)
+        self._memory = AnalysisMemory()
+        self._memory.keep(self.graph, self.analysis)
         self._index = 0
         self.undo_stack.indexChanged.connect(self._after_command)
         self.undo_stack.cleanChanged.connect(self._clean_changed)
@@ -97,7 +101,10 @@ class Document(QObject):
         if not changes:
             return
         if NETWORK in changes:
-            self.analysis = reanalyze(self.analysis, touched)  # what the edits can have changed
+            # a state the graph was in lately (an undo, a redo) has its analysis still; any other
+            # is re-analysed where the edits can have changed it
+            self.analysis = self._memory.recall(self.graph) or reanalyze(self.analysis, touched)
+            self._memory.keep(self.graph, self.analysis)
             self.analysis_changed.emit(self.analysis)
         self.changed.emit(changes)
         for renamed in renames:
@@ -107,7 +114,9 @@ class Document(QObject):
     def refresh_analysis(self) -> None:
         """Analyse the whole graph again (after something no edit records, e.g. new layers)."""
         self.bridge.take_touched()
+        self._memory.clear()  # (new layer types: what was inferred before may differ now)
         self.analysis = analyze(self.graph)
+        self._memory.keep(self.graph, self.analysis)
         self.analysis_changed.emit(self.analysis)
 
     # -- files ----------------------------------------------------------------------
@@ -123,6 +132,8 @@ class Document(QObject):
         self.bridge.attach(graph)
         self.path = path
         self.analysis = analyze(graph)  # before the views rebind: they draw this graph's analysis
+        self._memory.clear()
+        self._memory.keep(graph, self.analysis)
         self.graph_replaced.emit(graph)
         self.analysis_changed.emit(self.analysis)
         self.changed.emit(ALL_CHANGES)

@@ -146,9 +146,13 @@ class Analysis:
     def changed_since(self, previous: "Analysis | None") -> frozenset[str] | None:
         """The nodes whose info or problems differ from ``previous``, when this analysis knows
         (it was made from ``previous`` by a re-analysis); None: assume every node."""
-        if previous is None or self.delta is None or self.delta.previous() is not previous:
+        if previous is None:
             return None
-        return self.delta.nodes
+        if self.delta is not None and self.delta.previous() is previous:
+            return self.delta.nodes
+        if previous.delta is not None and previous.delta.previous() is self:
+            return previous.delta.nodes  # a step back (an undo returning to this analysis): the same nodes
+        return None
 
     def compiled(self) -> "Analysis":
         """The analysis of what gets compiled: the expansion for a graph with blocks."""

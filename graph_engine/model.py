@@ -133,6 +133,14 @@ class Graph:
         """A block definition's graph: its params may refer to block params."""
         return self._template
 
+    def held(self) -> tuple[tuple[Node, ...], tuple[Edge, ...]] | None:
+        """The node and edge objects the graph holds now, in order (None with block definitions,
+        which change in place). Nodes and edges are immutable and an undo restores the very
+        objects a command kept, so equal identities mean an equal network (AnalysisMemory)."""
+        if self._blocks:
+            return None
+        return tuple(self._nodes.values()), tuple(self._edges)
+
     @property
     def blocks(self) -> dict[str, Any]:
         """Block definitions by name (a read-only view by convention: use set_block)."""
