@@ -11,6 +11,10 @@ alternating rounds:
   ``analyze``);
 - ``incremental``: what the app does (``graph_engine.reanalysis``).
 
+In both modes an undo that returns the graph to a state it was in lately takes that state's
+analysis again (``graph_engine.analysis_memory``), as the app does: the "(undo)" rows of the two
+modes then differ only where the undo makes new node objects (delete and bridge).
+
 Run from the repo root:  .venv/bin/python bench/edit_at_scale.py [--nodes 10000] [--rounds 5]
 """
 
