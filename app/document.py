@@ -103,8 +103,8 @@ class Document(QObject):
         if NETWORK in changes:
             # a state the graph was in lately (an undo, a redo) has its analysis still; any other
             # is re-analysed where the edits can have changed it
-            self.analysis = self._memory.recall(self.graph) or reanalyze(self.analysis, touched)
-            self._memory.keep(self.graph, self.analysis)
+            previous = self.analysis
+            self.analysis = self._memory.analysis_for(self.graph, lambda: reanalyze(previous, touched))
             self.analysis_changed.emit(self.analysis)
         self.changed.emit(changes)
         for renamed in renames:
@@ -114,9 +114,8 @@ class Document(QObject):
     def refresh_analysis(self) -> None:
         """Analyse the whole graph again (after something no edit records, e.g. new layers)."""
         self.bridge.take_touched()
-        self._memory.clear()  # (new layer types: what was inferred before may differ now)
         self.analysis = analyze(self.graph)
-        self._memory.keep(self.graph, self.analysis)
+        self._memory.keep(self.graph, self.analysis)  # (new layer types: earlier analyses may differ now)
         self.analysis_changed.emit(self.analysis)
 
     # -- files ----------------------------------------------------------------------
@@ -132,7 +131,6 @@ class Document(QObject):
         self.bridge.attach(graph)
         self.path = path
         self.analysis = analyze(graph)  # before the views rebind: they draw this graph's analysis
-        self._memory.clear()
         self._memory.keep(graph, self.analysis)
         self.graph_replaced.emit(graph)
         self.analysis_changed.emit(self.analysis)

@@ -10,6 +10,8 @@ given to new objects meanwhile.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from graph_engine.analysis import Analysis
 from graph_engine.model import Graph
 
@@ -24,33 +26,31 @@ class AnalysisMemory:
         self.size = size
         self._kept: list[tuple[tuple[int, ...], tuple, Analysis]] = []
 
-    def recall(self, graph: Graph) -> Analysis | None:
-        """The analysis made when ``graph`` held exactly what it holds now, if remembered."""
+    def analysis_for(self, graph: Graph, make: Callable[[], Analysis]) -> Analysis:
+        """The analysis made when ``graph`` held exactly what it holds now, if remembered; else
+        ``make()``'s, remembered (what the graph holds is read once: 20,000 objects for a big one)."""
         held = graph.held()
         if held is None:
-            return None
+            return make()
         identity = _identity(held)
-        for kept_identity, _held, analysis in self._kept:
-            if kept_identity == identity and analysis.graph is graph:
-                return analysis
-        return None
+        for entry in self._kept:
+            if entry[0] == identity and entry[2].graph is graph:
+                self._kept.remove(entry)
+                self._kept.append(entry)  # the newest again: the state an undo leaves is kept longest
+                return entry[2]
+        analysis = make()
+        self._kept = self._kept[-(self.size - 1):] + [(identity, held, analysis)]
+        return analysis
 
     def keep(self, graph: Graph, analysis: Analysis) -> None:
-        """Remember ``analysis`` as the one of what ``graph`` holds now."""
+        """Remember ``analysis`` as the one of what ``graph`` holds now (forgetting the others)."""
         held = graph.held()
-        if held is None:
-            return
-        identity = _identity(held)
-        self._kept = [entry for entry in self._kept if entry[0] != identity][-(self.size - 1):]
-        self._kept.append((identity, held, analysis))
-
-    def clear(self) -> None:
-        self._kept = []
+        self._kept = [] if held is None else [(_identity(held), held, analysis)]
 
 
 def _identity(held: tuple[tuple, tuple]) -> tuple[int, ...]:
     nodes, edges = held
-    return (len(nodes), *map(id, nodes), *map(id, edges))
+    return (len(nodes), *map(id, nodes), *map(id, edges))  # (the count: where nodes end, edges begin)
 
 
 __all__ = ["AnalysisMemory"]

@@ -70,3 +70,14 @@ def test_random_edits_undos_and_redos_always_show_the_graphs_own_analysis(qtbot)
         elif kind == "redo" and document.undo_stack.canRedo():
             document.undo_stack.redo()
         assert _same(document.analysis, document.graph), (step, kind)
+
+
+def test_the_state_an_undo_returns_to_stays_remembered_over_many_edit_and_undo_rounds(qtbot):
+    document = Document(load_template("resnet_style"))
+    controller = EditorController(document)
+    conv = next(n.id for n in document.graph if n.type == "Conv2d")
+    original = document.analysis
+    for width in range(9, 17):  # more rounds than the memory holds states
+        controller.edit_params(conv, {"out_channels": width})
+        document.undo_stack.undo()
+        assert document.analysis is original
