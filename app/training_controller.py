@@ -36,6 +36,8 @@ __all__ = ["RunView", "TrainingController", "network_signature", "runs_root"]
 
 #: how often the panels redraw while a run streams events
 REFRESH_MS = 500
+#: the changes of a run that the refresh hooks (the canvas overlays) follow
+HOOK_CHANGES = frozenset({"activations", "gradients", "status"})
 #: the environment variable that overrides where unsaved documents' runs go
 RUNS_DIR_ENV = "ROSENBLATT_RUNS_DIR"
 #: earlier runs offered for comparison
@@ -129,7 +131,7 @@ class TrainingController(QObject):
         for view in self.views:
             if view.isVisible():  # a hidden dock catches up when it is shown (RunWorkspace)
                 view.refresh()
-        if changes & {"activations", "gradients", "status"}:
+        if changes & HOOK_CHANGES:
             for hook in self.refresh_hooks:
                 hook()
 
@@ -140,7 +142,7 @@ class TrainingController(QObject):
         if self.history is None:
             return
         changes = self.history.take_changes()
-        self._hooks_due = self._hooks_due or bool(changes & {"activations", "gradients", "status"})
+        self._hooks_due = self._hooks_due or bool(changes & HOOK_CHANGES)
         self._queued_views = [view for view in self.views if on_screen(view)]
         self._next_turn()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -54,9 +55,9 @@ class EdgeItem(QGraphicsItem):
 
     def _freshen(self) -> None:
         """A label that waited for a view to show it (GraphScene.freshen), made now: read."""
-        scene = self.scene()
-        if scene is not None and getattr(scene, "_stale", None) and self.edge.source in scene._stale:
-            scene.freshen_node(self.edge.source)
+        freshen = getattr(self.scene(), "freshen_node", None)
+        if freshen is not None:
+            freshen(self.edge.source)
 
     @property
     def path(self) -> QPainterPath:
@@ -190,16 +191,9 @@ class EdgeItem(QGraphicsItem):
         painter.drawText(self._label_rect, Qt.AlignmentFlag.AlignCenter, self._label)
 
 
-_label_sizes: dict[str, tuple[float, float]] = {}
-
-
+@lru_cache(maxsize=4096)
 def _label_size(text: str) -> tuple[float, float]:
     """The label box's width and height for ``text`` (a big graph shows a few shapes thousands
     of times: each is measured once)."""
-    size = _label_sizes.get(text)
-    if size is None:
-        if len(_label_sizes) > 4096:
-            _label_sizes.clear()
-        f = canvas_fonts()
-        size = _label_sizes[text] = (f.small_metrics.horizontalAdvance(text) + 4, f.small_metrics.height())
-    return size
+    f = canvas_fonts()
+    return f.small_metrics.horizontalAdvance(text) + 4, f.small_metrics.height()

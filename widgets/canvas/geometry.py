@@ -6,6 +6,7 @@ import functools
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QPainterPath
+from PySide6.QtWidgets import QStyleOptionGraphicsItem
 
 NODE_WIDTH = 170.0
 #: half the side of the scene's fixed square: a scene without a fixed rectangle asks every
@@ -22,6 +23,14 @@ TEXT_MARGIN = 8.0
 GRID_SIZE = 20.0
 #: below this zoom level nodes and edges drop their text (unreadable there anyway)
 TEXT_MIN_LOD = 0.35
+
+
+def shows_texts(view) -> bool:
+    """Whether ``view`` (a QGraphicsView) is zoomed in far enough for cards and labels to draw
+    their texts (the level of detail their paint methods compare with TEXT_MIN_LOD)."""
+    return QStyleOptionGraphicsItem.levelOfDetailFromTransform(view.transform()) >= TEXT_MIN_LOD
+
+
 #: the shape label sits this far above the curve's midpoint (centre to centre)
 EDGE_LABEL_RAISE = 9.0
 

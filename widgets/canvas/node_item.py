@@ -153,9 +153,9 @@ class NodeItem(QGraphicsItem):
 
     def _freshen(self) -> None:
         """Texts that waited for a view to show them (GraphScene.freshen), made now: read."""
-        scene = self.scene()
-        if scene is not None and getattr(scene, "_stale", None) and self._node.id in scene._stale:
-            scene.freshen_node(self._node.id)
+        freshen = getattr(self.scene(), "freshen_node", None)
+        if freshen is not None:
+            freshen(self._node.id)
 
     def border_color(self) -> QColor:
         if self._highlighted:

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Iterable
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QTransform
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem, QStyleOptionGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSimpleTextItem
 
 from graph_engine import shape_text
 from widgets.canvas.edge_item import EdgeItem
-from widgets.canvas.geometry import TEXT_MIN_LOD
+from widgets.canvas.geometry import shows_texts
 from widgets.canvas.labels import field_size_text, node_problems, param_count_text
 from widgets.canvas.node_item import NodeItem
 from widgets import theme
@@ -73,7 +73,7 @@ class SceneMarks:
             self._nodes[node_id].set_problem(severity, messages)
         self._stale.update(node_ids)
         for view in self.views():
-            if QStyleOptionGraphicsItem.levelOfDetailFromTransform(view.transform()) >= TEXT_MIN_LOD:
+            if shows_texts(view):
                 self.freshen(view.mapToScene(view.viewport().rect()).boundingRect())
 
     def freshen(self, rect: QRectF | None = None) -> None:
@@ -118,8 +118,7 @@ class SceneMarks:
         card is drawn alike whatever its shape and an edge without its label, so a change of
         either needs no repaint (after an edit that changes 5,000 shapes, repainting the
         hundreds of cards on screen at overview zoom cost as much as the rest of the edit)."""
-        return any(QStyleOptionGraphicsItem.levelOfDetailFromTransform(view.transform()) >= TEXT_MIN_LOD
-                   for view in self.views())
+        return any(shows_texts(view) for view in self.views())
 
     def _mark_nodes(self, node_ids, problems) -> None:
         analysis = self._analysis

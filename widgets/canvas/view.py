@@ -8,9 +8,9 @@ from PySide6.QtCore import QEvent, QLineF, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QCursor, QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPen, QTransform, QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
 
-from widgets.canvas.geometry import GRID_SIZE, SCENE_EXTENT, TEXT_MIN_LOD
+from widgets.canvas.geometry import GRID_SIZE, SCENE_EXTENT, shows_texts
 from widgets.canvas.minimap import Minimap
 from widgets.theme import CANVAS_BACKGROUND, GRID_COLOR, GRID_MAJOR_COLOR, MUTED_TEXT_COLOR
 
@@ -85,10 +85,10 @@ class GraphView(QGraphicsView):
         kind = event.type()
         if kind == QEvent.Type.Resize and getattr(self, "minimap", None) is not None:
             self.minimap.place()
-        elif kind == QEvent.Type.Paint and getattr(self.scene(), "_stale", None):
-            # cards whose texts waited for a view: those about to be drawn with texts, first
-            if QStyleOptionGraphicsItem.levelOfDetailFromTransform(self.transform()) >= TEXT_MIN_LOD:
-                self.scene().freshen(self.mapToScene(self.viewport().rect()).boundingRect())
+        elif kind == QEvent.Type.Paint and shows_texts(self):
+            freshen = getattr(self.scene(), "freshen", None)  # cards whose texts waited for a view
+            if freshen is not None:
+                freshen(self.mapToScene(self.viewport().rect()).boundingRect())
         return super().viewportEvent(event)
 
     # -- zoom ---------------------------------------------------------------------------
